@@ -1,0 +1,104 @@
+// The typed configuration of reaperd, parsed from TOML (toml++). Every field has the
+// default documented in packaging/config/reaperd.toml, which is also embedded in the binary.
+// Parsing validates everything up front: the daemon never meets an invalid value.
+#pragma once
+
+#include <cstdint>
+#include <expected>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace reaperd::config {
+
+enum class RuleAction : unsigned char { kProtect, kPrefer, kAvoid };
+enum class Widen : unsigned char { kNone, kProcessGroup, kCgroup };
+enum class LastResort : unsigned char { kNone, kKernelOom, kPanic, kReboot };
+
+// A rule matches a process when every matcher it sets matches (AND); unset matchers are
+// ignored. Regexes are ECMAScript, matched against the whole string (std::regex_search).
+struct Rule {
+  std::string name;  // for reports; defaults to "rule N"
+  RuleAction action = RuleAction::kPrefer;
+  int weight = 0;  // prefer: +points, avoid: -points, in oom_score_adj units (-1000..1000)
+  std::optional<std::string> comm;     // regex on /proc/PID/comm
+  std::optional<std::string> exe;      // regex on the /proc/PID/exe link target
+  std::optional<std::string> cmdline;  // regex on the space-joined command line
+  std::optional<std::string> cgroup;   // regex on the cgroup path
+  std::optional<std::uint32_t> uid;    // real uid
+};
+
+struct RankConfig {
+  std::vector<std::string> protect_comm;    // exact comm names never killed
+  std::vector<std::string> protect_cgroup;  // cgroup path prefixes never killed
+  std::vector<std::uint32_t> protect_uid;   // uids never killed
+  std::vector<Rule> rules;
+  std::uint32_t cmdline_max = 4096;  // bytes of command line read per process
+};
+
+struct KillConfig {
+  int signal_grace_ms = 0;        // > 0: SIGTERM first, SIGKILL after this grace period
+  int deadline_ms = 5000;         // the victim's memory must be released by then
+  Widen widen = Widen::kNone;     // kill the process group or the whole cgroup too
+  bool honour_oom_group = true;   // v2 memory.oom.group=1 widens to that cgroup
+  LastResort last_resort = LastResort::kKernelOom;
+  int last_resort_after_misses = 3;  // missed deadlines in a row before the last resort
+  int reaper_threads = 2;
+  int mrelease_retries = 10;      // bounded retries on EAGAIN/EINTR
+  int mrelease_retry_delay_ms = 20;
+};
+
+struct DetectorConfig {
+  // Memory headroom thresholds, percent of the scope's total (MemTotal, or the limit).
+  double warn_available_percent = 10.0;
+  double reclaim_available_percent = 7.0;
+  double kill_available_percent = 4.0;
+  // Kill when the trend says the floor is reached within this horizon.
+  int kill_time_to_exhaustion_ms = 1500;
+  // PSI: sustained stall share (percent of wall time) over a window.
+  double psi_some_warn_percent = 10.0;
+  double psi_full_kill_percent = 40.0;
+  int psi_window_ms = 1000;
+  int psi_sustain_ms = 2000;
+  // Sampling interval adapts between these.
+  int interval_fast_ms = 100;
+  int interval_slow_ms = 1000;
+  // Hysteresis: a level drops only when headroom exceeds its threshold by this much.
+  double hysteresis_percent = 2.0;
+};
+
+struct DaemonConfig {
+  std::string log_level = "info";  // debug, info, notice, warning, error
+  bool dry_run = false;
+};
+
+struct Config {
+  DaemonConfig daemon;
+  DetectorConfig detector;
+  KillConfig kill;
+  RankConfig rank;
+};
+
+// A parse or validation error: where and what.
+struct ConfigError {
+  std::string file;    // path, or "<default>" for the embedded config
+  int line = 0;        // 1-based; 0 when unknown
+  int column = 0;      // 1-based; 0 when unknown
+  std::string key;     // dotted key, e.g. "kill.deadline_ms" or "rule[2].comm"
+  std::string message;
+  std::string ToString() const;  // "file:line:column: key: message"
+};
+
+// The embedded default config (packaging/config/reaperd.toml), generated at build time.
+extern const std::string_view kDefaultConfigToml;
+
+// Parses TOML text; source names it in errors. Unknown keys and bad values are errors.
+// (Config sits at the edge, so its error carries strings, unlike reaperd::Error.)
+std::expected<Config, ConfigError> ParseConfig(std::string_view text, std::string_view source);
+// Reads and parses a file.
+std::expected<Config, ConfigError> LoadConfigFile(const std::string& path);
+// The embedded default.
+Config DefaultConfig();
+
+}  // namespace reaperd::config

@@ -1,0 +1,58 @@
+// A snapshot: every process of one scope at one instant, with what the ranking needs.
+// Built by scan/ (which does the reading); here it is plain data.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/small_string.h"
+#include "policy/scope.h"
+
+namespace reaperd::policy {
+
+struct Process {
+  pid_t pid = 0;
+  std::uint64_t starttime = 0;  // /proc/PID/stat field 22: with pid, the process identity
+  SmallString<64> comm;
+  std::string cmdline;  // space-joined, bounded by rank.cmdline_max; may be empty
+  std::string exe;      // /proc/PID/exe target; empty when unreadable
+  std::string cgroup;   // memory cgroup path (v2 unified, or the v1 memory hierarchy)
+  uid_t uid = 0;        // real uid
+  char state = '?';
+  pid_t ppid = 0;
+  pid_t pgrp = 0;
+  pid_t session = 0;
+  std::uint32_t flags = 0;
+  bool kernel_thread = false;
+  bool has_mm = false;        // false for kernel threads and zombies
+  std::int64_t threads = 0;
+  // Memory, bytes.
+  std::uint64_t rss_anon = 0;
+  std::uint64_t rss_file = 0;
+  std::uint64_t rss_shmem = 0;
+  std::uint64_t swap = 0;
+  std::uint64_t pagetables = 0;
+  int oom_score_adj = 0;
+  // The kernel's own /proc/PID/oom_score (0..2000), -1 when unread; for cross-checks only.
+  int kernel_oom_score = -1;
+
+  std::uint64_t rss() const noexcept { return rss_anon + rss_file + rss_shmem; }
+};
+
+struct Snapshot {
+  Scope scope;
+  std::vector<Process> processes;
+  // The kernel's "totalpages" for this scope: RAM+swap for the system, the limit for a
+  // cgroup (RAM+swap when the cgroup has no limit).
+  std::uint64_t total_pages = 0;
+  std::uint64_t page_size = 4096;
+  std::int64_t taken_at_ns = 0;  // monotonic
+  // What could not be read, for the "not running as root" warning.
+  int unreadable = 0;
+  int vanished = 0;
+};
+
+}  // namespace reaperd::policy

@@ -1,0 +1,18 @@
+#include "sys/clock.h"
+
+#include <time.h>
+
+namespace reaperd::sys {
+
+namespace {
+Nanos Read(clockid_t id) noexcept {
+  timespec ts{};
+  ::clock_gettime(id, &ts);
+  return static_cast<Nanos>(ts.tv_sec) * kSecond + ts.tv_nsec;
+}
+}  // namespace
+
+Nanos MonotonicClock::Now() const noexcept { return Read(CLOCK_MONOTONIC); }
+Nanos WallNow() noexcept { return Read(CLOCK_REALTIME); }
+
+}  // namespace reaperd::sys

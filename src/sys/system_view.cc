@@ -1,0 +1,181 @@
+#include "sys/system_view.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace reaperd::sys {
+
+namespace {
+
+// Copies a string_view into a NUL-terminated stack buffer for openat(2).
+bool ToPath(std::string_view in, char (&out)[PATH_MAX]) noexcept {
+  if (in.size() >= PATH_MAX) return false;
+  std::memcpy(out, in.data(), in.size());
+  out[in.size()] = '\0';
+  return true;
+}
+
+bool Exists(int dirfd, const char* name) noexcept {
+  struct stat st{};
+  return ::fstatat(dirfd, name, &st, 0) == 0;
+}
+
+bool FileContainsWord(const std::string& path, std::string_view word) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return false;
+  char buf[512];
+  bool truncated = false;
+  auto n = ReadAll(fd.get(), buf, &truncated);
+  if (!n) return false;
+  std::string_view text(buf, *n);
+  std::size_t pos = 0;
+  while ((pos = text.find(word, pos)) != std::string_view::npos) {
+    bool left = pos == 0 || text[pos - 1] == ' ' || text[pos - 1] == '\n';
+    std::size_t end = pos + word.size();
+    bool right = end == text.size() || text[end] == ' ' || text[end] == '\n';
+    if (left && right) return true;
+    pos = end;
+  }
+  return false;
+}
+
+}  // namespace
+
+Result<std::size_t> ReadAll(int fd, std::span<char> buf, bool* truncated) noexcept {
+  std::size_t got = 0;
+  *truncated = false;
+  while (got < buf.size()) {
+    ssize_t n = ::read(fd, buf.data() + got, buf.size() - got);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Fail(Error::Sys(errno, "read"));
+    }
+    if (n == 0) return got;
+    got += static_cast<std::size_t>(n);
+  }
+  // The buffer is full: probe for more with a one-byte read.
+  char extra;
+  ssize_t n;
+  do {
+    n = ::read(fd, &extra, 1);
+  } while (n < 0 && errno == EINTR);
+  *truncated = n > 0;
+  return got;
+}
+
+Result<RealSystemView> RealSystemView::Open(std::string proc_root, std::string cgroup_root) {
+  RealSystemView v;
+  v.proc_.Reset(::open(proc_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!v.proc_) return Fail(Error::Sys(errno, "open proc root"));
+  if (cgroup_root.empty()) {
+    if (FileContainsWord("/sys/fs/cgroup/cgroup.controllers", "memory")) {
+      cgroup_root = "/sys/fs/cgroup";
+    } else if (::access("/sys/fs/cgroup/memory/memory.usage_in_bytes", F_OK) == 0) {
+      cgroup_root = "/sys/fs/cgroup/memory";
+    } else if (::access("/sys/fs/cgroup/unified/cgroup.controllers", F_OK) == 0) {
+      cgroup_root = "/sys/fs/cgroup/unified";
+    } else {
+      cgroup_root = "/sys/fs/cgroup";
+    }
+  }
+  v.cgroup_root_ = cgroup_root;
+  v.cgroup_.Reset(::open(cgroup_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (v.cgroup_) {
+    if (Exists(v.cgroup_.get(), "memory.usage_in_bytes")) {
+      v.version_ = CgroupVersion::kV1;
+    } else if (Exists(v.cgroup_.get(), "cgroup.controllers")) {
+      v.version_ = CgroupVersion::kV2;
+    }
+  }
+  return v;
+}
+
+Result<ReadResult> RealSystemView::Read(Root root, std::string_view path,
+                                        std::span<char> buf) noexcept {
+  return ReadAt(RootFd(root), path, buf);
+}
+
+Result<UniqueFd> RealSystemView::OpenDir(Root root, std::string_view path) noexcept {
+  char p[PATH_MAX];
+  if (!ToPath(path, p)) return Fail(Error::Of(Errc::kInvalid, "path too long"));
+  int fd = ::openat(RootFd(root), p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Fail(Error::Sys(errno, "openat dir"));
+  return UniqueFd(fd);
+}
+
+Result<ReadResult> RealSystemView::ReadAt(int dirfd, std::string_view name,
+                                          std::span<char> buf) noexcept {
+  char p[PATH_MAX];
+  if (!ToPath(name, p)) return Fail(Error::Of(Errc::kInvalid, "path too long"));
+  UniqueFd fd(::openat(dirfd, p, O_RDONLY | O_CLOEXEC));
+  if (!fd) return Fail(Error::Sys(errno, "openat"));
+  ReadResult r;
+  auto n = ReadAll(fd.get(), buf, &r.truncated);
+  if (!n) return Fail(n.error());
+  r.size = *n;
+  return r;
+}
+
+Result<void> RealSystemView::Write(Root root, std::string_view path,
+                                   std::string_view data) noexcept {
+  char p[PATH_MAX];
+  if (!ToPath(path, p)) return Fail(Error::Of(Errc::kInvalid, "path too long"));
+  UniqueFd fd(::openat(RootFd(root), p, O_WRONLY | O_CLOEXEC));
+  if (!fd) return Fail(Error::Sys(errno, "openat for write"));
+  ssize_t n;
+  do {
+    n = ::write(fd.get(), data.data(), data.size());
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return Fail(Error::Sys(errno, "write"));
+  if (static_cast<std::size_t>(n) != data.size()) return Fail(Error::Sys(EIO, "short write"));
+  return {};
+}
+
+Result<void> RealSystemView::ListPids(std::vector<pid_t>& out) {
+  int fd = ::dup(proc_.get());
+  if (fd < 0) return Fail(Error::Sys(errno, "dup proc"));
+  DIR* dir = ::fdopendir(fd);
+  if (dir == nullptr) {
+    ::close(fd);
+    return Fail(Error::Sys(errno, "fdopendir proc"));
+  }
+  ::rewinddir(dir);
+  while (dirent* e = ::readdir(dir)) {
+    const char* n = e->d_name;
+    if (*n < '1' || *n > '9') continue;
+    long pid = 0;
+    bool ok = true;
+    for (const char* c = n; *c; ++c) {
+      if (*c < '0' || *c > '9' || pid > (INT_MAX / 10)) {
+        ok = false;
+        break;
+      }
+      pid = pid * 10 + (*c - '0');
+    }
+    if (ok) out.push_back(static_cast<pid_t>(pid));
+  }
+  ::closedir(dir);
+  return {};
+}
+
+Result<void> RealSystemView::ListDirs(Root root, std::string_view path,
+                                      std::vector<std::string>& out) {
+  auto dfd = OpenDir(root, path.empty() ? std::string_view(".") : path);
+  if (!dfd) return Fail(dfd.error());
+  DIR* dir = ::fdopendir(dfd->Release());
+  if (dir == nullptr) return Fail(Error::Sys(errno, "fdopendir"));
+  while (dirent* e = ::readdir(dir)) {
+    if (e->d_type != DT_DIR || e->d_name[0] == '.') continue;
+    out.emplace_back(e->d_name);
+  }
+  ::closedir(dir);
+  return {};
+}
+
+}  // namespace reaperd::sys

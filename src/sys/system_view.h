@@ -1,0 +1,78 @@
+// SystemView: the only way reaperd reads /proc and cgroupfs. Every read is relative to a
+// root directory fd, so tests point a RealSystemView at a fixture tree, and a forwarding
+// wrapper can inject faults. Reads go into caller buffers: no allocation per read.
+// Thread safety: RealSystemView is safe to use from several threads (it only holds fds).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/error.h"
+#include "sys/unique_fd.h"
+
+namespace reaperd::sys {
+
+enum class Root : unsigned char { kProc, kCgroup };
+enum class CgroupVersion : unsigned char { kNone, kV1, kV2 };
+
+struct ReadResult {
+  std::size_t size = 0;    // bytes placed in the buffer
+  bool truncated = false;  // the file held more than the buffer
+};
+
+class SystemView {
+ public:
+  virtual ~SystemView() = default;
+
+  // Reads root/path into buf. ENOENT/ESRCH mean the object vanished: a normal event.
+  virtual Result<ReadResult> Read(Root root, std::string_view path, std::span<char> buf) noexcept = 0;
+  // Opens a directory under root (e.g. "1234" for a process), to read several files of one
+  // object through ReadAt: a reused PID then reads as ESRCH instead of the new process.
+  virtual Result<UniqueFd> OpenDir(Root root, std::string_view path) noexcept = 0;
+  virtual Result<ReadResult> ReadAt(int dirfd, std::string_view name, std::span<char> buf) noexcept = 0;
+  // Writes data to root/path in one write(2) (cgroup knobs, oom_score_adj).
+  virtual Result<void> Write(Root root, std::string_view path, std::string_view data) noexcept = 0;
+  // The numeric entries of /proc, i.e. the PIDs of the namespace. Appends to out.
+  virtual Result<void> ListPids(std::vector<pid_t>& out) = 0;
+  // Names of the subdirectories of root/path (child cgroups).
+  virtual Result<void> ListDirs(Root root, std::string_view path, std::vector<std::string>& out) = 0;
+  // Which cgroup hierarchy holds the memory controller under the cgroup root.
+  virtual CgroupVersion cgroup_version() const noexcept = 0;
+  // Path of the cgroup root, for messages and for tools that need a real path.
+  virtual std::string_view cgroup_root_path() const noexcept = 0;
+};
+
+class RealSystemView final : public SystemView {
+ public:
+  // Opens proc_root and cgroup_root. An empty cgroup_root means: detect (/sys/fs/cgroup if
+  // it is cgroup v2 with the memory controller, else the v1 memory hierarchy).
+  static Result<RealSystemView> Open(std::string proc_root = "/proc", std::string cgroup_root = "");
+
+  Result<ReadResult> Read(Root root, std::string_view path, std::span<char> buf) noexcept override;
+  Result<UniqueFd> OpenDir(Root root, std::string_view path) noexcept override;
+  Result<ReadResult> ReadAt(int dirfd, std::string_view name, std::span<char> buf) noexcept override;
+  Result<void> Write(Root root, std::string_view path, std::string_view data) noexcept override;
+  Result<void> ListPids(std::vector<pid_t>& out) override;
+  Result<void> ListDirs(Root root, std::string_view path, std::vector<std::string>& out) override;
+  CgroupVersion cgroup_version() const noexcept override { return version_; }
+  std::string_view cgroup_root_path() const noexcept override { return cgroup_root_; }
+
+ private:
+  RealSystemView() = default;
+  int RootFd(Root r) const noexcept { return r == Root::kProc ? proc_.get() : cgroup_.get(); }
+
+  UniqueFd proc_;
+  UniqueFd cgroup_;
+  std::string cgroup_root_;
+  CgroupVersion version_ = CgroupVersion::kNone;
+};
+
+// Reads a whole small file through ReadAt/Read into a fixed buffer; helper for callers.
+Result<std::size_t> ReadAll(int fd, std::span<char> buf, bool* truncated) noexcept;
+
+}  // namespace reaperd::sys
