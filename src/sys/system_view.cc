@@ -122,6 +122,15 @@ Result<ReadResult> RealSystemView::ReadAt(int dirfd, std::string_view name,
   return r;
 }
 
+Result<std::size_t> RealSystemView::ReadLinkAt(int dirfd, std::string_view name,
+                                               std::span<char> buf) noexcept {
+  char p[PATH_MAX];
+  if (!ToPath(name, p)) return Fail(Error::Of(Errc::kInvalid, "path too long"));
+  ssize_t n = ::readlinkat(dirfd, p, buf.data(), buf.size());
+  if (n < 0) return Fail(Error::Sys(errno, "readlinkat"));
+  return static_cast<std::size_t>(n);
+}
+
 Result<void> RealSystemView::Write(Root root, std::string_view path,
                                    std::string_view data) noexcept {
   char p[PATH_MAX];

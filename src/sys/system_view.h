@@ -35,6 +35,9 @@ class SystemView {
   // object through ReadAt: a reused PID then reads as ESRCH instead of the new process.
   virtual Result<UniqueFd> OpenDir(Root root, std::string_view path) noexcept = 0;
   virtual Result<ReadResult> ReadAt(int dirfd, std::string_view name, std::span<char> buf) noexcept = 0;
+  // Reads the target of the symlink dirfd/name (e.g. "exe") into buf.
+  virtual Result<std::size_t> ReadLinkAt(int dirfd, std::string_view name,
+                                         std::span<char> buf) noexcept = 0;
   // Writes data to root/path in one write(2) (cgroup knobs, oom_score_adj).
   virtual Result<void> Write(Root root, std::string_view path, std::string_view data) noexcept = 0;
   // The numeric entries of /proc, i.e. the PIDs of the namespace. Appends to out.
@@ -56,6 +59,8 @@ class RealSystemView final : public SystemView {
   Result<ReadResult> Read(Root root, std::string_view path, std::span<char> buf) noexcept override;
   Result<UniqueFd> OpenDir(Root root, std::string_view path) noexcept override;
   Result<ReadResult> ReadAt(int dirfd, std::string_view name, std::span<char> buf) noexcept override;
+  Result<std::size_t> ReadLinkAt(int dirfd, std::string_view name,
+                                 std::span<char> buf) noexcept override;
   Result<void> Write(Root root, std::string_view path, std::string_view data) noexcept override;
   Result<void> ListPids(std::vector<pid_t>& out) override;
   Result<void> ListDirs(Root root, std::string_view path, std::vector<std::string>& out) override;
