@@ -1,12 +1,52 @@
 #include "cli/cli.h"
 
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
 #include <cstdio>
+#include <exception>
+
+#include "cli/commands.h"
 
 namespace reaperd::cli {
 
-int Main(int, char**) {
-  std::puts("reaperd " REAPERD_VERSION);
-  return 0;
+int Main(int argc, char** argv) {
+  CLI::App app{"reaperd: a userspace OOM killer and memory reaper"};
+  app.set_version_flag("--version", std::string("reaperd ") + REAPERD_VERSION);
+  app.require_subcommand(1);
+
+  RankOptions rank;
+  auto* rank_cmd = app.add_subcommand(
+      "rank",
+      "If memory ran out now, who would die, and why: the ranked candidates with the "
+      "breakdown of each score, and the protected processes with the reason");
+  rank_cmd->add_flag("--json", rank.json, "Machine-readable output");
+  rank_cmd->add_option("--top", rank.top, "Candidates to show (0: all)")
+      ->check(CLI::NonNegativeNumber);
+  rank_cmd->add_option("--scope", rank.common.scope, "system or cgroup:PATH")
+      ->capture_default_str();
+  rank_cmd->add_option("--config", rank.common.config_path, "Config file (default: embedded)");
+  rank_cmd->add_flag("--all-protected", rank.all_protected,
+                     "List every protected process (default: all but kernel threads)");
+
+  std::string check_path;
+  auto* check_cmd = app.add_subcommand("check-config", "Validate a config file (exit 0 if valid)");
+  check_cmd->add_option("FILE", check_path, "The TOML file")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  try {
+    if (rank_cmd->parsed()) return RunRank(rank);
+    if (check_cmd->parsed()) return RunCheckConfig(check_path);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "reaperd: fatal: %s\n", e.what());
+    return 70;
+  }
+  return 64;
 }
 
 }  // namespace reaperd::cli

@@ -27,7 +27,7 @@ struct Process {
   pid_t session = 0;
   std::uint32_t flags = 0;
   bool kernel_thread = false;
-  bool has_mm = false;        // false for kernel threads and zombies
+  bool has_mm = false;  // false for kernel threads and zombies
   std::int64_t threads = 0;
   // Memory, bytes.
   std::uint64_t rss_anon = 0;

@@ -1,0 +1,18 @@
+#include <cstdio>
+
+#include "cli/commands.h"
+#include "config/config.h"
+
+namespace reaperd::cli {
+
+int RunCheckConfig(const std::string& path) {
+  auto cfg = config::LoadConfigFile(path);
+  if (!cfg) {
+    std::fprintf(stderr, "%s\n", cfg.error().ToString().c_str());
+    return 1;
+  }
+  std::printf("%s: ok\n", path.c_str());
+  return 0;
+}
+
+}  // namespace reaperd::cli

@@ -1,0 +1,171 @@
+// `reaperd rank`: the explained answer to "if memory ran out now, who would die, and why?"
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "base/escape.h"
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "policy/rank.h"
+#include "scan/scanner.h"
+#include "sys/clock.h"
+#include "sys/system_view.h"
+
+namespace reaperd::cli {
+
+namespace {
+
+std::string Mib(std::int64_t pages, std::uint64_t page_size) {
+  double mib = static_cast<double>(pages) * static_cast<double>(page_size) / (1024.0 * 1024.0);
+  return fmt::format("{:.1f}M", mib);
+}
+
+std::string RuleLabel(const config::RankConfig& rc, int index) {
+  if (index < 0 || static_cast<std::size_t>(index) >= rc.rules.size()) return "?";
+  const auto& r = rc.rules[static_cast<std::size_t>(index)];
+  return r.name.empty() ? fmt::format("rule[{}]", index) : r.name;
+}
+
+nlohmann::json ProcessJson(const policy::Process& p) {
+  return {{"pid", p.pid},
+          {"starttime", p.starttime},
+          {"comm", std::string(p.comm.view())},
+          {"cmdline", p.cmdline},
+          {"exe", p.exe},
+          {"uid", p.uid},
+          {"state", std::string(1, p.state)},
+          {"cgroup", p.cgroup},
+          {"pgrp", p.pgrp},
+          {"session", p.session},
+          {"rss_anon_bytes", p.rss_anon},
+          {"rss_file_bytes", p.rss_file},
+          {"rss_shmem_bytes", p.rss_shmem},
+          {"swap_bytes", p.swap},
+          {"pagetables_bytes", p.pagetables},
+          {"oom_score_adj", p.oom_score_adj},
+          {"kernel_oom_score", p.kernel_oom_score}};
+}
+
+void PrintJson(const policy::Snapshot& snap, const policy::Ranking& ranking,
+               const config::RankConfig& rc, const RankOptions& o) {
+  nlohmann::json out;
+  out["scope"] = snap.scope.Name();
+  out["total_pages"] = snap.total_pages;
+  out["page_size"] = snap.page_size;
+  out["processes"] = snap.processes.size();
+  out["unreadable"] = snap.unreadable;
+  auto& cands = out["candidates"] = nlohmann::json::array();
+  int shown = 0;
+  for (const auto& s : ranking.candidates) {
+    if (o.top > 0 && shown++ >= o.top) break;
+    nlohmann::json rules = nlohmann::json::array();
+    for (const auto& e : s.rules) {
+      rules.push_back(
+          {{"rule", RuleLabel(rc, e.rule)}, {"weight", e.weight}, {"points", e.points}});
+    }
+    cands.push_back({{"process", ProcessJson(snap.processes[s.index])},
+                     {"score",
+                      {{"rss", s.rss},
+                       {"swap", s.swap},
+                       {"pagetables", s.pagetables},
+                       {"adj", s.adj},
+                       {"rules", rules},
+                       {"total", s.total},
+                       {"oom_score", s.oom_score}}}});
+  }
+  auto& prot = out["protected"] = nlohmann::json::array();
+  for (const auto& p : ranking.protected_processes) {
+    nlohmann::json j = {{"process", ProcessJson(snap.processes[p.index])},
+                        {"reason", policy::ProtectReasonName(p.reason)}};
+    if (p.rule >= 0) j["rule"] = RuleLabel(rc, p.rule);
+    prot.push_back(std::move(j));
+  }
+  std::printf("%s\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+}
+
+void PrintText(const policy::Snapshot& snap, const policy::Ranking& ranking,
+               const config::RankConfig& rc, const RankOptions& o) {
+  const auto ps = snap.page_size;
+  fmt::print("scope {}: {} processes, {} candidates, {} protected; total {} pages ({})\n",
+             snap.scope.Name(), snap.processes.size(), ranking.candidates.size(),
+             ranking.protected_processes.size(), snap.total_pages,
+             Mib(static_cast<std::int64_t>(snap.total_pages), ps));
+  fmt::print(
+      "score = rss + swap + pagetables + adj*(total/1000) + rules (pages); "
+      "oom_score on the kernel's 0..2000 scale\n\n");
+  fmt::print("{:>3} {:>7} {:<16} {:>6} {:>9} {:>8} {:>7} {:>9} {:>9} {:>9} {:>5} {:>6}  {}\n", "#",
+             "PID", "COMM", "UID", "RSS", "SWAP", "PGTBL", "ADJ", "RULES", "SCORE", "OOM", "KERNEL",
+             "RULES APPLIED / CMDLINE");
+  int rank = 0;
+  for (const auto& s : ranking.candidates) {
+    if (o.top > 0 && rank >= o.top) break;
+    ++rank;
+    const auto& p = snap.processes[s.index];
+    std::int64_t rule_points = 0;
+    std::string applied;
+    for (const auto& e : s.rules) {
+      rule_points += e.points;
+      applied +=
+          fmt::format("{}{}({:+d}) ", applied.empty() ? "" : "", RuleLabel(rc, e.rule), e.weight);
+    }
+    std::string adj = p.oom_score_adj == 0 ? "0" : fmt::format("{:+d}", p.oom_score_adj);
+    std::string cmd = Escaped(p.cmdline.empty() ? std::string_view("-") : p.cmdline);
+    if (cmd.size() > 60) cmd = cmd.substr(0, 57) + "...";
+    fmt::print("{:>3} {:>7} {:<16} {:>6} {:>9} {:>8} {:>7} {:>9} {:>9} {:>9} {:>5} {:>6}  {}{}\n",
+               rank, p.pid, Escaped(p.comm.view()), p.uid, Mib(s.rss, ps), Mib(s.swap, ps),
+               Mib(s.pagetables, ps), adj + "=" + Mib(s.adj, ps), Mib(rule_points, ps),
+               Mib(s.total, ps), s.oom_score, p.kernel_oom_score, applied, cmd);
+  }
+  if (o.top > 0 && static_cast<std::size_t>(o.top) < ranking.candidates.size()) {
+    fmt::print("    ... {} more (--top 0 shows all)\n", ranking.candidates.size() - o.top);
+  }
+  fmt::print("\nprotected (never a victim):\n");
+  int kthreads = 0;
+  for (const auto& pr : ranking.protected_processes) {
+    if (pr.reason == policy::ProtectReason::kKernelThread && !o.all_protected) {
+      ++kthreads;
+      continue;
+    }
+    const auto& p = snap.processes[pr.index];
+    std::string why = policy::ProtectReasonName(pr.reason);
+    if (pr.rule >= 0) why += " " + RuleLabel(rc, pr.rule);
+    fmt::print("    {:>7} {:<16} {}\n", p.pid, Escaped(p.comm.view()), why);
+  }
+  if (kthreads > 0)
+    fmt::print("    and {} kernel threads (--all-protected lists them)\n", kthreads);
+}
+
+}  // namespace
+
+int RunRank(const RankOptions& o) {
+  auto loaded = LoadCommon(o.common);
+  if (!loaded) return 1;
+  auto view = sys::RealSystemView::Open();
+  if (!view) {
+    std::fprintf(stderr, "reaperd: cannot open /proc: %s\n", view.error().ToString().c_str());
+    return 1;
+  }
+  sys::MonotonicClock clock;
+  scan::Scanner scanner(*view, clock);
+  scan::ScanOptions so;
+  so.cmdline_max = loaded->config.rank.cmdline_max;
+  auto snap = scanner.Scan(loaded->scope, so);
+  if (!snap) {
+    std::fprintf(stderr, "reaperd: cannot scan scope %s: %s\n", loaded->scope.Name().c_str(),
+                 snap.error().ToString().c_str());
+    return 1;
+  }
+  policy::Ranker ranker(loaded->config.rank);
+  auto ranking = ranker.Rank(*snap, ::getpid());
+  if (o.json) {
+    PrintJson(*snap, ranking, loaded->config.rank, o);
+  } else {
+    PrintText(*snap, ranking, loaded->config.rank, o);
+  }
+  WarnIfUnprivileged(*snap);
+  return 0;
+}
+
+}  // namespace reaperd::cli

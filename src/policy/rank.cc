@@ -1,0 +1,182 @@
+#include "policy/rank.h"
+
+#include <algorithm>
+
+namespace reaperd::policy {
+
+const char* ProtectReasonName(ProtectReason r) noexcept {
+  switch (r) {
+    case ProtectReason::kInit:
+      return "init";
+    case ProtectReason::kKernelThread:
+      return "kernel thread";
+    case ProtectReason::kSelf:
+      return "reaperd itself";
+    case ProtectReason::kNoMm:
+      return "no memory (zombie or exiting)";
+    case ProtectReason::kOomScoreAdjMin:
+      return "oom_score_adj -1000";
+    case ProtectReason::kConfigComm:
+      return "rank.protect_comm";
+    case ProtectReason::kConfigCgroup:
+      return "rank.protect_cgroup";
+    case ProtectReason::kConfigUid:
+      return "rank.protect_uid";
+    case ProtectReason::kRule:
+      return "protect rule";
+    case ProtectReason::kSkipped:
+      return "missed its deadline earlier (skipped)";
+  }
+  return "?";
+}
+
+namespace {
+
+// The regexes are validated when the config is parsed; a rule whose regex still fails to
+// compile here matches nothing rather than throwing into the daemon.
+bool Compile(const std::optional<std::string>& src, std::regex& out) {
+  if (!src) return false;
+  try {
+    out = std::regex(*src, std::regex::ECMAScript | std::regex::optimize);
+    return true;
+  } catch (const std::regex_error&) {
+    out = std::regex("$^");
+    return true;
+  }
+}
+
+bool PathUnder(std::string_view path, std::string_view prefix) {
+  if (prefix.empty()) return false;
+  if (prefix == "/") return true;
+  if (!path.starts_with(prefix)) return false;
+  return path.size() == prefix.size() || path[prefix.size()] == '/' || prefix.back() == '/';
+}
+
+}  // namespace
+
+Ranker::Ranker(const config::RankConfig& config) : config_(config) {
+  compiled_.resize(config_.rules.size());
+  for (std::size_t i = 0; i < config_.rules.size(); ++i) {
+    const config::Rule& r = config_.rules[i];
+    CompiledRule& c = compiled_[i];
+    c.has_comm = Compile(r.comm, c.comm);
+    c.has_exe = Compile(r.exe, c.exe);
+    c.has_cmdline = Compile(r.cmdline, c.cmdline);
+    c.has_cgroup = Compile(r.cgroup, c.cgroup);
+  }
+}
+
+bool Ranker::Matches(const CompiledRule& rule, const config::Rule& spec, const Process& p) const {
+  bool any = false;
+  auto check = [&](bool has, const std::regex& re, std::string_view text) {
+    if (!has) return true;
+    any = true;
+    return std::regex_search(text.begin(), text.end(), re);
+  };
+  if (!check(rule.has_comm, rule.comm, p.comm.view())) return false;
+  if (!check(rule.has_exe, rule.exe, p.exe)) return false;
+  if (!check(rule.has_cmdline, rule.cmdline, p.cmdline)) return false;
+  if (!check(rule.has_cgroup, rule.cgroup, p.cgroup)) return false;
+  if (spec.uid) {
+    any = true;
+    if (p.uid != *spec.uid) return false;
+  }
+  return any;  // a rule with no matcher matches nothing
+}
+
+Ranking Ranker::Rank(const Snapshot& snapshot, pid_t self,
+                     const std::vector<ProcessId>& skipped) const {
+  Ranking out;
+  out.candidates.reserve(snapshot.processes.size());
+  const std::int64_t page =
+      static_cast<std::int64_t>(std::max<std::uint64_t>(snapshot.page_size, 1));
+  // The kernel scales adj by totalpages/1000 with integer division first; so do we.
+  const std::int64_t per_mille = static_cast<std::int64_t>(snapshot.total_pages / 1000);
+  const std::int64_t total_pages =
+      static_cast<std::int64_t>(std::max<std::uint64_t>(snapshot.total_pages, 1));
+
+  for (std::size_t i = 0; i < snapshot.processes.size(); ++i) {
+    const Process& p = snapshot.processes[i];
+    auto protect = [&](ProtectReason r, int rule = -1) {
+      out.protected_processes.push_back({i, r, rule});
+    };
+    if (p.pid == 1) {
+      protect(ProtectReason::kInit);
+      continue;
+    }
+    if (p.kernel_thread || p.pid == 2 || p.ppid == 2) {
+      protect(ProtectReason::kKernelThread);
+      continue;
+    }
+    if (p.pid == self) {
+      protect(ProtectReason::kSelf);
+      continue;
+    }
+    if (!p.has_mm || p.state == 'Z' || p.state == 'X' || p.state == 'x') {
+      protect(ProtectReason::kNoMm);
+      continue;
+    }
+    if (p.oom_score_adj <= -1000) {
+      protect(ProtectReason::kOomScoreAdjMin);
+      continue;
+    }
+    if (std::find(config_.protect_comm.begin(), config_.protect_comm.end(), p.comm.view()) !=
+        config_.protect_comm.end()) {
+      protect(ProtectReason::kConfigComm);
+      continue;
+    }
+    if (std::any_of(config_.protect_cgroup.begin(), config_.protect_cgroup.end(),
+                    [&](const std::string& c) { return PathUnder(p.cgroup, c); })) {
+      protect(ProtectReason::kConfigCgroup);
+      continue;
+    }
+    if (std::find(config_.protect_uid.begin(), config_.protect_uid.end(), p.uid) !=
+        config_.protect_uid.end()) {
+      protect(ProtectReason::kConfigUid);
+      continue;
+    }
+    if (std::find(skipped.begin(), skipped.end(), ProcessId{p.pid, p.starttime}) != skipped.end()) {
+      protect(ProtectReason::kSkipped);
+      continue;
+    }
+
+    Score s;
+    s.index = i;
+    s.rss = static_cast<std::int64_t>(p.rss()) / page;
+    s.swap = static_cast<std::int64_t>(p.swap) / page;
+    s.pagetables = static_cast<std::int64_t>(p.pagetables) / page;
+    s.adj = static_cast<std::int64_t>(p.oom_score_adj) * per_mille;
+    bool protected_by_rule = false;
+    for (std::size_t r = 0; r < config_.rules.size(); ++r) {
+      const config::Rule& spec = config_.rules[r];
+      if (!Matches(compiled_[r], spec, p)) continue;
+      if (spec.action == config::RuleAction::kProtect) {
+        protect(ProtectReason::kRule, static_cast<int>(r));
+        protected_by_rule = true;
+        break;
+      }
+      int w = spec.action == config::RuleAction::kAvoid ? -std::abs(spec.weight)
+                                                        : std::abs(spec.weight);
+      s.rules.push_back({static_cast<int>(r), w, static_cast<std::int64_t>(w) * per_mille});
+    }
+    if (protected_by_rule) continue;
+    s.total = s.rss + s.swap + s.pagetables + s.adj;
+    for (const RuleEffect& e : s.rules) s.total += e.points;
+    std::int64_t score = (1000 + s.total * 1000 / total_pages) * 2 / 3;
+    s.oom_score = static_cast<int>(std::clamp<std::int64_t>(score, 0, 2000));
+    out.candidates.push_back(std::move(s));
+  }
+
+  // Highest score first; ties go to the larger footprint, then to the newer process.
+  std::stable_sort(out.candidates.begin(), out.candidates.end(),
+                   [&](const Score& a, const Score& b) {
+                     if (a.total != b.total) return a.total > b.total;
+                     const Process& pa = snapshot.processes[a.index];
+                     const Process& pb = snapshot.processes[b.index];
+                     if (pa.rss() != pb.rss()) return pa.rss() > pb.rss();
+                     return pa.starttime > pb.starttime;
+                   });
+  return out;
+}
+
+}  // namespace reaperd::policy

@@ -1,0 +1,202 @@
+#include "scan/scanner.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <charconv>
+#include <string_view>
+#include <vector>
+
+#include "proc/cgroup_memory.h"
+#include "proc/meminfo.h"
+#include "proc/pid_misc.h"
+#include "proc/pid_stat.h"
+#include "proc/pid_status.h"
+
+namespace reaperd::scan {
+
+namespace {
+
+bool Vanished(const Error& e) noexcept {
+  return e.code == Errc::kSys && (e.sys_errno == ENOENT || e.sys_errno == ESRCH);
+}
+
+std::string_view PidName(pid_t pid, std::array<char, 16>& buf) noexcept {
+  auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), pid);
+  (void)ec;
+  return {buf.data(), static_cast<std::size_t>(end - buf.data())};
+}
+
+// Joins a cgroup directory and a file name into a relative path under the cgroup root.
+std::string CgroupFile(std::string_view dir, std::string_view file) {
+  std::string p;
+  std::string_view d = dir;
+  while (!d.empty() && d.front() == '/') d.remove_prefix(1);
+  p.append(d);
+  if (!p.empty()) p.push_back('/');
+  p.append(file);
+  return p;
+}
+
+Result<std::uint64_t> ReadCgroupValue(sys::SystemView& view, std::string_view dir,
+                                      std::string_view file) {
+  std::array<char, 64> buf;
+  auto r = view.Read(sys::Root::kCgroup, CgroupFile(dir, file), buf);
+  if (!r) return Fail(r.error());
+  return proc::ParseCgroupValue({buf.data(), r->size});
+}
+
+}  // namespace
+
+Result<std::uint64_t> Scanner::TotalPages(const policy::Scope& scope) {
+  const auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+  std::array<char, 8192> buf;
+  auto r = view_.Read(sys::Root::kProc, "meminfo", buf);
+  if (!r) return Fail(r.error());
+  auto mem = proc::ParseMemInfo({buf.data(), r->size});
+  if (!mem) return Fail(mem.error());
+  std::uint64_t system_bytes = mem->mem_total + mem->swap_total;
+  if (scope.kind == policy::ScopeKind::kSystem) return system_bytes / page;
+
+  // A cgroup's OOM domain is bounded by the tightest limit on its path to the root.
+  const bool v1 = view_.cgroup_version() == sys::CgroupVersion::kV1;
+  std::uint64_t limit = proc::kUnlimited;
+  std::string dir = scope.cgroup;
+  for (;;) {
+    if (dir != "/") {
+      auto v = ReadCgroupValue(view_, dir, v1 ? "memory.limit_in_bytes" : "memory.max");
+      if (v) {
+        std::uint64_t l = *v;
+        if (!v1 && l != proc::kUnlimited) {
+          auto swap = ReadCgroupValue(view_, dir, "memory.swap.max");
+          std::uint64_t swap_max = swap ? *swap : 0;
+          l += std::min(swap_max, mem->swap_total);
+        }
+        limit = std::min(limit, l);
+      } else if (dir == scope.cgroup) {
+        return Fail(v.error());  // the scope's own cgroup must exist
+      }
+    }
+    if (dir == "/" || dir.empty()) break;
+    auto slash = dir.find_last_of('/');
+    dir = slash == 0 ? "/" : dir.substr(0, slash);
+  }
+  if (limit == proc::kUnlimited) return system_bytes / page;
+  return std::min(limit, system_bytes) / page;
+}
+
+bool Scanner::ReadProcess(pid_t pid, const ScanOptions& options, policy::Process& p,
+                          int* unreadable) {
+  std::array<char, 16> name;
+  auto dir = view_.OpenDir(sys::Root::kProc, PidName(pid, name));
+  if (!dir) return false;
+  const int dfd = dir->get();
+  std::array<char, 4096> buf;
+
+  auto stat_raw = view_.ReadAt(dfd, "stat", buf);
+  if (!stat_raw) return false;
+  auto stat = proc::ParsePidStat({buf.data(), stat_raw->size});
+  if (!stat || stat->pid != pid) return false;
+  p = policy::Process{};
+  p.pid = pid;
+  p.starttime = stat->starttime;
+  p.comm = stat->comm;
+  p.state = stat->state;
+  p.ppid = stat->ppid;
+  p.pgrp = stat->pgrp;
+  p.session = stat->session;
+  p.flags = stat->flags;
+  p.kernel_thread = (stat->flags & proc::kPfKthread) != 0;
+  p.threads = stat->num_threads;
+
+  auto status_raw = view_.ReadAt(dfd, "status", buf);
+  if (!status_raw) {
+    if (Vanished(status_raw.error())) return false;
+    ++*unreadable;
+  } else if (auto st = proc::ParsePidStatus({buf.data(), status_raw->size})) {
+    p.uid = st->uid_real;
+    p.has_mm = st->has_mm;
+    p.rss_anon = st->rss_anon;
+    p.rss_file = st->rss_file;
+    p.rss_shmem = st->rss_shmem;
+    p.swap = st->vm_swap;
+    p.pagetables = st->vm_pte;
+  } else {
+    ++*unreadable;
+  }
+
+  auto adj_raw = view_.ReadAt(dfd, "oom_score_adj", buf);
+  if (adj_raw) {
+    if (auto adj = proc::ParseOomScoreAdj({buf.data(), adj_raw->size})) p.oom_score_adj = *adj;
+  } else if (Vanished(adj_raw.error())) {
+    return false;
+  } else {
+    ++*unreadable;
+  }
+
+  if (options.read_kernel_oom_score && !p.kernel_thread) {
+    if (auto raw = view_.ReadAt(dfd, "oom_score", buf)) {
+      if (auto s = proc::ParseOomScore({buf.data(), raw->size})) p.kernel_oom_score = *s;
+    }
+  }
+
+  if (auto raw = view_.ReadAt(dfd, "cgroup", buf)) {
+    if (auto cg = proc::ParsePidCgroup({buf.data(), raw->size})) {
+      const bool v1 = view_.cgroup_version() == sys::CgroupVersion::kV1;
+      if (v1 && cg->has_v1_memory) {
+        p.cgroup = std::string(cg->v1_memory_path.view());
+      } else if (cg->has_v2) {
+        p.cgroup = std::string(cg->v2_path.view());
+      }
+    }
+  }
+
+  if (!p.kernel_thread && p.has_mm) {
+    // cmdline and exe take the target's mmap lock: bounded reads, never in the kill path.
+    std::vector<char> raw(std::max<std::uint32_t>(options.cmdline_max, 1));
+    if (auto r = view_.ReadAt(dfd, "cmdline", raw)) {
+      std::string display(r->size, '\0');
+      std::size_t n = proc::FormatCmdline({raw.data(), r->size}, display);
+      display.resize(n);
+      p.cmdline = std::move(display);
+    }
+    if (options.read_exe) {
+      std::array<char, 4096> link;
+      if (auto r = view_.ReadLinkAt(dfd, "exe", link)) {
+        p.exe.assign(link.data(), *r);
+      } else if (!Vanished(r.error()) && r.error().sys_errno != ENOENT) {
+        ++*unreadable;
+      }
+    }
+  }
+  return true;
+}
+
+Result<policy::Snapshot> Scanner::Scan(const policy::Scope& scope, const ScanOptions& options) {
+  policy::Snapshot snap;
+  snap.scope = scope;
+  snap.page_size = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+  auto total = TotalPages(scope);
+  if (!total) return Fail(total.error());
+  snap.total_pages = *total;
+
+  std::vector<pid_t> pids;
+  if (auto r = view_.ListPids(pids); !r) return Fail(r.error());
+  std::sort(pids.begin(), pids.end());
+  snap.processes.reserve(pids.size());
+  for (pid_t pid : pids) {
+    policy::Process p;
+    if (!ReadProcess(pid, options, p, &snap.unreadable)) {
+      ++snap.vanished;
+      continue;
+    }
+    if (!scope.Contains(p.cgroup)) continue;
+    snap.processes.push_back(std::move(p));
+  }
+  snap.taken_at_ns = clock_.Now();
+  return snap;
+}
+
+}  // namespace reaperd::scan
