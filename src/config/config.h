@@ -17,36 +17,51 @@ enum class Widen : unsigned char { kNone, kProcessGroup, kCgroup };
 enum class LastResort : unsigned char { kNone, kKernelOom, kPanic, kReboot };
 
 // A rule matches a process when every matcher it sets matches (AND); unset matchers are
-// ignored. Regexes are ECMAScript, matched against the whole string (std::regex_search).
+// ignored, and a valid rule sets at least one. Regexes are ECMAScript and may match anywhere
+// in the string (std::regex_search); anchor them with ^...$ for a whole match.
 struct Rule {
-  std::string name;  // for reports; defaults to "rule N"
+  std::string name;  // for reports; defaults to "rule N", N being the 0-based index in rule[N]
   RuleAction action = RuleAction::kPrefer;
-  int weight = 0;  // prefer: +points, avoid: -points, in oom_score_adj units (-1000..1000)
+  // Signed, in oom_score_adj units: prefer 1..1000, avoid -1000..-1, protect 0. The sign is
+  // checked, not normalised, so a file never means something other than what it says.
+  int weight = 0;
   std::optional<std::string> comm;     // regex on /proc/PID/comm
   std::optional<std::string> exe;      // regex on the /proc/PID/exe link target
   std::optional<std::string> cmdline;  // regex on the space-joined command line
   std::optional<std::string> cgroup;   // regex on the cgroup path
   std::optional<std::uint32_t> uid;    // real uid
+  friend bool operator==(const Rule&, const Rule&) = default;
 };
 
 struct RankConfig {
-  std::vector<std::string> protect_comm;    // exact comm names never killed
-  std::vector<std::string> protect_cgroup;  // cgroup path prefixes never killed
+  // Exact comm names (at most 15 bytes, the kernel's TASK_COMM_LEN - 1) never killed: processes
+  // whose death takes the machine or the user's session down. Why each is here: reaperd.toml.
+  std::vector<std::string> protect_comm = {
+      "init",           "systemd",     "systemd-journal", "systemd-logind",
+      "systemd-udevd",  "dbus-daemon", "dbus-broker",     "sshd",
+      "sshd-session",   "Xorg",        "Xwayland",        "gnome-shell",
+      "kwin_wayland",   "kwin_x11",    "plasmashell",     "pipewire",
+      "pipewire-pulse", "wireplumber", "pulseaudio",      "reaperd"};
+  std::vector<std::string> protect_cgroup;  // cgroup path prefixes ("/a/b") never killed
   std::vector<std::uint32_t> protect_uid;   // uids never killed
   std::vector<Rule> rules;
-  std::uint32_t cmdline_max = 4096;  // bytes of command line read per process
+  // Bytes of command line read per process; 0 never reads it (reading takes the process's
+  // mmap lock), and then no rule may match on cmdline.
+  std::uint32_t cmdline_max = 4096;
+  friend bool operator==(const RankConfig&, const RankConfig&) = default;
 };
 
 struct KillConfig {
-  int signal_grace_ms = 0;        // > 0: SIGTERM first, SIGKILL after this grace period
-  int deadline_ms = 5000;         // the victim's memory must be released by then
-  Widen widen = Widen::kNone;     // kill the process group or the whole cgroup too
-  bool honour_oom_group = true;   // v2 memory.oom.group=1 widens to that cgroup
+  int signal_grace_ms = 0;       // > 0: SIGTERM first, SIGKILL after this grace period
+  int deadline_ms = 5000;        // the victim's memory must be released by then
+  Widen widen = Widen::kNone;    // kill the process group or the whole cgroup too
+  bool honour_oom_group = true;  // v2 memory.oom.group=1 widens to that cgroup
   LastResort last_resort = LastResort::kKernelOom;
   int last_resort_after_misses = 3;  // missed deadlines in a row before the last resort
   int reaper_threads = 2;
-  int mrelease_retries = 10;      // bounded retries on EAGAIN/EINTR
+  int mrelease_retries = 10;  // bounded retries on EAGAIN/EINTR
   int mrelease_retry_delay_ms = 20;
+  friend bool operator==(const KillConfig&, const KillConfig&) = default;
 };
 
 struct DetectorConfig {
@@ -66,11 +81,13 @@ struct DetectorConfig {
   int interval_slow_ms = 1000;
   // Hysteresis: a level drops only when headroom exceeds its threshold by this much.
   double hysteresis_percent = 2.0;
+  friend bool operator==(const DetectorConfig&, const DetectorConfig&) = default;
 };
 
 struct DaemonConfig {
   std::string log_level = "info";  // debug, info, notice, warning, error
   bool dry_run = false;
+  friend bool operator==(const DaemonConfig&, const DaemonConfig&) = default;
 };
 
 struct Config {
@@ -78,16 +95,23 @@ struct Config {
   DetectorConfig detector;
   KillConfig kill;
   RankConfig rank;
+  friend bool operator==(const Config&, const Config&) = default;
 };
+
+// The spelling of each enum value in the config file (e.g. "process_group").
+std::string_view Name(RuleAction a) noexcept;
+std::string_view Name(Widen w) noexcept;
+std::string_view Name(LastResort r) noexcept;
 
 // A parse or validation error: where and what.
 struct ConfigError {
-  std::string file;    // path, or "<default>" for the embedded config
-  int line = 0;        // 1-based; 0 when unknown
-  int column = 0;      // 1-based; 0 when unknown
-  std::string key;     // dotted key, e.g. "kill.deadline_ms" or "rule[2].comm"
+  std::string file;  // path, or "<default>" for the embedded config
+  int line = 0;      // 1-based; 0 when unknown
+  int column = 0;    // 1-based; 0 when unknown
+  std::string key;   // dotted key, e.g. "kill.deadline_ms" or "rule[2].comm"
   std::string message;
-  std::string ToString() const;  // "file:line:column: key: message"
+  std::string ToString() const;  // "file:line:column: key: message"; unknown parts left out
+  friend bool operator==(const ConfigError&, const ConfigError&) = default;
 };
 
 // The embedded default config (packaging/config/reaperd.toml), generated at build time.
@@ -96,9 +120,10 @@ extern const std::string_view kDefaultConfigToml;
 // Parses TOML text; source names it in errors. Unknown keys and bad values are errors.
 // (Config sits at the edge, so its error carries strings, unlike reaperd::Error.)
 std::expected<Config, ConfigError> ParseConfig(std::string_view text, std::string_view source);
-// Reads and parses a file.
+// Reads and parses a file (a regular file of at most 1 MiB).
 std::expected<Config, ConfigError> LoadConfigFile(const std::string& path);
-// The embedded default.
+// The defaults: Config{}. The embedded kDefaultConfigToml parses to exactly this (tested), so
+// the documented file and the struct cannot drift apart.
 Config DefaultConfig();
 
 }  // namespace reaperd::config

@@ -1,0 +1,241 @@
+// The decoders of each config section and the checks across keys. Ranges are sanity bounds
+// that catch typos (a deadline in seconds written as milliseconds, a percent as a fraction),
+// not tuned values; the defaults and their reasons are in packaging/config/reaperd.toml.
+#include <fmt/format.h>
+
+#include <array>
+#include <cstdint>
+#include <regex>
+#include <string>
+#include <string_view>
+
+#include "config/toml_reader.h"
+
+namespace reaperd::config {
+namespace {
+
+constexpr std::array<std::string_view, 5> kLogLevels = {"debug", "info", "notice", "warning",
+                                                        "error"};
+// In enum order, so the index of a name is the enum's value.
+constexpr std::array<std::string_view, 3> kActionNames = {"protect", "prefer", "avoid"};
+constexpr std::array<std::string_view, 3> kWidenNames = {"none", "process_group", "cgroup"};
+constexpr std::array<std::string_view, 4> kLastResortNames = {"none", "kernel", "panic", "reboot"};
+
+constexpr int kMaxMs = 600000;        // ten minutes: any longer is surely a unit mistake
+constexpr std::size_t kCommMax = 15;  // TASK_COMM_LEN - 1: the kernel truncates comm there
+constexpr std::uint32_t kUidMax = 4294967294U;  // (uid_t)-1 means "no uid" to the kernel
+constexpr std::uint32_t kCmdlineMax = 1U << 20;
+
+template <class E>
+void ReadEnum(TableReader& r, std::string_view key, std::span<const std::string_view> names,
+              E& out) {
+  auto index = static_cast<std::size_t>(out);
+  r.Choice(key, names, index);
+  out = static_cast<E>(index);
+}
+
+// Fails unless low <= high. Names the lower key when the text set it, else the higher one, so
+// the error points at a line the user wrote.
+template <class T>
+void CheckOrder(ParseContext& ctx, T low, const std::string& low_key, T high,
+                const std::string& high_key) {
+  if (!ctx.ok() || low <= high) return;
+  const bool low_set = ctx.Where(low_key).has_value();
+  const std::string& key = low_set ? low_key : high_key;
+  ctx.Fail(ctx.Where(key).value_or(Position{}), key,
+           fmt::format("{} ({}) must not exceed {} ({})", low_key, low, high_key, high));
+}
+
+void CheckRegex(ParseContext& ctx, const TableReader& r, std::string_view key,
+                const std::optional<std::string>& pattern) {
+  if (!ctx.ok() || !pattern) return;
+  const std::string dotted = r.Dotted(key);
+  const Position where = ctx.Where(dotted).value_or(Position{});
+  if (pattern->empty()) {
+    ctx.Fail(where, dotted, "an empty regex matches everything; leave the key out instead");
+    return;
+  }
+  // std::regex reports a bad pattern only by throwing; this is the one place it is compiled
+  // from user text, so the throw stops here and the Ranker may compile it without a try.
+  try {
+    std::regex compiled(*pattern, std::regex::ECMAScript);
+  } catch (const std::regex_error& e) {
+    ctx.Fail(where, dotted, fmt::format("invalid regex \"{}\": {}", *pattern, e.what()));
+  }
+}
+
+}  // namespace
+
+void DecodeDaemon(const toml::table& table, DaemonConfig& out, ParseContext& ctx) {
+  TableReader r(table, "daemon", ctx);
+  std::size_t level = 1;
+  for (std::size_t i = 0; i < kLogLevels.size(); ++i) {
+    if (kLogLevels[i] == out.log_level) level = i;
+  }
+  r.Choice("log_level", kLogLevels, level);
+  out.log_level = std::string(kLogLevels[level]);
+  r.Bool("dry_run", out.dry_run);
+  r.RejectUnknown();
+}
+
+void DecodeDetector(const toml::table& table, DetectorConfig& out, ParseContext& ctx) {
+  TableReader r(table, "detector", ctx);
+  r.Double("warn_available_percent", out.warn_available_percent, 0, 100);
+  r.Double("reclaim_available_percent", out.reclaim_available_percent, 0, 100);
+  r.Double("kill_available_percent", out.kill_available_percent, 0, 100);
+  r.Int("kill_time_to_exhaustion_ms", out.kill_time_to_exhaustion_ms, 0, 60000);
+  r.Double("psi_some_warn_percent", out.psi_some_warn_percent, 0, 100);
+  r.Double("psi_full_kill_percent", out.psi_full_kill_percent, 0, 100);
+  // The kernel accepts PSI trigger windows of 500 ms to 10 s.
+  r.Int("psi_window_ms", out.psi_window_ms, 500, 10000);
+  r.Int("psi_sustain_ms", out.psi_sustain_ms, 0, 60000);
+  r.Int("interval_fast_ms", out.interval_fast_ms, 10, 10000);
+  r.Int("interval_slow_ms", out.interval_slow_ms, 10, 60000);
+  r.Double("hysteresis_percent", out.hysteresis_percent, 0, 100);
+  r.RejectUnknown();
+}
+
+void DecodeKill(const toml::table& table, KillConfig& out, ParseContext& ctx) {
+  TableReader r(table, "kill", ctx);
+  r.Int("signal_grace_ms", out.signal_grace_ms, 0, kMaxMs);
+  r.Int("deadline_ms", out.deadline_ms, 1, kMaxMs);
+  ReadEnum(r, "widen", kWidenNames, out.widen);
+  r.Bool("honour_oom_group", out.honour_oom_group);
+  ReadEnum(r, "last_resort", kLastResortNames, out.last_resort);
+  r.Int("last_resort_after_misses", out.last_resort_after_misses, 1, 100);
+  r.Int("reaper_threads", out.reaper_threads, 1, 16);
+  r.Int("mrelease_retries", out.mrelease_retries, 0, 1000);
+  r.Int("mrelease_retry_delay_ms", out.mrelease_retry_delay_ms, 1, 10000);
+  r.RejectUnknown();
+}
+
+void DecodeRank(const toml::table& table, RankConfig& out, ParseContext& ctx) {
+  TableReader r(table, "rank", ctx);
+  r.StringArray("protect_comm", out.protect_comm);
+  r.StringArray("protect_cgroup", out.protect_cgroup);
+  r.Uint32Array("protect_uid", out.protect_uid, 0, kUidMax);
+  r.Uint32("cmdline_max", out.cmdline_max, 0, kCmdlineMax);
+  r.RejectUnknown();
+  if (!ctx.ok()) return;
+
+  // Element positions: toml++ keeps a region per array element.
+  const auto element_at = [&](std::string_view key, std::size_t i) {
+    const toml::node* n = table.get(key);
+    const toml::array* a = n != nullptr ? n->as_array() : nullptr;
+    return a != nullptr && i < a->size() ? PositionOf(a->get(i)->source()) : Position{};
+  };
+  for (std::size_t i = 0; i < out.protect_comm.size(); ++i) {
+    const std::string& comm = out.protect_comm[i];
+    if (comm.empty() || comm.size() > kCommMax) {
+      ctx.Fail(element_at("protect_comm", i), fmt::format("rank.protect_comm[{}]", i),
+               fmt::format("\"{}\" can never match: a comm is 1..{} bytes (the kernel "
+                           "truncates longer names, e.g. \"systemd-journal\")",
+                           comm, kCommMax));
+      return;
+    }
+  }
+  for (std::size_t i = 0; i < out.protect_cgroup.size(); ++i) {
+    const std::string& path = out.protect_cgroup[i];
+    const char* problem = nullptr;
+    if (path.empty() || path.front() != '/') {
+      problem = "a cgroup path starts with /";
+    } else if (path == "/") {
+      problem = "\"/\" would protect every process";
+    } else if (path.back() == '/') {
+      problem = "leave out the trailing /";
+    }
+    if (problem != nullptr) {
+      ctx.Fail(element_at("protect_cgroup", i), fmt::format("rank.protect_cgroup[{}]", i),
+               fmt::format("\"{}\": {}", path, problem));
+      return;
+    }
+  }
+}
+
+void DecodeRule(const toml::table& table, std::size_t index, Rule& out, ParseContext& ctx) {
+  const std::string prefix = fmt::format("rule[{}]", index);
+  const Position header = PositionOf(table.source());
+  TableReader r(table, prefix, ctx);
+  out.name = fmt::format("rule {}", index);
+  r.String("name", out.name);
+  const bool has_action = table.contains("action");
+  ReadEnum(r, "action", kActionNames, out.action);
+  r.Int("weight", out.weight, -1000, 1000);
+  r.String("comm", out.comm);
+  r.String("exe", out.exe);
+  r.String("cmdline", out.cmdline);
+  r.String("cgroup", out.cgroup);
+  r.Uint32("uid", out.uid, 0, kUidMax);
+  r.RejectUnknown();
+  if (!ctx.ok()) return;
+
+  if (out.name.empty()) {
+    ctx.Fail(ctx.Where(prefix + ".name").value_or(header), prefix + ".name",
+             "a rule name must not be empty");
+    return;
+  }
+  if (!has_action) {
+    ctx.Fail(header, prefix + ".action", "missing; set \"protect\", \"prefer\" or \"avoid\"");
+    return;
+  }
+  if (!out.comm && !out.exe && !out.cmdline && !out.cgroup && !out.uid) {
+    ctx.Fail(header, prefix,
+             "a rule needs at least one of comm, exe, cmdline, cgroup, uid (it would match "
+             "every process)");
+    return;
+  }
+  // The sign is checked, not normalised: "avoid" with a positive weight is a contradiction
+  // the user should resolve, not one we should guess at.
+  const std::string weight_key = prefix + ".weight";
+  const Position weight_at = ctx.Where(weight_key).value_or(header);
+  switch (out.action) {
+    case RuleAction::kProtect:
+      if (out.weight != 0) ctx.Fail(weight_at, weight_key, "a protect rule takes no weight");
+      break;
+    case RuleAction::kPrefer:
+      if (out.weight <= 0) {
+        ctx.Fail(weight_at, weight_key,
+                 fmt::format("a prefer rule needs a weight of 1..1000 (got {})", out.weight));
+      }
+      break;
+    case RuleAction::kAvoid:
+      if (out.weight >= 0) {
+        ctx.Fail(weight_at, weight_key,
+                 fmt::format("an avoid rule needs a weight of -1000..-1 (got {})", out.weight));
+      }
+      break;
+  }
+  CheckRegex(ctx, r, "comm", out.comm);
+  CheckRegex(ctx, r, "exe", out.exe);
+  CheckRegex(ctx, r, "cmdline", out.cmdline);
+  CheckRegex(ctx, r, "cgroup", out.cgroup);
+}
+
+void ValidateConfig(const Config& c, ParseContext& ctx) {
+  const DetectorConfig& d = c.detector;
+  CheckOrder(ctx, d.reclaim_available_percent, "detector.reclaim_available_percent",
+             d.warn_available_percent, "detector.warn_available_percent");
+  CheckOrder(ctx, d.kill_available_percent, "detector.kill_available_percent",
+             d.reclaim_available_percent, "detector.reclaim_available_percent");
+  CheckOrder(ctx, d.interval_fast_ms, "detector.interval_fast_ms", d.interval_slow_ms,
+             "detector.interval_slow_ms");
+  // The grace period must end before the deadline, or every victim given SIGTERM first
+  // would miss its deadline before it gets SIGKILL.
+  if (ctx.ok() && c.kill.signal_grace_ms >= c.kill.deadline_ms) {
+    const bool grace_set = ctx.Where("kill.signal_grace_ms").has_value();
+    const std::string key = grace_set ? "kill.signal_grace_ms" : "kill.deadline_ms";
+    ctx.Fail(ctx.Where(key).value_or(Position{}), key,
+             fmt::format("kill.signal_grace_ms ({}) must be less than kill.deadline_ms ({})",
+                         c.kill.signal_grace_ms, c.kill.deadline_ms));
+  }
+  if (c.rank.cmdline_max == 0) {
+    for (std::size_t i = 0; i < c.rank.rules.size() && ctx.ok(); ++i) {
+      if (!c.rank.rules[i].cmdline) continue;
+      const std::string key = fmt::format("rule[{}].cmdline", i);
+      ctx.Fail(ctx.Where(key).value_or(Position{}), key,
+               "rank.cmdline_max = 0 never reads command lines, so this can never match");
+    }
+  }
+}
+
+}  // namespace reaperd::config
