@@ -1,0 +1,201 @@
+#include "policy/rank.h"
+
+#include <gtest/gtest.h>
+
+namespace reaperd::policy {
+namespace {
+
+constexpr std::uint64_t kMiB = 1024 * 1024;
+
+Process Proc(pid_t pid, const char* comm, std::uint64_t anon_mib, int adj = 0) {
+  Process p;
+  p.pid = pid;
+  p.ppid = 1;
+  p.starttime = 1000 + static_cast<std::uint64_t>(pid);
+  p.comm.Assign(comm);
+  p.has_mm = true;
+  p.state = 'S';
+  p.rss_anon = anon_mib * kMiB;
+  p.oom_score_adj = adj;
+  p.uid = 1000;
+  p.cgroup = "/user.slice/app";
+  return p;
+}
+
+Snapshot Snap(std::vector<Process> ps) {
+  Snapshot s;
+  s.processes = std::move(ps);
+  s.page_size = 4096;
+  s.total_pages = 1024 * 1024;  // 4 GiB
+  return s;
+}
+
+TEST(Rank, KernelBadnessOrdersByFootprint) {
+  auto s = Snap({Proc(10, "small", 10), Proc(11, "big", 300), Proc(12, "mid", 100)});
+  s.processes[0].swap = 5 * kMiB;
+  s.processes[0].pagetables = 1 * kMiB;
+  Ranker r(config::RankConfig{});
+  auto ranking = r.Rank(s, 999);
+  ASSERT_EQ(ranking.candidates.size(), 3u);
+  EXPECT_EQ(s.processes[ranking.candidates[0].index].pid, 11);
+  EXPECT_EQ(s.processes[ranking.candidates[1].index].pid, 12);
+  const Score& small = ranking.candidates[2];
+  EXPECT_EQ(small.rss, 10 * 256);
+  EXPECT_EQ(small.swap, 5 * 256);
+  EXPECT_EQ(small.pagetables, 256);
+  EXPECT_EQ(small.total, 16 * 256);
+}
+
+TEST(Rank, AdjScalesLikeTheKernel) {
+  // 500 * (1048576 / 1000) = 500 * 1048 pages: the kernel divides before multiplying.
+  auto s = Snap({Proc(10, "a", 100, 500), Proc(11, "b", 1000)});
+  Ranker r(config::RankConfig{});
+  auto ranking = r.Rank(s, 999);
+  ASSERT_EQ(ranking.candidates.size(), 2u);
+  const Score& top = ranking.candidates[0];
+  EXPECT_EQ(s.processes[top.index].pid, 10);
+  EXPECT_EQ(top.adj, 500 * 1048);
+  EXPECT_EQ(top.total, 100 * 256 + 500 * 1048);
+  // oom_score: (1000 + total*1000/totalpages) * 2/3
+  EXPECT_EQ(top.oom_score, static_cast<int>((1000 + top.total * 1000 / (1024 * 1024)) * 2 / 3));
+}
+
+TEST(Rank, ProtectionsWithReasons) {
+  auto init = Proc(1, "systemd", 50);
+  auto kthread = Proc(2, "kthreadd", 0);
+  kthread.kernel_thread = true;
+  kthread.has_mm = false;
+  auto self = Proc(50, "reaperd", 5);
+  auto zombie = Proc(51, "z", 0);
+  zombie.state = 'Z';
+  zombie.has_mm = false;
+  auto min = Proc(52, "sshd-like", 500, -1000);
+  auto named = Proc(53, "Xorg", 400);
+  auto cg = Proc(54, "svc", 400);
+  cg.cgroup = "/system.slice/important.service";
+  auto user = Proc(55, "rootjob", 400);
+  user.uid = 0;
+  auto skipped = Proc(56, "stuck", 900);
+  auto victim = Proc(57, "leaker", 100);
+  auto s = Snap({init, kthread, self, zombie, min, named, cg, user, skipped, victim});
+
+  config::RankConfig rc;
+  rc.protect_comm = {"Xorg"};
+  rc.protect_cgroup = {"/system.slice/important.service"};
+  rc.protect_uid = {0};
+  Ranker r(rc);
+  auto ranking = r.Rank(s, 50, {ProcessId{56, 1056}});
+  ASSERT_EQ(ranking.candidates.size(), 1u);
+  EXPECT_EQ(s.processes[ranking.candidates[0].index].pid, 57);
+  std::vector<std::pair<pid_t, ProtectReason>> got;
+  for (const auto& p : ranking.protected_processes) {
+    got.emplace_back(s.processes[p.index].pid, p.reason);
+  }
+  std::vector<std::pair<pid_t, ProtectReason>> want = {{1, ProtectReason::kInit},
+                                                       {2, ProtectReason::kKernelThread},
+                                                       {50, ProtectReason::kSelf},
+                                                       {51, ProtectReason::kNoMm},
+                                                       {52, ProtectReason::kOomScoreAdjMin},
+                                                       {53, ProtectReason::kConfigComm},
+                                                       {54, ProtectReason::kConfigCgroup},
+                                                       {55, ProtectReason::kConfigUid},
+                                                       {56, ProtectReason::kSkipped}};
+  EXPECT_EQ(got, want);
+}
+
+TEST(Rank, SkippedOnlyMatchesSameIncarnation) {
+  auto s = Snap({Proc(56, "reused", 900)});
+  Ranker r(config::RankConfig{});
+  // Same PID, different start time: a new process, not the skipped victim.
+  auto ranking = r.Rank(s, 1, {ProcessId{56, 1}});
+  EXPECT_EQ(ranking.candidates.size(), 1u);
+}
+
+TEST(Rank, CgroupPrefixMatchesWholeComponents) {
+  auto a = Proc(10, "a", 100);
+  a.cgroup = "/app.slice/db";
+  auto b = Proc(11, "b", 100);
+  b.cgroup = "/app.slice/dbx";
+  config::RankConfig rc;
+  rc.protect_cgroup = {"/app.slice/db"};
+  Ranker r(rc);
+  auto ranking = r.Rank(Snap({a, b}), 1);
+  ASSERT_EQ(ranking.candidates.size(), 1u);
+  EXPECT_EQ(ranking.candidates[0].index, 1u);
+}
+
+TEST(Rank, PreferAvoidAndProtectRules) {
+  config::RankConfig rc;
+  config::Rule prefer;
+  prefer.name = "renderers";
+  prefer.action = config::RuleAction::kPrefer;
+  prefer.weight = 300;
+  prefer.cmdline = "--type=renderer";
+  config::Rule avoid;
+  avoid.name = "editor";
+  avoid.action = config::RuleAction::kAvoid;
+  avoid.weight = 400;  // the sign is normalised: avoid always subtracts
+  avoid.comm = "^emacs$";
+  avoid.uid = 1000;
+  config::Rule protect;
+  protect.action = config::RuleAction::kProtect;
+  protect.exe = "/usr/bin/important$";
+  config::Rule empty;  // no matcher: matches nothing
+  empty.weight = 1000;
+  rc.rules = {prefer, avoid, protect, empty};
+
+  auto renderer = Proc(10, "chrome", 100);
+  renderer.cmdline = "/opt/chrome --type=renderer --lang=en";
+  auto emacs = Proc(11, "emacs", 600);
+  auto imp = Proc(12, "important", 900);
+  imp.exe = "/usr/bin/important";
+  auto plain = Proc(13, "plain", 200);
+  Ranker r(rc);
+  auto s = Snap({renderer, emacs, imp, plain});
+  auto ranking = r.Rank(s, 1);
+  ASSERT_EQ(ranking.candidates.size(), 3u);
+  EXPECT_EQ(s.processes[ranking.candidates[0].index].pid, 10);
+  ASSERT_EQ(ranking.candidates[0].rules.size(), 1u);
+  EXPECT_EQ(ranking.candidates[0].rules[0].points, 300 * 1048);
+  EXPECT_EQ(s.processes[ranking.candidates[1].index].pid, 13);
+  const Score& e = ranking.candidates[2];
+  EXPECT_EQ(s.processes[e.index].pid, 11);
+  ASSERT_EQ(e.rules.size(), 1u);
+  EXPECT_EQ(e.rules[0].weight, -400);
+  ASSERT_EQ(ranking.protected_processes.size(), 1u);
+  EXPECT_EQ(ranking.protected_processes[0].reason, ProtectReason::kRule);
+  EXPECT_EQ(ranking.protected_processes[0].rule, 2);
+}
+
+TEST(Rank, UidMatcherMustMatch) {
+  config::RankConfig rc;
+  config::Rule avoid;
+  avoid.action = config::RuleAction::kAvoid;
+  avoid.weight = 900;
+  avoid.comm = "emacs";
+  avoid.uid = 0;  // emacs of root only
+  rc.rules = {avoid};
+  Ranker r(rc);
+  auto ranking = r.Rank(Snap({Proc(11, "emacs", 600)}), 1);
+  ASSERT_EQ(ranking.candidates.size(), 1u);
+  EXPECT_TRUE(ranking.candidates[0].rules.empty());
+}
+
+TEST(Scope, ParseAndContain) {
+  Scope s;
+  ASSERT_TRUE(ParseScope("system", &s));
+  EXPECT_EQ(s.kind, ScopeKind::kSystem);
+  ASSERT_TRUE(ParseScope("cgroup:user.slice/app/", &s));
+  EXPECT_EQ(s.cgroup, "/user.slice/app");
+  EXPECT_EQ(s.Name(), "cgroup:/user.slice/app");
+  EXPECT_TRUE(s.Contains("/user.slice/app"));
+  EXPECT_TRUE(s.Contains("/user.slice/app/tab1"));
+  EXPECT_FALSE(s.Contains("/user.slice/apps"));
+  EXPECT_FALSE(s.Contains(""));
+  EXPECT_FALSE(ParseScope("cgroup:", &s));
+  EXPECT_FALSE(ParseScope("cgroup:/a/../b", &s));
+  EXPECT_FALSE(ParseScope("sys", &s));
+}
+
+}  // namespace
+}  // namespace reaperd::policy
