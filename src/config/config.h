@@ -81,6 +81,14 @@ struct DetectorConfig {
   int interval_slow_ms = 1000;
   // Hysteresis: a level drops only when headroom exceeds its threshold by this much.
   double hysteresis_percent = 2.0;
+  // The headroom trend is a least-squares fit over this window.
+  int trend_window_ms = 500;
+  // Trend predictions in a row (below the warn threshold) before a time-to-exhaustion kill.
+  int tte_confirm_samples = 3;
+  // After a kill, the next kill waits until headroom rose by this share of the victim's bytes,
+  double victim_return_percent = 50.0;
+  // or until this long after the reaper reported the victim done, or the victim's deadline.
+  int victim_settle_ms = 200;
   friend bool operator==(const DetectorConfig&, const DetectorConfig&) = default;
 };
 
