@@ -1,0 +1,135 @@
+#include "kill/killer.h"
+
+#include <csignal>
+#include <string>
+
+#include "kill/path_util.h"
+#include "proc/parse_util.h"
+#include "proc/pid_misc.h"
+
+namespace reaperd::kill {
+
+namespace {
+
+constexpr std::size_t kProcsBufBytes = 64 * 1024;
+constexpr int kMaxCgroupDepth = 8;
+
+bool IsAtOrBelow(std::string_view path, std::string_view root) noexcept {
+  if (path == root) return true;
+  if (root == "/") return true;
+  return path.size() > root.size() && path.starts_with(root) && path[root.size()] == '/';
+}
+
+}  // namespace
+
+Killer::Killer(sys::SystemView& view, ProcessOps& ops, const sys::Clock& clock,
+               const config::KillConfig& config, bool dry_run)
+    : view_(view), ops_(ops), clock_(clock), config_(config), dry_run_(dry_run) {
+  procs_buf_.resize(kProcsBufBytes);
+}
+
+int Killer::first_signal() const noexcept {
+  return config_.signal_grace_ms > 0 ? SIGTERM : SIGKILL;
+}
+
+int Killer::SignalMembers(Victim& v, int sig, KillResult& r) noexcept {
+  int sent = 0;
+  for (Member& m : v.active()) {
+    if (m.exited) continue;
+    if (dry_run_) continue;
+    auto s = ops_.Send(m.pidfd.get(), sig);
+    if (s) {
+      m.signalled = true;
+      ++sent;
+    } else if (s.error().sys_errno == ESRCH) {
+      m.exited = true;  // already gone: nothing to do
+    } else {
+      v.NoteError(s.error());
+    }
+  }
+  (void)r;
+  return sent;
+}
+
+void Killer::Signal(Victim& v, KillResult& r) noexcept {
+  r.signal = first_signal();
+  r.members = static_cast<int>(v.member_count);
+  // The main process first: it is the one the decision was about.
+  int sent = SignalMembers(v, r.signal, r);
+  r.t_signal = clock_.Now();
+  if (!v.widen_cgroup.empty()) sent += KillCgroupPass(v, r.signal, r);
+  r.members_signalled = sent;
+}
+
+int Killer::KillCgroupPass(Victim& v, int sig, KillResult& r) noexcept {
+  if (v.widen_cgroup.empty() || dry_run_) return 0;
+  if (v.widen_version == sys::CgroupVersion::kV2 && sig == SIGKILL) {
+    char path[512];
+    auto file = CgroupPath(v.widen_cgroup.view(), "cgroup.kill", path);
+    auto w = view_.Write(sys::Root::kCgroup, file, "1");
+    if (w) return 1;
+    v.NoteError(w.error());  // no cgroup.kill (before 5.14): fall back to the walk
+  }
+  return SignalCgroupV1(v, v.widen_cgroup.view(), sig, r, 0);
+}
+
+int Killer::SignalCgroupV1(Victim& v, std::string_view cgroup, int sig, KillResult& r,
+                           int depth) noexcept {
+  char path[512];
+  auto file = CgroupPath(cgroup, "cgroup.procs", path);
+  auto rd = view_.Read(sys::Root::kCgroup, file, procs_buf_);
+  if (!rd) return 0;
+  int sent = 0;
+  std::string_view text(procs_buf_.data(), rd->size);
+  std::string_view line;
+  while (proc::NextLine(text, line)) {
+    auto n = proc::ParseU64(proc::Trim(line));
+    if (!n || *n == 0 || *n > 0x7fffffff) continue;
+    pid_t pid = static_cast<pid_t>(*n);
+    bool member = false;
+    for (const Member& m : v.active()) member = member || m.pid == pid;
+    if (member) continue;
+    auto fd = ops_.Open(pid);
+    if (!fd) continue;
+    // The pidfd pins one process; check that this process is (still) in the cgroup,
+    // so a PID reused since cgroup.procs was read is left alone.
+    char cpath[32];
+    char cbuf[2048];
+    auto c = view_.Read(sys::Root::kProc, PidPath(pid, "cgroup", cpath), cbuf);
+    if (!c) continue;
+    auto pc = proc::ParsePidCgroup(std::string_view(cbuf, c->size));
+    if (!pc) continue;
+    std::string_view where =
+        v.widen_version == sys::CgroupVersion::kV2 ? pc->v2_path.view() : pc->v1_memory_path.view();
+    if (!IsAtOrBelow(where, v.widen_cgroup.view())) {
+      ++v.members_stale;
+      continue;
+    }
+    auto s = ops_.Send(fd->get(), sig);
+    if (s) {
+      ++sent;
+    } else if (s.error().sys_errno != ESRCH) {
+      v.NoteError(s.error());
+    }
+  }
+  if (depth < kMaxCgroupDepth) {
+    // Child cgroups: v1 cgroup.procs lists only the cgroup's own processes. ListDirs
+    // allocates names; cgroup widening is the one path that accepts this.
+    std::vector<std::string> children;
+    char dir[512];
+    auto d = CgroupPath(cgroup, "", dir);
+    if (view_.ListDirs(sys::Root::kCgroup, d, children)) {
+      for (const std::string& child : children) {
+        std::string sub;
+        sub.reserve(cgroup.size() + child.size() + 1);
+        sub.append(cgroup);
+        if (sub.empty() || sub.back() != '/') sub.push_back('/');
+        sub.append(child);
+        sent += SignalCgroupV1(v, sub, sig, r, depth + 1);
+      }
+    }
+  }
+  return sent;
+}
+
+}  // namespace reaperd::kill

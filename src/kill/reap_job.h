@@ -1,0 +1,54 @@
+// One victim's reap, as a state machine the reaper threads step through: wait out the
+// SIGTERM grace (then SIGKILL), help the victim exit (SIGCONT, thaw, priority), call
+// process_mrelease with bounded retries, and watch for exit and for the memory to come
+// back. Step() never sleeps longer than a short poll, so a job is easy to test with a
+// fake clock and a thread is never tied to one victim except inside a syscall.
+#pragma once
+
+#include "config/config.h"
+#include "kill/kill_result.h"
+#include "kill/killer.h"
+#include "kill/process_ops.h"
+#include "kill/victim.h"
+#include "sys/clock.h"
+#include "sys/system_view.h"
+
+namespace reaperd::kill {
+
+enum class ReapPhase : std::uint8_t { kGrace, kHelp, kRelease, kDone };
+
+// What the reaper needs from its environment, bundled to keep signatures short.
+struct ReapContext {
+  sys::SystemView& view;
+  ProcessOps& ops;
+  Killer& killer;
+  const config::KillConfig& config;
+  std::uint64_t page_size = 4096;
+};
+
+struct ReapJob {
+  Victim victim;
+  KillResult result;
+  ReapPhase phase = ReapPhase::kRelease;
+  sys::Nanos grace_until = 0;  // kGrace: SIGKILL at this time
+  int retries = 0;             // EAGAIN/EINTR so far
+  bool mrelease_done = false;  // stop calling process_mrelease (success, gone, or gave up)
+  bool mm_reaped = false;      // process_mrelease returned 0
+  bool released = false;       // the memory is back (result.t_reaped set)
+  bool exited = false;         // every member exited (result.t_exit set)
+
+  // Prepares a job after Killer::Signal: the phase follows the first signal sent.
+  void Start(sys::Nanos now, const config::KillConfig& config) noexcept;
+  // Does one round of work at `now`. Returns true when the job is finished (released
+  // and exited); else sets *next_at, when it wants to run again.
+  bool Step(ReapContext& ctx, sys::Nanos now, sys::Nanos* next_at) noexcept;
+
+ private:
+  void Help(ReapContext& ctx) noexcept;
+  void Release(ReapContext& ctx, sys::Nanos now) noexcept;
+  void CheckExit(ReapContext& ctx, sys::Nanos now, int wait_ms) noexcept;
+  void CheckScopeUsage(ReapContext& ctx, sys::Nanos now) noexcept;
+  void MarkReleased(sys::Nanos now, std::uint64_t bytes, FreedBy by) noexcept;
+};
+
+}  // namespace reaperd::kill

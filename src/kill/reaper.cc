@@ -1,0 +1,342 @@
+#include "kill/reaper.h"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <limits>
+
+namespace reaperd::kill {
+
+namespace {
+
+constexpr sys::Nanos kNever = std::numeric_limits<sys::Nanos>::max();
+
+void RaiseOwnPriority() noexcept {
+  // Best effort: without CAP_SYS_NICE this fails and the thread keeps its nice value.
+  ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), kBoostNice);
+}
+
+}  // namespace
+
+const char* OutcomeName(Outcome o) noexcept {
+  switch (o) {
+    case Outcome::kReaped:
+      return "reaped";
+    case Outcome::kExited:
+      return "exited";
+    case Outcome::kMissedDeadline:
+      return "missed_deadline";
+    case Outcome::kStale:
+      return "stale";
+    case Outcome::kDryRun:
+      return "dry_run";
+    case Outcome::kFailed:
+      return "failed";
+  }
+  return "?";
+}
+
+const char* FreedByName(FreedBy f) noexcept {
+  switch (f) {
+    case FreedBy::kNone:
+      return "none";
+    case FreedBy::kMrelease:
+      return "process_mrelease";
+    case FreedBy::kScopeUsage:
+      return "scope_usage";
+    case FreedBy::kExit:
+      return "exit";
+  }
+  return "?";
+}
+
+Reaper::Reaper(const config::KillConfig& config, ReaperOptions options, sys::SystemView& view,
+               ProcessOps& ops, const sys::Clock& clock, SkipList& skip, LastResortLadder& ladder)
+    : config_(config),
+      options_(options),
+      view_(view),
+      ops_(ops),
+      clock_(clock),
+      skip_(skip),
+      ladder_(ladder),
+      submit_killer_(view, ops, clock, config, options.dry_run),
+      slots_(std::max<std::size_t>(1, options.max_in_flight)),
+      done_(std::max<std::size_t>(1, options.completion_capacity)) {}
+
+Reaper::~Reaper() { Stop(); }
+
+Result<void> Reaper::Start() {
+  event_fd_.Reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!event_fd_) return Fail(Error::Sys(errno, "eventfd"));
+  pthread_attr_t attr;
+  ::pthread_attr_init(&attr);
+  ::pthread_attr_setstacksize(&attr, std::max<std::size_t>(options_.stack_bytes, 16384));
+  int n = std::max(1, options_.threads);
+  threads_.reserve(static_cast<std::size_t>(n) + 1);
+  for (int i = 0; i <= n; ++i) {
+    pthread_t t;
+    bool watcher = i == n;
+    int rc =
+        ::pthread_create(&t, &attr, watcher ? &Reaper::WatcherMain : &Reaper::WorkerMain, this);
+    if (rc != 0) {
+      ::pthread_attr_destroy(&attr);
+      Stop();
+      return Fail(Error::Sys(rc, "pthread_create reaper"));
+    }
+    ::pthread_setname_np(t, watcher ? "reaperd-watch" : "reaperd-reap");
+    threads_.push_back(t);
+  }
+  ::pthread_attr_destroy(&attr);
+  return {};
+}
+
+void Reaper::Stop() noexcept {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  work_cv_.notify_all();
+  watch_cv_.notify_all();
+  for (pthread_t t : threads_) ::pthread_join(t, nullptr);
+  threads_.clear();
+}
+
+void* Reaper::WorkerMain(void* self) noexcept {
+  RaiseOwnPriority();
+  static_cast<Reaper*>(self)->WorkerLoop();
+  return nullptr;
+}
+
+void* Reaper::WatcherMain(void* self) noexcept {
+  RaiseOwnPriority();
+  static_cast<Reaper*>(self)->WatcherLoop();
+  return nullptr;
+}
+
+void Reaper::PostLocked(const KillResult& r) noexcept {
+  if (done_count_ == done_.size()) {
+    // Full: the daemon is not reading. Keep the newest; count the loss.
+    done_head_ = (done_head_ + 1) % done_.size();
+    --done_count_;
+    ++dropped_;
+  }
+  done_[(done_head_ + done_count_) % done_.size()] = r;
+  ++done_count_;
+  std::uint64_t one = 1;
+  (void)!::write(event_fd_.get(), &one, sizeof one);
+}
+
+bool Reaper::Pop(KillResult& out) noexcept {
+  std::lock_guard lock(mu_);
+  if (done_count_ == 0) return false;
+  out = done_[done_head_];
+  done_head_ = (done_head_ + 1) % done_.size();
+  if (--done_count_ == 0) {
+    std::uint64_t v;
+    (void)!::read(event_fd_.get(), &v, sizeof v);  // drained: no longer readable
+  }
+  return true;
+}
+
+bool Reaper::WaitPop(KillResult& out, int timeout_ms) noexcept {
+  sys::Nanos until = clock_.Now() + static_cast<sys::Nanos>(timeout_ms) * sys::kMilli;
+  for (;;) {
+    if (Pop(out)) return true;
+    sys::Nanos left = until - clock_.Now();
+    if (left <= 0) return false;
+    pollfd p{event_fd_.get(), POLLIN, 0};
+    ::poll(&p, 1, static_cast<int>(std::min<sys::Nanos>(left / sys::kMilli + 1, 1000)));
+  }
+}
+
+std::size_t Reaper::in_flight() const noexcept {
+  std::lock_guard lock(mu_);
+  return static_cast<std::size_t>(std::count_if(
+      slots_.begin(), slots_.end(), [](const Slot& s) { return s.state != SlotState::kFree; }));
+}
+
+std::uint64_t Reaper::results_dropped() const noexcept {
+  std::lock_guard lock(mu_);
+  return dropped_;
+}
+
+Result<std::uint64_t> Reaper::Submit(Victim&& victim) noexcept {
+  Slot* slot = nullptr;
+  std::uint64_t seq = 0;
+  {
+    std::lock_guard lock(mu_);
+    for (Slot& s : slots_) {
+      if (s.state == SlotState::kFree) {
+        slot = &s;
+        break;
+      }
+    }
+    if (slot == nullptr) return Fail(Error::Of(Errc::kRange, "reaper: too many victims in flight"));
+    slot->state = SlotState::kReserved;
+    seq = ++seq_;
+  }
+  ReapJob& job = slot->job;
+  job.victim = std::move(victim);
+  job.phase = ReapPhase::kRelease;
+  job.retries = 0;
+  job.mrelease_done = job.mm_reaped = job.released = job.exited = false;
+  Victim& v = job.victim;
+  KillResult& r = job.result;
+  r = KillResult{};
+  r.seq = seq;
+  r.victim = v.identity;
+  r.scope = v.scope;
+  r.t_decision = v.t_decision;
+  r.members = static_cast<int>(v.member_count);
+  r.members_stale = v.members_stale;
+  bool finished = true;
+  if (v.main_stale) {
+    r.outcome = Outcome::kStale;
+  } else if (options_.dry_run) {
+    r.outcome = Outcome::kDryRun;
+    r.signal = submit_killer_.first_signal();
+  } else {
+    submit_killer_.Signal(v, r);
+    bool any_alive = std::any_of(v.active().begin(), v.active().end(),
+                                 [](const Member& m) { return !m.exited; });
+    if (r.members_signalled == 0 && any_alive) {
+      r.outcome = Outcome::kFailed;
+      r.errors = v.errors;
+      r.first_error = v.first_error;
+    } else {
+      finished = false;
+      job.Start(clock_.Now(), config_);
+    }
+  }
+  std::lock_guard lock(mu_);
+  if (finished) {
+    PostLocked(r);
+    job.victim = Victim{};  // closes the pidfds
+    slot->state = SlotState::kFree;
+    return seq;
+  }
+  slot->last = r;
+  slot->deadline = v.deadline;
+  slot->released = false;
+  slot->miss_reported = false;
+  slot->id_count = 0;
+  for (const Member& m : v.active()) slot->ids[slot->id_count++] = m.id();
+  slot->next_at = clock_.Now();
+  slot->state = SlotState::kReady;
+  work_cv_.notify_one();
+  watch_cv_.notify_one();
+  return seq;
+}
+
+void Reaper::FinishLocked(Slot& s, sys::Nanos now) noexcept {
+  KillResult r = s.job.result;
+  if (s.miss_reported) {
+    r.after_deadline = true;
+    // It is gone now; the skip entries can never match again.
+    if (s.job.exited) {
+      for (std::size_t i = 0; i < s.id_count; ++i) skip_.Remove(s.ids[i]);
+    }
+  } else {
+    ladder_.NoteSuccess(s.job.victim.scope);
+  }
+  (void)now;
+  PostLocked(r);
+  s.job.victim = Victim{};
+  s.state = SlotState::kFree;
+  watch_cv_.notify_one();
+}
+
+void Reaper::WorkerLoop() noexcept {
+  // Each worker owns its killer (and its cgroup.procs buffer): allocated once, here.
+  Killer killer(view_, ops_, clock_, config_, options_.dry_run);
+  ReapContext ctx{view_, ops_, killer, config_, options_.page_size};
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    sys::Nanos now = clock_.Now();
+    Slot* pick = nullptr;
+    sys::Nanos earliest = kNever;
+    for (Slot& s : slots_) {
+      if (s.state != SlotState::kReady) continue;
+      earliest = std::min(earliest, s.next_at);
+      if (s.next_at <= now && (pick == nullptr || s.next_at < pick->next_at)) pick = &s;
+    }
+    if (pick == nullptr) {
+      if (earliest == kNever) {
+        work_cv_.wait(lock);
+      } else {
+        work_cv_.wait_for(lock, std::chrono::nanoseconds(earliest - now));
+      }
+      continue;
+    }
+    pick->state = SlotState::kRunning;
+    lock.unlock();
+    sys::Nanos next = 0;
+    bool done = pick->job.Step(ctx, now, &next);
+    lock.lock();
+    now = clock_.Now();
+    if (done) {
+      FinishLocked(*pick, now);
+      continue;
+    }
+    pick->last = pick->job.result;
+    pick->released = pick->job.released;
+    if (pick->miss_reported) {
+      if (now > pick->deadline + options_.linger_max) {
+        // Given up: report it once more and free the slot; the skip entries stay.
+        KillResult r = pick->job.result;
+        r.outcome = Outcome::kMissedDeadline;
+        r.after_deadline = true;
+        PostLocked(r);
+        pick->job.victim = Victim{};
+        pick->state = SlotState::kFree;
+        continue;
+      }
+      next = std::max(next, now + options_.linger_interval);
+    }
+    pick->next_at = next;
+    pick->state = SlotState::kReady;
+    if (next <= now) work_cv_.notify_one();
+  }
+}
+
+void Reaper::WatcherLoop() noexcept {
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    sys::Nanos now = clock_.Now();
+    sys::Nanos earliest = kNever;
+    config::LastResort fire = config::LastResort::kNone;
+    for (Slot& s : slots_) {
+      bool tracked = s.state == SlotState::kReady || s.state == SlotState::kRunning;
+      if (!tracked || s.miss_reported || s.released) continue;
+      if (now < s.deadline) {
+        earliest = std::min(earliest, s.deadline);
+        continue;
+      }
+      s.miss_reported = true;
+      KillResult r = s.last;
+      r.outcome = Outcome::kMissedDeadline;
+      for (std::size_t i = 0; i < s.id_count; ++i) skip_.Add(s.ids[i]);
+      r.last_resort = ladder_.NoteMiss(r.scope);
+      if (r.last_resort != config::LastResort::kNone) fire = r.last_resort;
+      PostLocked(r);
+    }
+    if (fire != config::LastResort::kNone) {
+      // sysrq-f runs the kernel OOM killer in this thread: never under mu_.
+      lock.unlock();
+      (void)ladder_.Fire(fire);
+      lock.lock();
+      continue;
+    }
+    if (earliest == kNever) {
+      watch_cv_.wait(lock);
+    } else {
+      watch_cv_.wait_for(lock, std::chrono::nanoseconds(earliest - now));
+    }
+  }
+}
+
+}  // namespace reaperd::kill

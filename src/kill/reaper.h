@@ -1,0 +1,123 @@
+// The reaper: a pool of dedicated threads (small stacks, raised priority, named
+// "reaperd-reap") stepping through a bounded table of victims, so several victims in
+// several scopes are in flight at once and none waits for another. Submit() signals in
+// the caller's thread (the decision-to-signal path never waits on a worker) and queues
+// the reap. A watcher thread ("reaperd-watch") enforces deadlines without depending on
+// a worker that may be stuck in process_mrelease: a victim whose memory is not back by
+// its deadline is reported as missed, put on the skip list, counted by the last-resort
+// ladder, and then kept in the table so a worker keeps trying in the background.
+// Results arrive in a bounded completion queue; event_fd() becomes readable (an
+// eventfd the daemon's epoll can watch). Nothing here allocates after Start().
+#pragma once
+
+#include <pthread.h>
+
+#include <array>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <vector>
+
+#include "base/error.h"
+#include "config/config.h"
+#include "kill/kill_result.h"
+#include "kill/killer.h"
+#include "kill/last_resort.h"
+#include "kill/process_ops.h"
+#include "kill/reap_job.h"
+#include "kill/victim.h"
+#include "sys/clock.h"
+#include "sys/system_view.h"
+#include "sys/unique_fd.h"
+
+namespace reaperd::kill {
+
+struct ReaperOptions {
+  int threads = 2;                       // kill.reaper_threads
+  std::size_t max_in_flight = 16;        // victims tracked at once
+  std::size_t completion_capacity = 64;  // results waiting for the daemon
+  std::size_t stack_bytes = 64 * 1024;
+  bool dry_run = false;
+  // After a missed deadline: how often the background retries run, and for how long.
+  sys::Nanos linger_interval = 100 * sys::kMilli;
+  sys::Nanos linger_max = 60 * sys::kSecond;
+  std::uint64_t page_size = 4096;
+};
+
+class Reaper {
+ public:
+  // All references must outlive the Reaper. The clock must be a real one (threads wait).
+  Reaper(const config::KillConfig& config, ReaperOptions options, sys::SystemView& view,
+         ProcessOps& ops, const sys::Clock& clock, SkipList& skip, LastResortLadder& ladder);
+  ~Reaper();
+  Reaper(const Reaper&) = delete;
+  Reaper& operator=(const Reaper&) = delete;
+
+  // Creates the eventfd and the threads.
+  Result<void> Start();
+  // Stops and joins the threads; victims still in flight are abandoned (already signalled).
+  void Stop() noexcept;
+
+  // Signals the victim now (unless stale or dry run) and queues its reap. Returns its
+  // sequence number; every submitted victim yields at least one KillResult. Fails with
+  // kRange, having signalled nothing, when max_in_flight victims are already tracked.
+  // Call from one thread (the daemon loop).
+  Result<std::uint64_t> Submit(Victim&& victim) noexcept;
+
+  // Readable while results wait in the queue.
+  int event_fd() const noexcept { return event_fd_.get(); }
+  // Takes the oldest result; false if none.
+  bool Pop(KillResult& out) noexcept;
+  // Waits up to timeout_ms for a result (for tests and simple loops).
+  bool WaitPop(KillResult& out, int timeout_ms) noexcept;
+  // Victims still tracked (including ones past their deadline).
+  std::size_t in_flight() const noexcept;
+  std::uint64_t results_dropped() const noexcept;
+
+ private:
+  enum class SlotState : std::uint8_t { kFree, kReserved, kReady, kRunning };
+  // The job belongs to whoever set kReserved/kRunning; the other fields are guarded by
+  // mu_, and `last` is the job's result as of its last step, for the watcher to report.
+  struct Slot {
+    SlotState state = SlotState::kFree;
+    bool miss_reported = false;
+    bool released = false;
+    sys::Nanos next_at = 0;
+    sys::Nanos deadline = 0;
+    KillResult last;
+    std::array<policy::ProcessId, Victim::kMaxMembers> ids{};
+    std::size_t id_count = 0;
+    ReapJob job;
+  };
+
+  static void* WorkerMain(void* self) noexcept;
+  static void* WatcherMain(void* self) noexcept;
+  void WorkerLoop() noexcept;
+  void WatcherLoop() noexcept;
+  // REQUIRES: mu_ held.
+  void PostLocked(const KillResult& r) noexcept;
+  void FinishLocked(Slot& s, sys::Nanos now) noexcept;
+
+  const config::KillConfig& config_;
+  ReaperOptions options_;
+  sys::SystemView& view_;
+  ProcessOps& ops_;
+  const sys::Clock& clock_;
+  SkipList& skip_;
+  LastResortLadder& ladder_;
+  Killer submit_killer_;  // used by Submit, in the daemon's thread; workers own theirs
+
+  mutable std::mutex mu_;
+  std::condition_variable work_cv_;
+  std::condition_variable watch_cv_;
+  std::vector<Slot> slots_;
+  std::vector<KillResult> done_;  // ring
+  std::size_t done_head_ = 0, done_count_ = 0;
+  std::uint64_t dropped_ = 0;
+  std::uint64_t seq_ = 0;
+  bool stopping_ = false;
+  sys::UniqueFd event_fd_;
+  std::vector<pthread_t> threads_;
+};
+
+}  // namespace reaperd::kill

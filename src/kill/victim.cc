@@ -1,0 +1,156 @@
+#include "kill/victim.h"
+
+#include <unistd.h>
+
+#include "kill/path_util.h"
+#include "kill/trigger.h"
+#include "proc/pid_misc.h"
+#include "proc/pid_stat.h"
+
+namespace reaperd::kill {
+
+Result<std::uint64_t> ReadStarttime(sys::SystemView& view, pid_t pid) noexcept {
+  char path[32];
+  char buf[1024];
+  auto r = view.Read(sys::Root::kProc, PidPath(pid, "stat", path), buf);
+  if (!r) return Fail(r.error());
+  auto st = proc::ParsePidStat(std::string_view(buf, r->size));
+  if (!st) return Fail(st.error());
+  return st->starttime;
+}
+
+Result<std::uint64_t> ReadRssBytes(sys::SystemView& view, pid_t pid,
+                                   std::uint64_t page_size) noexcept {
+  char path[32];
+  char buf[256];
+  auto r = view.Read(sys::Root::kProc, PidPath(pid, "statm", path), buf);
+  if (!r) return Fail(r.error());
+  auto st = proc::ParseStatm(std::string_view(buf, r->size));
+  if (!st) return Fail(st.error());
+  return st->resident * page_size;
+}
+
+Result<sys::UniqueFd> VictimBuilder::OpenChecked(pid_t pid, std::uint64_t starttime) noexcept {
+  auto fd = ops_.Open(pid);
+  if (!fd) {
+    if (fd.error().sys_errno == ESRCH) return Fail(Error::Of(Errc::kStale, "process gone"));
+    return Fail(fd.error());
+  }
+  // The pidfd now pins this process's identity; if /proc/PID/stat still shows the
+  // snapshot's start time, the pidfd names the scanned process and not a newcomer.
+  auto st = ReadStarttime(view_, pid);
+  if (!st) return Fail(Error::Of(Errc::kStale, "process gone after pidfd_open"));
+  if (*st != starttime) return Fail(Error::Of(Errc::kStale, "pid reused since the scan"));
+  return std::move(*fd);
+}
+
+bool VictimBuilder::AddMember(Victim& v, const policy::Process& p, MemberRole role) noexcept {
+  for (const Member& m : v.active()) {
+    if (m.pid == p.pid) return true;
+  }
+  if (v.member_count == Victim::kMaxMembers) {
+    ++v.members_dropped;
+    return false;
+  }
+  auto fd = OpenChecked(p.pid, p.starttime);
+  if (!fd) {
+    if (fd.error().code == Errc::kStale) {
+      ++v.members_stale;
+    } else {
+      v.NoteError(fd.error());
+    }
+    return false;
+  }
+  Member& m = v.members[v.member_count++];
+  m = Member{};
+  m.pid = p.pid;
+  m.starttime = p.starttime;
+  m.role = role;
+  m.pidfd = std::move(*fd);
+  return true;
+}
+
+void VictimBuilder::FindCgroupWidening(const policy::Snapshot& snapshot, const policy::Process& p,
+                                       Victim& v) noexcept {
+  std::string_view cg = p.cgroup;
+  const bool in_cgroup_scope = snapshot.scope.kind == policy::ScopeKind::kCgroup;
+  std::string_view floor = in_cgroup_scope ? std::string_view(snapshot.scope.cgroup) : "/";
+  // Never widen to the scope's root in the system scope, nor above a cgroup scope.
+  auto allowed = [&](std::string_view c) {
+    if (c.empty() || c == "/") return false;
+    if (!in_cgroup_scope) return true;
+    return c == floor ||
+           (c.starts_with(floor) && c.size() > floor.size() && c[floor.size()] == '/');
+  };
+  if (config_.widen == config::Widen::kCgroup && allowed(cg)) v.widen_cgroup.Assign(cg);
+  if (config_.honour_oom_group && view_.cgroup_version() == sys::CgroupVersion::kV2) {
+    // memory.oom.group: the kernel kills the highest ancestor that has it set; so do we.
+    for (std::string_view c = cg; allowed(c); c = CgroupParent(c)) {
+      char path[512];
+      char buf[16];
+      auto file = CgroupPath(c, "memory.oom.group", path);
+      if (file.empty()) break;
+      auto r = view_.Read(sys::Root::kCgroup, file, buf);
+      if (r && r->size > 0 && buf[0] == '1') v.widen_cgroup.Assign(c);
+      if (c == floor) break;
+    }
+  }
+  if (!v.widen_cgroup.empty()) v.widen_version = view_.cgroup_version();
+}
+
+Result<void> VictimBuilder::Build(const policy::Snapshot& snapshot, std::size_t index,
+                                  sys::Nanos t_decision, Victim& out) noexcept {
+  if (index >= snapshot.processes.size()) return Fail(Error::Of(Errc::kInvalid, "victim index"));
+  out = Victim{};
+  const policy::Process& p = snapshot.processes[index];
+  out.identity.id = {p.pid, p.starttime};
+  out.identity.comm.Assign(p.comm.view());
+  out.identity.cgroup.Assign(p.cgroup);
+  out.identity.uid = p.uid;
+  out.identity.rss_bytes = p.rss();
+  out.identity.threads = p.threads;
+  out.scope.kind = snapshot.scope.kind;
+  out.scope.cgroup.Assign(snapshot.scope.cgroup);
+  out.t_decision = t_decision;
+  out.deadline = t_decision + static_cast<sys::Nanos>(config_.deadline_ms) * sys::kMilli;
+  if (snapshot.scope.kind == policy::ScopeKind::kCgroup) {
+    if (auto u = ReadScopeUsage(view_, snapshot.scope.kind, snapshot.scope.cgroup)) {
+      out.scope_usage_before = u->usage;
+    }
+  }
+  if (!AddMember(out, p, MemberRole::kMain)) {
+    out.main_stale = true;
+    return {};
+  }
+  // The rss right before the signal is what bytes_freed is measured against.
+  if (auto rss = ReadRssBytes(view_, p.pid, snapshot.page_size); rss && *rss > 0) {
+    out.identity.rss_bytes = *rss;
+  }
+  const pid_t self = ::getpid();
+  for (std::size_t i = 0; i < snapshot.processes.size(); ++i) {
+    const policy::Process& q = snapshot.processes[i];
+    if (i == index || !q.has_mm || q.kernel_thread || q.pid == self || q.pid == 1) continue;
+    // Processes sharing one mm show the same exe (exe_file is per mm) and the same rss
+    // counters (also per mm); only those are worth a kcmp.
+    bool plausible = (!p.exe.empty() && q.exe == p.exe) ||
+                     (q.rss_anon == p.rss_anon && q.rss() == p.rss() && p.rss() > 0);
+    if (plausible) {
+      auto same = ops_.SameMm(p.pid, q.pid);
+      if (same && *same) AddMember(out, q, MemberRole::kMmSharer);
+    }
+  }
+  if (config_.widen == config::Widen::kProcessGroup && p.pgrp > 1) {
+    for (std::size_t i = 0; i < snapshot.processes.size(); ++i) {
+      const policy::Process& q = snapshot.processes[i];
+      if (i == index || q.pgrp != p.pgrp || q.kernel_thread || q.pid == self || q.pid == 1 ||
+          q.oom_score_adj == -1000) {
+        continue;
+      }
+      AddMember(out, q, MemberRole::kProcessGroup);
+    }
+  }
+  FindCgroupWidening(snapshot, p, out);
+  return {};
+}
+
+}  // namespace reaperd::kill
