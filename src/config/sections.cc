@@ -40,10 +40,13 @@ template <class T>
 void CheckOrder(ParseContext& ctx, T low, const std::string& low_key, T high,
                 const std::string& high_key) {
   if (!ctx.ok() || low <= high) return;
-  const bool low_set = ctx.Where(low_key).has_value();
-  const std::string& key = low_set ? low_key : high_key;
-  ctx.Fail(ctx.Where(key).value_or(Position{}), key,
-           fmt::format("{} ({}) must not exceed {} ({})", low_key, low, high_key, high));
+  if (ctx.Where(low_key).has_value()) {
+    ctx.Fail(*ctx.Where(low_key), low_key,
+             fmt::format("{} must not exceed {} ({})", low, high_key, high));
+  } else {
+    ctx.Fail(ctx.Where(high_key).value_or(Position{}), high_key,
+             fmt::format("{} must not be below {} ({})", high, low_key, low));
+  }
 }
 
 void CheckRegex(ParseContext& ctx, const TableReader& r, std::string_view key,
@@ -222,11 +225,15 @@ void ValidateConfig(const Config& c, ParseContext& ctx) {
   // The grace period must end before the deadline, or every victim given SIGTERM first
   // would miss its deadline before it gets SIGKILL.
   if (ctx.ok() && c.kill.signal_grace_ms >= c.kill.deadline_ms) {
-    const bool grace_set = ctx.Where("kill.signal_grace_ms").has_value();
-    const std::string key = grace_set ? "kill.signal_grace_ms" : "kill.deadline_ms";
-    ctx.Fail(ctx.Where(key).value_or(Position{}), key,
-             fmt::format("kill.signal_grace_ms ({}) must be less than kill.deadline_ms ({})",
-                         c.kill.signal_grace_ms, c.kill.deadline_ms));
+    if (auto at = ctx.Where("kill.signal_grace_ms")) {
+      ctx.Fail(*at, "kill.signal_grace_ms",
+               fmt::format("{} must be less than kill.deadline_ms ({})", c.kill.signal_grace_ms,
+                           c.kill.deadline_ms));
+    } else {
+      ctx.Fail(ctx.Where("kill.deadline_ms").value_or(Position{}), "kill.deadline_ms",
+               fmt::format("{} must be more than kill.signal_grace_ms ({})", c.kill.deadline_ms,
+                           c.kill.signal_grace_ms));
+    }
   }
   if (c.rank.cmdline_max == 0) {
     for (std::size_t i = 0; i < c.rank.rules.size() && ctx.ok(); ++i) {
