@@ -1,0 +1,76 @@
+// The per-scope pressure detector: turns a stream of PressureSamples into Decisions (ok, warn,
+// reclaim, kill) with their reasons. Pure: no I/O and no clock; time comes with each sample,
+// so recorded traces replay exactly. One Detector per scope (the system, or one cgroup).
+// Not thread-safe; the daemon loop owns it. Update() does not allocate.
+//
+// What it decides on, and why:
+// - Headroom = available + swap free, as a percent of total + swap total. Below
+//   warn/reclaim/kill_available_percent gives that level. warn and reclaim drop only once
+//   headroom exceeds their threshold by hysteresis_percent; kill is never held by hysteresis:
+//   every kill decision needs its own evidence.
+// - Time to exhaustion of the kill floor, from the least-squares trend over trend_window_ms.
+//   It is trusted only once headroom is below the warn threshold (above it, falling memory is
+//   just use), and only while the pace of the latest interval agrees (a spike that stopped
+//   has no pace). A kill needs tte_confirm_samples such samples in a row, or one sample whose
+//   latest pace reaches the floor before the next fast sample (a fast hog).
+// - PSI some/full as a share of wall time over psi_window_ms, from the cumulative totals.
+//   some above psi_some_warn_percent for psi_sustain_ms gives warn; full above
+//   psi_full_kill_percent for psi_sustain_ms gives kill. A short burst never does.
+// - After NoteKill(), no kill decision (capped to reclaim, with kReasonVictimPending) until the
+//   victim's memory is visibly back (headroom rose by victim_return_percent of its bytes), or
+//   the reaper reported it done victim_settle_ms ago, or its deadline passed. Then the PSI
+//   sustain timers and the trend confirmations start afresh.
+// - The next interval is interval_fast_ms while anything is going on (a level above ok,
+//   headroom under twice the warn threshold, a trend reaching the floor within ten horizons,
+//   PSI some above half its threshold, a victim pending), else interval_slow_ms.
+#pragma once
+
+#include <cstdint>
+
+#include "config/config.h"
+#include "pressure/history.h"
+#include "pressure/sample.h"
+
+namespace reaperd::pressure {
+
+class Detector {
+ public:
+  explicit Detector(const config::DetectorConfig& cfg);
+
+  // Feeds one sample (t_ns must not go backwards; a sample older than the last is ignored
+  // and the last decision returned).
+  Decision Update(const PressureSample& s) noexcept;
+
+  // A victim was signalled at t_ns; it holds about victim_bytes; its memory must be back by
+  // deadline_ns. Replaces any earlier pending victim.
+  void NoteKill(std::int64_t t_ns, std::uint64_t victim_bytes, std::int64_t deadline_ns) noexcept;
+  // The reaper saw the victim exit and its memory released (or gave up) at t_ns.
+  void NoteVictimDone(std::int64_t t_ns) noexcept;
+
+  bool victim_pending() const noexcept { return pending_.active; }
+  const Decision& last() const noexcept { return last_; }
+
+ private:
+  struct Pending {
+    bool active = false;
+    double headroom_at_kill = 0;
+    std::uint64_t victim_bytes = 0;
+    std::int64_t deadline_ns = 0;
+    std::int64_t done_ns = -1;
+  };
+
+  Level AvailableLevel(double pct) noexcept;
+  bool Sustained(bool above, std::int64_t t_ns, std::int64_t& since_ns) const noexcept;
+  void EndPendingIfResolved(std::int64_t t_ns, double headroom) noexcept;
+
+  config::DetectorConfig cfg_;
+  History history_;
+  Decision last_;
+  Level avail_level_ = Level::kOk;  // the headroom level, with hysteresis
+  std::int64_t some_since_ns_ = -1;
+  std::int64_t full_since_ns_ = -1;
+  int tte_hits_ = 0;
+  Pending pending_;
+};
+
+}  // namespace reaperd::pressure
