@@ -1,0 +1,146 @@
+#include "kill/reaper.h"
+
+#include <gtest/gtest.h>
+#include <poll.h>
+
+#include "unit/kill/fakes.h"
+
+namespace reaperd::kill {
+namespace {
+
+using testing::World;
+
+// Real threads and a real clock (workers wait on it); fake processes. The assertions are
+// about outcomes and order of events, never about how long anything took.
+struct ReaperFixture : ::testing::Test {
+  World w;
+  config::KillConfig cfg;
+  sys::MonotonicClock clock;
+  SkipList skip;
+  testing::FakeSysrq sysrq;
+  std::unique_ptr<LastResortLadder> ladder;
+  std::unique_ptr<Reaper> reaper;
+
+  void StartReaper(ReaperOptions opt = {}) {
+    opt.linger_interval = 5 * sys::kMilli;
+    ladder = std::make_unique<LastResortLadder>(cfg, sysrq);
+    reaper = std::make_unique<Reaper>(cfg, opt, w.view, w.ops, clock, skip, *ladder);
+    ASSERT_TRUE(reaper->Start());
+  }
+  Result<std::uint64_t> SubmitIndex(std::size_t i) {
+    Victim v;
+    VictimBuilder b(w.view, w.ops, cfg);
+    EXPECT_TRUE(b.Build(w.snapshot, i, clock.Now(), v));
+    return reaper->Submit(std::move(v));
+  }
+};
+
+TEST_F(ReaperFixture, DyingVictimIsReapedAndTheEventFdSaysSo) {
+  w.Add(100, 5000, 1000, 1);
+  w.ops.procs[100].mrelease_errno = {0};
+  StartReaper();
+  auto seq = SubmitIndex(0);
+  ASSERT_TRUE(seq);
+  pollfd p{reaper->event_fd(), POLLIN, 0};
+  ASSERT_EQ(::poll(&p, 1, 5000), 1);
+  KillResult r;
+  ASSERT_TRUE(reaper->Pop(r));
+  EXPECT_EQ(r.seq, *seq);
+  EXPECT_EQ(r.outcome, Outcome::kReaped);
+  EXPECT_EQ(r.victim.id, (policy::ProcessId{100, 5000}));
+  EXPECT_GE(r.t_signal, r.t_decision);
+  EXPECT_GE(r.t_reaped, r.t_signal);
+  EXPECT_EQ(::poll(&p, 1, 0), 0);  // drained
+}
+
+TEST_F(ReaperFixture, StaleVictimIsReportedAndNeverSignalled) {
+  w.Add(100, 5000, 1000, 1);
+  w.ops.Reuse(100);
+  w.view.SetProc("100/stat", testing::StatLine(100, "new", 6000));
+  StartReaper();
+  ASSERT_TRUE(SubmitIndex(0));
+  KillResult r;
+  ASSERT_TRUE(reaper->WaitPop(r, 5000));
+  EXPECT_EQ(r.outcome, Outcome::kStale);
+  EXPECT_TRUE(w.ops.Sent().empty());
+}
+
+TEST_F(ReaperFixture, DryRunReportsWithoutSignalling) {
+  w.Add(100, 5000, 1000, 1);
+  ReaperOptions opt;
+  opt.dry_run = true;
+  StartReaper(opt);
+  ASSERT_TRUE(SubmitIndex(0));
+  KillResult r;
+  ASSERT_TRUE(reaper->WaitPop(r, 5000));
+  EXPECT_EQ(r.outcome, Outcome::kDryRun);
+  EXPECT_TRUE(w.ops.Sent().empty());
+}
+
+TEST_F(ReaperFixture, MissedDeadlineSkipsFiresLastResortAndLingers) {
+  cfg.deadline_ms = 30;
+  cfg.last_resort = config::LastResort::kKernelOom;
+  cfg.last_resort_after_misses = 1;
+  w.Add(100, 5000, 1000, 1);
+  w.ops.procs[100].exits_on_kill = false;  // stuck: never dies, never releases
+  w.ops.procs[100].mrelease_errno.assign(100000, EINVAL);
+  StartReaper();
+  ASSERT_TRUE(SubmitIndex(0));
+  KillResult r;
+  ASSERT_TRUE(reaper->WaitPop(r, 5000));
+  EXPECT_EQ(r.outcome, Outcome::kMissedDeadline);
+  EXPECT_FALSE(r.after_deadline);
+  EXPECT_EQ(r.last_resort, config::LastResort::kKernelOom);
+  EXPECT_TRUE(skip.Contains({100, 5000}));
+  for (int i = 0; i < 500 && sysrq.Commands().empty(); ++i) ::poll(nullptr, 0, 2);
+  EXPECT_EQ(sysrq.Commands(), std::vector<char>{'f'});
+  EXPECT_EQ(reaper->in_flight(), 1u);  // still worked on in the background
+  // It finally goes: a late report, and the skip entry is dropped (the PID is dead).
+  {
+    std::lock_guard lock(w.ops.mu);
+    w.ops.procs[100].mrelease_errno.clear();
+    w.ops.procs[100].killed = true;
+    w.ops.procs[100].exited = true;
+  }
+  ASSERT_TRUE(reaper->WaitPop(r, 5000));
+  EXPECT_TRUE(r.after_deadline);
+  EXPECT_EQ(r.outcome, Outcome::kExited);
+  EXPECT_FALSE(skip.Contains({100, 5000}));
+}
+
+TEST_F(ReaperFixture, AStuckVictimDoesNotHoldUpAnother) {
+  cfg.deadline_ms = 60000;
+  w.Add(100, 5000, 1000, 1);
+  w.Add(200, 6000, 500, 2, "/usr/bin/other");
+  w.ops.procs[100].exits_on_kill = false;
+  w.ops.procs[100].mrelease_errno.assign(100000, EINVAL);
+  w.ops.procs[200].mrelease_errno = {0};
+  StartReaper();
+  ASSERT_TRUE(SubmitIndex(0));
+  auto second = SubmitIndex(1);
+  ASSERT_TRUE(second);
+  KillResult r;
+  ASSERT_TRUE(reaper->WaitPop(r, 5000));
+  EXPECT_EQ(r.seq, *second);
+  EXPECT_EQ(r.outcome, Outcome::kReaped);
+  EXPECT_EQ(reaper->in_flight(), 1u);
+}
+
+TEST_F(ReaperFixture, FullTableRefusesBeforeSignalling) {
+  cfg.deadline_ms = 60000;
+  w.Add(100, 5000, 1000, 1);
+  w.Add(200, 6000, 500, 2, "/usr/bin/other");
+  w.ops.procs[100].exits_on_kill = false;
+  w.ops.procs[100].mrelease_errno.assign(100000, EINVAL);
+  ReaperOptions opt;
+  opt.max_in_flight = 1;
+  StartReaper(opt);
+  ASSERT_TRUE(SubmitIndex(0));
+  auto r = SubmitIndex(1);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::kRange);
+  EXPECT_EQ(w.ops.SentCount(200, SIGKILL), 0);
+}
+
+}  // namespace
+}  // namespace reaperd::kill
