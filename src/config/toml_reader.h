@@ -6,11 +6,13 @@
 #include <toml++/toml.h>
 
 #include <cstdint>
+#include <expected>
 #include <map>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "config/config.h"
