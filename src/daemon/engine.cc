@@ -1,0 +1,226 @@
+#include "daemon/engine.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "base/escape.h"
+
+namespace reaperd::daemon {
+
+namespace {
+
+constexpr double kMiB = 1024.0 * 1024.0;
+
+double Mib(std::uint64_t b) { return static_cast<double>(b) / kMiB; }
+
+kill::ReaperOptions MakeReaperOptions(const config::Config& cfg, bool dry_run) {
+  kill::ReaperOptions o;
+  o.threads = cfg.kill.reaper_threads;
+  o.dry_run = dry_run;
+  return o;
+}
+
+}  // namespace
+
+std::string ReasonsString(pressure::Reasons r) {
+  std::string s;
+  auto add = [&](pressure::Reasons bit, const char* name) {
+    if ((r & bit) == 0) return;
+    if (!s.empty()) s.push_back(',');
+    s += name;
+  };
+  add(pressure::kReasonAvailableLow, "available_low");
+  add(pressure::kReasonTimeToExhaustion, "time_to_exhaustion");
+  add(pressure::kReasonPsiSomeSustained, "psi_some");
+  add(pressure::kReasonPsiFullSustained, "psi_full");
+  add(pressure::kReasonVictimPending, "victim_pending");
+  return s.empty() ? "none" : s;
+}
+
+Engine::Engine(const config::Config& cfg, std::vector<policy::Scope> scopes, EngineOptions options,
+               sys::SystemView& view, const sys::Clock& clock, Logger& log, kill::ProcessOps& ops,
+               kill::SysrqWriter& sysrq)
+    : cfg_(cfg),
+      options_(options),
+      view_(view),
+      clock_(clock),
+      log_(log),
+      ops_(ops),
+      ranker_(std::make_unique<policy::Ranker>(cfg.rank)),
+      scanner_(view, clock),
+      ladder_(cfg.kill, sysrq),
+      builder_(view, ops, cfg.kill) {
+  samplers_.reserve(scopes.size());
+  for (auto& s : scopes) {
+    samplers_.emplace_back(view_, clock_, s);
+    detectors_.emplace_back(cfg_.detector);
+    ScopeStatus st;
+    st.scope = s;
+    status_.push_back(st);
+  }
+  reaper_ = std::make_unique<kill::Reaper>(cfg_.kill, MakeReaperOptions(cfg_, options_.dry_run),
+                                           view_, ops_, clock_, skip_, ladder_);
+}
+
+Engine::~Engine() { Stop(); }
+
+Result<void> Engine::Start() { return reaper_->Start(); }
+
+void Engine::Stop() noexcept {
+  if (reaper_) reaper_->Stop();
+}
+
+void Engine::Reload(const config::Config& cfg) {
+  ranker_ = std::make_unique<policy::Ranker>(cfg.rank);
+  for (auto& d : detectors_) d = pressure::Detector(cfg.detector);
+  log_.Log(LogLevel::kNotice, "reload",
+           "applied=detector,rank note=\"kill.* settings take effect at restart\"");
+}
+
+int Engine::Tick() {
+  int next = cfg_.detector.interval_slow_ms;
+  for (std::size_t i = 0; i < samplers_.size(); ++i) {
+    auto sample = samplers_[i].Sample();
+    if (!sample) {
+      if (status_[i].sample_errors++ % 100 == 0) {
+        log_.Log(LogLevel::kWarning, "sample", "scope={} error={} count={}",
+                 Q{status_[i].scope.Name()}, Q{sample.error().ToString()},
+                 status_[i].sample_errors);
+      }
+      continue;
+    }
+    pressure::Decision d = detectors_[i].Update(*sample);
+    Decide(i, *sample, d);
+    next = std::min(next, std::max(d.next_interval_ms, 10));
+  }
+  return next;
+}
+
+void Engine::LogLevelChange(std::size_t i, pressure::Level from, const pressure::Decision& d) {
+  const auto& s = status_[i].sample;
+  LogLevel lvl = d.level >= pressure::Level::kReclaim ? LogLevel::kWarning
+                 : d.level == pressure::Level::kWarn  ? LogLevel::kNotice
+                                                      : LogLevel::kInfo;
+  log_.Log(lvl, "level",
+           "scope={} from={} to={} reasons={} available_mib={:.0f} total_mib={:.0f} "
+           "available_pct={:.1f} slope_mib_s={:.1f} tte_ms={} psi_some_pct={:.1f} "
+           "psi_full_pct={:.1f}",
+           Q{status_[i].scope.Name()}, pressure::LevelName(from), pressure::LevelName(d.level),
+           ReasonsString(d.reasons), Mib(s.available_bytes), Mib(s.total_bytes),
+           d.available_percent, d.slope_bytes_per_s / kMiB, d.time_to_exhaustion_ms,
+           d.psi_some_percent, d.psi_full_percent);
+}
+
+void Engine::Decide(std::size_t i, const pressure::PressureSample& s, const pressure::Decision& d) {
+  pressure::Level before = status_[i].decision.level;
+  status_[i].sample = s;
+  status_[i].decision = d;
+  if (d.level != before) LogLevelChange(i, before, d);
+  if (d.level == pressure::Level::kKill) KillIn(i, d);
+}
+
+void Engine::KillIn(std::size_t i, const pressure::Decision& d) {
+  ScopeStatus& st = status_[i];
+  ++st.kill_decisions;
+  const sys::Nanos t_decision = clock_.Now();
+  scan::ScanOptions so;
+  so.cmdline_max = cfg_.rank.cmdline_max;
+  so.read_kernel_oom_score = false;
+  auto snap = scanner_.Scan(st.scope, so);
+  if (!snap) {
+    log_.Log(LogLevel::kError, "kill", "scope={} outcome=scan_failed error={}", Q{st.scope.Name()},
+             Q{snap.error().ToString()});
+    return;
+  }
+  skip_.CopyTo(skipped_);
+  policy::Ranking ranking = ranker_->Rank(*snap, options_.self, skipped_);
+  if (ranking.candidates.empty()) {
+    if (t_decision - last_no_candidate_log_ns_ > sys::kSecond) {
+      last_no_candidate_log_ns_ = t_decision;
+      log_.Log(LogLevel::kError, "kill", "scope={} outcome=no_candidate protected={}",
+               Q{st.scope.Name()}, ranking.protected_processes.size());
+    }
+    return;
+  }
+  // The first candidate whose identity still holds; a stale one (PID reused, gone) is
+  // passed over without a signal.
+  for (std::size_t c = 0; c < ranking.candidates.size() && c < 4; ++c) {
+    const policy::Score& score = ranking.candidates[c];
+    const policy::Process& p = snap->processes[score.index];
+    kill::Victim victim;
+    auto built = builder_.Build(*snap, score.index, t_decision, victim);
+    if (!built) {
+      log_.Log(LogLevel::kWarning, "kill", "scope={} pid={} outcome=build_failed error={}",
+               Q{st.scope.Name()}, p.pid, Q{built.error().ToString()});
+      continue;
+    }
+    if (victim.main_stale) {
+      log_.Log(LogLevel::kNotice, "kill", "scope={} pid={} comm={} outcome=stale_skipped",
+               Q{st.scope.Name()}, p.pid, Q{p.comm.view()});
+      continue;
+    }
+    const std::size_t members = victim.member_count;
+    const std::uint64_t rss = p.rss();
+    auto seq = reaper_->Submit(std::move(victim));
+    if (!seq) {
+      log_.Log(LogLevel::kError, "kill", "scope={} pid={} outcome=submit_failed error={}",
+               Q{st.scope.Name()}, p.pid, Q{seq.error().ToString()});
+      return;
+    }
+    ++st.kills;
+    const sys::Nanos deadline = t_decision + cfg_.kill.deadline_ms * sys::kMilli;
+    detectors_[i].NoteKill(t_decision, rss, deadline);
+    std::string rules;
+    for (const auto& e : score.rules) {
+      if (!rules.empty()) rules.push_back(',');
+      rules += fmt::format("{}:{:+d}", e.rule, e.weight);
+    }
+    log_.Log(LogLevel::kWarning, "kill",
+             "seq={} scope={} {}pid={} comm={} uid={} cgroup={} members={} rss_mib={:.1f} "
+             "score={} rss_pages={} swap_pages={} pgtables_pages={} adj_pages={} rules={} "
+             "reasons={} available_pct={:.1f} tte_ms={} psi_some_pct={:.1f} psi_full_pct={:.1f} "
+             "candidates={} protected={}",
+             *seq, Q{st.scope.Name()}, options_.dry_run ? "dry_run=1 " : "", p.pid,
+             Q{p.comm.view()}, p.uid, Q{p.cgroup}, members, Mib(rss), score.total, score.rss,
+             score.swap, score.pagetables, score.adj, rules.empty() ? "none" : rules,
+             ReasonsString(d.reasons), d.available_percent, d.time_to_exhaustion_ms,
+             d.psi_some_percent, d.psi_full_percent, ranking.candidates.size(),
+             ranking.protected_processes.size());
+    return;
+  }
+  log_.Log(LogLevel::kError, "kill", "scope={} outcome=no_valid_candidate", Q{st.scope.Name()});
+}
+
+void Engine::OnReaperEvent() {
+  kill::KillResult r;
+  while (reaper_->Pop(r)) {
+    auto ms = [](sys::Nanos from, sys::Nanos to) -> double {
+      if (from == 0 || to == 0) return -1;
+      return static_cast<double>(to - from) / static_cast<double>(sys::kMilli);
+    };
+    LogLevel lvl =
+        r.outcome == kill::Outcome::kMissedDeadline ? LogLevel::kError : LogLevel::kNotice;
+    log_.Log(lvl, "reaped",
+             "seq={} pid={} comm={} outcome={} after_deadline={} bytes_freed={} freed_mib={:.1f} "
+             "freed_by={} members={} signalled={} stale={} errors={} first_error={} "
+             "decision_to_signal_ms={:.2f} signal_to_exit_ms={:.1f} signal_to_reaped_ms={:.1f} "
+             "mrelease_calls={} escalated={} thawed={} last_resort={}",
+             r.seq, r.victim.id.pid, Q{r.victim.comm.view()}, kill::OutcomeName(r.outcome),
+             r.after_deadline ? 1 : 0, r.bytes_freed, Mib(r.bytes_freed),
+             kill::FreedByName(r.freed_by), r.members, r.members_signalled, r.members_stale,
+             r.errors, Q{r.errors ? r.first_error.ToString() : std::string("none")},
+             ms(r.t_decision, r.t_signal), ms(r.t_signal, r.t_exit), ms(r.t_signal, r.t_reaped),
+             r.mrelease_calls, r.escalated ? 1 : 0, r.thawed ? 1 : 0,
+             kill::LastResortName(r.last_resort));
+    // Tell the scope's detector the victim is done (or stuck: its deadline handles that).
+    if (r.outcome == kill::Outcome::kMissedDeadline && !r.after_deadline) continue;
+    for (std::size_t i = 0; i < status_.size(); ++i) {
+      const policy::Scope& sc = status_[i].scope;
+      bool same = sc.kind == r.scope.kind &&
+                  (sc.kind == policy::ScopeKind::kSystem || sc.cgroup == r.scope.cgroup.view());
+      if (same) detectors_[i].NoteVictimDone(clock_.Now());
+    }
+  }
+}
+
+}  // namespace reaperd::daemon

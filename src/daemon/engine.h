@@ -1,0 +1,96 @@
+// The engine: one pass of the daemon per tick, for every scope. Samples the scope, lets its
+// detector decide, and on a kill decision scans the scope, ranks it, builds the victim group
+// and hands it to the reaper (which signals at once and reaps on its own threads). Results
+// of the reaper come back through OnReaperEvent(). The event loop (daemon.h) owns the fds
+// and calls in; the engine makes no blocking call on a victim.
+// Not thread-safe: called from the daemon's loop thread only.
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+#include "base/log.h"
+#include "config/config.h"
+#include "daemon/sampler.h"
+#include "kill/last_resort.h"
+#include "kill/process_ops.h"
+#include "kill/reaper.h"
+#include "kill/victim.h"
+#include "policy/rank.h"
+#include "pressure/detector.h"
+#include "scan/scanner.h"
+
+namespace reaperd::daemon {
+
+struct EngineOptions {
+  bool dry_run = false;
+  pid_t self = 0;  // reaperd's pid, protected from itself
+};
+
+// What one tick saw in one scope, for status and tests.
+struct ScopeStatus {
+  policy::Scope scope;
+  pressure::Decision decision;
+  pressure::PressureSample sample;
+  std::uint64_t kills = 0;
+  std::uint64_t kill_decisions = 0;
+  std::uint64_t sample_errors = 0;
+};
+
+class Engine {
+ public:
+  // cfg must outlive the engine (the reaper and killers keep references to cfg.kill).
+  Engine(const config::Config& cfg, std::vector<policy::Scope> scopes, EngineOptions options,
+         sys::SystemView& view, const sys::Clock& clock, Logger& log, kill::ProcessOps& ops,
+         kill::SysrqWriter& sysrq);
+  ~Engine();
+
+  Result<void> Start();
+  void Stop() noexcept;
+
+  // Samples and decides for every scope; kills where the detector says so. Returns the
+  // interval until the next tick (the smallest any scope asks for).
+  int Tick();
+  // Drains the reaper's results: logs them and tells the detectors.
+  void OnReaperEvent();
+  int reaper_fd() const noexcept { return reaper_->event_fd(); }
+
+  // Applies a reloaded config's detector and rank sections (kill.* needs a restart).
+  void Reload(const config::Config& cfg);
+
+  const std::vector<ScopeStatus>& status() const noexcept { return status_; }
+  std::size_t victims_in_flight() const noexcept { return reaper_->in_flight(); }
+  const std::vector<Sampler>& samplers() const noexcept { return samplers_; }
+
+ private:
+  void Decide(std::size_t i, const pressure::PressureSample& s, const pressure::Decision& d);
+  void KillIn(std::size_t i, const pressure::Decision& d);
+  void LogLevelChange(std::size_t i, pressure::Level from, const pressure::Decision& d);
+
+  const config::Config& cfg_;
+  EngineOptions options_;
+  sys::SystemView& view_;
+  const sys::Clock& clock_;
+  Logger& log_;
+  kill::ProcessOps& ops_;
+  std::vector<Sampler> samplers_;
+  std::vector<pressure::Detector> detectors_;
+  std::vector<ScopeStatus> status_;
+  std::unique_ptr<policy::Ranker> ranker_;
+  scan::Scanner scanner_;
+  kill::SkipList skip_;
+  kill::LastResortLadder ladder_;
+  std::unique_ptr<kill::Reaper> reaper_;
+  kill::VictimBuilder builder_;
+  std::vector<policy::ProcessId> skipped_;  // reused buffer for Rank()
+  std::int64_t last_no_candidate_log_ns_ = 0;
+};
+
+// The reasons of a decision as "a,b,c" (for logs).
+std::string ReasonsString(pressure::Reasons r);
+
+}  // namespace reaperd::daemon

@@ -1,0 +1,136 @@
+#include "daemon/sampler.h"
+
+#include <algorithm>
+
+#include "proc/cgroup_memory.h"
+#include "proc/meminfo.h"
+#include "proc/psi.h"
+#include "proc/vmstat.h"
+
+namespace reaperd::daemon {
+
+Sampler::Sampler(sys::SystemView& view, const sys::Clock& clock, policy::Scope scope)
+    : view_(view), clock_(clock), scope_(std::move(scope)) {
+  v1_ = view_.cgroup_version() == sys::CgroupVersion::kV1;
+  if (scope_.kind == policy::ScopeKind::kCgroup) {
+    std::string_view c = scope_.cgroup;
+    while (!c.empty() && c.front() == '/') c.remove_prefix(1);
+    rel_ = c.empty() ? "" : std::string(c) + "/";
+    usage_path_ = rel_ + (v1_ ? "memory.usage_in_bytes" : "memory.current");
+    limit_path_ = rel_ + (v1_ ? "memory.limit_in_bytes" : "memory.max");
+    stat_path_ = rel_ + "memory.stat";
+    swap_path_ = rel_ + "memory.swap.current";
+    if (!v1_) psi_path_ = rel_ + "memory.pressure";
+  }
+}
+
+std::string Sampler::PsiPath() const {
+  if (scope_.kind == policy::ScopeKind::kSystem) return "pressure/memory";
+  return psi_path_;
+}
+
+Result<std::size_t> Sampler::ReadCg(const std::string& file) noexcept {
+  auto r = view_.Read(sys::Root::kCgroup, file, buf_);
+  if (!r) return Fail(r.error());
+  return r->size;
+}
+
+Result<pressure::PressureSample> Sampler::Sample() noexcept {
+  pressure::PressureSample s;
+  s.t_ns = clock_.Now();
+  auto r = scope_.kind == policy::ScopeKind::kSystem ? SampleSystem(s) : SampleCgroup(s);
+  if (!r) return Fail(r.error());
+  return s;
+}
+
+Result<void> Sampler::SampleSystem(pressure::PressureSample& s) noexcept {
+  auto r = view_.Read(sys::Root::kProc, "meminfo", buf_);
+  if (!r) return Fail(r.error());
+  auto mem = proc::ParseMemInfo({buf_.data(), r->size});
+  if (!mem) return Fail(mem.error());
+  s.total_bytes = mem->mem_total;
+  s.available_bytes = mem->mem_available;
+  s.swap_total_bytes = mem->swap_total;
+  s.swap_free_bytes = mem->swap_free;
+
+  if (auto p = view_.Read(sys::Root::kProc, "pressure/memory", buf_)) {
+    if (auto psi = proc::ParsePsi({buf_.data(), p->size})) {
+      s.psi_some_total_us = psi->some.total_us;
+      s.psi_full_total_us = psi->full.total_us;
+      s.has_psi = true;
+    } else {
+      s.has_psi = false;
+    }
+  } else {
+    s.has_psi = false;
+  }
+  if (auto v = view_.Read(sys::Root::kProc, "vmstat", buf_)) {
+    if (auto vm = proc::ParseVmStat({buf_.data(), v->size})) {
+      s.refault_total = vm->workingset_refault;
+      s.scan_total = vm->pgscan;
+    }
+  }
+  return {};
+}
+
+Result<void> Sampler::SampleCgroup(pressure::PressureSample& s) noexcept {
+  auto usage_n = ReadCg(usage_path_);
+  if (!usage_n) return Fail(usage_n.error());
+  auto usage = proc::ParseCgroupValue({buf_.data(), *usage_n});
+  if (!usage) return Fail(usage.error());
+
+  // Reclaimable page cache counts as available: a scope full of cache is not in trouble.
+  std::uint64_t limit = proc::kUnlimited;
+  std::uint64_t reclaimable = 0;
+  auto stat_n = ReadCg(stat_path_);
+  if (!stat_n) return Fail(stat_n.error());
+  std::string_view stat_text{buf_.data(), *stat_n};
+  if (v1_) {
+    auto st = proc::ParseMemoryStatV1(stat_text);
+    if (!st) return Fail(st.error());
+    limit = st->hierarchical_memory_limit;  // the tightest limit on the path to the root
+    reclaimable = st->total_inactive_file + st->total_active_file / 2;
+  } else {
+    auto st = proc::ParseMemoryStatV2(stat_text);
+    if (!st) return Fail(st.error());
+    reclaimable = st->inactive_file + st->active_file / 2;
+    s.refault_total = st->workingset_refault_anon + st->workingset_refault_file;
+    s.scan_total = st->pgscan;
+    auto lim_n = ReadCg(limit_path_);
+    if (!lim_n) return Fail(lim_n.error());
+    auto lim = proc::ParseCgroupValue({buf_.data(), *lim_n});
+    if (!lim) return Fail(lim.error());
+    limit = *lim;
+  }
+
+  // Without a limit of its own the cgroup lives within the system's memory.
+  auto m = view_.Read(sys::Root::kProc, "meminfo", buf_);
+  if (!m) return Fail(m.error());
+  auto mem = proc::ParseMemInfo({buf_.data(), m->size});
+  if (!mem) return Fail(mem.error());
+  if (limit == proc::kUnlimited || limit >= mem->mem_total) {
+    s.total_bytes = mem->mem_total;
+    s.available_bytes = mem->mem_available;
+  } else {
+    s.total_bytes = limit;
+    std::uint64_t free = *usage >= limit ? 0 : limit - *usage;
+    s.available_bytes = std::min(limit, free + std::min(reclaimable, *usage));
+  }
+  // Swap is not modelled per cgroup here: a cgroup's swap limit rarely helps it survive.
+  s.swap_total_bytes = 0;
+  s.swap_free_bytes = 0;
+
+  s.has_psi = false;
+  if (!psi_path_.empty()) {
+    if (auto p = ReadCg(psi_path_)) {
+      if (auto psi = proc::ParsePsi({buf_.data(), *p})) {
+        s.psi_some_total_us = psi->some.total_us;
+        s.psi_full_total_us = psi->full.total_us;
+        s.has_psi = true;
+      }
+    }
+  }
+  return {};
+}
+
+}  // namespace reaperd::daemon

@@ -1,0 +1,44 @@
+// The sampler reads one PressureSample for a scope: MemAvailable, swap and PSI for the
+// system; usage against the effective limit (with reclaimable page cache counted as
+// available) and memory.pressure (v2) for a cgroup. Reads go into member buffers: no
+// allocation per sample after construction.
+#pragma once
+
+#include <array>
+#include <string>
+
+#include "base/error.h"
+#include "policy/scope.h"
+#include "pressure/sample.h"
+#include "sys/clock.h"
+#include "sys/system_view.h"
+
+namespace reaperd::daemon {
+
+class Sampler {
+ public:
+  Sampler(sys::SystemView& view, const sys::Clock& clock, policy::Scope scope);
+
+  Result<pressure::PressureSample> Sample() noexcept;
+  const policy::Scope& scope() const noexcept { return scope_; }
+  // The memory PSI file of this scope (relative to its root), for a PSI trigger; empty when
+  // the scope has none (v1 cgroups).
+  std::string PsiPath() const;
+  bool psi_in_cgroupfs() const noexcept { return scope_.kind == policy::ScopeKind::kCgroup; }
+
+ private:
+  Result<void> SampleSystem(pressure::PressureSample& s) noexcept;
+  Result<void> SampleCgroup(pressure::PressureSample& s) noexcept;
+  Result<std::size_t> ReadCg(const std::string& file) noexcept;
+
+  sys::SystemView& view_;
+  const sys::Clock& clock_;
+  policy::Scope scope_;
+  bool v1_ = false;
+  std::string rel_;  // the scope's cgroup path relative to the cgroup root, with a '/'
+  // Precomputed file paths, so sampling does not build strings.
+  std::string usage_path_, limit_path_, stat_path_, psi_path_, swap_path_;
+  std::array<char, 16384> buf_{};
+};
+
+}  // namespace reaperd::daemon
