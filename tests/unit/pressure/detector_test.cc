@@ -1,0 +1,225 @@
+// The detector's rules one at a time, on short sample sequences built here: each sequence is
+// constructed to cross exactly one rule, so a failure names the rule that broke. (The
+// end-to-end behaviour on real runs is in detector_trace_test.cc.)
+#include "pressure/detector.h"
+
+#include <gtest/gtest.h>
+
+#include "pressure/history.h"
+#include "pressure/trace.h"
+
+namespace reaperd::pressure {
+namespace {
+
+constexpr std::int64_t kMs = 1'000'000;
+constexpr std::uint64_t kMiB = 1 << 20;
+constexpr std::uint64_t kTotal = 1000 * kMiB;
+
+// A sample of a 1000 MiB scope with `avail_mib` available, PSI totals in microseconds.
+PressureSample At(std::int64_t t_ms, std::uint64_t avail_mib, std::uint64_t some_us = 0,
+                  std::uint64_t full_us = 0) {
+  PressureSample s;
+  s.t_ns = t_ms * kMs;
+  s.total_bytes = kTotal;
+  s.available_bytes = avail_mib * kMiB;
+  s.psi_some_total_us = some_us;
+  s.psi_full_total_us = full_us;
+  return s;
+}
+
+TEST(History, SlopeOfALineAndPsiShares) {
+  History h;
+  for (int i = 0; i <= 10; ++i) {
+    h.Push({i * 100 * kMs, 1000.0 - 50.0 * i, static_cast<std::uint64_t>(i) * 25'000, 0});
+  }
+  EXPECT_DOUBLE_EQ(h.Slope(500 * kMs), -500.0);  // -50 per 100 ms
+  const auto shares = h.PsiShares(1000 * kMs);
+  EXPECT_DOUBLE_EQ(shares.some_percent, 25.0);  // 25 ms stalled per 100 ms
+  EXPECT_DOUBLE_EQ(shares.full_percent, 0.0);
+}
+
+TEST(History, SlopeAlwaysUsesThePreviousPoint) {
+  History h;
+  h.Push({0, 1000, 0, 0});
+  EXPECT_EQ(h.Slope(500 * kMs), 0.0);
+  h.Push({1000 * kMs, 800, 0, 0});  // older than the window, still counted
+  EXPECT_DOUBLE_EQ(h.Slope(500 * kMs), -200.0);
+}
+
+TEST(Detector, LevelsFollowHeadroomWithHysteresis) {
+  Detector d(config::DetectorConfig{});  // warn 10%, reclaim 7%, hysteresis 2%
+  // 100 s apart, so the trend is far too slow to matter here.
+  EXPECT_EQ(d.Update(At(0, 500)).level, Level::kOk);
+  EXPECT_EQ(d.Update(At(100'000, 95)).level, Level::kWarn);
+  EXPECT_EQ(d.Update(At(200'000, 65)).level, Level::kReclaim);
+  Decision held = d.Update(At(300'000, 80));  // above 7% but not above 7% + 2%
+  EXPECT_EQ(held.level, Level::kReclaim);
+  EXPECT_TRUE(held.reasons & kReasonAvailableLow);
+  EXPECT_EQ(d.Update(At(400'000, 95)).level, Level::kWarn);   // held below 12%
+  EXPECT_EQ(d.Update(At(500'000, 115)).level, Level::kWarn);  // still held
+  EXPECT_EQ(d.Update(At(600'000, 125)).level, Level::kOk);
+}
+
+TEST(Detector, FloorKillsAtOnceAndIsNotHeldByHysteresis) {
+  Detector d(config::DetectorConfig{});
+  d.Update(At(0, 50));
+  const Decision k = d.Update(At(1000, 35));  // 3.5% < 4%
+  EXPECT_EQ(k.level, Level::kKill);
+  EXPECT_TRUE(k.reasons & kReasonAvailableLow);
+  EXPECT_EQ(d.Update(At(2000, 45)).level, Level::kReclaim);  // 4.5%: no second kill
+}
+
+TEST(Detector, TrendKillNeedsConfirmedPace) {
+  config::DetectorConfig cfg;
+  Detector d(cfg);
+  // 100 MiB/s towards a 40 MiB floor: inside the warn zone from 95 MiB down.
+  std::int64_t t = 0;
+  d.Update(At(t, 200));
+  int hits = 0;
+  Level last = Level::kOk;
+  for (std::uint64_t avail = 190; avail >= 60; avail -= 10) {
+    t += 100;
+    const Decision dec = d.Update(At(t, avail));
+    if (dec.reasons & kReasonTimeToExhaustion) ++hits;
+    last = dec.level;
+    if (last == Level::kKill) break;
+  }
+  EXPECT_EQ(last, Level::kKill);
+  EXPECT_EQ(hits, cfg.tte_confirm_samples);
+}
+
+TEST(Detector, TrendIgnoredWhenThePaceStops) {
+  Detector d(config::DetectorConfig{});
+  std::int64_t t = 0;
+  for (std::uint64_t avail = 200; avail >= 90; avail -= 10) d.Update(At(t += 100, avail));
+  // Stopped at 9%: the least-squares trend still falls, the latest interval does not.
+  for (int i = 0; i < 10; ++i) {
+    const Decision dec = d.Update(At(t += 100, 90));
+    EXPECT_NE(dec.level, Level::kKill) << i;
+  }
+}
+
+TEST(Detector, PsiFullKillsOnlyWhenSustained) {
+  config::DetectorConfig cfg;  // full >= 40% for 2 s over a 1 s window
+  Detector d(cfg);
+  std::uint64_t full = 0;
+  std::int64_t t = 0;
+  d.Update(At(t, 500, full, full));
+  // A 1.5 s burst at 60% stall: never a kill.
+  for (; t < 1500;) {
+    t += 100;
+    full += 60'000;
+    EXPECT_NE(d.Update(At(t, 500, full, full)).level, Level::kKill);
+  }
+  for (int i = 0; i < 30; ++i) d.Update(At(t += 100, 500, full, full));  // calm again
+  // Sustained: a kill once the share has stayed high for psi_sustain_ms.
+  std::int64_t first_kill = -1;
+  const std::int64_t start = t;
+  for (int i = 0; i < 60 && first_kill < 0; ++i) {
+    t += 100;
+    full += 60'000;
+    const Decision dec = d.Update(At(t, 500, full, full));
+    if (dec.level == Level::kKill) {
+      first_kill = t;
+      EXPECT_TRUE(dec.reasons & kReasonPsiFullSustained);
+      EXPECT_GE(dec.psi_full_percent, cfg.psi_full_kill_percent);
+    }
+  }
+  ASSERT_GE(first_kill, 0);
+  EXPECT_GE(first_kill - start, cfg.psi_sustain_ms);
+}
+
+TEST(Detector, PsiSomeSustainedWarns) {
+  Detector d(config::DetectorConfig{});
+  std::uint64_t some = 0;
+  std::int64_t t = 0;
+  Decision dec;
+  for (int i = 0; i < 40; ++i) {
+    some += 20'000;  // 20% of each 100 ms
+    dec = d.Update(At(t += 100, 500, some, 0));
+  }
+  EXPECT_EQ(dec.level, Level::kWarn);
+  EXPECT_TRUE(dec.reasons & kReasonPsiSomeSustained);
+  EXPECT_EQ(dec.next_interval_ms, config::DetectorConfig{}.interval_fast_ms);
+}
+
+TEST(Detector, NoSecondKillUntilMemoryIsBack) {
+  Detector d(config::DetectorConfig{});
+  d.Update(At(0, 35));
+  d.NoteKill(0, 300 * kMiB, 5000 * kMs);
+  const Decision held = d.Update(At(100, 30));
+  EXPECT_EQ(held.level, Level::kReclaim);
+  EXPECT_TRUE(held.reasons & kReasonVictimPending);
+  EXPECT_TRUE(d.victim_pending());
+  d.Update(At(200, 150));  // 120 MiB back: less than half of 300
+  EXPECT_TRUE(d.victim_pending());
+  d.Update(At(300, 190));  // 160 MiB back
+  EXPECT_FALSE(d.victim_pending());
+  EXPECT_EQ(d.Update(At(400, 30)).level, Level::kKill);  // a new emergency is a new kill
+}
+
+TEST(Detector, PendingVictimEndsAtItsDeadlineOrWhenReaped) {
+  config::DetectorConfig cfg;
+  Detector by_deadline(cfg);
+  by_deadline.Update(At(0, 35));
+  by_deadline.NoteKill(0, 300 * kMiB, 1000 * kMs);
+  EXPECT_EQ(by_deadline.Update(At(900, 35)).level, Level::kReclaim);
+  EXPECT_EQ(by_deadline.Update(At(1000, 35)).level, Level::kKill);
+
+  Detector by_reaper(cfg);
+  by_reaper.Update(At(0, 35));
+  by_reaper.NoteKill(0, 300 * kMiB, 5000 * kMs);
+  by_reaper.NoteVictimDone(100 * kMs);
+  EXPECT_EQ(by_reaper.Update(At(200, 35)).level, Level::kReclaim);  // settling
+  EXPECT_EQ(by_reaper.Update(At(100 + cfg.victim_settle_ms, 35)).level, Level::kKill);
+}
+
+TEST(Detector, IntervalIsSlowWhenIdleAndFastWhenFalling) {
+  config::DetectorConfig cfg;
+  Detector d(cfg);
+  EXPECT_EQ(d.Update(At(0, 800)).next_interval_ms, cfg.interval_slow_ms);
+  EXPECT_EQ(d.Update(At(1000, 800)).next_interval_ms, cfg.interval_slow_ms);
+  EXPECT_EQ(d.Update(At(2000, 600)).next_interval_ms, cfg.interval_fast_ms);  // 200 MiB/s
+  EXPECT_EQ(d.Update(At(3000, 150)).next_interval_ms, cfg.interval_fast_ms);  // 15% headroom
+}
+
+TEST(Detector, SampleFromThePastIsIgnored) {
+  Detector d(config::DetectorConfig{});
+  const Decision a = d.Update(At(1000, 500));
+  const Decision b = d.Update(At(500, 10));
+  EXPECT_EQ(b.level, a.level);
+  EXPECT_EQ(b.available_percent, a.available_percent);
+}
+
+TEST(Detector, SwapCountsAsHeadroom) {
+  Detector d(config::DetectorConfig{});
+  PressureSample s = At(0, 30);  // 3% of RAM
+  s.swap_total_bytes = kTotal;
+  s.swap_free_bytes = kTotal / 2;
+  const Decision dec = d.Update(s);
+  EXPECT_EQ(dec.level, Level::kOk);
+  EXPECT_NEAR(dec.available_percent, 26.5, 1e-9);
+}
+
+TEST(Trace, ParsesLinesCommentsAndErrors) {
+  auto ok = ParseTraceLine("5 10 7 0 0 100 50 3 0  # note");
+  ASSERT_TRUE(ok && *ok);
+  EXPECT_EQ((*ok)->t_ns, 5);
+  EXPECT_EQ((*ok)->available_bytes, 7u);
+  EXPECT_EQ((*ok)->psi_full_total_us, 50u);
+  EXPECT_EQ((*ok)->refault_total, 3u);
+  auto blank = ParseTraceLine("   # only a comment");
+  ASSERT_TRUE(blank);
+  EXPECT_FALSE(*blank);
+  EXPECT_FALSE(ParseTraceLine("1 2 3"));
+  EXPECT_FALSE(ParseTraceLine("1 2 3 4 5 6 7 8 9 10"));
+  EXPECT_FALSE(ParseTraceLine("1 2 3 4 5 6 7 8 x9"));
+  EXPECT_FALSE(ParseTraceLine("1 2 3 4 5 6 7 8 -9"));
+  EXPECT_FALSE(ParseTrace("2 1 1 0 0 0 0 0 0\n1 1 1 0 0 0 0 0 0\n"));
+  auto two = ParseTrace("# header\n1 1 1 0 0 0 0 0 0\n\n2 1 1 0 0 0 0 0 0");
+  ASSERT_TRUE(two);
+  EXPECT_EQ(two->size(), 2u);
+}
+
+}  // namespace
+}  // namespace reaperd::pressure
