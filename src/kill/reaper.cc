@@ -203,8 +203,9 @@ Result<std::uint64_t> Reaper::Submit(Victim&& victim) noexcept {
     submit_killer_.Signal(v, r);
     bool any_alive = std::any_of(v.active().begin(), v.active().end(),
                                  [](const Member& m) { return !m.exited; });
-    if (r.members_signalled == 0 && any_alive) {
-      r.outcome = Outcome::kFailed;
+    if (r.members_signalled == 0 && v.widen_cgroup.empty()) {
+      // Nothing was sent: every member was already gone (pidfd said ESRCH), or it failed.
+      r.outcome = any_alive ? Outcome::kFailed : Outcome::kExited;
       r.errors = v.errors;
       r.first_error = v.first_error;
     } else {
