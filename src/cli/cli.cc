@@ -29,6 +29,19 @@ int Main(int argc, char** argv) {
   rank_cmd->add_flag("--all-protected", rank.all_protected,
                      "List every protected process (default: all but kernel threads)");
 
+  RunOptions run;
+  auto* run_cmd = app.add_subcommand(
+      "run",
+      "Run the daemon in the foreground: watch memory pressure per scope, ask for memory "
+      "back, kill and reap");
+  run_cmd->add_option("--scope", run.scopes, "system or cgroup:PATH (repeatable; default: system)");
+  run_cmd->add_option("--config", run.config_path, "Config file (default: embedded)");
+  run_cmd->add_flag("--dry-run", run.dry_run, "Decide and log everything, but send no signal");
+  run_cmd->add_option("--log-level", run.log_level, "debug, info, notice, warning, error");
+  run_cmd->add_option("--run-for-ms", run.run_for_ms, "Stop after this long (tests)")
+      ->check(CLI::NonNegativeNumber);
+  run_cmd->add_flag("--no-mlock", run.no_mlock, "Do not mlockall (tests)");
+
   std::string check_path;
   auto* check_cmd = app.add_subcommand("check-config", "Validate a config file (exit 0 if valid)");
   check_cmd->add_option("FILE", check_path, "The TOML file")->required();
@@ -40,6 +53,7 @@ int Main(int argc, char** argv) {
   }
 
   try {
+    if (run_cmd->parsed()) return RunRun(run);
     if (rank_cmd->parsed()) return RunRank(rank);
     if (check_cmd->parsed()) return RunCheckConfig(check_path);
   } catch (const std::exception& e) {

@@ -3,6 +3,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace reaperd::cli {
 
@@ -18,7 +19,17 @@ struct RankOptions {
   bool all_protected = false;
 };
 
+struct RunOptions {
+  std::vector<std::string> scopes;
+  std::string config_path;
+  bool dry_run = false;
+  std::string log_level;  // empty: the config's daemon.log_level
+  int run_for_ms = 0;
+  bool no_mlock = false;
+};
+
 int RunRank(const RankOptions& options);
+int RunRun(const RunOptions& options);
 int RunCheckConfig(const std::string& path);
 
 }  // namespace reaperd::cli

@@ -1,0 +1,194 @@
+#include "daemon/daemon.h"
+
+#include <signal.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <array>
+#include <memory>
+
+#include "daemon/engine.h"
+#include "kill/last_resort.h"
+#include "kill/process_ops.h"
+#include "sys/event_loop.h"
+#include "sys/self_protect.h"
+#include "sys/system_view.h"
+
+namespace reaperd::daemon {
+
+namespace {
+
+enum Tag : std::uint64_t { kTagSignal = 1, kTagTimer, kTagReaper, kTagPsi, kTagPressureLevel };
+
+// A PSI trigger: "some" stall of 10% over a 1 s window. Kernels that refuse fine-grained
+// windows to processes without CAP_SYS_RESOURCE accept only multiples of 2 s.
+Result<sys::UniqueFd> OpenTrigger(const std::string& path) {
+  auto fd = sys::OpenPsiTrigger(path, "some", 100'000, 1'000'000);
+  if (fd) return fd;
+  return sys::OpenPsiTrigger(path, "some", 200'000, 2'000'000);
+}
+
+}  // namespace
+
+int RunDaemon(const config::Config& initial, const DaemonOptions& options, Logger& log) {
+  // Config lives here, at a stable address: the engine and the reaper keep references.
+  auto cfg = std::make_unique<config::Config>(initial);
+  const bool dry_run = options.dry_run || cfg->daemon.dry_run;
+
+  auto prot = sys::ProtectSelf(options.lock_memory);
+  if (!prot.oom_score_adj) {
+    log.Log(LogLevel::kWarning, "self", "oom_score_adj=unchanged error={} note={}",
+            Q{prot.oom_score_adj.error().ToString()},
+            Q{"lowering oom_score_adj needs CAP_SYS_RESOURCE; the kernel OOM killer may pick "
+              "reaperd"});
+  }
+  if (!prot.mlock) {
+    log.Log(LogLevel::kWarning, "self", "mlock=failed error={}", Q{prot.mlock.error().ToString()});
+  }
+
+  auto view = sys::RealSystemView::Open();
+  if (!view) {
+    log.Log(LogLevel::kError, "start", "error={}", Q{view.error().ToString()});
+    return 1;
+  }
+  sys::MonotonicClock clock;
+  kill::RealProcessOps ops(*view);
+  kill::ProcSysrq sysrq(*view);
+
+  EngineOptions eo;
+  eo.dry_run = dry_run;
+  eo.self = ::getpid();
+  Engine engine(*cfg, options.scopes, eo, *view, clock, log, ops, sysrq);
+  if (auto r = engine.Start(); !r) {
+    log.Log(LogLevel::kError, "start", "reaper=failed error={}", Q{r.error().ToString()});
+    return 1;
+  }
+
+  auto ep = sys::Epoll::Create();
+  auto sig = sys::SignalFd::Create();
+  auto timer = sys::Timer::Create();
+  if (!ep || !sig || !timer) {
+    log.Log(LogLevel::kError, "start", "error=\"cannot create epoll, signalfd or timerfd\"");
+    return 1;
+  }
+  (void)ep->Add(sig->fd(), EPOLLIN, kTagSignal);
+  (void)ep->Add(timer->fd(), EPOLLIN, kTagTimer);
+  (void)ep->Add(engine.reaper_fd(), EPOLLIN, kTagReaper);
+
+  // Event sources that wake us early; the timer alone would also do, only later.
+  std::vector<sys::UniqueFd> triggers;
+  std::vector<sys::EventFd> level_fds;
+  std::string sources;
+  for (const auto& s : engine.samplers()) {
+    std::string path = s.PsiPath();
+    if (!path.empty()) {
+      std::string full = s.psi_in_cgroupfs() ? std::string(view->cgroup_root_path()) + "/" + path
+                                             : "/proc/" + path;
+      if (auto t = OpenTrigger(full)) {
+        (void)ep->Add(t->get(), EPOLLPRI, kTagPsi);
+        triggers.push_back(std::move(*t));
+        sources += " psi:" + full;
+      } else {
+        log.Log(LogLevel::kNotice, "start", "psi_trigger=unavailable path={} error={}", Q{full},
+                Q{t.error().ToString()});
+      }
+    } else if (view->cgroup_version() == sys::CgroupVersion::kV1) {
+      auto dir = view->OpenDir(sys::Root::kCgroup, s.scope().cgroup.substr(1));
+      if (dir) {
+        if (auto e = sys::RegisterPressureLevel(dir->get(), "medium")) {
+          (void)ep->Add(e->fd(), EPOLLIN, kTagPressureLevel);
+          level_fds.push_back(std::move(*e));
+          sources += " pressure_level:" + s.scope().Name();
+        }
+      }
+    }
+  }
+
+  std::string scopes;
+  for (const auto& s : options.scopes) scopes += (scopes.empty() ? "" : ",") + s.Name();
+  log.Log(LogLevel::kNotice, "start",
+          "version={} pid={} scopes={} dry_run={} cgroup_root={} cgroup_version={} "
+          "sources={} config={}",
+          REAPERD_VERSION, ::getpid(), Q{scopes}, dry_run ? 1 : 0, Q{view->cgroup_root_path()},
+          view->cgroup_version() == sys::CgroupVersion::kV2   ? "v2"
+          : view->cgroup_version() == sys::CgroupVersion::kV1 ? "v1"
+                                                              : "none",
+          Q{"timer" + sources}, Q{options.config_path.empty() ? "<default>" : options.config_path});
+
+  int interval = engine.Tick();
+  (void)timer->Set(interval, interval);
+  int armed = interval;
+  const sys::Nanos started = clock.Now();
+  std::array<epoll_event, 16> events;
+  bool running = true;
+  while (running) {
+    int wait_ms = -1;
+    if (options.run_for_ms > 0) {
+      sys::Nanos left = started + options.run_for_ms * sys::kMilli - clock.Now();
+      if (left <= 0) break;
+      wait_ms = static_cast<int>(left / sys::kMilli) + 1;
+    }
+    auto n = ep->Wait(events, wait_ms);
+    if (!n) {
+      log.Log(LogLevel::kError, "loop", "error={}", Q{n.error().ToString()});
+      continue;
+    }
+    bool tick = false;
+    for (std::size_t i = 0; i < *n; ++i) {
+      switch (events[i].data.u64) {
+        case kTagSignal: {
+          auto s = sig->Read();
+          if (!s) break;
+          if (*s == SIGHUP) {
+            if (options.config_path.empty()) {
+              log.Log(LogLevel::kNotice, "reload", "result=ignored reason=\"embedded config\"");
+              break;
+            }
+            auto fresh = config::LoadConfigFile(options.config_path);
+            if (!fresh) {
+              log.Log(LogLevel::kError, "reload", "result=kept_old error={}",
+                      Q{fresh.error().ToString()});
+              break;
+            }
+            // Only the parts the engine re-reads change; kill.* stays as started.
+            cfg->detector = fresh->detector;
+            cfg->rank = fresh->rank;
+            engine.Reload(*cfg);
+          } else {
+            log.Log(LogLevel::kNotice, "stop", "signal={}", *s);
+            running = false;
+          }
+          break;
+        }
+        case kTagTimer:
+          (void)timer->ReadExpirations();
+          tick = true;
+          break;
+        case kTagReaper:
+          engine.OnReaperEvent();
+          break;
+        case kTagPressureLevel:
+          for (auto& e : level_fds) (void)e.Read();
+          tick = true;
+          break;
+        case kTagPsi:
+        default:
+          tick = true;
+          break;
+      }
+    }
+    if (tick && running) {
+      int next = engine.Tick();
+      if (next != armed) {
+        (void)timer->Set(next, next);
+        armed = next;
+      }
+    }
+  }
+  engine.Stop();
+  engine.OnReaperEvent();
+  log.Log(LogLevel::kNotice, "stop", "victims_in_flight={}", engine.victims_in_flight());
+  return 0;
+}
+
+}  // namespace reaperd::daemon
