@@ -29,6 +29,7 @@ struct Child {
   pid_t pid = -1;
   int mib = 0;
   int adj = 0;
+  bool adj_applied = false;  // lowering below 0 needs CAP_SYS_RESOURCE, which a sandbox may lack
 };
 
 // Forks a child that touches `mib` MiB of anonymous memory, sets its oom_score_adj and
@@ -44,17 +45,17 @@ Child Spawn(int mib, int adj) {
     std::memset(mem, 0x5a, static_cast<std::size_t>(mib) << 20);
     int fd = ::open("/proc/self/oom_score_adj", O_WRONLY);
     std::string s = std::to_string(adj);
-    if (fd < 0 || ::write(fd, s.data(), s.size()) < 0) ::_exit(2);
-    ::close(fd);
-    char c = 'r';
+    char c = 'y';
+    if (fd < 0 || ::write(fd, s.data(), s.size()) < 0) c = 'n';
+    if (fd >= 0) ::close(fd);
     if (::write(ready[1], &c, 1) != 1) ::_exit(3);
     for (;;) ::pause();
   }
   ::close(ready[1]);
-  char c;
+  char c = 'n';
   EXPECT_EQ(::read(ready[0], &c, 1), 1);
   ::close(ready[0]);
-  return {pid, mib, adj};
+  return {pid, mib, adj, c == 'y'};
 }
 
 int KernelOomScore(pid_t pid) {
@@ -101,16 +102,27 @@ TEST_F(RankLive, OrderMatchesKernelOomScore) {
       our_score[pid] = s.oom_score;
     }
   }
-  // The -1000 child is protected, with that reason.
-  ASSERT_EQ(ours.size(), children_.size() - 1);
-  bool found = false;
-  for (const auto& p : ranking.protected_processes) {
-    if (snap->processes[p.index].pid == children_.back().pid) {
-      found = true;
-      EXPECT_EQ(p.reason, policy::ProtectReason::kOomScoreAdjMin);
+  ASSERT_TRUE(children_[4].adj_applied) << "raising oom_score_adj must work";
+  const Child& min = children_.back();
+  if (min.adj_applied) {
+    // The -1000 child is protected, with that reason, and the kernel gives it 0.
+    ASSERT_EQ(ours.size(), children_.size() - 1);
+    bool found = false;
+    for (const auto& p : ranking.protected_processes) {
+      if (snap->processes[p.index].pid == min.pid) {
+        found = true;
+        EXPECT_EQ(p.reason, policy::ProtectReason::kOomScoreAdjMin);
+      }
     }
+    EXPECT_TRUE(found);
+    EXPECT_EQ(KernelOomScore(min.pid), 0);
+  } else {
+    // No CAP_SYS_RESOURCE here: it stays at 0 and must rank as an ordinary candidate.
+    std::fprintf(stderr,
+                 "note: cannot lower oom_score_adj here (EPERM); -1000 protection is "
+                 "covered by the unit tests only on this machine\n");
+    ASSERT_EQ(ours.size(), children_.size());
   }
-  EXPECT_TRUE(found);
 
   std::vector<std::pair<int, pid_t>> kernel;
   for (pid_t pid : ours) kernel.emplace_back(KernelOomScore(pid), pid);
@@ -124,7 +136,6 @@ TEST_F(RankLive, OrderMatchesKernelOomScore) {
   EXPECT_EQ(ours, kernel_order);
   // Same scale: our 0..2000 figure equals the kernel's within rounding of a moving RSS.
   for (const auto& [score, pid] : kernel) EXPECT_NEAR(our_score[pid], score, 1) << pid;
-  EXPECT_EQ(KernelOomScore(children_.back().pid), 0);
 }
 
 TEST_F(RankLive, CliJsonListsCandidatesAndProtected) {
@@ -148,6 +159,7 @@ TEST_F(RankLive, CliJsonListsCandidatesAndProtected) {
                   score["pagetables"].get<std::int64_t>() + score["adj"].get<std::int64_t>());
   }
   EXPECT_GT(cands[children_[4].pid]["score"]["adj"].get<std::int64_t>(), 0);
+  if (!children_.back().adj_applied) return;  // see OrderMatchesKernelOomScore
   bool found = false;
   for (const auto& pr : j["protected"]) {
     if (pr["process"]["pid"].get<pid_t>() == children_.back().pid) {
