@@ -64,6 +64,17 @@ Engine::Engine(const config::Config& cfg, std::vector<policy::Scope> scopes, Eng
 
 Engine::~Engine() { Stop(); }
 
+int Engine::CoverInterval(const pressure::PressureSample& s) const {
+  // However idle a scope looks, look again before the fastest plausible hog could eat the
+  // headroom down to the kill floor: a small cgroup is sampled often, a big machine rarely.
+  const double floor =
+      static_cast<double>(s.total_bytes) * cfg_.detector.kill_available_percent / 100.0;
+  const double headroom = std::max(0.0, static_cast<double>(s.available_bytes) - floor);
+  const double ms = headroom / kMaxFillBytesPerSecond * 1000.0;
+  return static_cast<int>(std::clamp(ms, static_cast<double>(cfg_.detector.interval_fast_ms),
+                                     static_cast<double>(cfg_.detector.interval_slow_ms)));
+}
+
 Result<void> Engine::Start() { return reaper_->Start(); }
 
 void Engine::Stop() noexcept {
@@ -92,6 +103,7 @@ int Engine::Tick() {
     pressure::Decision d = detectors_[i].Update(*sample);
     Decide(i, *sample, d);
     next = std::min(next, std::max(d.next_interval_ms, 10));
+    next = std::min(next, CoverInterval(*sample));
   }
   return next;
 }

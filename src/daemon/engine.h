@@ -26,6 +26,10 @@
 
 namespace reaperd::daemon {
 
+// The fastest rate at which a process is expected to fill memory (page faults on
+// anonymous memory run at a few GiB/s on current machines; 2 GiB/s keeps the cost low).
+constexpr double kMaxFillBytesPerSecond = 2.0 * 1024 * 1024 * 1024;
+
 struct EngineOptions {
   bool dry_run = false;
   pid_t self = 0;  // reaperd's pid, protected from itself
@@ -67,6 +71,8 @@ class Engine {
   const std::vector<Sampler>& samplers() const noexcept { return samplers_; }
 
  private:
+  // The sampling interval that keeps up with a hog filling at kMaxFillBytesPerSecond.
+  int CoverInterval(const pressure::PressureSample& s) const;
   void Decide(std::size_t i, const pressure::PressureSample& s, const pressure::Decision& d);
   void KillIn(std::size_t i, const pressure::Decision& d);
   void LogLevelChange(std::size_t i, pressure::Level from, const pressure::Decision& d);

@@ -1,0 +1,244 @@
+// `reaperd run` end to end, in memory-limited v1 cgroups the test creates: the daemon (a
+// child process, scoped to the test's cgroups) must kill a hog before the kernel's memcg
+// OOM killer acts, log the reaped bytes, leave page-cache churn alone, and handle two
+// scopes at once.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/cgroup_sandbox.h"
+#include "support/hog.h"
+
+namespace reaperd::itest {
+namespace {
+
+constexpr std::uint64_t kMiB = 1024 * 1024;
+
+// The daemon as a child process with its stderr in a file.
+class Daemon {
+ public:
+  Daemon(const std::vector<std::string>& scopes, int run_for_ms,
+         const std::vector<std::string>& extra = {}) {
+    char tmpl[] = "/tmp/reaperd-daemon-log-XXXXXX";
+    int fd = ::mkstemp(tmpl);
+    log_path_ = tmpl;
+    std::vector<std::string> args = {REAPERD_BINARY,
+                                     "run",
+                                     "--no-mlock",
+                                     "--log-level",
+                                     "info",
+                                     "--run-for-ms",
+                                     std::to_string(run_for_ms)};
+    for (const auto& s : scopes) {
+      args.push_back("--scope");
+      args.push_back("cgroup:" + s);
+    }
+    args.insert(args.end(), extra.begin(), extra.end());
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::dup2(fd, 2);
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+    ::close(fd);
+  }
+  ~Daemon() {
+    Stop();
+    ::unlink(log_path_.c_str());
+  }
+  // Waits until the daemon logged its start line (it is then watching).
+  bool WaitStarted() {
+    for (int i = 0; i < 200; ++i) {
+      if (Log().find("start version=") != std::string::npos) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
+  }
+  int Stop() {
+    if (pid_ <= 0) return status_;
+    ::kill(pid_, SIGTERM);
+    ::waitpid(pid_, &status_, 0);
+    pid_ = 0;
+    return status_;
+  }
+  std::string Log() const {
+    std::ifstream f(log_path_);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    return ss.str();
+  }
+  // The lines of the log that start with the event word.
+  std::vector<std::string> Lines(const std::string& event) const {
+    std::vector<std::string> out;
+    std::istringstream in(Log());
+    std::string line;
+    while (std::getline(in, line)) {
+      auto sp = line.find("] ");
+      if (sp != std::string::npos && line.compare(sp + 2, event.size() + 1, event + " ") == 0) {
+        out.push_back(line);
+      }
+    }
+    return out;
+  }
+
+ private:
+  pid_t pid_ = 0;
+  int status_ = 0;
+  std::string log_path_;
+};
+
+std::uint64_t Field(const std::string& line, const std::string& key) {
+  auto p = line.find(" " + key + "=");
+  if (p == std::string::npos) return 0;
+  return std::stoull(line.substr(p + key.size() + 2));
+}
+
+std::unique_ptr<CgroupSandbox> Sandbox(const char* name, std::uint64_t limit) {
+  std::string why;
+  auto sb = CgroupSandbox::Create(name, limit, &why);
+  if (!sb) ADD_FAILURE() << "no cgroup sandbox: " << why;
+  return sb;
+}
+
+bool WaitFor(const std::function<bool()>& f, int timeout_ms) {
+  for (int waited = 0; waited < timeout_ms; waited += 20) {
+    if (f()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return f();
+}
+
+TEST(DaemonLive, FastHogKilledBeforeMemcgOom) {
+  auto sb = Sandbox("fast", 256 * kMiB);
+  ASSERT_TRUE(sb);
+  Daemon d({sb->cgroup()}, 20000);
+  ASSERT_TRUE(d.WaitStarted()) << d.Log();
+  Hog hog = Hog::Spawn({.touch_mib = 0, .grow_mib_per_s = 400, .grow_max_mib = 600}, sb.get());
+  ASSERT_GT(hog.pid(), 0);
+  EXPECT_TRUE(hog.WaitDead(hog.pid(), 10000)) << d.Log();
+  EXPECT_TRUE(WaitFor([&] { return !d.Lines("reaped").empty(); }, 5000)) << d.Log();
+  d.Stop();
+  EXPECT_EQ(sb->OomKills(), 0u) << "the kernel's memcg OOM killer acted first\n" << d.Log();
+  auto kills = d.Lines("kill");
+  ASSERT_EQ(kills.size(), 1u) << d.Log();
+  EXPECT_EQ(Field(kills[0], "pid"), static_cast<std::uint64_t>(hog.pid()));
+  auto reaped = d.Lines("reaped");
+  ASSERT_FALSE(reaped.empty());
+  EXPECT_NE(reaped[0].find("outcome=reaped"), std::string::npos) << reaped[0];
+  EXPECT_GT(Field(reaped[0], "bytes_freed"), 100 * kMiB) << reaped[0];
+  EXPECT_GE(Field(reaped[0], "mrelease_calls"), 1u) << reaped[0];
+}
+
+TEST(DaemonLive, SlowLeakKilledBeforeMemcgOom) {
+  auto sb = Sandbox("leak", 256 * kMiB);
+  ASSERT_TRUE(sb);
+  Daemon d({sb->cgroup()}, 30000);
+  ASSERT_TRUE(d.WaitStarted()) << d.Log();
+  Hog hog = Hog::Spawn({.touch_mib = 64, .grow_mib_per_s = 30, .grow_max_mib = 400}, sb.get());
+  ASSERT_GT(hog.pid(), 0);
+  EXPECT_TRUE(hog.WaitDead(hog.pid(), 20000)) << d.Log();
+  d.Stop();
+  EXPECT_EQ(sb->OomKills(), 0u) << d.Log();
+  auto kills = d.Lines("kill");
+  ASSERT_EQ(kills.size(), 1u) << d.Log();
+  EXPECT_EQ(Field(kills[0], "pid"), static_cast<std::uint64_t>(hog.pid()));
+}
+
+// A reader that loops over a file larger than its cgroup's limit: page cache churns, reclaim
+// handles it, and nothing may be killed.
+TEST(DaemonLive, PageCacheChurnKillsNothing) {
+  const std::string path = std::string(REAPERD_SOURCE_DIR) + "/build-churn-file.tmp";
+  {
+    std::ofstream f(path, std::ios::binary);
+    std::string block(kMiB, 'c');
+    for (int i = 0; i < 384; ++i) f.write(block.data(), static_cast<std::streamsize>(block.size()));
+  }
+  int fd = ::open(path.c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  ::fdatasync(fd);
+  ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);  // its cache must be charged to the reader
+  ::close(fd);
+
+  auto sb = Sandbox("churn", 192 * kMiB);
+  ASSERT_TRUE(sb);
+  Daemon d({sb->cgroup()}, 20000);
+  ASSERT_TRUE(d.WaitStarted()) << d.Log();
+  pid_t reader = ::fork();
+  if (reader == 0) {
+    // Wait until moved into the cgroup, then read the file over and over.
+    char c;
+    ::raise(SIGSTOP);
+    std::vector<char> buf(kMiB);
+    for (;;) {
+      int f = ::open(path.c_str(), O_RDONLY);
+      while (::read(f, buf.data(), buf.size()) > 0) c = buf[0];
+      ::close(f);
+      (void)c;
+    }
+  }
+  int st;
+  ::waitpid(reader, &st, WUNTRACED);
+  ASSERT_TRUE(sb->AddProcess(reader));
+  ::kill(reader, SIGCONT);
+  std::this_thread::sleep_for(std::chrono::seconds(12));
+  bool alive = ::kill(reader, 0) == 0 && ::waitpid(reader, &st, WNOHANG) == 0;
+  std::string failcnt_text = ReadFile(sb->dir() + "/memory.failcnt");
+  std::uint64_t failcnt = failcnt_text.empty() ? 0 : std::stoull(failcnt_text);
+  ::kill(reader, SIGKILL);
+  ::waitpid(reader, &st, 0);
+  d.Stop();
+  ::unlink(path.c_str());
+  EXPECT_TRUE(alive) << d.Log();
+  EXPECT_TRUE(d.Lines("kill").empty()) << d.Log();
+  EXPECT_EQ(sb->OomKills(), 0u);
+  EXPECT_GT(failcnt, 0u) << "the reader never reached the limit: the test proves nothing";
+}
+
+TEST(DaemonLive, TwoScopesAtOnce) {
+  auto a = Sandbox("two-a", 256 * kMiB);
+  auto b = Sandbox("two-b", 256 * kMiB);
+  ASSERT_TRUE(a && b);
+  Daemon d({a->cgroup(), b->cgroup()}, 20000);
+  ASSERT_TRUE(d.WaitStarted()) << d.Log();
+  Hog ha = Hog::Spawn({.touch_mib = 0, .grow_mib_per_s = 300, .grow_max_mib = 600}, a.get());
+  Hog hb = Hog::Spawn({.touch_mib = 0, .grow_mib_per_s = 300, .grow_max_mib = 600}, b.get());
+  ASSERT_GT(ha.pid(), 0);
+  ASSERT_GT(hb.pid(), 0);
+  EXPECT_TRUE(ha.WaitDead(ha.pid(), 10000)) << d.Log();
+  EXPECT_TRUE(hb.WaitDead(hb.pid(), 10000)) << d.Log();
+  d.Stop();
+  EXPECT_EQ(a->OomKills(), 0u) << d.Log();
+  EXPECT_EQ(b->OomKills(), 0u) << d.Log();
+  EXPECT_EQ(d.Lines("kill").size(), 2u) << d.Log();
+}
+
+TEST(DaemonLive, DryRunSignalsNothing) {
+  auto sb = Sandbox("dry", 256 * kMiB);
+  ASSERT_TRUE(sb);
+  Daemon d({sb->cgroup()}, 20000, {"--dry-run"});
+  ASSERT_TRUE(d.WaitStarted()) << d.Log();
+  // Grows to 80% of the limit and stays: the daemon would kill it, but only logs.
+  Hog hog = Hog::Spawn({.touch_mib = 0, .grow_mib_per_s = 300, .grow_max_mib = 240}, sb.get());
+  ASSERT_GT(hog.pid(), 0);
+  EXPECT_TRUE(WaitFor([&] { return !d.Lines("kill").empty(); }, 8000)) << d.Log();
+  EXPECT_FALSE(hog.Dead(hog.pid()));
+  d.Stop();
+  auto kills = d.Lines("kill");
+  ASSERT_FALSE(kills.empty());
+  EXPECT_NE(kills[0].find("dry_run=1"), std::string::npos) << kills[0];
+}
+
+}  // namespace
+}  // namespace reaperd::itest
