@@ -127,7 +127,11 @@ void Engine::Decide(std::size_t i, const pressure::PressureSample& s, const pres
   pressure::Level before = status_[i].decision.level;
   status_[i].sample = s;
   status_[i].decision = d;
-  if (d.level != before) LogLevelChange(i, before, d);
+  for (auto* o : observers_) o->OnSample(status_[i].scope, s, d);
+  if (d.level != before) {
+    LogLevelChange(i, before, d);
+    for (auto* o : observers_) o->OnLevelChange(status_[i].scope, before, d);
+  }
   if (d.level == pressure::Level::kKill) KillIn(i, d);
 }
 
@@ -173,6 +177,8 @@ void Engine::KillIn(std::size_t i, const pressure::Decision& d) {
     }
     const std::size_t members = victim.member_count;
     const std::uint64_t rss = p.rss();
+    KillDecision record;
+    for (const auto& m : victim.active()) record.members.push_back(m.pid);
     auto seq = reaper_->Submit(std::move(victim));
     if (!seq) {
       log_.Log(LogLevel::kError, "kill", "scope={} pid={} outcome=submit_failed error={}",
@@ -180,6 +186,16 @@ void Engine::KillIn(std::size_t i, const pressure::Decision& d) {
       return;
     }
     ++st.kills;
+    record.seq = *seq;
+    record.scope = &st.scope;
+    record.decision = &d;
+    record.sample = &st.sample;
+    record.snapshot = &*snap;
+    record.ranking = &ranking;
+    record.victim_rank = c;
+    record.t_decision_ns = t_decision;
+    record.dry_run = options_.dry_run;
+    for (auto* o : observers_) o->OnKillDecision(record);
     const sys::Nanos deadline = t_decision + cfg_.kill.deadline_ms * sys::kMilli;
     detectors_[i].NoteKill(t_decision, rss, deadline);
     std::string rules;
@@ -224,6 +240,7 @@ void Engine::OnReaperEvent() {
              ms(r.t_decision, r.t_signal), ms(r.t_signal, r.t_exit), ms(r.t_signal, r.t_reaped),
              r.mrelease_calls, r.escalated ? 1 : 0, r.thawed ? 1 : 0,
              kill::LastResortName(r.last_resort));
+    for (auto* o : observers_) o->OnKillResult(r);
     // Tell the scope's detector the victim is done (or stuck: its deadline handles that).
     if (r.outcome == kill::Outcome::kMissedDeadline && !r.after_deadline) continue;
     for (std::size_t i = 0; i < status_.size(); ++i) {

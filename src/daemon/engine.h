@@ -15,6 +15,7 @@
 #include "base/error.h"
 #include "base/log.h"
 #include "config/config.h"
+#include "daemon/observer.h"
 #include "daemon/sampler.h"
 #include "kill/last_resort.h"
 #include "kill/process_ops.h"
@@ -52,6 +53,9 @@ class Engine {
          sys::SystemView& view, const sys::Clock& clock, Logger& log, kill::ProcessOps& ops,
          kill::SysrqWriter& sysrq);
   ~Engine();
+
+  // Observers outlive the engine; called on the loop thread.
+  void AddObserver(EngineObserver* o) { observers_.push_back(o); }
 
   Result<void> Start();
   void Stop() noexcept;
@@ -94,6 +98,7 @@ class Engine {
   kill::VictimBuilder builder_;
   std::vector<policy::ProcessId> skipped_;  // reused buffer for Rank()
   std::int64_t last_no_candidate_log_ns_ = 0;
+  std::vector<EngineObserver*> observers_;
 };
 
 // The reasons of a decision as "a,b,c" (for logs).
