@@ -47,7 +47,7 @@ void ReapJob::Help(ReapContext& ctx) noexcept {
   }
 }
 
-void ReapJob::Release(ReapContext& ctx, sys::Nanos now) noexcept {
+void ReapJob::Release(ReapContext& ctx) noexcept {
   if (mrelease_done) return;
   bool all_done = true;
   for (Member& m : victim.active()) {
@@ -61,7 +61,8 @@ void ReapJob::Release(ReapContext& ctx, sys::Nanos now) noexcept {
         // statm reads 0 once the mm is gone; what it still shows was not freed (file
         // pages of shared mappings, for one).
         auto after = ReadRssBytes(ctx.view, victim.members[0].pid, ctx.page_size);
-        MarkReleased(now, Minus(victim.identity.rss_bytes, after ? *after : 0), FreedBy::kMrelease);
+        MarkReleased(ctx.clock.Now(), Minus(victim.identity.rss_bytes, after ? *after : 0),
+                     FreedBy::kMrelease);
       }
       continue;
     }
@@ -84,7 +85,7 @@ void ReapJob::Release(ReapContext& ctx, sys::Nanos now) noexcept {
   mrelease_done = all_done;
 }
 
-void ReapJob::CheckExit(ReapContext& ctx, sys::Nanos now, int wait_ms) noexcept {
+void ReapJob::CheckExit(ReapContext& ctx, int wait_ms) noexcept {
   bool all = true;
   bool first = true;
   for (Member& m : victim.active()) {
@@ -99,24 +100,24 @@ void ReapJob::CheckExit(ReapContext& ctx, sys::Nanos now, int wait_ms) noexcept 
   }
   if (all && !exited) {
     exited = true;
-    result.t_exit = now;
+    result.t_exit = ctx.clock.Now();
   }
 }
 
-void ReapJob::CheckScopeUsage(ReapContext& ctx, sys::Nanos now) noexcept {
+void ReapJob::CheckScopeUsage(ReapContext& ctx) noexcept {
   if (victim.scope.kind != policy::ScopeKind::kCgroup || victim.scope_usage_before == 0) return;
   auto u = ReadScopeUsage(ctx.view, victim.scope.kind, victim.scope.cgroup.view());
   if (!u) return;
   std::uint64_t drop = Minus(victim.scope_usage_before, u->usage);
   // Half the victim's rss visibly gone from the scope counts as its memory being back.
   if (drop > 0 && drop >= victim.identity.rss_bytes / 2) {
-    MarkReleased(now, drop, FreedBy::kScopeUsage);
+    MarkReleased(ctx.clock.Now(), drop, FreedBy::kScopeUsage);
   }
 }
 
 bool ReapJob::Step(ReapContext& ctx, sys::Nanos now, sys::Nanos* next_at) noexcept {
   if (phase == ReapPhase::kGrace) {
-    CheckExit(ctx, now, 0);
+    CheckExit(ctx, 0);
     if (exited) {
       phase = ReapPhase::kRelease;
     } else if (now >= grace_until) {
@@ -129,7 +130,12 @@ bool ReapJob::Step(ReapContext& ctx, sys::Nanos now, sys::Nanos* next_at) noexce
       return false;
     }
   }
+  bool released_now = false;
   if (phase == ReapPhase::kHelp) {
+    // Reap first, while a frozen or starved victim cannot race us into exit_mm (after
+    // which process_mrelease can only say ESRCH); then let it run and die.
+    Release(ctx);
+    released_now = true;
     Help(ctx);
     phase = ReapPhase::kRelease;
   }
@@ -137,17 +143,24 @@ bool ReapJob::Step(ReapContext& ctx, sys::Nanos now, sys::Nanos* next_at) noexce
   if (victim.widen_version == sys::CgroupVersion::kV1 && !exited) {
     result.members_signalled += ctx.killer.KillCgroupPass(victim, SIGKILL, result);
   }
-  Release(ctx, now);
-  CheckExit(ctx, now, mrelease_done ? kExitWaitMs : 0);
+  if (!released_now) Release(ctx);
+  CheckExit(ctx, mrelease_done ? kExitWaitMs : 0);
   if (!released) {
     if (victim.scope.kind == policy::ScopeKind::kCgroup) {
-      CheckScopeUsage(ctx, now);
+      CheckScopeUsage(ctx);
     } else if (exited) {
       // System scope: every sharer in the system was in the group, so exit frees the mm.
-      MarkReleased(now, victim.identity.rss_bytes, FreedBy::kExit);
+      MarkReleased(ctx.clock.Now(), victim.identity.rss_bytes, FreedBy::kExit);
     }
   }
   if (released && exited) {
+    if (result.freed_by == FreedBy::kScopeUsage) {
+      // The usage may have kept falling since the first look; report the full drop.
+      if (auto u = ReadScopeUsage(ctx.view, victim.scope.kind, victim.scope.cgroup.view())) {
+        result.bytes_freed =
+            std::max(result.bytes_freed, Minus(victim.scope_usage_before, u->usage));
+      }
+    }
     phase = ReapPhase::kDone;
     result.errors = victim.errors;
     result.first_error = victim.first_error;

@@ -23,6 +23,7 @@ struct ReapContext {
   ProcessOps& ops;
   Killer& killer;
   const config::KillConfig& config;
+  const sys::Clock& clock;  // read after each syscall, so t_exit/t_reaped are exact
   std::uint64_t page_size = 4096;
 };
 
@@ -45,9 +46,9 @@ struct ReapJob {
 
  private:
   void Help(ReapContext& ctx) noexcept;
-  void Release(ReapContext& ctx, sys::Nanos now) noexcept;
-  void CheckExit(ReapContext& ctx, sys::Nanos now, int wait_ms) noexcept;
-  void CheckScopeUsage(ReapContext& ctx, sys::Nanos now) noexcept;
+  void Release(ReapContext& ctx) noexcept;
+  void CheckExit(ReapContext& ctx, int wait_ms) noexcept;
+  void CheckScopeUsage(ReapContext& ctx) noexcept;
   void MarkReleased(sys::Nanos now, std::uint64_t bytes, FreedBy by) noexcept;
 };
 

@@ -254,7 +254,7 @@ void Reaper::FinishLocked(Slot& s, sys::Nanos now) noexcept {
 void Reaper::WorkerLoop() noexcept {
   // Each worker owns its killer (and its cgroup.procs buffer): allocated once, here.
   Killer killer(view_, ops_, clock_, config_, options_.dry_run);
-  ReapContext ctx{view_, ops_, killer, config_, options_.page_size};
+  ReapContext ctx{view_, ops_, killer, config_, clock_, options_.page_size};
   std::unique_lock lock(mu_);
   while (!stopping_) {
     sys::Nanos now = clock_.Now();

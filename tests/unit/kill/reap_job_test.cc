@@ -22,7 +22,7 @@ struct JobFixture : ::testing::Test {
     VictimBuilder b(w.view, w.ops, cfg);
     ASSERT_TRUE(b.Build(w.snapshot, 0, clock.Now(), job.victim));
     killer = std::make_unique<Killer>(w.view, w.ops, clock, cfg, false);
-    ctx = std::make_unique<ReapContext>(ReapContext{w.view, w.ops, *killer, cfg, 4096});
+    ctx = std::make_unique<ReapContext>(ReapContext{w.view, w.ops, *killer, cfg, clock, 4096});
     killer->Signal(job.victim, job.result);
     job.Start(clock.Now(), cfg);
   }

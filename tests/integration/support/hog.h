@@ -1,0 +1,49 @@
+// Helper processes of known sizes for the real kill tests: touch N MiB and sleep, grow at
+// R MiB/s, share the mm with a CLONE_VM child (not a thread), or stop itself with SIGSTOP.
+// A Hog is forked, moved into a sandbox cgroup if one is given, and only then starts
+// touching memory. The destructor SIGKILLs (through pidfds) and waits for what is left.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+
+namespace reaperd::itest {
+
+class CgroupSandbox;
+
+struct HogSpec {
+  std::uint64_t touch_mib = 0;     // touched at once, before "ready"
+  double grow_mib_per_s = 0;       // then keeps growing at this rate...
+  std::uint64_t grow_max_mib = 0;  // ...up to this much more
+  bool clone_vm_child = false;     // a CLONE_VM sharer (CLONE_PARENT: our child too)
+  bool stop_when_ready = false;    // SIGSTOP itself once ready
+};
+
+class Hog {
+ public:
+  // Returns a hog with pid() <= 0 on failure.
+  static Hog Spawn(const HogSpec& spec, const CgroupSandbox* sandbox);
+  Hog() = default;
+  Hog(Hog&& o) noexcept;
+  Hog& operator=(Hog&& o) noexcept;
+  ~Hog();
+
+  pid_t pid() const { return pid_; }
+  pid_t sharer() const { return sharer_; }  // the CLONE_VM child, or 0
+  // True once the process (pid() or sharer()) has died; the zombie is kept until Kill().
+  bool Dead(pid_t which) const;
+  // Waits up to timeout_ms for `which` to die.
+  bool WaitDead(pid_t which, int timeout_ms) const;
+  // SIGKILLs what is left, reaps both, and forgets the PIDs.
+  void Kill();
+
+ private:
+  pid_t pid_ = 0;
+  pid_t sharer_ = 0;
+};
+
+// Reads /proc/PID/stat's start time; 0 if gone.
+std::uint64_t StartTime(pid_t pid);
+
+}  // namespace reaperd::itest
