@@ -95,6 +95,10 @@ void DecodeDetector(const toml::table& table, DetectorConfig& out, ParseContext&
   r.Int("interval_fast_ms", out.interval_fast_ms, 10, 10000);
   r.Int("interval_slow_ms", out.interval_slow_ms, 10, 60000);
   r.Double("hysteresis_percent", out.hysteresis_percent, 0, 100);
+  r.Int("trend_window_ms", out.trend_window_ms, 100, 10000);
+  r.Int("tte_confirm_samples", out.tte_confirm_samples, 1, 100);
+  r.Double("victim_return_percent", out.victim_return_percent, 0, 100);
+  r.Int("victim_settle_ms", out.victim_settle_ms, 0, kMaxMs);
   r.RejectUnknown();
 }
 

@@ -116,7 +116,11 @@ Config FullExpected() {
                 .psi_sustain_ms = 500,
                 .interval_fast_ms = 50,
                 .interval_slow_ms = 2000,
-                .hysteresis_percent = 3.5};
+                .hysteresis_percent = 3.5,
+                .trend_window_ms = 800,
+                .tte_confirm_samples = 4,
+                .victim_return_percent = 60.0,
+                .victim_settle_ms = 300};
   c.kill = {.signal_grace_ms = 1000,
             .deadline_ms = 8000,
             .widen = Widen::kCgroup,
@@ -180,12 +184,14 @@ TEST(ParseConfigTest, FullFixtureSetsEveryKeyOffItsDefault) {
   for (auto m :
        {&DetectorConfig::warn_available_percent, &DetectorConfig::reclaim_available_percent,
         &DetectorConfig::kill_available_percent, &DetectorConfig::psi_some_warn_percent,
-        &DetectorConfig::psi_full_kill_percent, &DetectorConfig::hysteresis_percent}) {
+        &DetectorConfig::psi_full_kill_percent, &DetectorConfig::hysteresis_percent,
+        &DetectorConfig::victim_return_percent}) {
     EXPECT_NE(wd.*m, dd.*m);
   }
   for (auto m : {&DetectorConfig::kill_time_to_exhaustion_ms, &DetectorConfig::psi_window_ms,
                  &DetectorConfig::psi_sustain_ms, &DetectorConfig::interval_fast_ms,
-                 &DetectorConfig::interval_slow_ms}) {
+                 &DetectorConfig::interval_slow_ms, &DetectorConfig::trend_window_ms,
+                 &DetectorConfig::tte_confirm_samples, &DetectorConfig::victim_settle_ms}) {
     EXPECT_NE(wd.*m, dd.*m);
   }
   const KillConfig& wk = want.kill;
