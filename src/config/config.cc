@@ -66,6 +66,7 @@ void DecodeRoot(const toml::table& root, Config& out, ParseContext& ctx) {
   if (const auto* t = section("detector")) DecodeDetector(*t, out.detector, ctx);
   if (const auto* t = section("kill")) DecodeKill(*t, out.kill, ctx);
   if (const auto* t = section("rank")) DecodeRank(*t, out.rank, ctx);
+  if (const auto* t = section("report")) DecodeReport(*t, out.report, ctx);
 
   // Rules sit at the top level as [[rule]] so each reads as a block of its own.
   ctx.NoteKnown("rule");
@@ -86,7 +87,7 @@ void DecodeRoot(const toml::table& root, Config& out, ParseContext& ctx) {
     if (!ctx.ok()) return;
     const std::string_view name = k.str();
     if (name == "daemon" || name == "detector" || name == "kill" || name == "rank" ||
-        name == "rule") {
+        name == "report" || name == "rule") {
       continue;
     }
     const bool is_table = node.is_table() || node.is_array_of_tables();

@@ -98,11 +98,25 @@ struct DaemonConfig {
   friend bool operator==(const DaemonConfig&, const DaemonConfig&) = default;
 };
 
+// Where reaperd reports: kill reports, metrics, the status socket. An empty path turns that
+// output off.
+struct ReportConfig {
+  std::string kill_report_path = "/var/lib/reaperd/kills.jsonl";
+  std::uint32_t kill_report_max_bytes = 1U << 20;  // rotate when the file would exceed this
+  int kill_report_keep = 3;                        // rotated files kept: PATH.1 .. PATH.N
+  std::string metrics_textfile_path = "/var/lib/node_exporter/textfile_collector/reaperd.prom";
+  int metrics_interval_ms = 15000;
+  std::string metrics_listen;  // "127.0.0.1:PORT" (loopback only); empty: no HTTP endpoint
+  std::string status_socket = "/run/reaperd/status.sock";
+  friend bool operator==(const ReportConfig&, const ReportConfig&) = default;
+};
+
 struct Config {
   DaemonConfig daemon;
   DetectorConfig detector;
   KillConfig kill;
   RankConfig rank;
+  ReportConfig report;
   friend bool operator==(const Config&, const Config&) = default;
 };
 
@@ -121,6 +135,10 @@ struct ConfigError {
   std::string ToString() const;  // "file:line:column: key: message"; unknown parts left out
   friend bool operator==(const ConfigError&, const ConfigError&) = default;
 };
+
+// Parses "127.x.y.z:PORT" (report.metrics_listen); false for anything not on loopback.
+bool ParseLoopbackAddress(std::string_view text, std::uint32_t* addr_host_order,
+                          std::uint16_t* port);
 
 // The embedded default config (packaging/config/reaperd.toml), generated at build time.
 extern const std::string_view kDefaultConfigToml;

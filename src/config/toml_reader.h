@@ -102,6 +102,8 @@ void DecodeDetector(const toml::table& table, DetectorConfig& out, ParseContext&
 void DecodeKill(const toml::table& table, KillConfig& out, ParseContext& ctx);
 void DecodeRank(const toml::table& table, RankConfig& out, ParseContext& ctx);
 void DecodeRule(const toml::table& table, std::size_t index, Rule& out, ParseContext& ctx);
+// report_section.cc
+void DecodeReport(const toml::table& table, ReportConfig& out, ParseContext& ctx);
 // Checks across sections and across keys (e.g. rules matching cmdline need rank.cmdline_max >
 // 0); run once everything is read.
 void ValidateConfig(const Config& config, ParseContext& ctx);
