@@ -11,7 +11,8 @@ DEPS := build-essential g++ cmake ninja-build pkg-config clang-format \
 	libtomlplusplus-dev libcli11-dev libfmt-dev nlohmann-json3-dev libsystemd-dev \
 	libgtest-dev libgmock-dev libbenchmark-dev procps util-linux
 
-.PHONY: deps build run test unit integration bench install format format-check lab lab-smoke clean
+.PHONY: deps build run test unit integration bench install format format-check lab lab-smoke clean \
+	fuzz fuzz-deps sanitize tsan
 
 deps:
 	@missing=""; for p in $(DEPS); do \
@@ -65,3 +66,34 @@ lab-smoke:
 
 clean:
 	rm -rf $(BUILD)
+
+# Hardening (issue 8). Fuzzing needs clang >= 16 (std::expected with libstdc++ 12) and its
+# libFuzzer runtime; each target runs FUZZ_SECONDS and any crash fails the run.
+FUZZ_SECONDS ?= 30
+FUZZ_CXX ?= clang++-16
+FUZZ_DEPS := clang-16 libclang-rt-16-dev
+fuzz-deps:
+	@dpkg-query -W -f='$${Status}\n' $(FUZZ_DEPS) 2>/dev/null | grep -c "install ok installed" | grep -qx 2 || \
+	  ( $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(FUZZ_DEPS) )
+
+fuzz: deps fuzz-deps
+	cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=$(FUZZ_CXX) \
+	  -DREAPERD_FUZZ=ON -DREAPERD_TESTS=OFF -DREAPERD_BENCH=OFF
+	cmake --build build-fuzz -j $(JOBS)
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash fuzz/run.sh build-fuzz
+
+# The whole test suite under ASan+UBSan (any UB report fails the test that caused it).
+SAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+sanitize: deps
+	cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DREAPERD_BENCH=OFF \
+	  -DREAPERD_SANITIZE=address,undefined -DCMAKE_CXX_FLAGS=-fno-sanitize-recover=all
+	cmake --build build-asan -j $(JOBS)
+	cd build-asan && $(SAN_ENV) ctest --output-on-failure --timeout 600 -j 1
+
+# TSan over the reaper queue and its threads: the kill unit tests and the real kill tests.
+tsan: deps
+	cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DREAPERD_BENCH=OFF \
+	  -DREAPERD_SANITIZE=thread
+	cmake --build build-tsan -j $(JOBS) --target unit_kill integration reaperd
+	cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	  ctest --output-on-failure --timeout 600 -j 1 -R '^(Killer|LastResort|SkipList|Job|Reaper|VictimBuilder|LogKillResult|KillLive)'

@@ -1,0 +1,17 @@
+// Fuzzes proc::ParsePidStat (/proc/PID/stat; comm may hold ')' and newlines).
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "fuzz_util.h"
+#include "proc/pid_stat.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  std::string_view text(reinterpret_cast<const char*>(data), size);
+  if (auto s = reaperd::proc::ParsePidStat(text)) {
+    REAPERD_FUZZ_CHECK(s->comm.view().size() <= 64);
+    // comm is a substring of the input, so it can never be longer than it.
+    REAPERD_FUZZ_CHECK(s->comm.view().size() <= size);
+  }
+  return 0;
+}
