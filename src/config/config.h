@@ -78,7 +78,7 @@ struct DetectorConfig {
   int psi_sustain_ms = 2000;
   // Sampling interval adapts between these.
   int interval_fast_ms = 100;
-  int interval_slow_ms = 1000;
+  int interval_slow_ms = 2000;
   // Hysteresis: a level drops only when headroom exceeds its threshold by this much.
   double hysteresis_percent = 2.0;
   // The headroom trend is a least-squares fit over this window.
@@ -111,11 +111,89 @@ struct ReportConfig {
   friend bool operator==(const ReportConfig&, const ReportConfig&) = default;
 };
 
+enum class NotifierKind : unsigned char { kCgroupReclaim, kDropCaches, kSignal, kSocket, kHook };
+
+// One step of the reclaim chain ([[reclaim.notifier]]). Which keys apply depends on kind;
+// the others must be left out (checked).
+struct NotifierConfig {
+  std::string name;  // for logs and status; defaults to "<kind> N"
+  NotifierKind kind = NotifierKind::kHook;
+  int timeout_ms = 1000;  // the step is abandoned after this
+  // cgroup_reclaim: the cgroup to reclaim from ("" = the scope's own) and how much to ask.
+  std::string cgroup;
+  std::uint32_t reclaim_mib = 64;
+  // signal: processes of the scope whose comm is one of these get the signal.
+  std::vector<std::string> comm;
+  int signal = 10;  // SIGUSR1
+  // socket: a unix stream socket; a line "reclaim ..." is written, then a reply line or EOF
+  // is awaited until the timeout.
+  std::string socket;
+  // hook: argv[0] is an absolute path; run by execve, never through a shell.
+  std::vector<std::string> argv;
+  friend bool operator==(const NotifierConfig&, const NotifierConfig&) = default;
+};
+
+struct ReclaimConfig {
+  bool enabled = true;
+  // After each step, wait this long before measuring what it freed.
+  int settle_ms = 200;
+  // A step that freed less than this many MiB freed nothing.
+  std::uint32_t min_freed_mib = 1;
+  // Consecutive steps that freed nothing before a notifier is backed off; the back-off
+  // starts at backoff_initial_ms and doubles with each further miss, up to backoff_max_ms.
+  int backoff_after = 3;
+  int backoff_initial_ms = 5000;
+  int backoff_max_ms = 300000;
+  // While at the reclaim level, the chain runs again this long after its last pass ended.
+  int interval_ms = 1000;
+  // At the kill level, the first kill of an episode waits at most this long for the chain
+  // (less when the trend says memory runs out sooner).
+  int kill_budget_ms = 300;
+  std::vector<NotifierConfig> notifiers;
+  friend bool operator==(const ReclaimConfig&, const ReclaimConfig&) = default;
+};
+
+// A program run on an event: argv (empty: none) and its timeout.
+struct HookConfig {
+  std::vector<std::string> argv;
+  int timeout_ms = 5000;
+  friend bool operator==(const HookConfig&, const HookConfig&) = default;
+};
+
+struct HooksConfig {
+  HookConfig warn;
+  HookConfig pre_kill{{}, 200};
+  HookConfig post_kill;
+  friend bool operator==(const HooksConfig&, const HooksConfig&) = default;
+};
+
+struct WatchdogConfig {
+  bool enabled = true;
+  int check_interval_ms = 1000;
+  // A task in uninterruptible sleep (D) this long is stalled.
+  int d_state_ms = 10000;
+  // System PSI memory full above this share of wall time for psi_full_sustain_ms: a stall.
+  double psi_full_percent = 50.0;
+  int psi_full_sustain_ms = 5000;
+  // The daemon loop not seen for this long: late.
+  int loop_late_ms = 3000;
+  // At most one report per this interval (a stall lasts; its report need not repeat).
+  int report_interval_ms = 30000;
+  // Stalled tasks listed per report, at most.
+  int max_tasks = 32;
+  bool read_stack = true;
+  std::string report_path = "/var/lib/reaperd/stalls.jsonl";  // "" = log only
+  friend bool operator==(const WatchdogConfig&, const WatchdogConfig&) = default;
+};
+
 struct Config {
   DaemonConfig daemon;
   DetectorConfig detector;
   KillConfig kill;
   RankConfig rank;
+  ReclaimConfig reclaim;
+  HooksConfig hooks;
+  WatchdogConfig watchdog;
   ReportConfig report;
   friend bool operator==(const Config&, const Config&) = default;
 };
@@ -124,6 +202,9 @@ struct Config {
 std::string_view Name(RuleAction a) noexcept;
 std::string_view Name(Widen w) noexcept;
 std::string_view Name(LastResort r) noexcept;
+std::string_view Name(NotifierKind k) noexcept;
+// "SIGUSR1" for 10, ...: the signal names a notifier accepts; "?" for others.
+std::string_view SignalName(int sig) noexcept;
 
 // A parse or validation error: where and what.
 struct ConfigError {

@@ -115,7 +115,7 @@ Config FullExpected() {
                 .psi_window_ms = 2000,
                 .psi_sustain_ms = 500,
                 .interval_fast_ms = 50,
-                .interval_slow_ms = 2000,
+                .interval_slow_ms = 3000,
                 .hysteresis_percent = 3.5,
                 .trend_window_ms = 800,
                 .tte_confirm_samples = 4,
