@@ -166,6 +166,8 @@ bool FreezerCgroup::Freeze() const {
   return false;
 }
 
+bool FreezerCgroup::Thaw() const { return WriteFile(dir_ + "/freezer.state", "THAWED"); }
+
 FreezerCgroup::~FreezerCgroup() {
   WriteFile(dir_ + "/freezer.state", "THAWED");
   std::string procs_path = dir_ + "/cgroup.procs";

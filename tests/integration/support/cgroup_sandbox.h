@@ -58,6 +58,7 @@ class FreezerCgroup {
   FreezerCgroup& operator=(const FreezerCgroup&) = delete;
   bool AddProcess(pid_t pid) const;
   bool Freeze() const;  // waits until FROZEN
+  bool Thaw() const;
   std::string State() const;
 
  private:
