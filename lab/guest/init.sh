@@ -1,0 +1,161 @@
+#!/bin/sh
+# The lab VM's init (PID 1). Mounts the basics, lays out cgroups the way a systemd host has
+# them (so oomd's packaged rules find their slices), then, per the kernel command line:
+#   lab.mode=probe    prints LAB-BOOT-OK and powers off (the KVM probe)
+#   lab.mode=capture  captures cgroup v2 fixture files
+#   lab.mode=runs     lab.runs=CONTENDER:SCENARIO:REP,... runs each in turn
+# Results go to the second disk (/dev/vdb) as a tar rewritten after every run, so a run that
+# wedges the VM loses only itself; one LABRESULT line per run also goes to the console.
+# PID 1 must never exit (the kernel would panic): it powers off with sysrq o instead.
+PATH=/usr/sbin:/usr/bin:/sbin:/bin
+export PATH
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys 2>/dev/null
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+mount -t tmpfs tmpfs /run
+mount -t tmpfs tmpfs /tmp
+mount -t cgroup2 cgroup2 /sys/fs/cgroup
+echo 1 >/proc/sys/kernel/sysrq
+hostname lab
+
+poweroff_now() {
+  sync
+  echo o >/proc/sysrq-trigger
+  sleep 30
+}
+trap poweroff_now EXIT
+
+arg() { tr ' ' '\n' </proc/cmdline | sed -n "s/^lab\.$1=//p"; }
+CG=/sys/fs/cgroup
+OUT=/run/lab/out
+mkdir -p $OUT
+
+# The layout of a systemd host: PID 1 in init.scope, daemons in system.slice (nohang in
+# hostcritical.slice, as its unit says), the workload in a user's service manager.
+echo "+memory +pids" >$CG/cgroup.subtree_control
+for d in init.scope system.slice hostcritical.slice user.slice user.slice/user-0.slice \
+  user.slice/user-0.slice/user@0.service; do
+  mkdir -p $CG/$d
+done
+echo $$ >$CG/init.scope/cgroup.procs
+for d in system.slice hostcritical.slice user.slice user.slice/user-0.slice \
+  user.slice/user-0.slice/user@0.service; do
+  echo "+memory +pids" >$CG/$d/cgroup.subtree_control
+done
+
+save() { tar -cf /dev/vdb -C $OUT . 2>/dev/null; sync; }
+
+# Starts a contender the way its packaged systemd unit would (same command line, same cgroup
+# and memory settings); sets DPID (0 for the kernel alone).
+start_contender() {
+  c=$1 log=$2
+  DPID=0
+  case $c in
+    kernel) return 0 ;;
+    earlyoom)
+      . /etc/default/earlyoom
+      unit=system.slice/earlyoom.service
+      cmd="/usr/bin/earlyoom $EARLYOOM_ARGS"
+      lim=memory.max val=50M ;;
+    nohang)
+      unit=hostcritical.slice/nohang.service
+      cmd="/usr/sbin/nohang --monitor --config /etc/nohang/nohang.conf"
+      lim=memory.max val=100M ;;
+    oomd)
+      . /etc/default/oomd
+      unit=system.slice/oomd.service
+      # Guest adjustment: cgroup2 is mounted at /sys/fs/cgroup here, not /sys/fs/cgroup/unified.
+      cmd="/usr/bin/oomd $(echo "$DAEMON_OPTS" | sed 's|/sys/fs/cgroup/unified|/sys/fs/cgroup|')"
+      lim=memory.low val=64M ;;
+    reaperd)
+      unit=system.slice/reaperd.service
+      cmd="/opt/lab/reaperd run"
+      lim="" val="" ;;
+    *) echo "LABERROR unknown contender $c"; return 1 ;;
+  esac
+  mkdir -p $CG/$unit
+  [ -n "$lim" ] && echo $val >$CG/$unit/$lim
+  echo "$cmd" >$log.cmd
+  sh -c "echo \$\$ >$CG/$unit/cgroup.procs; exec $cmd" >$log 2>&1 </dev/null &
+  DPID=$!
+}
+
+stop_contender() {
+  [ "$DPID" -gt 0 ] || return 0
+  kill -TERM $DPID 2>/dev/null
+  for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 $DPID 2>/dev/null || break; sleep 0.3; done
+  kill -KILL $DPID 2>/dev/null
+  wait $DPID 2>/dev/null
+}
+
+run_one() {
+  c=$1 s=$2 r=$3
+  dir=$OUT/$c/$s/$r
+  mkdir -p $dir
+  echo "LABRUN begin $c $s $r uptime=$(cut -d' ' -f1 /proc/uptime)"
+  rm -f /opt/lab/churn.dat
+  sync
+  echo 3 >/proc/sys/vm/drop_caches
+  start_contender $c $dir/daemon.log || return
+  sleep 2 # let the daemon start (the harness adds 1 s of baseline before any pressure)
+  if [ "$DPID" -gt 0 ] && ! kill -0 $DPID 2>/dev/null; then
+    echo "LABERROR $c exited at startup: $(tail -c 600 $dir/daemon.log | tr '\n' ' ')"
+  fi
+  timeout -k 5 300 /opt/lab/labtool run $s $c $DPID $dir >$dir/harness.out 2>&1
+  echo "harness exit $?" >>$dir/harness.out
+  grep -h LABRESULT $dir/harness.out || echo "LABERROR no result: $(tail -c 400 $dir/harness.out)"
+  stop_contender
+  dmesg >$dir/dmesg.txt
+  rm -f /opt/lab/churn.dat
+  save
+}
+
+capture() {
+  # A child with a limit, a hog that the memcg OOM killer ends, and a live bystander, so
+  # memory.events and memory.pressure hold real, non-zero counts.
+  ch=$CG/lab.slice
+  mkdir -p $ch
+  echo 64M >$ch/memory.max
+  sh -c "echo \$\$ >$ch/cgroup.procs; exec /opt/lab/bin/bystander 8192" &
+  by=$!
+  sh -c "echo \$\$ >$ch/cgroup.procs; exec /opt/lab/bin/hog 16384 131072" &
+  hog=$!
+  wait $hog
+  # memory.high only now: a hog throttled at memory.high without swap crawls for minutes.
+  echo 48M >$ch/memory.high
+  sleep 2
+  d=$OUT/fixture
+  mkdir -p $d/lab.slice $d/proc/pressure
+  for f in cgroup.procs cgroup.controllers cgroup.subtree_control memory.stat memory.pressure \
+    memory.numa_stat cgroup.stat; do
+    [ -e $CG/$f ] && cat $CG/$f >$d/$f
+  done
+  for f in memory.current memory.max memory.high memory.low memory.min memory.events \
+    memory.events.local memory.stat memory.pressure memory.swap.current memory.swap.max \
+    memory.oom.group memory.peak cgroup.procs cgroup.controllers cgroup.events; do
+    if [ -e $ch/$f ]; then cat $ch/$f >$d/lab.slice/$f; else echo "$f" >>$d/MISSING; fi
+  done
+  cat /proc/meminfo >$d/proc/meminfo
+  cat /proc/pressure/memory >$d/proc/pressure/memory
+  uname -r >$d/KERNEL
+  kill -KILL $by
+  wait $by
+  rmdir $ch
+  save
+  echo "LABCAPTURE done"
+}
+
+echo "LAB-BOOT-OK kernel=$(uname -r) mem=$(sed -n 's/MemTotal: *//p' /proc/meminfo)"
+case "$(arg mode)" in
+  probe) ;;
+  capture) capture ;;
+  runs)
+    for spec in $(arg runs | tr ',' ' '); do
+      IFS=: read c s r <<EOF
+$spec
+EOF
+      run_one $c $s $r
+    done ;;
+esac
+echo "LAB-DONE"
+poweroff_now

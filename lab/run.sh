@@ -1,0 +1,269 @@
+#!/usr/bin/env bash
+# The VM lab: whole-system memory pressure in a small Debian VM, reaperd side by side with
+# the kernel OOM killer, earlyoom, nohang and oomd (see ../../shared/design/LAB.md, issue 5).
+#   lab/run.sh suite     every contender x every scenario x REPS runs, then the report
+#   lab/run.sh smoke     fast_hog + cache_churn with reaperd alone (the kernel if reaperd has no
+#                        `run` yet); exits non-zero with a reason on any failure (CI)
+#   lab/run.sh image     build (or reuse) the cached image only
+#   lab/run.sh capture   capture cgroup v2 fixture files into tests/fixtures/cgroup/v2-guest
+#   lab/run.sh runs C:S:R,...   one boot running the listed runs (development)
+#   lab/run.sh report DIR       rebuild report.md and plots from DIR/raw
+# Environment: REAPERD_BIN (default build/reaperd, else build-lab/reaperd), LAB_ACCEL (kvm|tcg,
+# default: probe KVM, fall back to TCG), REPS (3), CONTENDERS, SCENARIOS, LAB_MEM (384, MiB).
+set -euo pipefail
+
+LAB=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$LAB/.." && pwd)
+CACHE=$LAB/cache
+WORK=$LAB/work
+MEM=${LAB_MEM:-384}
+REPS=${REPS:-3}
+ALL_SCENARIOS="fast_hog slow_leak many_workers clone_vm sigterm cache_churn two_cgroups"
+HOST_PKGS="qemu-system-x86 linux-image-cloud-amd64 mmdebstrap e2fsprogs gnuplot-nox gcc libc6-dev"
+GUEST_PKGS="systemd-sysv,udev,earlyoom,nohang,oomd,systemd-oomd,stress-ng,python3,procps,kmod,iproute2,util-linux,libfmt9,libsystemd0,libstdc++6,libtomlplusplus3"
+ROOTFS_VERSION=1 # bump to force a new debootstrap
+
+log() { echo "lab: $*" >&2; }
+die() {
+  echo "lab: FAIL: $*" >&2
+  exit 1
+}
+
+host_tools() {
+  local missing="" p
+  for p in $HOST_PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+  done
+  [ -z "$missing" ] && return 0
+  log "installing host tools:$missing"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+}
+
+kernel_files() {
+  VMLINUZ=$(ls /boot/vmlinuz-*-cloud-amd64 2>/dev/null | sort -V | tail -1)
+  [ -n "$VMLINUZ" ] || die "no /boot/vmlinuz-*-cloud-amd64 (apt-get install linux-image-cloud-amd64)"
+  INITRD=/boot/initrd.img-${VMLINUZ#/boot/vmlinuz-}
+  [ -r "$INITRD" ] || die "no $INITRD"
+}
+
+# The Debian rootfs, keyed by the package list only, so a new reaperd never re-debootstraps.
+rootfs() {
+  local key
+  key=$(echo "$ROOTFS_VERSION $GUEST_PKGS" | sha256sum | cut -c1-12)
+  ROOTFS=$CACHE/rootfs-$key
+  if [ ! -f "$ROOTFS/.complete" ]; then
+    mkdir -p "$CACHE"
+    log "mmdebstrap bookworm minbase (about a minute) -> $ROOTFS"
+    rm -rf "$ROOTFS" "$ROOTFS.tar"
+    mmdebstrap --quiet --variant=minbase --include="$GUEST_PKGS" bookworm "$ROOTFS.tar" >&2
+    mkdir -p "$ROOTFS"
+    tar -C "$ROOTFS" -xf "$ROOTFS.tar"
+    rm -f "$ROOTFS.tar"
+    mkdir -p "$ROOTFS/opt/lab/data"
+    head -c $((96 << 20)) /dev/urandom >"$ROOTFS/opt/lab/data/reader.dat"
+    head -c $((1 << 20)) /dev/urandom >"$ROOTFS/opt/lab/data/probe.dat"
+    touch "$ROOTFS/.complete"
+  fi
+}
+
+reaperd_bin() {
+  REAPERD=${REAPERD_BIN:-}
+  if [ -z "$REAPERD" ]; then
+    for c in "$REPO/${BUILD:-build}/reaperd" "$REPO/build-lab/reaperd"; do
+      [ -x "$c" ] && REAPERD=$c && break
+    done
+  fi
+  REAPERD_OK=0
+  if [ -n "$REAPERD" ] && [ -x "$REAPERD" ] && "$REAPERD" run --help >/dev/null 2>&1; then
+    REAPERD_OK=1
+  fi
+}
+
+# The ext4 image: rootfs + this checkout's guest tool, init and reaperd, rebuilt with
+# mke2fs -d whenever one of those changes (never edited in place).
+image() {
+  host_tools
+  kernel_files
+  rootfs
+  reaperd_bin
+  mkdir -p "$WORK"
+  gcc -O2 -static -pthread -Wall -Wextra -Werror -Wno-format-truncation -o "$WORK/labtool" \
+    "$LAB"/guest/main.c "$LAB"/guest/roles.c "$LAB"/guest/harness.c
+  local opt=$ROOTFS/opt/lab
+  rm -rf "$opt/bin" "$opt/reaperd"
+  mkdir -p "$opt/bin"
+  install -m 0755 "$WORK/labtool" "$opt/labtool"
+  install -m 0755 "$LAB/guest/init.sh" "$opt/init"
+  for r in hog leak steady termhog clonehog worker bystander reader churn probe; do
+    ln -s ../labtool "$opt/bin/$r"
+  done
+  if [ "$REAPERD_OK" = 1 ]; then install -m 0755 "$REAPERD" "$opt/reaperd"; fi
+  local key
+  local files=("$opt/labtool" "$opt/init" "$ROOTFS/.complete")
+  [ "$REAPERD_OK" = 1 ] && files+=("$opt/reaperd")
+  key=$( (echo "$ROOTFS" && cat "${files[@]}") | sha256sum | cut -c1-16)
+  IMG=$CACHE/lab.img
+  if [ "$(cat "$IMG.key" 2>/dev/null)" != "$key" ]; then
+    log "mke2fs -d -> $IMG"
+    rm -f "$IMG"
+    mke2fs -q -t ext4 -L labroot -d "$ROOTFS" "$IMG" 2G
+    echo "$key" >"$IMG.key"
+  fi
+}
+
+# Boots once. $1 kernel-command-line extras, $2 hard timeout (s), $3 console log, $4 dir that
+# receives the guest's output tar.
+boot() {
+  local extra=$1 limit=$2 console=$3 outdir=$4 accel
+  case $ACCEL in
+    kvm) accel="-accel kvm -cpu host" ;;
+    *) accel="-accel tcg,thread=multi -cpu max" ;;
+  esac
+  local outimg=$WORK/out-$$.img
+  rm -f "$outimg"
+  truncate -s 64M "$outimg"
+  set +e
+  timeout -k 10 "$limit" qemu-system-x86_64 $accel -m "$MEM" -smp 2 -nographic -no-reboot \
+    -kernel "$VMLINUZ" -initrd "$INITRD" \
+    -drive file="$IMG",format=raw,if=virtio,snapshot=on \
+    -drive file="$outimg",format=raw,if=virtio \
+    -append "console=ttyS0 quiet root=/dev/vda rw init=/opt/lab/init panic=-1 $extra" \
+    </dev/null >"$console" 2>&1
+  local rc=$?
+  set -e
+  mkdir -p "$outdir"
+  tar -xf "$outimg" -C "$outdir" 2>/dev/null || true
+  rm -f "$outimg"
+  [ $rc = 124 ] && log "boot hit its hard timeout of ${limit}s ($console)"
+  return 0
+}
+
+pick_accel() {
+  if [ -n "${LAB_ACCEL:-}" ]; then
+    ACCEL=$LAB_ACCEL
+    return
+  fi
+  local key
+  key="$(uname -r) $(qemu-system-x86_64 --version | head -1)"
+  if [ -f "$CACHE/accel" ] && [ "$(sed -n 2p "$CACHE/accel")" = "$key" ]; then
+    ACCEL=$(sed -n 1p "$CACHE/accel")
+    return
+  fi
+  ACCEL=tcg
+  if [ -w /dev/kvm ]; then
+    ACCEL=kvm
+    boot "lab.mode=probe" 60 "$WORK/kvm-probe.log" "$WORK/kvm-probe"
+    if ! grep -q LAB-BOOT-OK "$WORK/kvm-probe.log" || ! grep -q LAB-DONE "$WORK/kvm-probe.log"; then
+      log "KVM probe failed (nested KVM does not work here): using TCG"
+      ACCEL=tcg
+    fi
+  fi
+  printf '%s\n%s\n' "$ACCEL" "$key" >"$CACHE/accel"
+  log "accelerator: $ACCEL"
+}
+
+# A hard limit per boot: the sum of the scenario limits plus per-run and boot overheads.
+boot_limit() {
+  local n=0 s t=0
+  for s in $1; do
+    n=$((n + 1))
+    case $s in slow_leak) t=$((t + 90)) ;; cache_churn) t=$((t + 20)) ;; *) t=$((t + 60)) ;; esac
+  done
+  echo $((t + n * 40 + 90))
+}
+
+# One boot for the listed runs "C:S:R ..."; the guest output lands in $2/raw.
+run_boot() {
+  local runs=$1 dest=$2 tag=$3 scen=""
+  local r
+  for r in $runs; do scen="$scen $(echo "$r" | cut -d: -f2)"; done
+  mkdir -p "$dest/raw" "$dest/console"
+  log "boot $tag: $runs"
+  echo "$tag before: $(cat /proc/loadavg)" >>"$dest/console/hostload.txt"
+  boot "lab.mode=runs lab.runs=$(echo $runs | tr ' ' ',')" "$(boot_limit "$scen")" \
+    "$dest/console/$tag.log" "$dest/raw"
+  echo "$tag after: $(cat /proc/loadavg)" >>"$dest/console/hostload.txt"
+  grep -h "LABRESULT\|LABERROR" "$dest/console/$tag.log" | cut -c1-220 >&2 || true
+}
+
+contenders() {
+  if [ -n "${CONTENDERS:-}" ]; then
+    echo "$CONTENDERS"
+    return
+  fi
+  local c="kernel earlyoom nohang oomd"
+  [ "$REAPERD_OK" = 1 ] && c="reaperd $c"
+  echo "$c"
+}
+
+suite() {
+  image
+  pick_accel
+  local date dest rep c s runs
+  date=$(date -u +%Y-%m-%d)
+  dest=$WORK/suite-$date
+  rm -rf "$dest"
+  [ "$REAPERD_OK" = 1 ] || log "reaperd has no working 'run' command yet: running the others only"
+  local t0=$SECONDS
+  for rep in $(seq 1 "$REPS"); do
+    for c in $(contenders); do
+      runs=""
+      for s in ${SCENARIOS:-$ALL_SCENARIOS}; do runs="$runs $c:$s:$rep"; done
+      run_boot "$runs" "$dest" "$c-$rep"
+    done
+  done
+  log "suite took $((SECONDS - t0)) s with $ACCEL"
+  echo "accel=$ACCEL mem=${MEM}MiB smp=2 wall_s=$((SECONDS - t0)) reaperd_ok=$REAPERD_OK" >"$dest/META"
+  report "$dest" "$LAB/results/$date"
+}
+
+report() {
+  local src=$1 out=${2:-$1}
+  mkdir -p "$out"
+  python3 "$LAB/analyze.py" "$src" "$out"
+  log "report: $out/report.md"
+}
+
+smoke() {
+  image
+  pick_accel
+  local c=reaperd dest=$WORK/smoke
+  if [ "$REAPERD_OK" != 1 ]; then
+    c=kernel
+    echo "lab-smoke: reaperd has no working 'run' command yet; using the kernel OOM killer as the contender"
+  fi
+  rm -rf "$dest"
+  run_boot "$c:fast_hog:1 $c:cache_churn:1" "$dest" smoke
+  python3 "$LAB/analyze.py" --check-smoke "$dest" "$c"
+}
+
+capture() {
+  image
+  pick_accel
+  local dest=$WORK/capture fx=$REPO/tests/fixtures/cgroup/v2-guest
+  rm -rf "$dest"
+  boot "lab.mode=capture" 180 "$WORK/capture.log" "$dest"
+  [ -f "$dest/fixture/lab.slice/memory.events" ] || die "capture produced nothing ($WORK/capture.log)"
+  rm -rf "$fx"
+  mkdir -p "$fx"
+  cp -r "$dest/fixture/." "$fx/"
+  log "captured into $fx"
+}
+
+cmd=${1:-}
+case $cmd in
+  suite) suite ;;
+  smoke) smoke ;;
+  image) image ;;
+  capture) capture ;;
+  runs)
+    image
+    pick_accel
+    run_boot "$(echo "${2:?C:S:R,...}" | tr ',' ' ')" "$WORK/dev" "dev-$(date +%s)"
+    ;;
+  report) report "${2:?DIR}" "${3:-}" ;;
+  *)
+    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+    exit 64
+    ;;
+esac
