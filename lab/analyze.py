@@ -8,8 +8,10 @@ and samples.tsv) into report.md, one PNG per scenario (gnuplot) and results.json
 import json
 import os
 import statistics
+import shutil
 import subprocess
 import sys
+import tempfile
 
 SCENARIOS = ["fast_hog", "slow_leak", "many_workers", "clone_vm", "sigterm", "cache_churn",
              "two_cgroups"]
@@ -150,8 +152,7 @@ def plot(out, scenario, runs):
             chosen[m["contender"]] = m
     if not chosen:
         return None
-    datdir = os.path.join(out, ".plotdata")
-    os.makedirs(datdir, exist_ok=True)
+    datdir = tempfile.mkdtemp(prefix="lab-plot-")
     cg = scenario == "two_cgroups"
     top, bottom = [], []
     for i, c in enumerate(order(chosen)):
@@ -195,6 +196,7 @@ plot {', '.join(bottom)}
 unset multiplot
 """
     subprocess.run(["gnuplot"], input=script, text=True, check=True, stderr=subprocess.DEVNULL)
+    shutil.rmtree(datdir, ignore_errors=True)
     return png
 
 
@@ -245,14 +247,84 @@ def write_report(src, out, runs):
             sorted(rs, key=lambda m: (order([m["contender"]]), m["rep"]))), ""]
         if png:
             lines += [f"![{sc}]({png})", ""]
+    lines += goal_check(runs)
+    summary = summary_table(runs)
+    lines[6:6] = ["## Summary", ""] + summary + [""]
+    with open(os.path.join(out, "summary.md"), "w") as f:
+        f.write(f"Measured: {meta}\n\n" + "\n".join(summary) + "\n")
     if missing:
         lines += ["## Runs without a result", "",
                   ", ".join(f'{m["contender"]}/{m["scenario"]}#{m["rep"]}' for m in missing), ""]
     with open(os.path.join(out, "report.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
+    for name in ("META", "console/hostload.txt"):
+        if os.path.exists(os.path.join(src, name)) and os.path.abspath(src) != os.path.abspath(out):
+            shutil.copy(os.path.join(src, name), out)
     with open(os.path.join(out, "results.jsonl"), "w") as f:
         for m in runs:
             f.write(json.dumps({k: v for k, v in m.items() if not k.startswith("_")}) + "\n")
+
+
+def cell(cr, sc):
+    """One contender x scenario in the summary: right victim, collateral, kernel kills, stall."""
+    ok = sum(m["all_intended"] for m in cr) if sc not in NO_KILL else sum(not m["died"] for m in cr)
+    coll = sum(len(m["collateral"]) for m in cr)
+    kk = sum(m["kernel_kills"] for m in cr)
+    gap = statistics.median([m["probe_max_gap_ms"] for m in cr]) / 1000
+    return f"{ok}/{len(cr)} ok, {coll} coll, {kk} kOOM, {gap:.2f} s"
+
+
+def summary_table(runs):
+    rs = [m for m in runs if not m.get("missing")]
+    scs = [sc for sc in SCENARIOS if any(m["scenario"] == sc for m in rs)]
+    out = ["Per cell: runs where the intended victims all died (cache_churn: nobody died) / runs; "
+           "collateral deaths; kernel OOM kills; the probe's longest gap (median).", "",
+           "| contender | " + " | ".join(scs) + " |", "|---" * (len(scs) + 1) + "|"]
+    for c in order({m["contender"] for m in rs}):
+        cells = []
+        for sc in scs:
+            cr = [m for m in rs if m["contender"] == c and m["scenario"] == sc]
+            cells.append(cell(cr, sc) if cr else "-")
+        out.append(f"| {c} | " + " | ".join(cells) + " |")
+    return out
+
+
+def goal_check(runs):
+    """Issue 5's goal for reaperd, scenario by scenario, stated plainly."""
+    rs = [m for m in runs if not m.get("missing")]
+    if not any(m["contender"] == "reaperd" for m in rs):
+        return ["## Goal check for reaperd", "", "reaperd did not run in this suite.", ""]
+    out = ["## Goal check for reaperd", "",
+           "Goal (issue 5): the intended victim, no collateral kill, no kernel OOM kill, nothing "
+           "killed in cache_churn, and a probe stall at most half of the best other contender's "
+           "(medians).", ""]
+    for sc in SCENARIOS:
+        mine = [m for m in rs if m["scenario"] == sc and m["contender"] == "reaperd"]
+        if not mine:
+            continue
+        fails = []
+        if sc in NO_KILL:
+            if any(m["died"] for m in mine):
+                fails.append("something died")
+        elif not all(m["all_intended"] for m in mine):
+            fails.append("intended victim not killed in every run")
+        if any(m["collateral"] for m in mine):
+            fails.append("collateral kills")
+        if any(m["kernel_kills"] for m in mine):
+            fails.append("kernel OOM kills")
+        gap = statistics.median([m["probe_max_gap_ms"] for m in mine])
+        others = {}
+        for m in rs:
+            if m["scenario"] == sc and m["contender"] != "reaperd":
+                others.setdefault(m["contender"], []).append(m["probe_max_gap_ms"])
+        if others:
+            best_c, best = min(((c, statistics.median(v)) for c, v in others.items()),
+                               key=lambda x: x[1])
+            if gap > best / 2:
+                fails.append(f"probe stall {gap / 1000:.2f} s > half of {best_c}'s "
+                             f"{best / 1000:.2f} s")
+        out.append(f"- {sc}: " + ("met" if not fails else "NOT met: " + "; ".join(fails)))
+    return out + [""]
 
 
 def check_smoke(src, contender):

@@ -234,7 +234,11 @@ smoke() {
   fi
   rm -rf "$dest"
   run_boot "$c:fast_hog:1 $c:cache_churn:1" "$dest" smoke
-  python3 "$LAB/analyze.py" --check-smoke "$dest" "$c"
+  if ! python3 "$LAB/analyze.py" --check-smoke "$dest" "$c"; then
+    echo "lab-smoke: the guest console ($dest/console/smoke.log) ends with:"
+    tail -n 40 "$dest/console/smoke.log" | tr -d '\r' | cut -c1-200
+    exit 1
+  fi
 }
 
 capture() {
