@@ -67,6 +67,9 @@ void DecodeRoot(const toml::table& root, Config& out, ParseContext& ctx) {
   if (const auto* t = section("kill")) DecodeKill(*t, out.kill, ctx);
   if (const auto* t = section("rank")) DecodeRank(*t, out.rank, ctx);
   if (const auto* t = section("report")) DecodeReport(*t, out.report, ctx);
+  if (const auto* t = section("reclaim")) DecodeReclaim(*t, out.reclaim, ctx);
+  if (const auto* t = section("hooks")) DecodeHooks(*t, out.hooks, ctx);
+  if (const auto* t = section("watchdog")) DecodeWatchdog(*t, out.watchdog, ctx);
 
   // Rules sit at the top level as [[rule]] so each reads as a block of its own.
   ctx.NoteKnown("rule");
@@ -87,7 +90,8 @@ void DecodeRoot(const toml::table& root, Config& out, ParseContext& ctx) {
     if (!ctx.ok()) return;
     const std::string_view name = k.str();
     if (name == "daemon" || name == "detector" || name == "kill" || name == "rank" ||
-        name == "report" || name == "rule") {
+        name == "report" || name == "reclaim" || name == "hooks" || name == "watchdog" ||
+        name == "rule") {
       continue;
     }
     const bool is_table = node.is_table() || node.is_array_of_tables();

@@ -176,7 +176,7 @@ struct WatchdogConfig {
   double psi_full_percent = 50.0;
   int psi_full_sustain_ms = 5000;
   // The daemon loop not seen for this long: late.
-  int loop_late_ms = 3000;
+  int loop_late_ms = 5000;
   // At most one report per this interval (a stall lasts; its report need not repeat).
   int report_interval_ms = 30000;
   // Stalled tasks listed per report, at most.

@@ -102,6 +102,10 @@ void DecodeDetector(const toml::table& table, DetectorConfig& out, ParseContext&
 void DecodeKill(const toml::table& table, KillConfig& out, ParseContext& ctx);
 void DecodeRank(const toml::table& table, RankConfig& out, ParseContext& ctx);
 void DecodeRule(const toml::table& table, std::size_t index, Rule& out, ParseContext& ctx);
+// reclaim_sections.cc: [reclaim] with its [[reclaim.notifier]] steps, [hooks], [watchdog].
+void DecodeReclaim(const toml::table& table, ReclaimConfig& out, ParseContext& ctx);
+void DecodeHooks(const toml::table& table, HooksConfig& out, ParseContext& ctx);
+void DecodeWatchdog(const toml::table& table, WatchdogConfig& out, ParseContext& ctx);
 // report_section.cc
 void DecodeReport(const toml::table& table, ReportConfig& out, ParseContext& ctx);
 // Checks across sections and across keys (e.g. rules matching cmdline need rank.cmdline_max >
