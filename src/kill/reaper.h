@@ -7,7 +7,8 @@
 // its deadline is reported as missed, put on the skip list, counted by the last-resort
 // ladder, and then kept in the table so a worker keeps trying in the background.
 // Results arrive in a bounded completion queue; event_fd() becomes readable (an
-// eventfd the daemon's epoll can watch). Nothing here allocates after Start().
+// eventfd the daemon's epoll can watch). Nothing here allocates after Start(), except
+// the v1 cgroup walk of kill.widen = "cgroup" (child cgroup names).
 #pragma once
 
 #include <pthread.h>
