@@ -1,11 +1,13 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "cli/common.h"
 #include "config/config.h"
 
 namespace reaperd::cli {
 
 int RunCheckConfig(const std::string& path) {
+  if (!ConfigTrusted(path)) return 1;
   auto cfg = config::LoadConfigFile(path);
   if (!cfg) {
     std::fprintf(stderr, "%s\n", cfg.error().ToString().c_str());

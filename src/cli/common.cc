@@ -4,13 +4,29 @@
 
 #include <cstdio>
 
+#include "sys/trust.h"
+
 namespace reaperd::cli {
+
+bool ConfigTrusted(const std::string& path) {
+  // The owner may also be the user running an unprivileged reaperd (rank, check-config):
+  // such a run cannot signal anyone else's processes anyway.
+  auto trusted = sys::CheckTrustedFile(path, ::geteuid());
+  if (trusted) return true;
+  const Error& e = trusted.error();
+  std::fprintf(stderr,
+               "reaperd: refusing config %s: %s (it and every directory above it must be "
+               "owned by root and not writable by group or others)\n",
+               path.c_str(), e.code == Errc::kSys ? e.ToString().c_str() : e.context);
+  return false;
+}
 
 std::optional<Loaded> LoadCommon(const CommonOptions& options) {
   Loaded l;
   if (options.config_path.empty()) {
     l.config = config::DefaultConfig();
   } else {
+    if (!ConfigTrusted(options.config_path)) return std::nullopt;
     auto cfg = config::LoadConfigFile(options.config_path);
     if (!cfg) {
       std::fprintf(stderr, "reaperd: %s\n", cfg.error().ToString().c_str());

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <optional>
+#include <string>
 
 #include "cli/commands.h"
 #include "config/config.h"
@@ -15,7 +16,11 @@ struct Loaded {
   policy::Scope scope;
 };
 
-// Prints the error and returns nullopt when the config or the scope is invalid.
+// False (after printing why) when the config file could be written by someone other than
+// root (see sys::CheckTrustedFile): a root daemon must not take orders from such a file.
+bool ConfigTrusted(const std::string& path);
+// Prints the error and returns nullopt when the config is untrusted or invalid, or the
+// scope is invalid.
 std::optional<Loaded> LoadCommon(const CommonOptions& options);
 // On stderr: what an unprivileged run could not read, and that it could not kill.
 void WarnIfUnprivileged(const policy::Snapshot& snapshot);

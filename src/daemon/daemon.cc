@@ -13,6 +13,7 @@
 #include "sys/event_loop.h"
 #include "sys/self_protect.h"
 #include "sys/system_view.h"
+#include "sys/trust.h"
 
 namespace reaperd::daemon {
 
@@ -142,6 +143,12 @@ int RunDaemon(const config::Config& initial, const DaemonOptions& options, Logge
           if (*s == SIGHUP) {
             if (options.config_path.empty()) {
               log.Log(LogLevel::kNotice, "reload", "result=ignored reason=\"embedded config\"");
+              break;
+            }
+            // The file is re-checked: it may have been made writable since start-up.
+            if (auto trusted = sys::CheckTrustedFile(options.config_path, ::geteuid()); !trusted) {
+              log.Log(LogLevel::kError, "reload", "result=kept_old error={}",
+                      Q{std::string("untrusted config: ") + trusted.error().context});
               break;
             }
             auto fresh = config::LoadConfigFile(options.config_path);

@@ -23,6 +23,11 @@ bool Vanished(const Error& e) noexcept {
   return e.code == Errc::kSys && (e.sys_errno == ENOENT || e.sys_errno == ESRCH);
 }
 
+// The kernel ends stat, status, oom_score_adj and cgroup with '\n'. Without it the read was
+// cut short, and a cut number reads as a smaller one ("-1000" as "-10"), a cut path as
+// another cgroup: such a process is left out of the scan rather than misjudged.
+bool Complete(std::string_view text) noexcept { return !text.empty() && text.back() == '\n'; }
+
 std::string_view PidName(pid_t pid, std::array<char, 16>& buf) noexcept {
   auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), pid);
   (void)ec;
@@ -89,16 +94,29 @@ Result<std::uint64_t> Scanner::TotalPages(const policy::Scope& scope) {
 
 bool Scanner::ReadProcess(pid_t pid, const ScanOptions& options, policy::Process& p,
                           int* unreadable) {
+  int unreadable_ignored = 0;
+  if (unreadable == nullptr) unreadable = &unreadable_ignored;
   std::array<char, 16> name;
   auto dir = view_.OpenDir(sys::Root::kProc, PidName(pid, name));
   if (!dir) return false;
   const int dfd = dir->get();
   std::array<char, 4096> buf;
 
+  // A process whose identity, memory, oom_score_adj or cgroup cannot be read whole is left
+  // out (counted in *unreadable): a guess there could protect the wrong process, or pick
+  // one outside the scope or one that asked never to be chosen.
   auto stat_raw = view_.ReadAt(dfd, "stat", buf);
-  if (!stat_raw) return false;
-  auto stat = proc::ParsePidStat({buf.data(), stat_raw->size});
-  if (!stat || stat->pid != pid) return false;
+  if (!stat_raw) {
+    if (!Vanished(stat_raw.error())) ++*unreadable;
+    return false;
+  }
+  std::string_view stat_text(buf.data(), stat_raw->size);
+  auto stat =
+      Complete(stat_text) ? proc::ParsePidStat(stat_text) : Fail(Error::Parse("stat: cut short"));
+  if (!stat || stat->pid != pid) {
+    ++*unreadable;
+    return false;
+  }
   p = policy::Process{};
   p.pid = pid;
   p.starttime = stat->starttime;
@@ -113,28 +131,38 @@ bool Scanner::ReadProcess(pid_t pid, const ScanOptions& options, policy::Process
 
   auto status_raw = view_.ReadAt(dfd, "status", buf);
   if (!status_raw) {
-    if (Vanished(status_raw.error())) return false;
-    ++*unreadable;
-  } else if (auto st = proc::ParsePidStatus({buf.data(), status_raw->size})) {
-    p.uid = st->uid_real;
-    p.has_mm = st->has_mm;
-    p.rss_anon = st->rss_anon;
-    p.rss_file = st->rss_file;
-    p.rss_shmem = st->rss_shmem;
-    p.swap = st->vm_swap;
-    p.pagetables = st->vm_pte;
-  } else {
-    ++*unreadable;
+    if (!Vanished(status_raw.error())) ++*unreadable;
+    return false;
   }
+  std::string_view status_text(buf.data(), status_raw->size);
+  auto st = Complete(status_text) && !status_raw->truncated
+                ? proc::ParsePidStatus(status_text)
+                : Fail(Error::Parse("status: cut short"));
+  if (!st || st->tgid != pid) {
+    ++*unreadable;
+    return false;
+  }
+  p.uid = st->uid_real;
+  p.has_mm = st->has_mm;
+  p.rss_anon = st->rss_anon;
+  p.rss_file = st->rss_file;
+  p.rss_shmem = st->rss_shmem;
+  p.swap = st->vm_swap;
+  p.pagetables = st->vm_pte;
 
   auto adj_raw = view_.ReadAt(dfd, "oom_score_adj", buf);
-  if (adj_raw) {
-    if (auto adj = proc::ParseOomScoreAdj({buf.data(), adj_raw->size})) p.oom_score_adj = *adj;
-  } else if (Vanished(adj_raw.error())) {
+  if (!adj_raw) {
+    if (!Vanished(adj_raw.error())) ++*unreadable;
     return false;
-  } else {
-    ++*unreadable;
   }
+  std::string_view adj_text(buf.data(), adj_raw->size);
+  auto adj = Complete(adj_text) ? proc::ParseOomScoreAdj(adj_text)
+                                : Fail(Error::Parse("oom_score_adj: cut short"));
+  if (!adj) {
+    ++*unreadable;
+    return false;
+  }
+  p.oom_score_adj = *adj;
 
   if (options.read_kernel_oom_score && !p.kernel_thread) {
     if (auto raw = view_.ReadAt(dfd, "oom_score", buf)) {
@@ -142,15 +170,23 @@ bool Scanner::ReadProcess(pid_t pid, const ScanOptions& options, policy::Process
     }
   }
 
-  if (auto raw = view_.ReadAt(dfd, "cgroup", buf)) {
-    if (auto cg = proc::ParsePidCgroup({buf.data(), raw->size})) {
-      const bool v1 = view_.cgroup_version() == sys::CgroupVersion::kV1;
-      if (v1 && cg->has_v1_memory) {
-        p.cgroup = std::string(cg->v1_memory_path.view());
-      } else if (cg->has_v2) {
-        p.cgroup = std::string(cg->v2_path.view());
-      }
-    }
+  auto cg_raw = view_.ReadAt(dfd, "cgroup", buf);
+  if (!cg_raw) {
+    if (!Vanished(cg_raw.error())) ++*unreadable;
+    return false;
+  }
+  std::string_view cg_text(buf.data(), cg_raw->size);
+  auto cg = Complete(cg_text) && !cg_raw->truncated ? proc::ParsePidCgroup(cg_text)
+                                                    : Fail(Error::Parse("cgroup: cut short"));
+  if (!cg) {
+    ++*unreadable;
+    return false;
+  }
+  const bool v1 = view_.cgroup_version() == sys::CgroupVersion::kV1;
+  if (v1 && cg->has_v1_memory) {
+    p.cgroup = std::string(cg->v1_memory_path.view());
+  } else if (cg->has_v2) {
+    p.cgroup = std::string(cg->v2_path.view());
   }
 
   if (!p.kernel_thread && p.has_mm) {
@@ -188,8 +224,9 @@ Result<policy::Snapshot> Scanner::Scan(const policy::Scope& scope, const ScanOpt
   snap.processes.reserve(pids.size());
   for (pid_t pid : pids) {
     policy::Process p;
+    const int unreadable_before = snap.unreadable;
     if (!ReadProcess(pid, options, p, &snap.unreadable)) {
-      ++snap.vanished;
+      if (snap.unreadable == unreadable_before) ++snap.vanished;
       continue;
     }
     if (!scope.Contains(p.cgroup)) continue;

@@ -30,7 +30,8 @@ class Scanner {
   // the scope's totals cannot be read.
   Result<policy::Snapshot> Scan(const policy::Scope& scope, const ScanOptions& options);
 
-  // Reads one process (pid) into p; false if it vanished or is unreadable.
+  // Reads one process (pid) into p; false if it vanished or is unreadable (then counted in
+  // *unreadable, which may be null).
   bool ReadProcess(pid_t pid, const ScanOptions& options, policy::Process& p, int* unreadable);
 
   // The scope's totalpages (see Snapshot::total_pages) and the page size.
