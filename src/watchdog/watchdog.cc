@@ -1,0 +1,287 @@
+#include "watchdog/watchdog.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <nlohmann/json.hpp>
+
+#include "base/escape.h"
+#include "proc/meminfo.h"
+#include "proc/pid_stat.h"
+#include "proc/psi.h"
+
+namespace reaperd::watchdog {
+
+namespace {
+
+constexpr double kMiB = 1024.0 * 1024.0;
+constexpr std::size_t kStackSize = 256 * 1024;
+constexpr std::size_t kBufSize = 16384;
+
+std::string Trimmed(std::string_view s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\0')) s.remove_suffix(1);
+  return std::string(s);
+}
+
+std::string Join(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : ",") + s;
+  return out.empty() ? "none" : out;
+}
+
+}  // namespace
+
+std::string SummaryFields(const StallReport& r) {
+  return fmt::format(
+      "stalled={} dying={} victims={} kills={} mem_available_mib={:.0f} psi_full_pct={:.1f} "
+      "loop_late_s={:.1f} reasons={}",
+      r.stalled, r.dying, r.victims, r.kills, static_cast<double>(r.mem_available_bytes) / kMiB,
+      r.psi_full_percent, r.loop_late_seconds, Join(r.reasons));
+}
+
+std::string TaskFields(const StalledTask& t) {
+  std::string stack;
+  for (char c : t.stack) stack.push_back(c == '\n' ? '|' : c);
+  return fmt::format(
+      "pid={} comm={} state={} seconds={:.1f} wchan={} rss_mib={:.1f} victim={} "
+      "stack={}",
+      t.pid, fmt::format("{}", Q{t.comm}), t.state, t.seconds, fmt::format("{}", Q{t.wchan}),
+      static_cast<double>(t.rss_bytes) / kMiB, t.victim ? 1 : 0, fmt::format("{}", Q{stack}));
+}
+
+std::string ToJsonLines(const StallReport& r) {
+  // nlohmann::json escapes control characters itself; invalid UTF-8 is replaced, not thrown.
+  using nlohmann::json;
+  const auto dump = [](const json& j) {
+    return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+  };
+  std::string out = dump(json{{"type", "summary"},
+                              {"wall_ns", r.wall_ns},
+                              {"reasons", r.reasons},
+                              {"stalled", r.stalled},
+                              {"dying", r.dying},
+                              {"victims", r.victims},
+                              {"kills", r.kills},
+                              {"mem_available_bytes", r.mem_available_bytes},
+                              {"psi_full_pct", r.psi_full_percent},
+                              {"loop_late_s", r.loop_late_seconds}});
+  for (const auto& t : r.tasks) {
+    out += dump(json{{"type", "task"},
+                     {"wall_ns", r.wall_ns},
+                     {"pid", t.pid},
+                     {"comm", t.comm},
+                     {"state", std::string(1, t.state)},
+                     {"seconds", t.seconds},
+                     {"wchan", t.wchan},
+                     {"rss_bytes", t.rss_bytes},
+                     {"victim", t.victim},
+                     {"stack", t.stack}});
+  }
+  return out;
+}
+
+Watchdog::Watchdog(const config::WatchdogConfig& cfg, sys::SystemView& view,
+                   const sys::Clock& clock, Logger& log)
+    : cfg_(cfg), view_(view), clock_(clock), log_(log), buf_(kBufSize) {}
+
+Watchdog::~Watchdog() { Stop(); }
+
+void* Watchdog::ThreadMain(void* self) {
+  static_cast<Watchdog*>(self)->Loop();
+  return nullptr;
+}
+
+Result<void> Watchdog::Start() {
+  if (started_) return {};
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, kStackSize);
+  int e = pthread_create(&thread_, &attr, &Watchdog::ThreadMain, this);
+  pthread_attr_destroy(&attr);
+  if (e != 0) return Fail(Error::Sys(e, "pthread_create(watchdog)"));
+  started_ = true;
+  return {};
+}
+
+void Watchdog::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (started_) {
+    pthread_join(thread_, nullptr);
+    started_ = false;
+  }
+}
+
+void Watchdog::Loop() {
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      if (cv_.wait_for(lock, std::chrono::milliseconds(cfg_.check_interval_ms),
+                       [&] { return stop_; })) {
+        return;
+      }
+    }
+    (void)Check();
+  }
+}
+
+void Watchdog::NoteKill(pid_t pid) noexcept {
+  std::lock_guard lock(mu_);
+  ++kills_;
+  dying_.push_back(pid);
+}
+
+void Watchdog::NoteVictimDone(pid_t pid) noexcept {
+  std::lock_guard lock(mu_);
+  std::erase(dying_, pid);
+  std::erase_if(missed_, [&](const Missed& m) { return m.pid == pid; });
+}
+
+void Watchdog::NoteMissedDeadline(pid_t pid, const std::string& comm, std::int64_t signalled_ns) {
+  std::lock_guard lock(mu_);
+  missed_.push_back(Missed{pid, comm, signalled_ns, false});
+}
+
+bool Watchdog::ReadTask(pid_t pid, StalledTask& t) {
+  const std::string dir = std::to_string(pid);
+  auto r = view_.Read(sys::Root::kProc, dir + "/stat", buf_);
+  if (!r) return false;
+  auto st = proc::ParsePidStat(std::string_view(buf_.data(), r->size));
+  if (!st) return false;
+  t.pid = pid;
+  t.comm = std::string(st->comm.view());
+  t.state = st->state;
+  t.rss_bytes = static_cast<std::uint64_t>(std::max<std::int64_t>(st->rss_pages, 0)) * 4096;
+  if (auto w = view_.Read(sys::Root::kProc, dir + "/wchan", buf_)) {
+    t.wchan = Trimmed(std::string_view(buf_.data(), w->size));
+  }
+  if (cfg_.read_stack) {
+    if (auto s = view_.Read(sys::Root::kProc, dir + "/stack", buf_)) {
+      t.stack = Trimmed(std::string_view(buf_.data(), s->size));
+    }
+  }
+  return true;
+}
+
+std::optional<StallReport> Watchdog::Check() {
+  const sys::Nanos now = clock_.Now();
+  StallReport rep;
+  // Tasks in D, and since when (a task keeps its first-seen time while it stays in D).
+  pids_.clear();
+  (void)view_.ListPids(pids_);
+  std::vector<pid_t> stalled;
+  std::unordered_map<pid_t, DState> seen;
+  for (pid_t pid : pids_) {
+    auto r = view_.Read(sys::Root::kProc, std::to_string(pid) + "/stat", buf_);
+    if (!r) continue;
+    auto st = proc::ParsePidStat(std::string_view(buf_.data(), r->size));
+    if (!st || st->state != 'D') continue;
+    DState d{st->starttime, now};
+    if (auto it = dstate_.find(pid); it != dstate_.end() && it->second.starttime == st->starttime) {
+      d.since = it->second.since;
+    }
+    seen[pid] = d;
+    if (now - d.since >= cfg_.d_state_ms * sys::kMilli) stalled.push_back(pid);
+  }
+  dstate_ = std::move(seen);
+
+  // System PSI full, as a share of wall time since the last look.
+  if (auto r = view_.Read(sys::Root::kProc, "pressure/memory", buf_)) {
+    if (auto psi = proc::ParsePsi(std::string_view(buf_.data(), r->size)); psi && psi->has_full) {
+      if (last_psi_ns_ != 0 && now > last_psi_ns_ && psi->full.total_us >= last_psi_full_us_) {
+        rep.psi_full_percent = static_cast<double>(psi->full.total_us - last_psi_full_us_) * 1e3 /
+                               static_cast<double>(now - last_psi_ns_) * 100.0;
+      }
+      last_psi_full_us_ = psi->full.total_us;
+      last_psi_ns_ = now;
+    }
+  }
+  bool psi_stall = false;
+  if (rep.psi_full_percent >= cfg_.psi_full_percent && cfg_.psi_full_percent > 0) {
+    if (psi_high_since_ < 0) psi_high_since_ = now;
+    psi_stall = now - psi_high_since_ >= cfg_.psi_full_sustain_ms * sys::kMilli;
+  } else {
+    psi_high_since_ = -1;
+  }
+
+  const sys::Nanos beat = heartbeat_ns_.load(std::memory_order_relaxed);
+  const bool loop_late = beat != 0 && now - beat > cfg_.loop_late_ms * sys::kMilli;
+  if (loop_late) rep.loop_late_seconds = static_cast<double>(now - beat) / 1e9;
+
+  std::vector<Missed> missed;
+  bool new_miss = false;
+  {
+    std::lock_guard lock(mu_);
+    rep.kills = kills_;
+    rep.dying = static_cast<int>(dying_.size());
+    for (auto& m : missed_) {
+      new_miss = new_miss || !m.reported;
+      m.reported = true;
+    }
+    missed = missed_;
+  }
+  rep.victims = static_cast<int>(missed.size());
+  rep.stalled = static_cast<int>(stalled.size());
+  if (!stalled.empty()) rep.reasons.push_back("d_state");
+  if (psi_stall) rep.reasons.push_back("psi_full");
+  if (loop_late) rep.reasons.push_back("loop_late");
+  if (!missed.empty()) rep.reasons.push_back("victim_deadline");
+  if (rep.reasons.empty()) return std::nullopt;
+  // A lasting stall is reported once per report_interval_ms; a newly missed deadline at once.
+  if (reported_once_ && !new_miss &&
+      now - last_report_ns_ < cfg_.report_interval_ms * sys::kMilli) {
+    return std::nullopt;
+  }
+
+  if (auto r = view_.Read(sys::Root::kProc, "meminfo", buf_)) {
+    if (auto mi = proc::ParseMemInfo(std::string_view(buf_.data(), r->size))) {
+      rep.mem_available_bytes = mi->mem_available;
+    }
+  }
+  for (const auto& m : missed) {
+    if (static_cast<int>(rep.tasks.size()) >= cfg_.max_tasks) break;
+    StalledTask t;
+    if (!ReadTask(m.pid, t)) {
+      t.pid = m.pid;
+      t.comm = m.comm;
+      t.state = 'X';
+    }
+    t.victim = true;
+    t.seconds = m.signalled_ns > 0 ? static_cast<double>(now - m.signalled_ns) / 1e9 : 0;
+    rep.tasks.push_back(std::move(t));
+  }
+  for (pid_t pid : stalled) {
+    if (static_cast<int>(rep.tasks.size()) >= cfg_.max_tasks) break;
+    StalledTask t;
+    if (!ReadTask(pid, t)) continue;
+    t.seconds = static_cast<double>(now - dstate_[pid].since) / 1e9;
+    rep.tasks.push_back(std::move(t));
+  }
+  rep.wall_ns = sys::WallNow();
+  last_report_ns_ = now;
+  reported_once_ = true;
+  Write(rep);
+  reports_.fetch_add(1);
+  return rep;
+}
+
+void Watchdog::Write(const StallReport& r) {
+  log_.Log(LogLevel::kError, "stall", "{}", SummaryFields(r));
+  for (const auto& t : r.tasks) log_.Log(LogLevel::kError, "stall_task", "{}", TaskFields(t));
+  if (cfg_.report_path.empty()) return;
+  // One append per report (O_APPEND keeps concurrent writers' lines whole).
+  const std::string text = ToJsonLines(r);
+  sys::UniqueFd fd(
+      ::open(cfg_.report_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
+  if (!fd || ::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
+    log_.Log(LogLevel::kWarning, "stall", "report_path={} error=\"cannot append\"",
+             Q{cfg_.report_path});
+  }
+}
+
+}  // namespace reaperd::watchdog

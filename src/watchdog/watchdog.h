@@ -1,0 +1,123 @@
+// The stall watchdog: a thread of its own (small stack) that looks every check_interval_ms
+// for what the daemon cannot see from its loop: tasks in uninterruptible sleep (D) for longer
+// than d_state_ms, a sustained system PSI memory "full" stall, victims past their deadline
+// (told by the engine), and the daemon loop itself running late (a heartbeat the loop
+// bumps). When it finds any, it writes a stall report: a summary line, then one line per
+// stalled task (pid, comm, state, seconds in that state, wchan, rss) with its kernel stack
+// where /proc/PID/stack is readable; to the log and as JSON lines to report_path.
+// Beat() and the Note*() calls are cheap and safe from the loop thread.
+#pragma once
+
+#include <pthread.h>
+#include <sys/types.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "base/log.h"
+#include "config/config.h"
+#include "sys/clock.h"
+#include "sys/system_view.h"
+
+namespace reaperd::watchdog {
+
+struct StalledTask {
+  pid_t pid = 0;
+  std::string comm;
+  char state = '?';
+  double seconds = 0;  // in that state (for a victim: since its kill)
+  std::string wchan;
+  std::uint64_t rss_bytes = 0;
+  std::string stack;  // /proc/PID/stack, "" when unreadable
+  bool victim = false;
+};
+
+struct StallReport {
+  std::int64_t wall_ns = 0;
+  std::vector<std::string> reasons;  // d_state, psi_full, loop_late, victim_deadline
+  int stalled = 0;                   // tasks in D past the threshold
+  int dying = 0;                     // victims signalled and not yet done
+  int victims = 0;                   // victims past their deadline
+  std::uint64_t kills = 0;
+  std::uint64_t mem_available_bytes = 0;
+  double psi_full_percent = 0;
+  double loop_late_seconds = 0;
+  std::vector<StalledTask> tasks;
+};
+
+// "stall stalled=N dying=N victims=N kills=N mem_available_mib=... psi_full_pct=... reasons=..."
+// without the event word (the logger adds it), and one line per task.
+std::string SummaryFields(const StallReport& r);
+std::string TaskFields(const StalledTask& t);
+// The report as JSON lines: {"type":"summary",...} then {"type":"task",...} per task.
+std::string ToJsonLines(const StallReport& r);
+
+class Watchdog {
+ public:
+  Watchdog(const config::WatchdogConfig& cfg, sys::SystemView& view, const sys::Clock& clock,
+           Logger& log);
+  ~Watchdog();
+  Watchdog(const Watchdog&) = delete;
+  Watchdog& operator=(const Watchdog&) = delete;
+
+  // Starts the thread (a 256 KiB stack). Without Start(), Check() may be driven by hand.
+  Result<void> Start();
+  void Stop();
+
+  void Beat() noexcept { heartbeat_ns_.store(clock_.Now(), std::memory_order_relaxed); }
+  void NoteKill(pid_t pid) noexcept;
+  void NoteVictimDone(pid_t pid) noexcept;
+  void NoteMissedDeadline(pid_t pid, const std::string& comm, std::int64_t signalled_ns);
+
+  // One look; returns the report it wrote, if any.
+  std::optional<StallReport> Check();
+  std::uint64_t reports() const noexcept { return reports_.load(); }
+
+ private:
+  struct DState {
+    std::uint64_t starttime = 0;
+    sys::Nanos since = 0;
+  };
+  struct Missed {
+    pid_t pid = 0;
+    std::string comm;
+    sys::Nanos signalled_ns = 0;
+    bool reported = false;
+  };
+  static void* ThreadMain(void* self);
+  void Loop();
+  bool ReadTask(pid_t pid, StalledTask& t);
+  void Write(const StallReport& r);
+
+  config::WatchdogConfig cfg_;
+  sys::SystemView& view_;
+  const sys::Clock& clock_;
+  Logger& log_;
+  std::atomic<sys::Nanos> heartbeat_ns_{0};
+  std::atomic<std::uint64_t> reports_{0};
+  std::mutex mu_;  // guards the notes below and stop_
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::uint64_t kills_ = 0;
+  std::vector<pid_t> dying_;
+  std::vector<Missed> missed_;
+  // Only the watchdog thread (or the Check() caller) touches these.
+  std::unordered_map<pid_t, DState> dstate_;
+  std::uint64_t last_psi_full_us_ = 0;
+  sys::Nanos last_psi_ns_ = 0;
+  sys::Nanos psi_high_since_ = -1;
+  sys::Nanos last_report_ns_ = 0;
+  bool reported_once_ = false;
+  std::vector<pid_t> pids_;
+  std::vector<char> buf_;
+  pthread_t thread_{};
+  bool started_ = false;
+};
+
+}  // namespace reaperd::watchdog
