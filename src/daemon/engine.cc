@@ -60,6 +60,8 @@ Engine::Engine(const config::Config& cfg, std::vector<policy::Scope> scopes, Eng
   }
   reaper_ = std::make_unique<kill::Reaper>(cfg_.kill, MakeReaperOptions(cfg_, options_.dry_run),
                                            view_, ops_, clock_, skip_, ladder_);
+  episodes_.resize(status_.size());
+  BuildReclaimers();
 }
 
 Engine::~Engine() { Stop(); }
@@ -75,9 +77,20 @@ int Engine::CoverInterval(const pressure::PressureSample& s) const {
                                      static_cast<double>(cfg_.detector.interval_slow_ms)));
 }
 
-Result<void> Engine::Start() { return reaper_->Start(); }
+Result<void> Engine::Start() {
+  if (watchdog_) {
+    if (auto w = watchdog_->Start(); !w) {
+      log_.Log(LogLevel::kWarning, "start", "watchdog=failed error={}", Q{w.error().ToString()});
+    }
+  }
+  return reaper_->Start();
+}
 
 void Engine::Stop() noexcept {
+  for (auto& w : reclaimers_) {
+    if (w) w->Stop();
+  }
+  if (watchdog_) watchdog_->Stop();
   if (reaper_) reaper_->Stop();
 }
 
@@ -90,6 +103,9 @@ void Engine::Reload(const config::Config& cfg) {
 
 int Engine::Tick() {
   int next = cfg_.detector.interval_slow_ms;
+  if (watchdog_) watchdog_->Beat();
+  NotifySystemdWatchdog(clock_.Now());
+  holding_ = false;
   for (std::size_t i = 0; i < samplers_.size(); ++i) {
     auto sample = samplers_[i].Sample();
     if (!sample) {
@@ -105,6 +121,8 @@ int Engine::Tick() {
     next = std::min(next, std::max(d.next_interval_ms, 10));
     next = std::min(next, CoverInterval(*sample));
   }
+  // A kill held for the reclaim chain is decided again soon, on a fresh sample.
+  if (holding_) next = std::min(next, kHoldTickMs);
   return next;
 }
 
@@ -131,8 +149,12 @@ void Engine::Decide(std::size_t i, const pressure::PressureSample& s, const pres
   if (d.level != before) {
     LogLevelChange(i, before, d);
     for (auto* o : observers_) o->OnLevelChange(status_[i].scope, before, d);
+    if (d.level >= pressure::Level::kWarn && before < pressure::Level::kWarn) OnWarn(i, d);
   }
-  if (d.level == pressure::Level::kKill) KillIn(i, d);
+  if (d.level < pressure::Level::kReclaim) episodes_[i] = Episode{};
+  if (d.level >= pressure::Level::kReclaim) MaybeReclaim(i, s, d);
+  // The first kill of an episode waits (briefly) for the chain; kill only if still at kKill.
+  if (d.level == pressure::Level::kKill && !HoldKill(i, s, d)) KillIn(i, d);
 }
 
 void Engine::KillIn(std::size_t i, const pressure::Decision& d) {
@@ -179,6 +201,8 @@ void Engine::KillIn(std::size_t i, const pressure::Decision& d) {
     const std::uint64_t rss = p.rss();
     KillDecision record;
     for (const auto& m : victim.active()) record.members.push_back(m.pid);
+    // Bounded by hooks.pre_kill.timeout_ms; the victim is held by pidfd meanwhile.
+    RunPreKill(i, p, d);
     auto seq = reaper_->Submit(std::move(victim));
     if (!seq) {
       log_.Log(LogLevel::kError, "kill", "scope={} pid={} outcome=submit_failed error={}",
@@ -186,6 +210,7 @@ void Engine::KillIn(std::size_t i, const pressure::Decision& d) {
       return;
     }
     ++st.kills;
+    if (watchdog_) watchdog_->NoteKill(p.pid);
     record.seq = *seq;
     record.scope = &st.scope;
     record.decision = &d;
@@ -241,6 +266,15 @@ void Engine::OnReaperEvent() {
              r.mrelease_calls, r.escalated ? 1 : 0, r.thawed ? 1 : 0,
              kill::LastResortName(r.last_resort));
     for (auto* o : observers_) o->OnKillResult(r);
+    if (watchdog_) {
+      if (r.outcome == kill::Outcome::kMissedDeadline && !r.after_deadline) {
+        watchdog_->NoteMissedDeadline(r.victim.id.pid, std::string(r.victim.comm.view()),
+                                      r.t_signal);
+      } else {
+        watchdog_->NoteVictimDone(r.victim.id.pid);
+      }
+    }
+    QueuePostKill(r);
     // Tell the scope's detector the victim is done (or stuck: its deadline handles that).
     if (r.outcome == kill::Outcome::kMissedDeadline && !r.after_deadline) continue;
     for (std::size_t i = 0; i < status_.size(); ++i) {

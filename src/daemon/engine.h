@@ -23,13 +23,18 @@
 #include "kill/victim.h"
 #include "policy/rank.h"
 #include "pressure/detector.h"
+#include "reclaim/hook.h"
+#include "reclaim/worker.h"
 #include "scan/scanner.h"
+#include "watchdog/watchdog.h"
 
 namespace reaperd::daemon {
 
 // The fastest rate at which a process is expected to fill memory (page faults on
 // anonymous memory run at a few GiB/s on current machines; 2 GiB/s keeps the cost low).
 constexpr double kMaxFillBytesPerSecond = 2.0 * 1024 * 1024 * 1024;
+// The tick interval while a kill is held for the reclaim chain.
+constexpr int kHoldTickMs = 20;
 
 struct EngineOptions {
   bool dry_run = false;
@@ -73,6 +78,9 @@ class Engine {
   const std::vector<ScopeStatus>& status() const noexcept { return status_; }
   std::size_t victims_in_flight() const noexcept { return reaper_->in_flight(); }
   const std::vector<Sampler>& samplers() const noexcept { return samplers_; }
+  // The reclaim chain of scope i (null when it has no notifiers, or in a dry run).
+  const reclaim::Worker* reclaimer(std::size_t i) const noexcept { return reclaimers_[i].get(); }
+  watchdog::Watchdog* stall_watchdog() noexcept { return watchdog_.get(); }
 
  private:
   // The sampling interval that keeps up with a hog filling at kMaxFillBytesPerSecond.
@@ -80,6 +88,24 @@ class Engine {
   void Decide(std::size_t i, const pressure::PressureSample& s, const pressure::Decision& d);
   void KillIn(std::size_t i, const pressure::Decision& d);
   void LogLevelChange(std::size_t i, pressure::Level from, const pressure::Decision& d);
+  // Reclaim (engine_reclaim.cc): starts a chain pass when due; holds the first kill of an
+  // episode while the chain runs, within kill_budget_ms; the warn and kill hooks.
+  void BuildReclaimers();
+  void NotifySystemdWatchdog(sys::Nanos now) noexcept;
+  std::uint64_t ReclaimTarget(const pressure::PressureSample& s) const;
+  void MaybeReclaim(std::size_t i, const pressure::PressureSample& s, const pressure::Decision& d);
+  bool HoldKill(std::size_t i, const pressure::PressureSample& s, const pressure::Decision& d);
+  void OnWarn(std::size_t i, const pressure::Decision& d);
+  reclaim::HookEnv PressureEnv(std::size_t i, const char* event, const pressure::Decision& d) const;
+  void RunPreKill(std::size_t i, const policy::Process& p, const pressure::Decision& d);
+  void QueuePostKill(const kill::KillResult& r);
+
+  // Per scope: where the current reclaim/kill episode stands (reset below kReclaim).
+  struct Episode {
+    sys::Nanos hold_until = 0;  // the first kill waits for the chain until then
+    bool hold_done = false;     // the first kill of the episode is no longer held
+    bool rechecked = false;     // one fresh sample taken after the chain ended
+  };
 
   const config::Config& cfg_;
   EngineOptions options_;
@@ -99,6 +125,13 @@ class Engine {
   std::vector<policy::ProcessId> skipped_;  // reused buffer for Rank()
   std::int64_t last_no_candidate_log_ns_ = 0;
   std::vector<EngineObserver*> observers_;
+  std::vector<std::unique_ptr<reclaim::Worker>> reclaimers_;
+  std::vector<Episode> episodes_;
+  std::unique_ptr<reclaim::HookRunner> hooks_;
+  std::unique_ptr<watchdog::Watchdog> watchdog_;
+  bool holding_ = false;                // a kill is held for the chain: tick fast
+  std::uint64_t sd_watchdog_usec_ = 0;  // systemd's WatchdogSec, 0 when off
+  sys::Nanos last_sd_notify_ns_ = 0;
 };
 
 // The reasons of a decision as "a,b,c" (for logs).
