@@ -36,6 +36,14 @@ int RunDaemon(const config::Config& initial, const DaemonOptions& options, Logge
   auto cfg = std::make_unique<config::Config>(initial);
   const bool dry_run = options.dry_run || cfg->daemon.dry_run;
 
+  // Block SIGTERM/SIGINT/SIGHUP before any thread starts, so every thread inherits the mask
+  // and the signals reach only the signalfd (else a reaper thread would die of SIGHUP).
+  auto sig = sys::SignalFd::Create();
+  if (!sig) {
+    log.Log(LogLevel::kError, "start", "signalfd=failed error={}", Q{sig.error().ToString()});
+    return 1;
+  }
+
   auto prot = sys::ProtectSelf(options.lock_memory);
   if (!prot.oom_score_adj) {
     log.Log(LogLevel::kWarning, "self", "oom_score_adj=unchanged error={} note={}",
@@ -66,7 +74,6 @@ int RunDaemon(const config::Config& initial, const DaemonOptions& options, Logge
   }
 
   auto ep = sys::Epoll::Create();
-  auto sig = sys::SignalFd::Create();
   auto timer = sys::Timer::Create();
   if (!ep || !sig || !timer) {
     log.Log(LogLevel::kError, "start", "error=\"cannot create epoll, signalfd or timerfd\"");

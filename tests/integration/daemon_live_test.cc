@@ -66,6 +66,7 @@ class Daemon {
     }
     return false;
   }
+  pid_t pid() const { return pid_; }
   int Stop() {
     if (pid_ <= 0) return status_;
     ::kill(pid_, SIGTERM);
@@ -238,6 +239,51 @@ TEST(DaemonLive, DryRunSignalsNothing) {
   auto kills = d.Lines("kill");
   ASSERT_FALSE(kills.empty());
   EXPECT_NE(kills[0].find("dry_run=1"), std::string::npos) << kills[0];
+}
+
+// SIGHUP reloads the config; an invalid one is refused and the old one kept; SIGTERM stops
+// the daemon cleanly with exit code 0.
+TEST(DaemonLive, ReloadKeepsOldConfigWhenNewIsInvalidAndStopsCleanly) {
+  auto sb = Sandbox("reload", 256 * kMiB);
+  ASSERT_TRUE(sb);
+  char tmpl[] = "/tmp/reaperd-reload-XXXXXX.toml";
+  int fd = ::mkstemps(tmpl, 5);
+  ASSERT_GE(fd, 0);
+  ::close(fd);
+  const std::string path = tmpl;
+  auto write = [&](const std::string& text) {
+    std::ofstream f(path, std::ios::trunc);
+    f << text;
+  };
+  write("[detector]\nwarn_available_percent = 12.0\n");
+  Daemon d({sb->cgroup()}, 30000, {"--config", path});
+  ASSERT_TRUE(d.WaitStarted()) << d.Log();
+
+  write("[detector]\nwarn_available_percent = \"lots\"\n");
+  ::kill(d.pid(), SIGHUP);
+  EXPECT_TRUE(WaitFor([&] { return !d.Lines("reload").empty(); }, 5000)) << d.Log();
+  auto first = d.Lines("reload");
+  ASSERT_EQ(first.size(), 1u) << d.Log();
+  EXPECT_NE(first[0].find("result=kept_old"), std::string::npos) << first[0];
+  EXPECT_NE(first[0].find("detector.warn_available_percent"), std::string::npos) << first[0];
+
+  write("[detector]\nwarn_available_percent = 15.0\n");
+  ::kill(d.pid(), SIGHUP);
+  EXPECT_TRUE(WaitFor([&] { return d.Lines("reload").size() == 2; }, 5000)) << d.Log();
+  auto second = d.Lines("reload");
+  ASSERT_EQ(second.size(), 2u) << d.Log();
+  EXPECT_NE(second[1].find("applied="), std::string::npos) << second[1];
+
+  // The daemon still works after the reload: a hog is killed.
+  Hog hog = Hog::Spawn({.touch_mib = 0, .grow_mib_per_s = 300, .grow_max_mib = 600}, sb.get());
+  ASSERT_GT(hog.pid(), 0);
+  EXPECT_TRUE(hog.WaitDead(hog.pid(), 10000)) << d.Log();
+  int status = d.Stop();
+  EXPECT_TRUE(WIFEXITED(status)) << status;
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_FALSE(d.Lines("stop").empty()) << d.Log();
+  EXPECT_EQ(sb->OomKills(), 0u);
+  ::unlink(path.c_str());
 }
 
 }  // namespace
