@@ -42,6 +42,17 @@ int Main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   run_cmd->add_flag("--no-mlock", run.no_mlock, "Do not mlockall (tests)");
 
+  StatusOptions status;
+  auto* status_cmd = app.add_subcommand(
+      "status",
+      "Ask the running daemon for its scopes, levels, victims in flight, recent kills and "
+      "notifier figures");
+  status_cmd->add_flag("--json", status.json, "The daemon's JSON answer, unchanged");
+  status_cmd->add_option("--socket", status.socket,
+                         "The status socket (default: /run/reaperd/status.sock)");
+  status_cmd->add_option("--timeout-ms", status.timeout_ms, "How long to wait for the answer")
+      ->check(CLI::PositiveNumber);
+
   std::string check_path;
   auto* check_cmd = app.add_subcommand("check-config", "Validate a config file (exit 0 if valid)");
   check_cmd->add_option("FILE", check_path, "The TOML file")->required();
@@ -56,6 +67,7 @@ int Main(int argc, char** argv) {
     if (run_cmd->parsed()) return RunRun(run);
     if (rank_cmd->parsed()) return RunRank(rank);
     if (check_cmd->parsed()) return RunCheckConfig(check_path);
+    if (status_cmd->parsed()) return RunStatus(status);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "reaperd: fatal: %s\n", e.what());
     return 70;

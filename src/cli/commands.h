@@ -28,7 +28,14 @@ struct RunOptions {
   bool no_mlock = false;
 };
 
+struct StatusOptions {
+  std::string socket;  // empty: the default report.status_socket
+  bool json = false;
+  int timeout_ms = 2000;
+};
+
 int RunRank(const RankOptions& options);
+int RunStatus(const StatusOptions& options);
 int RunRun(const RunOptions& options);
 int RunCheckConfig(const std::string& path);
 

@@ -5,6 +5,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "daemon/daemon.h"
+#include "report/journal_sink.h"
 
 namespace reaperd::cli {
 
@@ -35,8 +36,9 @@ int RunRun(const RunOptions& o) {
     std::fprintf(stderr, "reaperd: invalid log level '%s'\n", name.c_str());
     return 1;
   }
-  StderrSink sink;
-  Logger log(sink, level);
+  // The journal (with structured fields) under systemd, else plain lines on stderr.
+  auto sink = report::MakeLogSink();
+  Logger log(*sink, level);
   return daemon::RunDaemon(loaded->config, d, log);
 }
 

@@ -2,12 +2,14 @@
 
 #include <signal.h>
 #include <sys/epoll.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include <array>
 #include <memory>
 
 #include "daemon/engine.h"
+#include "daemon/reporting.h"
 #include "kill/last_resort.h"
 #include "kill/process_ops.h"
 #include "sys/event_loop.h"
@@ -19,7 +21,14 @@ namespace reaperd::daemon {
 
 namespace {
 
-enum Tag : std::uint64_t { kTagSignal = 1, kTagTimer, kTagReaper, kTagPsi, kTagPressureLevel };
+enum Tag : std::uint64_t {
+  kTagSignal = 1,
+  kTagTimer,
+  kTagReaper,
+  kTagPsi,
+  kTagPressureLevel,
+  kTagReport
+};
 
 // A PSI trigger: "some" stall of 10% over a 1 s window. Kernels that refuse fine-grained
 // windows to processes without CAP_SYS_RESOURCE accept only multiples of 2 s.
@@ -64,10 +73,14 @@ int RunDaemon(const config::Config& initial, const DaemonOptions& options, Logge
   kill::RealProcessOps ops(*view);
   kill::ProcSysrq sysrq(*view);
 
+  // Reports, metrics and the status socket; declared before the engine, which calls it.
+  Reporting reporting(*cfg, log, dry_run);
+
   EngineOptions eo;
   eo.dry_run = dry_run;
   eo.self = ::getpid();
   Engine engine(*cfg, options.scopes, eo, *view, clock, log, ops, sysrq);
+  engine.AddObserver(&reporting);
   if (auto r = engine.Start(); !r) {
     log.Log(LogLevel::kError, "start", "reaper=failed error={}", Q{r.error().ToString()});
     return 1;
@@ -82,6 +95,7 @@ int RunDaemon(const config::Config& initial, const DaemonOptions& options, Logge
   (void)ep->Add(sig->fd(), EPOLLIN, kTagSignal);
   (void)ep->Add(timer->fd(), EPOLLIN, kTagTimer);
   (void)ep->Add(engine.reaper_fd(), EPOLLIN, kTagReaper);
+  if (reporting.fd() >= 0) (void)ep->Add(reporting.fd(), EPOLLIN, kTagReport);
 
   // Event sources that wake us early; the timer alone would also do, only later.
   std::vector<sys::UniqueFd> triggers;
@@ -122,6 +136,9 @@ int RunDaemon(const config::Config& initial, const DaemonOptions& options, Logge
           : view->cgroup_version() == sys::CgroupVersion::kV1 ? "v1"
                                                               : "none",
           Q{"timer" + sources}, Q{options.config_path.empty() ? "<default>" : options.config_path});
+
+  // systemd (Type=notify): started once the loop's sources are set up.
+  sd_notify(0, "READY=1");
 
   int interval = engine.Tick();
   (void)timer->Set(interval, interval);
@@ -181,6 +198,9 @@ int RunDaemon(const config::Config& initial, const DaemonOptions& options, Logge
         case kTagReaper:
           engine.OnReaperEvent();
           break;
+        case kTagReport:
+          reporting.OnReady();
+          break;
         case kTagPressureLevel:
           for (auto& e : level_fds) (void)e.Read();
           tick = true;
@@ -199,6 +219,7 @@ int RunDaemon(const config::Config& initial, const DaemonOptions& options, Logge
       }
     }
   }
+  sd_notify(0, "STOPPING=1");
   engine.Stop();
   engine.OnReaperEvent();
   log.Log(LogLevel::kNotice, "stop", "victims_in_flight={}", engine.victims_in_flight());

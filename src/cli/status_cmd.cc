@@ -1,0 +1,83 @@
+// `reaperd status [--json]`: asks the running daemon over its status socket and prints the
+// answer, pretty for a person or as the daemon's JSON for a program.
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "config/config.h"
+#include "report/endpoints.h"
+
+namespace reaperd::cli {
+namespace {
+
+using nlohmann::json;
+
+double Mib(const json& v) { return v.is_number() ? v.get<double>() / (1024.0 * 1024.0) : 0; }
+
+std::string Num(const json& v, const char* fmt_spec) {
+  if (!v.is_number()) return "-";
+  return fmt::format(fmt::runtime(fmt_spec), v.get<double>());
+}
+
+void PrintPretty(const json& j) {
+  fmt::print("reaperd {} pid {} up {:.0f} s{}\n", j.value("version", "?"), j.value("pid", 0),
+             j.value("uptime_s", 0.0), j.value("dry_run", false) ? " (dry run)" : "");
+  fmt::print("\n{:<40} {:<8} {:>10} {:>10} {:>7} {:>7} {:>7} {:>6}\n", "SCOPE", "LEVEL",
+             "AVAIL_MIB", "TOTAL_MIB", "AVAIL%", "SOME%", "FULL%", "KILLS");
+  for (const auto& s : j.value("scopes", json::array())) {
+    fmt::print("{:<40} {:<8} {:>10.0f} {:>10.0f} {:>7} {:>7} {:>7} {:>6}\n", s.value("scope", "?"),
+               s.value("level", "?"), Mib(s["available_bytes"]), Mib(s["total_bytes"]),
+               Num(s["available_percent"], "{:.1f}"), Num(s["psi_some_percent"], "{:.1f}"),
+               Num(s["psi_full_percent"], "{:.1f}"), s.value("kills", 0));
+  }
+  const auto flight = j.value("victims_in_flight", json::array());
+  fmt::print("\nvictims in flight: {}\n", flight.size());
+  for (const auto& v : flight) {
+    fmt::print("  seq {} pid {} {} in {} for {:.0f} ms\n", v.value("seq", 0), v.value("pid", 0),
+               v.value("comm", "?"), v.value("scope", "?"), v.value("age_ms", 0.0));
+  }
+  const auto kills = j.value("recent_kills", json::array());
+  fmt::print("\nrecent kills: {}\n", kills.size());
+  for (const auto& k : kills) {
+    const json t = k.value("timeline", json::object());
+    const json v = k.value("victim", json::object());
+    fmt::print("  seq {} {} pid {} {} ({:.0f} MiB): {} in {} ms, {:.1f} MiB freed, deadline {}\n",
+               k.value("seq", 0), k.value("scope", "?"), v.value("pid", 0), v.value("comm", "?"),
+               Mib(v["rss_bytes"]), t.value("outcome", "?"),
+               Num(t["decision_to_reaped_ms"].is_null() ? t["decision_to_exit_ms"]
+                                                        : t["decision_to_reaped_ms"],
+                   "{:.1f}"),
+               Mib(t["bytes_freed"]), t.value("deadline", "?"));
+  }
+  const auto notifiers = j.value("notifiers", json::array());
+  fmt::print("\nnotifiers: {}\n", notifiers.size());
+  for (const auto& n : notifiers) fmt::print("  {}\n", n.dump());
+}
+
+}  // namespace
+
+int RunStatus(const StatusOptions& o) {
+  std::string path = o.socket;
+  if (path.empty()) path = config::ReportConfig{}.status_socket;
+  auto answer = report::QueryStatus(path, o.timeout_ms);
+  if (!answer) {
+    std::fprintf(stderr, "reaperd: cannot ask the daemon at %s: %s\n", path.c_str(),
+                 answer.error().ToString().c_str());
+    return 1;
+  }
+  if (o.json) {
+    std::fputs(answer->c_str(), stdout);
+    return 0;
+  }
+  json j = json::parse(*answer, nullptr, false);
+  if (j.is_discarded()) {
+    std::fprintf(stderr, "reaperd: the daemon's answer is not JSON\n");
+    return 1;
+  }
+  PrintPretty(j);
+  return 0;
+}
+
+}  // namespace reaperd::cli

@@ -1,0 +1,270 @@
+#include "daemon/reporting.h"
+
+#include <unistd.h>
+
+#include "daemon/engine.h"
+#include "kill/last_resort.h"
+#include "sys/clock.h"
+
+namespace reaperd::daemon {
+namespace {
+
+using nlohmann::json;
+using report::MetricType;
+
+std::string ScopeName(const kill::ScopeKey& k) {
+  return k.kind == policy::ScopeKind::kSystem ? "system" : "cgroup:" + std::string(k.cgroup.view());
+}
+
+double Seconds(sys::Nanos from, sys::Nanos to) {
+  return static_cast<double>(to - from) / static_cast<double>(sys::kSecond);
+}
+
+}  // namespace
+
+Reporting::Reporting(const config::Config& cfg, Logger& log, bool dry_run)
+    : cfg_(cfg),
+      log_(log),
+      dry_run_(dry_run),
+      reports_(cfg.report, cfg.kill.deadline_ms, log),
+      started_ns_(sys::MonotonicClock().Now()) {
+  DefineMetrics();
+  auto ep = report::Endpoints::Create();
+  if (!ep) {
+    log_.Log(LogLevel::kError, "report", "endpoints=unavailable error={}",
+             Q{ep.error().ToString()});
+    return;
+  }
+  endpoints_ = std::move(*ep);
+  const config::ReportConfig& rc = cfg.report;
+  if (!rc.status_socket.empty()) {
+    auto r = endpoints_->ListenStatus(rc.status_socket, [this] { return StatusJson(); });
+    log_.Log(r ? LogLevel::kInfo : LogLevel::kWarning, "report", "status_socket={} result={}",
+             Q{rc.status_socket}, Q{r ? std::string("listening") : r.error().ToString()});
+  }
+  std::uint32_t addr = 0;
+  std::uint16_t port = 0;
+  if (!rc.metrics_listen.empty() && config::ParseLoopbackAddress(rc.metrics_listen, &addr, &port)) {
+    auto r = endpoints_->ListenHttp(addr, port, [this] { return MetricsText(); });
+    log_.Log(r ? LogLevel::kInfo : LogLevel::kWarning, "report", "metrics_listen={} result={}",
+             Q{rc.metrics_listen}, Q{r ? std::string("listening") : r.error().ToString()});
+  }
+  if (!rc.metrics_textfile_path.empty()) {
+    if (auto t = sys::Timer::Create();
+        t && t->Set(rc.metrics_interval_ms, rc.metrics_interval_ms)) {
+      textfile_timer_ = std::make_unique<sys::Timer>(std::move(*t));
+      (void)endpoints_->Watch(textfile_timer_->fd(), [this] {
+        (void)textfile_timer_->ReadExpirations();
+        WriteTextfile();
+      });
+    }
+  }
+}
+
+Reporting::~Reporting() { WriteTextfile(); }
+
+void Reporting::DefineMetrics() {
+  auto& m = metrics_;
+  m.Define("reaperd_build_info", MetricType::kGauge, "Always 1; the version is a label.");
+  m.Set("reaperd_build_info", {{"version", REAPERD_VERSION}}, 1);
+  m.Define("reaperd_dry_run", MetricType::kGauge, "1 when reaperd decides but never signals.");
+  m.Set("reaperd_dry_run", {}, dry_run_ ? 1 : 0);
+  m.Define("reaperd_kills_total", MetricType::kCounter,
+           "Victims chosen and signalled, by scope and final outcome (reaped, exited, "
+           "missed_deadline, stale, dry_run, failed).");
+  m.Define("reaperd_kill_decisions_total", MetricType::kCounter,
+           "Kill decisions by scope and by each reason that held (available_low, "
+           "time_to_exhaustion, psi_some, psi_full).");
+  m.Define("reaperd_deadlines_missed_total", MetricType::kCounter,
+           "Victims whose memory was not released by kill.deadline_ms, by scope.");
+  m.Define("reaperd_escalations_total", MetricType::kCounter,
+           "SIGTERM grace periods that ran out and were followed by SIGKILL, by scope.");
+  m.Define("reaperd_last_resort_total", MetricType::kCounter,
+           "Last resorts fired after repeated missed deadlines, by scope and action.");
+  m.Define("reaperd_bytes_freed_total", MetricType::kCounter,
+           "Bytes released by victims (process_mrelease, or visibly back in the scope), by scope.");
+  m.Define("reaperd_level_changes_total", MetricType::kCounter,
+           "Detector level changes, by scope and the level entered.");
+  m.Define("reaperd_reclaim_runs_total", MetricType::kCounter,
+           "Reclaim notifier runs, by notifier and result.");
+  m.Define("reaperd_reclaim_bytes_freed_total", MetricType::kCounter,
+           "Bytes the reclaim notifiers were measured to free, by notifier.");
+  m.Define("reaperd_kill_report_write_errors_total", MetricType::kCounter,
+           "Kill reports that could not be written to the kill report file.");
+  m.Add("reaperd_kill_report_write_errors_total", {}, 0);
+  for (const char* name : {"reaperd_detection_to_signal_seconds", "reaperd_signal_to_exit_seconds",
+                           "reaperd_signal_to_reaped_seconds"}) {
+    m.Define(name, MetricType::kHistogram,
+             "Latency of the kill path, seconds (detection is the kill decision).",
+             report::kLatencyBuckets);
+  }
+  m.Define("reaperd_pressure_some_percent", MetricType::kGauge,
+           "PSI memory some: share of wall time with a task stalled on memory, by scope.");
+  m.Define("reaperd_pressure_full_percent", MetricType::kGauge,
+           "PSI memory full: share of wall time with all non-idle tasks stalled, by scope.");
+  m.Define("reaperd_available_bytes", MetricType::kGauge,
+           "Memory available to the scope (MemAvailable, or limit minus usage).");
+  m.Define("reaperd_total_bytes", MetricType::kGauge, "The scope's memory (MemTotal, or limit).");
+  m.Define("reaperd_level", MetricType::kGauge,
+           "The scope's detector level: 0 ok, 1 warn, 2 reclaim, 3 kill.");
+  m.Define("reaperd_victims_in_flight", MetricType::kGauge,
+           "Victims signalled whose memory is not yet released.");
+  m.Set("reaperd_victims_in_flight", {}, 0);
+}
+
+void Reporting::OnReady() noexcept {
+  if (endpoints_) endpoints_->OnReady();
+}
+
+void Reporting::WriteTextfile() noexcept {
+  const std::string& path = cfg_.report.metrics_textfile_path;
+  if (path.empty()) return;
+  try {
+    auto r = report::WriteFileAtomic(path, metrics_.Render());
+    if (!r && textfile_errors_++ % 100 == 0) {
+      log_.Log(LogLevel::kWarning, "report", "metrics_textfile={} error={} count={}", Q{path},
+               Q{r.error().ToString()}, textfile_errors_);
+    }
+  } catch (...) {
+  }
+}
+
+void Reporting::OnSample(const policy::Scope& scope, const pressure::PressureSample& sample,
+                         const pressure::Decision& decision) {
+  try {
+    const std::string name = scope.Name();
+    ScopeState& st = scopes_[name];
+    st.sample = sample;
+    st.decision = decision;
+    const report::Labels l = {{"scope", name}};
+    metrics_.Set("reaperd_pressure_some_percent", l, decision.psi_some_percent);
+    metrics_.Set("reaperd_pressure_full_percent", l, decision.psi_full_percent);
+    metrics_.Set("reaperd_available_bytes", l, static_cast<double>(sample.available_bytes));
+    metrics_.Set("reaperd_total_bytes", l, static_cast<double>(sample.total_bytes));
+    metrics_.Set("reaperd_level", l, static_cast<double>(decision.level));
+  } catch (...) {
+  }
+}
+
+void Reporting::OnLevelChange(const policy::Scope& scope, pressure::Level from,
+                              const pressure::Decision& decision) {
+  (void)from;
+  try {
+    metrics_.Add("reaperd_level_changes_total",
+                 {{"scope", scope.Name()}, {"to", pressure::LevelName(decision.level)}});
+  } catch (...) {
+  }
+}
+
+void Reporting::OnKillDecision(const KillDecision& k) {
+  if (k.scope == nullptr || k.decision == nullptr || k.sample == nullptr || k.snapshot == nullptr ||
+      k.ranking == nullptr) {
+    return;
+  }
+  try {
+    const std::string name = k.scope->Name();
+    for (pressure::Reasons bit = 1; bit != 0 && bit <= pressure::kReasonPsiFullSustained;
+         bit = static_cast<pressure::Reasons>(bit << 1)) {
+      if ((k.decision->reasons & bit) == 0) continue;
+      std::string reason = ReasonsString(bit);
+      metrics_.Add("reaperd_kill_decisions_total", {{"scope", name}, {"reason", reason}});
+    }
+    report::DecisionView view{k.seq,      *k.scope,      *k.decision, *k.sample,       *k.snapshot,
+                              *k.ranking, k.victim_rank, k.members,   k.t_decision_ns, k.dry_run};
+    reports_.NoteDecision(report::DecisionJson(view, cfg_.rank, sys::WallNow() / sys::kMilli));
+    InFlight f;
+    f.scope = name;
+    f.t_decision_ns = k.t_decision_ns;
+    if (k.victim_rank < k.ranking->candidates.size()) {
+      const auto& p = k.snapshot->processes[k.ranking->candidates[k.victim_rank].index];
+      f.pid = p.pid;
+      f.comm = std::string(p.comm.view());
+    }
+    in_flight_[k.seq] = f;
+    ++scopes_[name].kills;
+    metrics_.Set("reaperd_victims_in_flight", {}, static_cast<double>(in_flight_.size()));
+  } catch (...) {
+  }
+}
+
+void Reporting::OnKillResult(const kill::KillResult& r) {
+  try {
+    const std::string name = ScopeName(r.scope);
+    const report::Labels l = {{"scope", name}};
+    const bool missed = r.outcome == kill::Outcome::kMissedDeadline && !r.after_deadline;
+    if (missed) metrics_.Add("reaperd_deadlines_missed_total", l);
+    if (!r.after_deadline) {
+      metrics_.Add("reaperd_kills_total",
+                   {{"scope", name}, {"outcome", kill::OutcomeName(r.outcome)}});
+      if (r.escalated) metrics_.Add("reaperd_escalations_total", l);
+      if (r.t_decision != 0 && r.t_signal != 0) {
+        metrics_.Observe("reaperd_detection_to_signal_seconds", l,
+                         Seconds(r.t_decision, r.t_signal));
+      }
+    }
+    if (r.t_signal != 0 && r.t_exit != 0 && (!missed || r.after_deadline)) {
+      metrics_.Observe("reaperd_signal_to_exit_seconds", l, Seconds(r.t_signal, r.t_exit));
+    }
+    if (r.t_signal != 0 && r.t_reaped != 0) {
+      metrics_.Observe("reaperd_signal_to_reaped_seconds", l, Seconds(r.t_signal, r.t_reaped));
+    }
+    if (r.bytes_freed > 0) {
+      metrics_.Add("reaperd_bytes_freed_total", l, static_cast<double>(r.bytes_freed));
+    }
+    if (r.last_resort != config::LastResort::kNone) {
+      metrics_.Add("reaperd_last_resort_total",
+                   {{"scope", name}, {"action", kill::LastResortName(r.last_resort)}});
+    }
+    const std::uint64_t errors_before = reports_.write_errors();
+    reports_.NoteResult(r);
+    if (reports_.write_errors() != errors_before) {
+      metrics_.Add("reaperd_kill_report_write_errors_total", {});
+    }
+    if (!missed) in_flight_.erase(r.seq);
+    metrics_.Set("reaperd_victims_in_flight", {}, static_cast<double>(in_flight_.size()));
+  } catch (...) {
+  }
+}
+
+std::string Reporting::StatusJson() const {
+  const sys::Nanos now = sys::MonotonicClock().Now();
+  json j;
+  j["version"] = REAPERD_VERSION;
+  j["pid"] = ::getpid();
+  j["uptime_s"] = Seconds(started_ns_, now);
+  j["dry_run"] = dry_run_;
+  json scopes = json::array();
+  for (const auto& [name, st] : scopes_) {
+    scopes.push_back({{"scope", name},
+                      {"level", pressure::LevelName(st.decision.level)},
+                      {"reasons", ReasonsString(st.decision.reasons)},
+                      {"available_bytes", st.sample.available_bytes},
+                      {"total_bytes", st.sample.total_bytes},
+                      {"available_percent", st.decision.available_percent},
+                      {"psi_some_percent", st.decision.psi_some_percent},
+                      {"psi_full_percent", st.decision.psi_full_percent},
+                      {"slope_bytes_per_s", st.decision.slope_bytes_per_s},
+                      {"time_to_exhaustion_ms", st.decision.time_to_exhaustion_ms},
+                      {"kills", st.kills}});
+  }
+  j["scopes"] = scopes;
+  json flight = json::array();
+  for (const auto& [seq, f] : in_flight_) {
+    flight.push_back({{"seq", seq},
+                      {"scope", f.scope},
+                      {"pid", f.pid},
+                      {"comm", f.comm},
+                      {"age_ms", static_cast<double>(now - f.t_decision_ns) / 1e6}});
+  }
+  j["victims_in_flight"] = flight;
+  json recent = json::array();
+  for (const auto& k : reports_.recent()) recent.push_back(k);
+  j["recent_kills"] = recent;
+  j["notifiers"] = notifier_status_ ? notifier_status_() : json::array();
+  j["metrics"] = {{"kill_report_path", cfg_.report.kill_report_path},
+                  {"textfile_path", cfg_.report.metrics_textfile_path},
+                  {"listen", cfg_.report.metrics_listen}};
+  return report::DumpLine(j) + "\n";
+}
+
+}  // namespace reaperd::daemon

@@ -1,0 +1,84 @@
+// The daemon's reporting: an EngineObserver that turns samples, decisions and results into
+// kill reports (report/kill_report.h), Prometheus metrics (report/metrics.h, rewritten to the
+// textfile collector's file and served on loopback if configured) and the answer of the
+// status socket (systemd's WATCHDOG=1 is sent by the engine's tick, engine_reclaim.cc).
+// Everything runs on the loop thread behind one fd (fd()/OnReady());
+// nothing blocks on a client or the disk beyond small writes.
+#pragma once
+
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "base/log.h"
+#include "config/config.h"
+#include "daemon/observer.h"
+#include "report/endpoints.h"
+#include "report/kill_report.h"
+#include "report/metrics.h"
+#include "sys/event_loop.h"
+
+namespace reaperd::daemon {
+
+class Reporting final : public EngineObserver {
+ public:
+  // Never fails as a whole: an output that cannot be set up is logged and left off.
+  Reporting(const config::Config& cfg, Logger& log, bool dry_run);
+  ~Reporting() override;
+
+  // The fd to watch for EPOLLIN; call OnReady() when it is readable.
+  int fd() const noexcept { return endpoints_ ? endpoints_->fd() : -1; }
+  void OnReady() noexcept;
+
+  // The registry other modules add to (reclaim: reaperd_reclaim_runs_total{notifier,result},
+  // reaperd_reclaim_bytes_freed_total{notifier}; see docs/metrics.md). Thread-safe.
+  report::Metrics& metrics() noexcept { return metrics_; }
+  // What `reaperd status` shows under "notifiers"; called on the loop thread per query.
+  void SetNotifierStatus(std::function<nlohmann::json()> f) { notifier_status_ = std::move(f); }
+
+  // The status answer and the metrics text (public for tests).
+  std::string StatusJson() const;
+  std::string MetricsText() const { return metrics_.Render(); }
+  // Rewrites the textfile now (also done every report.metrics_interval_ms, and at stop).
+  void WriteTextfile() noexcept;
+
+  void OnSample(const policy::Scope& scope, const pressure::PressureSample& sample,
+                const pressure::Decision& decision) override;
+  void OnLevelChange(const policy::Scope& scope, pressure::Level from,
+                     const pressure::Decision& decision) override;
+  void OnKillDecision(const KillDecision& kill) override;
+  void OnKillResult(const kill::KillResult& result) override;
+
+ private:
+  struct ScopeState {
+    pressure::PressureSample sample;
+    pressure::Decision decision;
+    std::uint64_t kills = 0;
+  };
+  struct InFlight {
+    std::string scope;
+    pid_t pid = 0;
+    std::string comm;
+    std::int64_t t_decision_ns = 0;
+  };
+  void DefineMetrics();
+
+  const config::Config& cfg_;
+  Logger& log_;
+  bool dry_run_;
+  report::Metrics metrics_;
+  report::KillReports reports_;
+  std::unique_ptr<report::Endpoints> endpoints_;
+  std::unique_ptr<sys::Timer> textfile_timer_;
+  std::map<std::string, ScopeState> scopes_;
+  std::map<std::uint64_t, InFlight> in_flight_;
+  std::function<nlohmann::json()> notifier_status_;
+  std::int64_t started_ns_ = 0;
+  std::uint64_t textfile_errors_ = 0;
+};
+
+}  // namespace reaperd::daemon

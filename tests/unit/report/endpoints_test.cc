@@ -1,0 +1,120 @@
+// The status socket and the HTTP endpoint, served by Endpoints::OnReady as the daemon loop
+// would: answers for root/own uid only, mode 0600, stale socket replaced, a live one refused,
+// GET /metrics answered and anything else 404.
+#include "report/endpoints.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <thread>
+
+namespace reaperd::report {
+namespace {
+
+// Serves ep from a thread until stop, like the daemon loop does.
+class Server {
+ public:
+  explicit Server(Endpoints& ep)
+      : thread_([this, &ep] {
+          while (!stop_) {
+            pollfd p{ep.fd(), POLLIN, 0};
+            if (::poll(&p, 1, 20) > 0) ep.OnReady();
+          }
+        }) {}
+  ~Server() {
+    stop_ = true;
+    thread_.join();
+  }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+std::string TempDir() {
+  char tmpl[] = "/tmp/reaperd-ep-XXXXXX";
+  return ::mkdtemp(tmpl);
+}
+
+TEST(EndpointsTest, StatusSocketAnswersAndIsPrivate) {
+  const std::string dir = TempDir();
+  const std::string path = dir + "/status.sock";
+  auto ep = Endpoints::Create();
+  ASSERT_TRUE(ep.has_value());
+  ASSERT_TRUE((*ep)->ListenStatus(path, [] { return std::string("{\"ok\":1}\n"); }).has_value());
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  {
+    Server s(**ep);
+    auto a = QueryStatus(path, 2000);
+    ASSERT_TRUE(a.has_value()) << a.error().ToString();
+    EXPECT_EQ(*a, "{\"ok\":1}\n");
+    // A second daemon on the same socket is refused while the first answers.
+    auto other = Endpoints::Create();
+    EXPECT_FALSE((*other)->ListenStatus(path, [] { return std::string("x"); }).has_value());
+    if (::geteuid() == 0) {
+      // Another uid cannot even connect (mode 0600); the child reports what it got.
+      pid_t child = ::fork();
+      if (child == 0) {
+        if (::setresgid(65534, 65534, 65534) != 0 || ::setresuid(65534, 65534, 65534) != 0) {
+          ::_exit(2);
+        }
+        ::_exit(QueryStatus(path, 1000).has_value() ? 1 : 0);
+      }
+      int status = 0;
+      ::waitpid(child, &status, 0);
+      EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "nobody got an answer";
+    }
+    // Our query and the second daemon's probe were answered; nobody's connect was not.
+    EXPECT_EQ((*ep)->status_served(), 2u);
+  }
+  // The socket file is removed with its endpoint; a stale file would be replaced.
+  ep->reset();
+  EXPECT_NE(::access(path.c_str(), F_OK), 0);
+  ::rmdir(dir.c_str());
+}
+
+std::string HttpGet(std::uint16_t port, const std::string& request) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(port);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    return "connect failed";
+  }
+  ::send(fd, request.data(), request.size(), 0);
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
+  ::close(fd);
+  return out;
+}
+
+TEST(EndpointsTest, HttpServesMetricsOnLoopback) {
+  auto ep = Endpoints::Create();
+  ASSERT_TRUE(ep.has_value());
+  ASSERT_TRUE((*ep)->ListenHttp(0x7f000001, 0, [] { return std::string("m_total 1\n"); }));
+  ASSERT_GT((*ep)->http_port(), 0);
+  Server s(**ep);
+  const std::string ok = HttpGet((*ep)->http_port(), "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_TRUE(ok.starts_with("HTTP/1.0 200 OK\r\n")) << ok;
+  EXPECT_TRUE(ok.ends_with("\r\n\r\nm_total 1\n")) << ok;
+  EXPECT_NE(ok.find("Content-Length: 10\r\n"), std::string::npos) << ok;
+  const std::string missing = HttpGet((*ep)->http_port(), "GET /secret HTTP/1.0\r\n\r\n");
+  EXPECT_TRUE(missing.starts_with("HTTP/1.0 404")) << missing;
+}
+
+}  // namespace
+}  // namespace reaperd::report
