@@ -10,7 +10,8 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEPS := build-essential g++ cmake ninja-build pkg-config clang-format \
 	libtomlplusplus-dev libcli11-dev libfmt-dev nlohmann-json3-dev libsystemd-dev \
 	libgtest-dev libgmock-dev libbenchmark-dev procps util-linux \
-	prometheus
+	prometheus \
+	man-db groff-base systemd libcap2-bin strace python3
 
 .PHONY: deps build run test unit integration bench install format format-check lab lab-smoke clean \
 	fuzz fuzz-deps sanitize tsan
