@@ -55,6 +55,11 @@ def summarize(res, samples):
     start = res["start_ms"]
     procs = res["procs"]
     kernel_pids = {k["pid"] for k in res["kernel_kills"]}
+    # The kernel logs one "Killed process" per victim, but SIGKILLs every process sharing its
+    # mm too (clone_vm): those died by the kernel's hand as well.
+    sharers = [p for p in procs if p["role"] in ("clonehog", "clonechild")]
+    if any(p["pid"] in kernel_pids for p in sharers):
+        kernel_pids |= {p["pid"] for p in sharers if p["signal"] == 9 and not p["alive_at_end"]}
     died = [p for p in procs if not p["alive_at_end"] and p["end_ms"] >= 0]
     intended = [p for p in procs if p["intended"]]
     collateral = [p for p in died if not p["intended"]]
@@ -97,7 +102,7 @@ def summarize(res, samples):
         "killed_by_kernel": sum(1 for p in intended_dead if p["pid"] in kernel_pids),
         "collateral": [how(p) for p in collateral] + [f'{k["comm"]}(kernel)' for k in foreign],
         "died": [how(p) for p in died],
-        "kernel_kills": len(res["kernel_kills"]),
+        "kernel_kills": len(res["kernel_kills"]),  # "Killed process" lines: victims, not sharers
         "onset_ms": onset, "kill_ms": None if first_kill is None else first_kill - ref,
         "back_ms": None if back is None else back - ref,
         "probe_max_gap_ms": res["probe"]["max_gap_ms"],
