@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "support/cgroup_sandbox.h"
+#include "support/daemon.h"
 #include "support/hog.h"
 
 namespace reaperd::itest {
@@ -23,102 +24,11 @@ namespace {
 
 constexpr std::uint64_t kMiB = 1024 * 1024;
 
-// The daemon as a child process with its stderr in a file.
-class Daemon {
- public:
-  Daemon(const std::vector<std::string>& scopes, int run_for_ms,
-         const std::vector<std::string>& extra = {}) {
-    char tmpl[] = "/tmp/reaperd-daemon-log-XXXXXX";
-    int fd = ::mkstemp(tmpl);
-    log_path_ = tmpl;
-    std::vector<std::string> args = {REAPERD_BINARY,
-                                     "run",
-                                     "--no-mlock",
-                                     "--log-level",
-                                     "info",
-                                     "--run-for-ms",
-                                     std::to_string(run_for_ms)};
-    for (const auto& s : scopes) {
-      args.push_back("--scope");
-      args.push_back("cgroup:" + s);
-    }
-    args.insert(args.end(), extra.begin(), extra.end());
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(fd, 2);
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-    ::close(fd);
-  }
-  ~Daemon() {
-    Stop();
-    ::unlink(log_path_.c_str());
-  }
-  // Waits until the daemon logged its start line (it is then watching).
-  bool WaitStarted() {
-    for (int i = 0; i < 200; ++i) {
-      if (Log().find("start version=") != std::string::npos) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return false;
-  }
-  pid_t pid() const { return pid_; }
-  int Stop() {
-    if (pid_ <= 0) return status_;
-    ::kill(pid_, SIGTERM);
-    ::waitpid(pid_, &status_, 0);
-    pid_ = 0;
-    return status_;
-  }
-  std::string Log() const {
-    std::ifstream f(log_path_);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
-  }
-  // The lines of the log that start with the event word.
-  std::vector<std::string> Lines(const std::string& event) const {
-    std::vector<std::string> out;
-    std::istringstream in(Log());
-    std::string line;
-    while (std::getline(in, line)) {
-      auto sp = line.find("] ");
-      if (sp != std::string::npos && line.compare(sp + 2, event.size() + 1, event + " ") == 0) {
-        out.push_back(line);
-      }
-    }
-    return out;
-  }
-
- private:
-  pid_t pid_ = 0;
-  int status_ = 0;
-  std::string log_path_;
-};
-
-std::uint64_t Field(const std::string& line, const std::string& key) {
-  auto p = line.find(" " + key + "=");
-  if (p == std::string::npos) return 0;
-  return std::stoull(line.substr(p + key.size() + 2));
-}
-
 std::unique_ptr<CgroupSandbox> Sandbox(const char* name, std::uint64_t limit) {
   std::string why;
   auto sb = CgroupSandbox::Create(name, limit, &why);
   if (!sb) ADD_FAILURE() << "no cgroup sandbox: " << why;
   return sb;
-}
-
-bool WaitFor(const std::function<bool()>& f, int timeout_ms) {
-  for (int waited = 0; waited < timeout_ms; waited += 20) {
-    if (f()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return f();
 }
 
 TEST(DaemonLive, FastHogKilledBeforeMemcgOom) {
