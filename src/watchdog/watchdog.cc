@@ -1,9 +1,11 @@
 #include "watchdog/watchdog.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <nlohmann/json.hpp>
 
@@ -93,8 +95,25 @@ void* Watchdog::ThreadMain(void* self) {
   return nullptr;
 }
 
+void Watchdog::PrepareReportDir() {
+  const auto slash = cfg_.report_path.rfind('/');
+  if (cfg_.report_path.empty() || slash == std::string::npos || slash == 0) return;
+  const std::string dir = cfg_.report_path.substr(0, slash);
+  if (::mkdir(dir.c_str(), 0750) == 0) {
+    log_.Log(LogLevel::kNotice, "watchdog", "report_dir={} created=1 mode=0750", Q{dir});
+    return;
+  }
+  const int e = errno;
+  struct stat st {};
+  if (e == EEXIST && ::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return;
+  log_.Log(LogLevel::kWarning, "watchdog",
+           "report_dir={} error={} note=\"stall reports go to the log only until it exists\"",
+           Q{dir}, Q{Error::Sys(e == EEXIST ? ENOTDIR : e, "mkdir").ToString()});
+}
+
 Result<void> Watchdog::Start() {
   if (started_) return {};
+  PrepareReportDir();
   pthread_attr_t attr;
   pthread_attr_init(&attr);
   pthread_attr_setstacksize(&attr, kStackSize);

@@ -66,7 +66,9 @@ class Watchdog {
   Watchdog(const Watchdog&) = delete;
   Watchdog& operator=(const Watchdog&) = delete;
 
-  // Starts the thread (a 256 KiB stack). Without Start(), Check() may be driven by hand.
+  // Creates the report file's directory (mode 0750) if missing, or logs why it cannot (the
+  // default /var/lib/reaperd does not exist before the first run), then starts the thread
+  // (a 256 KiB stack). Without Start(), Check() may be driven by hand.
   Result<void> Start();
   void Stop();
 
@@ -92,6 +94,7 @@ class Watchdog {
   };
   static void* ThreadMain(void* self);
   void Loop();
+  void PrepareReportDir();
   bool ReadTask(pid_t pid, StalledTask& t);
   void Write(const StallReport& r);
 

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -168,6 +169,39 @@ TEST(WatchdogTest, LateLoopIsAStall) {
   ASSERT_TRUE(rep.has_value());
   EXPECT_NEAR(rep->loop_late_seconds, 0.2, 1e-9);
   EXPECT_NE(std::find(rep->reasons.begin(), rep->reasons.end(), "loop_late"), rep->reasons.end());
+}
+
+TEST(WatchdogTest, StartCreatesTheReportDirectory) {
+  Fixture f;
+  const std::string sub = f.dir + "/reports";
+  f.cfg.report_path = sub + "/stalls.jsonl";
+  {
+    Watchdog wd(f.cfg, *f.view, f.clock, f.log);
+    ASSERT_TRUE(wd.Start().has_value());
+    wd.Stop();
+  }
+  struct stat st {};
+  ASSERT_EQ(::stat(sub.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISDIR(st.st_mode));
+  EXPECT_EQ(st.st_mode & 07777, 0750u);
+  EXPECT_TRUE(f.sink.Contains("report_dir=\"" + sub + "\" created=1"));
+  ::rmdir(sub.c_str());
+}
+
+TEST(WatchdogTest, StartSaysWhenTheReportDirectoryCannotBeMade) {
+  Fixture f;
+  // A regular file where a directory would have to be.
+  const std::string file = f.dir + "/file";
+  std::ofstream(file) << "x";
+  f.cfg.report_path = file + "/sub/stalls.jsonl";
+  {
+    Watchdog wd(f.cfg, *f.view, f.clock, f.log);
+    ASSERT_TRUE(wd.Start().has_value());
+    wd.Stop();
+  }
+  EXPECT_TRUE(f.sink.Contains("report_dir=\"" + file + "/sub\" error="));
+  EXPECT_TRUE(f.sink.Contains("stall reports go to the log only"));
+  ::unlink(file.c_str());
 }
 
 TEST(WatchdogTest, TaskLineEscapesTheComm) {
