@@ -83,15 +83,20 @@ TEST(HookTest, RelativeProgramIsRefused) {
 
 TEST(HookTest, RunnerRunsQueuedHooksOffTheCallersThread) {
   Fixture f;
+  char dir[] = "/tmp/reaperd-hook-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  const std::string go = std::string(dir) + "/go";
   HookRunner runner(f.clock, f.log);
-  const auto t0 = std::chrono::steady_clock::now();
-  runner.Queue("slow", {"/bin/sleep", "0.3"}, HookEnv{}, 5000);
-  const auto queued_ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
-          .count();
-  EXPECT_LT(queued_ms, 300);
+  // The hook cannot end before the test creates `go`: if Queue() waited for it, the hook
+  // would have timed out by the time Queue() returned.
+  runner.Queue("slow", {"/bin/sh", "-c", "while [ ! -e " + go + " ]; do sleep 0.01; done"},
+               HookEnv{}, 5000);
+  EXPECT_FALSE(f.sink.Contains("hook=\"slow\""));
+  std::ofstream(go) << "go";
   runner.Drain();
   EXPECT_TRUE(f.sink.Contains("hook=\"slow\" event= scope=\"\" outcome=exited exit=0"));
+  ::unlink(go.c_str());
+  ::rmdir(dir);
 }
 
 }  // namespace
