@@ -61,6 +61,7 @@ Engine::Engine(const config::Config& cfg, std::vector<policy::Scope> scopes, Eng
   reaper_ = std::make_unique<kill::Reaper>(cfg_.kill, MakeReaperOptions(cfg_, options_.dry_run),
                                            view_, ops_, clock_, skip_, ladder_);
   episodes_.resize(status_.size());
+  pending_.resize(status_.size());
   BuildReclaimers();
 }
 
@@ -106,6 +107,7 @@ int Engine::Tick() {
   if (watchdog_) watchdog_->Beat();
   NotifySystemdWatchdog(clock_.Now());
   holding_ = false;
+  PollPendingKills();
   for (std::size_t i = 0; i < samplers_.size(); ++i) {
     auto sample = samplers_[i].Sample();
     if (!sample) {
@@ -158,6 +160,7 @@ void Engine::Decide(std::size_t i, const pressure::PressureSample& s, const pres
 }
 
 void Engine::KillIn(std::size_t i, const pressure::Decision& d) {
+  if (pending_[i].active) return;  // this scope's victim waits for its pre-kill hook
   ScopeStatus& st = status_[i];
   ++st.kill_decisions;
   const sys::Nanos t_decision = clock_.Now();
@@ -197,51 +200,68 @@ void Engine::KillIn(std::size_t i, const pressure::Decision& d) {
                Q{st.scope.Name()}, p.pid, Q{p.comm.view()});
       continue;
     }
-    const std::size_t members = victim.member_count;
-    const std::uint64_t rss = p.rss();
-    KillDecision record;
-    for (const auto& m : victim.active()) record.members.push_back(m.pid);
-    // Bounded by hooks.pre_kill.timeout_ms; the victim is held by pidfd meanwhile.
-    RunPreKill(i, p, d);
-    auto seq = reaper_->Submit(std::move(victim));
-    if (!seq) {
-      log_.Log(LogLevel::kError, "kill", "scope={} pid={} outcome=submit_failed error={}",
-               Q{st.scope.Name()}, p.pid, Q{seq.error().ToString()});
+    if (StartPreKill(i, p, d)) {
+      PendingKill& pk = pending_[i];
+      pk.active = true;
+      pk.victim = std::move(victim);
+      pk.snap = std::move(*snap);
+      pk.ranking = std::move(ranking);
+      pk.rank = c;
+      pk.decision = d;
+      pk.t_decision = t_decision;
       return;
     }
-    ++st.kills;
-    if (watchdog_) watchdog_->NoteKill(p.pid);
-    record.seq = *seq;
-    record.scope = &st.scope;
-    record.decision = &d;
-    record.sample = &st.sample;
-    record.snapshot = &*snap;
-    record.ranking = &ranking;
-    record.victim_rank = c;
-    record.t_decision_ns = t_decision;
-    record.dry_run = options_.dry_run;
-    for (auto* o : observers_) o->OnKillDecision(record);
-    const sys::Nanos deadline = t_decision + cfg_.kill.deadline_ms * sys::kMilli;
-    detectors_[i].NoteKill(t_decision, rss, deadline);
-    std::string rules;
-    for (const auto& e : score.rules) {
-      if (!rules.empty()) rules.push_back(',');
-      rules += fmt::format("{}:{:+d}", e.rule, e.weight);
-    }
-    log_.Log(LogLevel::kWarning, "kill",
-             "seq={} scope={} {}pid={} comm={} uid={} cgroup={} members={} rss_mib={:.1f} "
-             "score={} rss_pages={} swap_pages={} pgtables_pages={} adj_pages={} rules={} "
-             "reasons={} available_pct={:.1f} tte_ms={} psi_some_pct={:.1f} psi_full_pct={:.1f} "
-             "candidates={} protected={}",
-             *seq, Q{st.scope.Name()}, options_.dry_run ? "dry_run=1 " : "", p.pid,
-             Q{p.comm.view()}, p.uid, Q{p.cgroup}, members, Mib(rss), score.total, score.rss,
-             score.swap, score.pagetables, score.adj, rules.empty() ? "none" : rules,
-             ReasonsString(d.reasons), d.available_percent, d.time_to_exhaustion_ms,
-             d.psi_some_percent, d.psi_full_percent, ranking.candidates.size(),
-             ranking.protected_processes.size());
+    Commit(i, victim, *snap, ranking, c, d, t_decision);
     return;
   }
   log_.Log(LogLevel::kError, "kill", "scope={} outcome=no_valid_candidate", Q{st.scope.Name()});
+}
+
+void Engine::Commit(std::size_t i, kill::Victim& victim, const policy::Snapshot& snap,
+                    const policy::Ranking& ranking, std::size_t c, const pressure::Decision& d,
+                    sys::Nanos t_decision) {
+  ScopeStatus& st = status_[i];
+  const policy::Score& score = ranking.candidates[c];
+  const policy::Process& p = snap.processes[score.index];
+  const std::size_t members = victim.member_count;
+  const std::uint64_t rss = p.rss();
+  KillDecision record;
+  for (const auto& m : victim.active()) record.members.push_back(m.pid);
+  auto seq = reaper_->Submit(std::move(victim));
+  if (!seq) {
+    log_.Log(LogLevel::kError, "kill", "scope={} pid={} outcome=submit_failed error={}",
+             Q{st.scope.Name()}, p.pid, Q{seq.error().ToString()});
+    return;
+  }
+  ++st.kills;
+  if (watchdog_) watchdog_->NoteKill(p.pid);
+  record.seq = *seq;
+  record.scope = &st.scope;
+  record.decision = &d;
+  record.sample = &st.sample;
+  record.snapshot = &snap;
+  record.ranking = &ranking;
+  record.victim_rank = c;
+  record.t_decision_ns = t_decision;
+  record.dry_run = options_.dry_run;
+  for (auto* o : observers_) o->OnKillDecision(record);
+  const sys::Nanos deadline = t_decision + cfg_.kill.deadline_ms * sys::kMilli;
+  detectors_[i].NoteKill(t_decision, rss, deadline);
+  std::string rules;
+  for (const auto& e : score.rules) {
+    if (!rules.empty()) rules.push_back(',');
+    rules += fmt::format("{}:{:+d}", e.rule, e.weight);
+  }
+  log_.Log(LogLevel::kWarning, "kill",
+           "seq={} scope={} {}pid={} comm={} uid={} cgroup={} members={} rss_mib={:.1f} "
+           "score={} rss_pages={} swap_pages={} pgtables_pages={} adj_pages={} rules={} "
+           "reasons={} available_pct={:.1f} tte_ms={} psi_some_pct={:.1f} psi_full_pct={:.1f} "
+           "candidates={} protected={}",
+           *seq, Q{st.scope.Name()}, options_.dry_run ? "dry_run=1 " : "", p.pid, Q{p.comm.view()},
+           p.uid, Q{p.cgroup}, members, Mib(rss), score.total, score.rss, score.swap,
+           score.pagetables, score.adj, rules.empty() ? "none" : rules, ReasonsString(d.reasons),
+           d.available_percent, d.time_to_exhaustion_ms, d.psi_some_percent, d.psi_full_percent,
+           ranking.candidates.size(), ranking.protected_processes.size());
 }
 
 void Engine::OnReaperEvent() {

@@ -97,7 +97,14 @@ class Engine {
   bool HoldKill(std::size_t i, const pressure::PressureSample& s, const pressure::Decision& d);
   void OnWarn(std::size_t i, const pressure::Decision& d);
   reclaim::HookEnv PressureEnv(std::size_t i, const char* event, const pressure::Decision& d) const;
-  void RunPreKill(std::size_t i, const policy::Process& p, const pressure::Decision& d);
+  // Starts the pre-kill hook; false when there is none (or it could not start): kill now.
+  bool StartPreKill(std::size_t i, const policy::Process& p, const pressure::Decision& d);
+  // Submits the kills whose pre-kill hook ended or timed out; the others keep ticking fast.
+  void PollPendingKills();
+  // Submits a built victim to the reaper, tells the observers and logs the kill.
+  void Commit(std::size_t i, kill::Victim& victim, const policy::Snapshot& snap,
+              const policy::Ranking& ranking, std::size_t rank, const pressure::Decision& d,
+              sys::Nanos t_decision);
   void QueuePostKill(const kill::KillResult& r);
 
   // Per scope: where the current reclaim/kill episode stands (reset below kReclaim).
@@ -105,6 +112,22 @@ class Engine {
     sys::Nanos hold_until = 0;  // the first kill waits for the chain until then
     bool hold_done = false;     // the first kill of the episode is no longer held
     bool rechecked = false;     // one fresh sample taken after the chain ended
+  };
+
+  // A kill waiting for its pre-kill hook, per scope: submitted when the hook ends or its
+  // timeout passes, whichever comes first, so the loop never waits on a hook. The victim is
+  // held by pidfd meanwhile; the snapshot and ranking are kept for the observers.
+  struct PendingKill {
+    bool active = false;
+    sys::Child hook;
+    sys::Nanos started = 0;
+    sys::Nanos deadline = 0;
+    kill::Victim victim;
+    policy::Snapshot snap;
+    policy::Ranking ranking;
+    std::size_t rank = 0;
+    pressure::Decision decision;
+    sys::Nanos t_decision = 0;
   };
 
   const config::Config& cfg_;
@@ -127,6 +150,7 @@ class Engine {
   std::vector<EngineObserver*> observers_;
   std::vector<std::unique_ptr<reclaim::Worker>> reclaimers_;
   std::vector<Episode> episodes_;
+  std::vector<PendingKill> pending_;
   std::unique_ptr<reclaim::HookRunner> hooks_;
   std::unique_ptr<watchdog::Watchdog> watchdog_;
   bool holding_ = false;                // a kill is held for the chain: tick fast

@@ -145,9 +145,9 @@ void Engine::OnWarn(std::size_t i, const pressure::Decision& d) {
                 cfg_.hooks.warn.timeout_ms);
 }
 
-void Engine::RunPreKill(std::size_t i, const policy::Process& p, const pressure::Decision& d) {
+bool Engine::StartPreKill(std::size_t i, const policy::Process& p, const pressure::Decision& d) {
   const config::HookConfig& h = cfg_.hooks.pre_kill;
-  if (h.argv.empty() || options_.dry_run) return;
+  if (h.argv.empty() || options_.dry_run) return false;
   reclaim::HookEnv e = PressureEnv(i, "pre_kill", d);
   e.victim_pid = p.pid;
   e.victim_comm = std::string(p.comm.view());
@@ -159,12 +159,30 @@ void Engine::RunPreKill(std::size_t i, const policy::Process& p, const pressure:
   if (!child) {
     log_.Log(LogLevel::kError, "hook", "hook=pre_kill outcome=spawn_failed error={}",
              Q{child.error().ToString()});
-    return;
+    return false;
   }
-  // Kill when the hook ends or its timeout passes, whichever comes first; its output and
-  // its end are the hook runner's business from here on.
-  (void)child->WaitExit(h.timeout_ms);
-  hooks_->Adopt("pre_kill", std::move(*child), started, started + h.timeout_ms * sys::kMilli);
+  PendingKill& pk = pending_[i];
+  pk.hook = std::move(*child);
+  pk.started = started;
+  pk.deadline = started + h.timeout_ms * sys::kMilli;
+  holding_ = true;
+  return true;
+}
+
+void Engine::PollPendingKills() {
+  for (std::size_t i = 0; i < pending_.size(); ++i) {
+    PendingKill& pk = pending_[i];
+    if (!pk.active) continue;
+    auto ended = pk.hook.WaitExit(0);
+    if (ended && !*ended && clock_.Now() < pk.deadline) {
+      holding_ = true;  // look again on the next (fast) tick
+      continue;
+    }
+    // Its output and its end (or its kill, past the timeout) are the hook runner's business.
+    hooks_->Adopt("pre_kill", std::move(pk.hook), pk.started, pk.deadline);
+    pk.active = false;
+    Commit(i, pk.victim, pk.snap, pk.ranking, pk.rank, pk.decision, pk.t_decision);
+  }
 }
 
 void Engine::QueuePostKill(const kill::KillResult& r) {
