@@ -1,0 +1,82 @@
+// The sampler over captured fixture trees: a v2 cgroup of the lab VM, a v1 cgroup of the build
+// machine, and the system scope. Figures are the captured files' own.
+#include "daemon/sampler.h"
+
+#include <gtest/gtest.h>
+
+#include "sys/clock.h"
+#include "sys/system_view.h"
+
+namespace reaperd::daemon {
+namespace {
+
+const std::string kFx = REAPERD_FIXTURES;
+
+policy::Scope Cgroup(const char* path) {
+  policy::Scope s;
+  EXPECT_TRUE(policy::ParseScope(std::string("cgroup:") + path, &s));
+  return s;
+}
+
+TEST(Sampler, V2CgroupCountsReclaimableCacheAndReadsItsPsi) {
+  auto view = sys::RealSystemView::Open(kFx + "/cgroup/v2-guest/proc", kFx + "/cgroup/v2-guest");
+  ASSERT_TRUE(view.has_value());
+  ASSERT_EQ(view->cgroup_version(), sys::CgroupVersion::kV2);
+  sys::FakeClock clock;
+  Sampler s(*view, clock, Cgroup("/lab.slice"));
+  EXPECT_EQ(s.PsiPath(), "lab.slice/memory.pressure");
+  auto r = s.Sample();
+  ASSERT_TRUE(r.has_value()) << r.error().ToString();
+  EXPECT_EQ(r->t_ns, clock.Now());
+  EXPECT_EQ(r->total_bytes, 67108864u);
+  // free (64 MiB - 9068544) + inactive_file 524288 + active_file 4096 / 2
+  EXPECT_EQ(r->available_bytes, 67108864u - 9068544u + 524288u + 2048u);
+  EXPECT_TRUE(r->has_psi);
+  EXPECT_EQ(r->psi_some_total_us, 68921u);
+  EXPECT_EQ(r->psi_full_total_us, 68921u);
+  EXPECT_EQ(r->refault_total, 380u);
+  EXPECT_EQ(r->scan_total, 1189u);
+}
+
+TEST(Sampler, V1CgroupUsesTheHierarchicalLimitAndHasNoPsi) {
+  auto view = sys::RealSystemView::Open(kFx + "/proc/host-v1", kFx + "/cgroup/host-v1");
+  ASSERT_TRUE(view.has_value());
+  ASSERT_EQ(view->cgroup_version(), sys::CgroupVersion::kV1);
+  sys::FakeClock clock;
+  Sampler s(*view, clock, Cgroup("/reaperd-capture"));
+  EXPECT_EQ(s.PsiPath(), "");
+  auto r = s.Sample();
+  ASSERT_TRUE(r.has_value()) << r.error().ToString();
+  EXPECT_EQ(r->total_bytes, 134217728u);
+  EXPECT_EQ(r->available_bytes, 134217728u - 7770112u);
+  EXPECT_FALSE(r->has_psi);
+}
+
+TEST(Sampler, SystemScopeReadsMeminfoPsiAndVmstat) {
+  auto view = sys::RealSystemView::Open(kFx + "/proc/host-v1", kFx + "/cgroup/host-v1");
+  ASSERT_TRUE(view.has_value());
+  sys::FakeClock clock;
+  Sampler s(*view, clock, policy::Scope{});
+  EXPECT_EQ(s.PsiPath(), "pressure/memory");
+  auto r = s.Sample();
+  ASSERT_TRUE(r.has_value()) << r.error().ToString();
+  EXPECT_EQ(r->total_bytes, std::uint64_t{24731700} * 1024);
+  EXPECT_EQ(r->available_bytes, std::uint64_t{22975208} * 1024);
+  EXPECT_EQ(r->swap_total_bytes, 0u);
+  EXPECT_TRUE(r->has_psi);
+  EXPECT_EQ(r->psi_some_total_us, 1777u);
+  EXPECT_EQ(r->psi_full_total_us, 507u);
+}
+
+TEST(Sampler, MissingCgroupIsAnErrorNotACrash) {
+  auto view = sys::RealSystemView::Open(kFx + "/proc/host-v1", kFx + "/cgroup/host-v1");
+  ASSERT_TRUE(view.has_value());
+  sys::FakeClock clock;
+  Sampler s(*view, clock, Cgroup("/gone"));
+  auto r = s.Sample();
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().sys_errno, ENOENT);
+}
+
+}  // namespace
+}  // namespace reaperd::daemon
