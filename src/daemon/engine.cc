@@ -185,20 +185,22 @@ void Engine::KillIn(std::size_t i, const pressure::Decision& d) {
   }
   // The first candidate whose identity still holds; a stale one (PID reused, gone) is
   // passed over without a signal.
+  int passed_over = 0;
+  std::string first_error;
   for (std::size_t c = 0; c < ranking.candidates.size() && c < 4; ++c) {
     const policy::Score& score = ranking.candidates[c];
     const policy::Process& p = snap->processes[score.index];
     kill::Victim victim;
     auto built = builder_.Build(*snap, score.index, t_decision, victim);
-    if (!built) {
-      log_.Log(LogLevel::kWarning, "kill", "scope={} pid={} outcome=build_failed error={}",
-               Q{st.scope.Name()}, p.pid, Q{built.error().ToString()});
+    if (!built || victim.main_stale) {
+      // Gone or reused since the scan: pass over it without a signal (one line per decision).
+      ++passed_over;
+      if (!built && first_error.empty()) first_error = built.error().ToString();
       continue;
     }
-    if (victim.main_stale) {
-      log_.Log(LogLevel::kNotice, "kill", "scope={} pid={} comm={} outcome=stale_skipped",
-               Q{st.scope.Name()}, p.pid, Q{p.comm.view()});
-      continue;
+    if (passed_over > 0) {
+      log_.Log(LogLevel::kNotice, "kill", "scope={} outcome=passed_over count={} first_error={}",
+               Q{st.scope.Name()}, passed_over, Q{first_error.empty() ? "stale" : first_error});
     }
     if (StartPreKill(i, p, d)) {
       PendingKill& pk = pending_[i];
@@ -214,7 +216,9 @@ void Engine::KillIn(std::size_t i, const pressure::Decision& d) {
     Commit(i, victim, *snap, ranking, c, d, t_decision);
     return;
   }
-  log_.Log(LogLevel::kError, "kill", "scope={} outcome=no_valid_candidate", Q{st.scope.Name()});
+  log_.Log(LogLevel::kError, "kill",
+           "scope={} outcome=no_valid_candidate passed_over={} first_error={}", Q{st.scope.Name()},
+           passed_over, Q{first_error.empty() ? "stale" : first_error});
 }
 
 void Engine::Commit(std::size_t i, kill::Victim& victim, const policy::Snapshot& snap,
@@ -252,16 +256,28 @@ void Engine::Commit(std::size_t i, kill::Victim& victim, const policy::Snapshot&
     if (!rules.empty()) rules.push_back(',');
     rules += fmt::format("{}:{:+d}", e.rule, e.weight);
   }
+  // Explain what was not chosen although bigger: the largest protected process, if it holds
+  // more than the victim (a protection by accident would show here first).
+  std::string bigger_protected = "none";
+  std::uint64_t biggest = rss;
+  for (const auto& pr : ranking.protected_processes) {
+    const policy::Process& q = snap.processes[pr.index];
+    if (q.rss() <= biggest) continue;
+    biggest = q.rss();
+    bigger_protected = fmt::format("{}:{}:{:.1f}MiB:{}", q.pid, Escaped(q.comm.view()),
+                                   Mib(q.rss()), policy::ProtectReasonName(pr.reason));
+  }
   log_.Log(LogLevel::kWarning, "kill",
            "seq={} scope={} {}pid={} comm={} uid={} cgroup={} members={} rss_mib={:.1f} "
            "score={} rss_pages={} swap_pages={} pgtables_pages={} adj_pages={} rules={} "
            "reasons={} available_pct={:.1f} tte_ms={} psi_some_pct={:.1f} psi_full_pct={:.1f} "
-           "candidates={} protected={}",
+           "candidates={} protected={} unreadable={} largest_protected={}",
            *seq, Q{st.scope.Name()}, options_.dry_run ? "dry_run=1 " : "", p.pid, Q{p.comm.view()},
            p.uid, Q{p.cgroup}, members, Mib(rss), score.total, score.rss, score.swap,
            score.pagetables, score.adj, rules.empty() ? "none" : rules, ReasonsString(d.reasons),
            d.available_percent, d.time_to_exhaustion_ms, d.psi_some_percent, d.psi_full_percent,
-           ranking.candidates.size(), ranking.protected_processes.size());
+           ranking.candidates.size(), ranking.protected_processes.size(), snap.unreadable,
+           Q{bigger_protected});
 }
 
 void Engine::OnReaperEvent() {
