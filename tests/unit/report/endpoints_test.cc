@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <thread>
 
@@ -74,7 +75,11 @@ TEST(EndpointsTest, StatusSocketAnswersAndIsPrivate) {
       ::waitpid(child, &status, 0);
       EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "nobody got an answer";
     }
-    // Our query and the second daemon's probe were answered; nobody's connect was not.
+    // Our query and the second daemon's probe were answered; nobody's connect was not. The
+    // probe is served by the server thread, possibly after ListenStatus returned: wait for it.
+    for (int i = 0; i < 200 && (*ep)->status_served() < 2u; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
     EXPECT_EQ((*ep)->status_served(), 2u);
   }
   // The socket file is removed with its endpoint; a stale file would be replaced.
