@@ -44,6 +44,15 @@ Result<sys::UniqueFd> VictimBuilder::OpenChecked(pid_t pid, std::uint64_t startt
   return std::move(*fd);
 }
 
+bool VictimBuilder::MinAdjNow(pid_t pid) noexcept {
+  char path[32];
+  char buf[16];
+  auto r = view_.Read(sys::Root::kProc, PidPath(pid, "oom_score_adj", path), buf);
+  if (!r) return false;  // gone: the signal finds that out
+  auto adj = proc::ParseOomScoreAdj(std::string_view(buf, r->size));
+  return adj && *adj == -1000;
+}
+
 bool VictimBuilder::AddMember(Victim& v, const policy::Process& p, MemberRole role) noexcept {
   for (const Member& m : v.active()) {
     if (m.pid == p.pid) return true;
@@ -59,6 +68,13 @@ bool VictimBuilder::AddMember(Victim& v, const policy::Process& p, MemberRole ro
     } else {
       v.NoteError(fd.error());
     }
+    return false;
+  }
+  // A process may have asked never to be killed (oom_score_adj -1000) since the scan; with
+  // its pidfd open, this file is this process's. Mm sharers are not checked: a write is
+  // copied to every sharer, so the main process shows it too.
+  if (role != MemberRole::kMmSharer && MinAdjNow(p.pid)) {
+    ++v.members_stale;
     return false;
   }
   Member& m = v.members[v.member_count++];

@@ -90,8 +90,9 @@ class VictimBuilder {
   VictimBuilder(sys::SystemView& view, ProcessOps& ops, const config::KillConfig& config) noexcept
       : view_(view), ops_(ops), config_(config) {}
 
-  // index: into snapshot.processes. Fails only on a bad index; a stale main process is
-  // reported through out.main_stale (the killer then signals nothing).
+  // index: into snapshot.processes. Fails only on a bad index; a stale main process (PID
+  // reused or gone, or oom_score_adj set to -1000 since the scan) is reported through
+  // out.main_stale (the killer then signals nothing).
   Result<void> Build(const policy::Snapshot& snapshot, std::size_t index, sys::Nanos t_decision,
                      Victim& out) noexcept;
 
@@ -101,6 +102,8 @@ class VictimBuilder {
 
  private:
   bool AddMember(Victim& v, const policy::Process& p, MemberRole role) noexcept;
+  // True if pid's oom_score_adj reads -1000 now.
+  bool MinAdjNow(pid_t pid) noexcept;
   void FindCgroupWidening(const policy::Snapshot& snapshot, const policy::Process& p,
                           Victim& v) noexcept;
 
