@@ -45,6 +45,30 @@ std::string CgroupFile(std::string_view dir, std::string_view file) {
   return p;
 }
 
+// The memory of a process whose status could not be read: statm's resident and shared
+// pages (file and shmem are both "shared" there), else stat field 24. A process with a mm
+// always has a non-zero vsize (field 23); kernel threads and zombies have 0. False when
+// the process vanished meanwhile.
+bool MemoryFromStatmOrStat(sys::SystemView& view, int dfd, const proc::PidStat& stat,
+                           std::uint64_t page, policy::Process& p) {
+  p.has_mm = stat.vsize > 0 && stat.state != 'Z' && stat.state != 'X';
+  p.threads = stat.num_threads;
+  if (!p.has_mm) return true;
+  std::array<char, 256> buf;
+  auto raw = view.ReadAt(dfd, "statm", buf);
+  if (!raw && Vanished(raw.error())) return false;
+  if (raw && Complete({buf.data(), raw->size})) {
+    if (auto m = proc::ParseStatm({buf.data(), raw->size}); m && m->resident > 0) {
+      const std::uint64_t shared = std::min(m->shared, m->resident);
+      p.rss_anon = (m->resident - shared) * page;
+      p.rss_file = shared * page;
+      return true;
+    }
+  }
+  p.rss_anon = static_cast<std::uint64_t>(std::max<std::int64_t>(stat.rss_pages, 0)) * page;
+  return true;
+}
+
 Result<std::uint64_t> ReadCgroupValue(sys::SystemView& view, std::string_view dir,
                                       std::string_view file) {
   std::array<char, 64> buf;
@@ -54,6 +78,17 @@ Result<std::uint64_t> ReadCgroupValue(sys::SystemView& view, std::string_view di
 }
 
 }  // namespace
+
+ScanOptions KillScanOptions(const config::RankConfig& rank) noexcept {
+  ScanOptions o;
+  const bool rule_reads_cmdline =
+      std::any_of(rank.rules.begin(), rank.rules.end(),
+                  [](const config::Rule& r) { return r.cmdline.has_value(); });
+  o.cmdline_max = rule_reads_cmdline ? rank.cmdline_max : 0;
+  o.read_exe = true;
+  o.read_kernel_oom_score = false;
+  return o;
+}
 
 Result<std::uint64_t> Scanner::TotalPages(const policy::Scope& scope) {
   const auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
@@ -129,26 +164,30 @@ bool Scanner::ReadProcess(pid_t pid, const ScanOptions& options, policy::Process
   p.kernel_thread = (stat->flags & proc::kPfKthread) != 0;
   p.threads = stat->num_threads;
 
+  // status gives the uid and the memory breakdown. When it cannot be read whole, the
+  // process stays a candidate with its memory from statm (or stat's rss): leaving it out,
+  // or reading it as "no mm", would spare exactly the process that may be the hog.
   auto status_raw = view_.ReadAt(dfd, "status", buf);
-  if (!status_raw) {
-    if (!Vanished(status_raw.error())) ++*unreadable;
-    return false;
+  if (!status_raw && Vanished(status_raw.error())) return false;
+  Result<proc::PidStatus> st = Fail(Error::Parse("status: unreadable"));
+  if (status_raw) {
+    std::string_view status_text(buf.data(), status_raw->size);
+    if (Complete(status_text) && !status_raw->truncated) st = proc::ParsePidStatus(status_text);
   }
-  std::string_view status_text(buf.data(), status_raw->size);
-  auto st = Complete(status_text) && !status_raw->truncated
-                ? proc::ParsePidStatus(status_text)
-                : Fail(Error::Parse("status: cut short"));
-  if (!st || st->tgid != pid) {
+  if (st && st->tgid == pid) {
+    p.uid = st->uid_real;
+    p.has_mm = st->has_mm;
+    p.rss_anon = st->rss_anon;
+    p.rss_file = st->rss_file;
+    p.rss_shmem = st->rss_shmem;
+    p.swap = st->vm_swap;
+    p.pagetables = st->vm_pte;
+  } else {
     ++*unreadable;
-    return false;
+    p.uid = kUnknownUid;
+    const auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+    if (!MemoryFromStatmOrStat(view_, dfd, *stat, page, p)) return false;
   }
-  p.uid = st->uid_real;
-  p.has_mm = st->has_mm;
-  p.rss_anon = st->rss_anon;
-  p.rss_file = st->rss_file;
-  p.rss_shmem = st->rss_shmem;
-  p.swap = st->vm_swap;
-  p.pagetables = st->vm_pte;
 
   auto adj_raw = view_.ReadAt(dfd, "oom_score_adj", buf);
   if (!adj_raw) {
@@ -190,13 +229,15 @@ bool Scanner::ReadProcess(pid_t pid, const ScanOptions& options, policy::Process
   }
 
   if (!p.kernel_thread && p.has_mm) {
-    // cmdline and exe take the target's mmap lock: bounded reads, never in the kill path.
-    std::vector<char> raw(std::max<std::uint32_t>(options.cmdline_max, 1));
-    if (auto r = view_.ReadAt(dfd, "cmdline", raw)) {
-      std::string display(r->size, '\0');
-      std::size_t n = proc::FormatCmdline({raw.data(), r->size}, display);
-      display.resize(n);
-      p.cmdline = std::move(display);
+    // cmdline takes the target's mmap lock (see KillScanOptions): read only when asked.
+    if (options.cmdline_max > 0) {
+      std::vector<char> raw(options.cmdline_max);
+      if (auto r = view_.ReadAt(dfd, "cmdline", raw)) {
+        std::string display(r->size, '\0');
+        std::size_t n = proc::FormatCmdline({raw.data(), r->size}, display);
+        display.resize(n);
+        p.cmdline = std::move(display);
+      }
     }
     if (options.read_exe) {
       std::array<char, 4096> link;

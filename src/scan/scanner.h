@@ -1,7 +1,9 @@
 // The scanner turns a SystemView into a policy::Snapshot of one scope. It is the only
 // code that reads per-process files. A process that vanishes mid-scan is dropped (counted
-// in Snapshot::vanished); an unreadable file leaves its fields at their defaults and is
-// counted in Snapshot::unreadable.
+// in Snapshot::vanished). One whose identity (stat), oom_score_adj or cgroup cannot be read
+// whole is dropped and counted in Snapshot::unreadable. One whose status cannot be read
+// stays, its memory taken from statm or stat (its uid then reads kUnknownUid), and is
+// counted in Snapshot::unreadable too.
 #pragma once
 
 #include <sys/types.h>
@@ -16,11 +18,21 @@
 
 namespace reaperd::scan {
 
+// The uid of a process whose status could not be read ((uid_t)-1 is never a real uid).
+inline constexpr uid_t kUnknownUid = static_cast<uid_t>(-1);
+
 struct ScanOptions {
   std::uint32_t cmdline_max = 4096;
   bool read_exe = true;
   bool read_kernel_oom_score = true;
 };
+
+// The options for the scan the kill path runs. Reading /proc/PID/cmdline takes each
+// process's mmap lock, which a hog that maps memory holds for write again and again, so
+// under pressure it stalls the scan for seconds: the command line is read only when a rule
+// matches on it. exe stays (the link is read under RCU, not the mmap lock) because it
+// finds the processes sharing the victim's mm; the kernel's oom_score is not needed.
+ScanOptions KillScanOptions(const config::RankConfig& rank) noexcept;
 
 class Scanner {
  public:

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <csignal>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <string>
 #include <vector>
@@ -164,7 +165,8 @@ TEST(FaultInjection, ScanAndRankNeverMisjudgeAProcess) {
           EXPECT_EQ(q.comm.view(), t.comm.view()) << q.pid;
           EXPECT_EQ(q.oom_score_adj, t.oom_score_adj) << q.pid;
           EXPECT_EQ(q.cgroup, t.cgroup) << q.pid;
-          EXPECT_EQ(q.uid, t.uid) << q.pid;
+          // Without status the uid is unknown, never another uid.
+          EXPECT_TRUE(q.uid == t.uid || q.uid == scan::kUnknownUid) << q.pid;
           EXPECT_EQ(q.kernel_thread, t.kernel_thread) << q.pid;
           EXPECT_EQ(q.has_mm, t.has_mm) << q.pid;
           EXPECT_EQ(q.rss(), t.rss()) << q.pid;
@@ -198,6 +200,109 @@ TEST(FaultInjection, OomScoreAdjCutShortIsNeverReadAsAnotherValue) {
   EXPECT_EQ(p.view.injected(Fault::kShortRead), 1);
   for (const auto& q : snap->processes) EXPECT_NE(q.pid, 19631);
   EXPECT_GE(snap->unreadable, 1);
+}
+
+// The lab's hog was spared twice because its status read failed under pressure: first as
+// "no mm" (protected), then left out of the scan. The memory of a process can be read
+// from statm or stat, so a status fault must leave the ranking as it was.
+TEST(FaultInjection, StatusUnreadableNeverSparesTheBiggestProcess) {
+  Pipeline clean;
+  auto base = clean.Scan(ScopeOf("system"));
+  ASSERT_TRUE(base);
+  policy::Ranker ranker(clean.cfg.rank);
+  const auto base_candidates = CandidatePids(*base, ranker.Rank(*base, 0));
+  ASSERT_FALSE(base_candidates.empty());
+  const pid_t top = base_candidates.front();
+  const auto truth = ByPid(*base);
+  for (Fault f : {Fault::kEacces, Fault::kEio, Fault::kShortRead, Fault::kGarbage}) {
+    SCOPED_TRACE(sys::FaultName(f));
+    Pipeline p;
+    p.view.AddRule({std::to_string(top) + "/status", f, 1, 0});
+    auto snap = p.Scan(ScopeOf("system"));
+    ASSERT_TRUE(snap);
+    EXPECT_EQ(p.view.injected(f), 1);
+    EXPECT_EQ(snap->unreadable, base->unreadable + 1);
+    const auto got = ByPid(*snap);
+    ASSERT_TRUE(got.contains(top));
+    const policy::Process& q = got.at(top);
+    EXPECT_TRUE(q.has_mm);
+    EXPECT_EQ(q.uid, scan::kUnknownUid);
+    EXPECT_EQ(q.rss(), truth.at(top).rss());  // statm and status agree in the capture
+    EXPECT_EQ(q.oom_score_adj, truth.at(top).oom_score_adj);
+    policy::Ranker r(p.cfg.rank);
+    EXPECT_EQ(CandidatePids(*snap, r.Rank(*snap, 0)), base_candidates);
+  }
+}
+
+TEST(FaultInjection, StatusAndStatmUnreadableFallBackToStatRss) {
+  Pipeline clean;
+  auto base = clean.Scan(ScopeOf("system"));
+  ASSERT_TRUE(base);
+  policy::Ranker ranker(clean.cfg.rank);
+  const pid_t top = CandidatePids(*base, ranker.Rank(*base, 0)).front();
+  // stat field 24 of the captured process, read here from the fixture itself.
+  std::ifstream in(kProc + "/" + std::to_string(top) + "/stat");
+  std::string stat_text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string_view rest(stat_text);
+  rest.remove_prefix(rest.rfind(')') + 2);  // field 3 onward
+  std::uint64_t rss_pages = 0;
+  for (int field = 3; field <= 24; ++field) {
+    const std::size_t sp = rest.find(' ');
+    if (field == 24) rss_pages = std::stoull(std::string(rest.substr(0, sp)));
+    rest.remove_prefix(sp + 1);
+  }
+  ASSERT_GT(rss_pages, 0u);
+
+  Pipeline p;
+  p.view.AddRule({std::to_string(top) + "/status", Fault::kEio, 1, 0});
+  p.view.AddRule({std::to_string(top) + "/statm", Fault::kGarbage, 1, 0});
+  auto snap = p.Scan(ScopeOf("system"));
+  ASSERT_TRUE(snap);
+  const auto got = ByPid(*snap);
+  ASSERT_TRUE(got.contains(top));
+  EXPECT_TRUE(got.at(top).has_mm);
+  EXPECT_EQ(got.at(top).rss(), rss_pages * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE)));
+}
+
+// A status fault on a kernel thread or a zombie (vsize 0 in stat) never gives it a mm.
+TEST(FaultInjection, StatusUnreadableKeepsNoMmProcessesWithoutMm) {
+  Pipeline clean;
+  auto base = clean.Scan(ScopeOf("system"));
+  ASSERT_TRUE(base);
+  Pipeline p;
+  p.view.AddRule({"/status", Fault::kEio, 1, 0});
+  auto snap = p.Scan(ScopeOf("system"));
+  ASSERT_TRUE(snap);
+  const auto truth = ByPid(*base);
+  int without_mm = 0;
+  for (const auto& q : snap->processes) {
+    ASSERT_TRUE(truth.contains(q.pid));
+    EXPECT_EQ(q.has_mm, truth.at(q.pid).has_mm) << q.pid;
+    if (!q.has_mm) ++without_mm;
+  }
+  EXPECT_GE(without_mm, 2);  // the kernel threads and the zombie of the capture
+}
+
+// The kill path's scan reads no command line unless a rule matches on one.
+TEST(FaultInjection, KillScanReadsCmdlineOnlyForCmdlineRules) {
+  config::Config cfg = config::DefaultConfig();
+  ASSERT_TRUE(std::none_of(cfg.rank.rules.begin(), cfg.rank.rules.end(),
+                           [](const config::Rule& r) { return r.cmdline.has_value(); }));
+  Pipeline p;
+  p.view.AddRule({"/cmdline", Fault::kEio, 1, 0});
+  ASSERT_TRUE(p.scanner.Scan(ScopeOf("system"), scan::KillScanOptions(cfg.rank)));
+  EXPECT_EQ(p.view.injected(Fault::kEio), 0);
+
+  config::Rule rule;
+  rule.action = config::RuleAction::kPrefer;
+  rule.weight = 100;
+  rule.cmdline = "stress";
+  cfg.rank.rules.push_back(rule);
+  Pipeline q;
+  q.view.AddRule({"/cmdline", Fault::kEio, 1, 0});
+  auto snap = q.scanner.Scan(ScopeOf("system"), scan::KillScanOptions(cfg.rank));
+  ASSERT_TRUE(snap);
+  EXPECT_GT(q.view.injected(Fault::kEio), 0);
 }
 
 TEST(FaultInjection, CgroupUnreadableNeverPutsAProcessInsideAScope) {
