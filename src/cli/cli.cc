@@ -34,7 +34,11 @@ int Main(int argc, char** argv) {
       "run",
       "Run the daemon in the foreground: watch memory pressure per scope, ask for memory "
       "back, kill and reap");
-  run_cmd->add_option("--scope", run.scopes, "system or cgroup:PATH (repeatable; default: system)");
+  run_cmd->add_option(
+      "--scope", run.scopes,
+      "system, cgroup:PATH, auto (the cgroups with a memory limit) or auto:PATH (those "
+      "under PATH); repeatable; default: system, plus auto if "
+      "daemon.watch_limited_cgroups");
   run_cmd->add_option("--config", run.config_path, "Config file (default: embedded)");
   run_cmd->add_flag("--dry-run", run.dry_run, "Decide and log everything, but send no signal");
   run_cmd->add_option("--log-level", run.log_level, "debug, info, notice, warning, error");

@@ -1,5 +1,7 @@
 // `reaperd run`: loads the config and the scopes, then hands over to the daemon loop.
 #include <cstdio>
+#include <string>
+#include <string_view>
 
 #include "base/log.h"
 #include "cli/commands.h"
@@ -20,10 +22,30 @@ int RunRun(const RunOptions& o) {
   d.dry_run = o.dry_run;
   d.run_for_ms = o.run_for_ms;
   d.lock_memory = !o.no_mlock;
-  for (const auto& text : o.scopes.empty() ? std::vector<std::string>{"system"} : o.scopes) {
+  const config::DaemonConfig& dc = loaded->config.daemon;
+  // No --scope: the system, plus the limited cgroups if the config asks for them.
+  std::vector<std::string> texts = o.scopes;
+  if (texts.empty()) {
+    texts.push_back("system");
+    if (dc.watch_limited_cgroups) texts.push_back("auto:" + dc.watch_limited_cgroups_under);
+  }
+  for (const auto& text : texts) {
+    std::string_view t = text;
+    if (t == "auto" || t.starts_with("auto:")) {
+      std::string under = t == "auto" ? dc.watch_limited_cgroups_under : std::string(t.substr(5));
+      if (under.empty() || under.front() != '/') under.insert(under.begin(), '/');
+      if (under.find("..") != std::string::npos || d.discover_under) {
+        std::fprintf(stderr, "reaperd: invalid scope '%s' (one auto or auto:PATH, no '..')\n",
+                     text.c_str());
+        return 1;
+      }
+      d.discover_under = under;
+      continue;
+    }
     policy::Scope s;
     if (!policy::ParseScope(text, &s)) {
-      std::fprintf(stderr, "reaperd: invalid scope '%s' (want system or cgroup:PATH)\n",
+      std::fprintf(stderr,
+                   "reaperd: invalid scope '%s' (want system, cgroup:PATH, auto or auto:PATH)\n",
                    text.c_str());
       return 1;
     }

@@ -95,6 +95,13 @@ struct DetectorConfig {
 struct DaemonConfig {
   std::string log_level = "info";  // debug, info, notice, warning, error
   bool dry_run = false;
+  // Without --scope: also watch every cgroup with a memory limit below MemTotal under
+  // watch_limited_cgroups_under (smallest limits first, at most max_cgroup_scopes), found
+  // again every rescan_interval_ms, so a limited cgroup is protected before its memcg OOM.
+  bool watch_limited_cgroups = true;
+  std::string watch_limited_cgroups_under = "/";
+  int max_cgroup_scopes = 64;
+  int rescan_interval_ms = 5000;
   friend bool operator==(const DaemonConfig&, const DaemonConfig&) = default;
 };
 

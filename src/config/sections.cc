@@ -78,6 +78,19 @@ void DecodeDaemon(const toml::table& table, DaemonConfig& out, ParseContext& ctx
   r.Choice("log_level", kLogLevels, level);
   out.log_level = std::string(kLogLevels[level]);
   r.Bool("dry_run", out.dry_run);
+  r.Bool("watch_limited_cgroups", out.watch_limited_cgroups);
+  r.String("watch_limited_cgroups_under", out.watch_limited_cgroups_under);
+  const std::string& under = out.watch_limited_cgroups_under;
+  if (ctx.ok() &&
+      (under.empty() || under.front() != '/' || under.find("..") != std::string::npos)) {
+    const std::string dotted = r.Dotted("watch_limited_cgroups_under");
+    ctx.Fail(ctx.Where(dotted).value_or(Position{}), dotted,
+             fmt::format("\"{}\" is not an absolute cgroup path without \"..\" (\"/\" is the "
+                         "whole hierarchy)",
+                         under));
+  }
+  r.Int("max_cgroup_scopes", out.max_cgroup_scopes, 1, 4096);
+  r.Int("rescan_interval_ms", out.rescan_interval_ms, 100, 3600000);
   r.RejectUnknown();
 }
 

@@ -5,11 +5,14 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <memory>
 
+#include "daemon/discovery.h"
 #include "daemon/engine.h"
 #include "daemon/reporting.h"
+#include "daemon/scope_sources.h"
 #include "kill/last_resort.h"
 #include "kill/process_ops.h"
 #include "sys/event_loop.h"
@@ -30,13 +33,7 @@ enum Tag : std::uint64_t {
   kTagReport
 };
 
-// A PSI trigger: "some" stall of 10% over a 1 s window. Kernels that refuse fine-grained
-// windows to processes without CAP_SYS_RESOURCE accept only multiples of 2 s.
-Result<sys::UniqueFd> OpenTrigger(const std::string& path) {
-  auto fd = sys::OpenPsiTrigger(path, "some", 100'000, 1'000'000);
-  if (fd) return fd;
-  return sys::OpenPsiTrigger(path, "some", 200'000, 2'000'000);
-}
+constexpr std::uint64_t kTagMask = (std::uint64_t{1} << ScopeSources::kIdShift) - 1;
 
 }  // namespace
 
@@ -97,37 +94,23 @@ int RunDaemon(const config::Config& initial, const DaemonOptions& options, Logge
   (void)ep->Add(engine.reaper_fd(), EPOLLIN, kTagReaper);
   if (reporting.fd() >= 0) (void)ep->Add(reporting.fd(), EPOLLIN, kTagReport);
 
-  // Event sources that wake us early; the timer alone would also do, only later.
-  std::vector<sys::UniqueFd> triggers;
-  std::vector<sys::EventFd> level_fds;
-  std::string sources;
-  for (const auto& s : engine.samplers()) {
-    std::string path = s.PsiPath();
-    if (!path.empty()) {
-      std::string full = s.psi_in_cgroupfs() ? std::string(view->cgroup_root_path()) + "/" + path
-                                             : "/proc/" + path;
-      if (auto t = OpenTrigger(full)) {
-        (void)ep->Add(t->get(), EPOLLPRI, kTagPsi);
-        triggers.push_back(std::move(*t));
-        sources += " psi:" + full;
-      } else {
-        log.Log(LogLevel::kNotice, "start", "psi_trigger=unavailable path={} error={}", Q{full},
-                Q{t.error().ToString()});
-      }
-    } else if (view->cgroup_version() == sys::CgroupVersion::kV1) {
-      auto dir = view->OpenDir(sys::Root::kCgroup, s.scope().cgroup.substr(1));
-      if (dir) {
-        if (auto e = sys::RegisterPressureLevel(dir->get(), "medium")) {
-          (void)ep->Add(e->fd(), EPOLLIN, kTagPressureLevel);
-          level_fds.push_back(std::move(*e));
-          sources += " pressure_level:" + s.scope().Name();
-        }
-      }
-    }
+  // Discovered cgroup scopes come first, so the start line lists them and their sources.
+  std::optional<AutoScopes> autos;
+  if (options.discover_under) {
+    DiscoveryOptions dopt;
+    dopt.under = *options.discover_under;
+    dopt.max_scopes = static_cast<std::size_t>(cfg->daemon.max_cgroup_scopes);
+    autos.emplace(*view, clock, log, dopt, cfg->daemon.rescan_interval_ms);
+    (void)autos->MaybeRescan(engine);
   }
+  // Event sources that wake us early; the timer alone would also do, only later.
+  ScopeSources sources(*ep, *view, log, kTagPsi, kTagPressureLevel);
+  sources.Sync(engine);
+  std::uint64_t synced_generation = engine.scopes_generation();
 
   std::string scopes;
-  for (const auto& s : options.scopes) scopes += (scopes.empty() ? "" : ",") + s.Name();
+  for (const auto& st : engine.status()) scopes += (scopes.empty() ? "" : ",") + st.scope.Name();
+  if (options.discover_under) scopes += ",auto:" + *options.discover_under;
   log.Log(LogLevel::kNotice, "start",
           "version={} pid={} scopes={} dry_run={} cgroup_root={} cgroup_version={} "
           "sources={} config={}",
@@ -135,12 +118,24 @@ int RunDaemon(const config::Config& initial, const DaemonOptions& options, Logge
           view->cgroup_version() == sys::CgroupVersion::kV2   ? "v2"
           : view->cgroup_version() == sys::CgroupVersion::kV1 ? "v1"
                                                               : "none",
-          Q{"timer" + sources}, Q{options.config_path.empty() ? "<default>" : options.config_path});
+          Q{"timer" + sources.described()},
+          Q{options.config_path.empty() ? "<default>" : options.config_path});
 
   // systemd (Type=notify): started once the loop's sources are set up.
   sd_notify(0, "READY=1");
 
-  int interval = engine.Tick();
+  // The timer also brings the next rescan; a rescan between ticks is never late by more
+  // than one tick interval.
+  auto tick = [&] {
+    int next = engine.Tick();
+    if (autos) next = std::min(next, autos->MaybeRescan(engine));
+    if (engine.scopes_generation() != synced_generation) {
+      sources.Sync(engine);
+      synced_generation = engine.scopes_generation();
+    }
+    return next;
+  };
+  int interval = tick();
   (void)timer->Set(interval, interval);
   int armed = interval;
   const sys::Nanos started = clock.Now();
@@ -158,9 +153,10 @@ int RunDaemon(const config::Config& initial, const DaemonOptions& options, Logge
       log.Log(LogLevel::kError, "loop", "error={}", Q{n.error().ToString()});
       continue;
     }
-    bool tick = false;
+    bool tick_now = false;
     for (std::size_t i = 0; i < *n; ++i) {
-      switch (events[i].data.u64) {
+      const std::uint64_t data = events[i].data.u64;
+      switch (data & kTagMask) {
         case kTagSignal: {
           auto s = sig->Read();
           if (!s) break;
@@ -193,7 +189,7 @@ int RunDaemon(const config::Config& initial, const DaemonOptions& options, Logge
         }
         case kTagTimer:
           (void)timer->ReadExpirations();
-          tick = true;
+          tick_now = true;
           break;
         case kTagReaper:
           engine.OnReaperEvent();
@@ -202,17 +198,17 @@ int RunDaemon(const config::Config& initial, const DaemonOptions& options, Logge
           reporting.OnReady();
           break;
         case kTagPressureLevel:
-          for (auto& e : level_fds) (void)e.Read();
-          tick = true;
-          break;
         case kTagPsi:
+          sources.OnEvent(data >> ScopeSources::kIdShift, events[i].events);
+          tick_now = true;
+          break;
         default:
-          tick = true;
+          tick_now = true;
           break;
       }
     }
-    if (tick && running) {
-      int next = engine.Tick();
+    if (tick_now && running) {
+      int next = tick();
       if (next != armed) {
         (void)timer->Set(next, next);
         armed = next;

@@ -2,9 +2,11 @@
 // cleanly, SIGHUP reloads the config and keeps the old one if the new one is invalid), a
 // timerfd whose interval the detectors adapt, PSI trigger fds (system /proc/pressure/memory
 // and memory.pressure of each v2 cgroup scope), v1 memory.pressure_level eventfds, and the
-// reaper's completion eventfd. All decisions are in Engine; this file only waits and wires.
+// reaper's completion eventfd; optionally cgroup scopes discovered and rescanned on the timer. All
+// decisions are in Engine; this file only waits and wires.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +19,9 @@ namespace reaperd::daemon {
 struct DaemonOptions {
   std::string config_path;  // empty: the embedded default (SIGHUP then has nothing to reload)
   std::vector<policy::Scope> scopes;
+  // Also discover limited cgroups under this cgroup path as automatic scopes (see
+  // daemon/discovery.h; daemon.max_cgroup_scopes and rescan_interval_ms apply). Unset: none.
+  std::optional<std::string> discover_under;
   bool dry_run = false;
   bool lock_memory = true;
   // Stop after this many milliseconds (0: run until a signal). For tests and the lab.

@@ -1,7 +1,9 @@
 #include "daemon/engine.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstddef>
 
 #include "base/escape.h"
 
@@ -12,6 +14,18 @@ namespace {
 constexpr double kMiB = 1024.0 * 1024.0;
 
 double Mib(std::uint64_t b) { return static_cast<double>(b) / kMiB; }
+
+// Removes v[i] by moving the others into a new vector: the per-scope types hold references
+// (Sampler), so they can be move-constructed but not assigned, which vector::erase needs.
+template <class T>
+void EraseAt(std::vector<T>& v, std::size_t i) {
+  std::vector<T> kept;
+  kept.reserve(v.size());
+  for (std::size_t j = 0; j < v.size(); ++j) {
+    if (j != i) kept.push_back(std::move(v[j]));
+  }
+  v.swap(kept);
+}
 
 kill::ReaperOptions MakeReaperOptions(const config::Config& cfg, bool dry_run) {
   kill::ReaperOptions o;
@@ -50,19 +64,69 @@ Engine::Engine(const config::Config& cfg, std::vector<policy::Scope> scopes, Eng
       scanner_(view, clock),
       ladder_(cfg.kill, sysrq),
       builder_(view, ops, cfg.kill) {
-  samplers_.reserve(scopes.size());
-  for (auto& s : scopes) {
+  reaper_ = std::make_unique<kill::Reaper>(cfg_.kill, MakeReaperOptions(cfg_, options_.dry_run),
+                                           view_, ops_, clock_, skip_, ladder_);
+  BuildShared();
+  for (const auto& s : scopes) {
     samplers_.emplace_back(view_, clock_, s);
     detectors_.emplace_back(cfg_.detector);
     ScopeStatus st;
     st.scope = s;
     status_.push_back(st);
+    episodes_.emplace_back();
+    pending_.emplace_back();
+    reclaimers_.push_back(MakeReclaimer(s));
   }
-  reaper_ = std::make_unique<kill::Reaper>(cfg_.kill, MakeReaperOptions(cfg_, options_.dry_run),
-                                           view_, ops_, clock_, skip_, ladder_);
-  episodes_.resize(status_.size());
-  pending_.resize(status_.size());
-  BuildReclaimers();
+}
+
+bool Engine::AddScope(const policy::Scope& scope, bool automatic) {
+  const std::string name = scope.Name();
+  for (const auto& st : status_) {
+    if (st.scope.Name() == name) return false;
+  }
+  samplers_.emplace_back(view_, clock_, scope);
+  detectors_.emplace_back(cfg_.detector);
+  ScopeStatus st;
+  st.scope = scope;
+  st.automatic = automatic;
+  status_.push_back(std::move(st));
+  episodes_.emplace_back();
+  pending_.emplace_back();
+  reclaimers_.push_back(MakeReclaimer(scope));
+  ++scopes_generation_;
+  log_.Log(LogLevel::kNotice, "scope_added", "scope={} automatic={} scopes={}", Q{name},
+           automatic ? 1 : 0, status_.size());
+  return true;
+}
+
+bool Engine::RemoveScope(std::string_view name, std::string_view reason) {
+  for (std::size_t i = 0; i < status_.size(); ++i) {
+    if (status_[i].scope.Name() == name) {
+      RemoveAt(i, reason);
+      return true;
+    }
+  }
+  return false;
+}
+
+void Engine::RemoveAt(std::size_t i, std::string_view reason) {
+  const std::string name = status_[i].scope.Name();
+  // The chain's worker thread samples this scope: stop it (a running pass is cancelled) and
+  // join before anything it could reach goes away.
+  if (reclaimers_[i]) reclaimers_[i]->Stop();
+  PendingKill& pk = pending_[i];
+  const bool dropped_kill = pk.active;
+  if (pk.active) hooks_->Adopt("pre_kill", std::move(pk.hook), pk.started, pk.deadline);
+  EraseAt(samplers_, i);
+  EraseAt(detectors_, i);
+  EraseAt(status_, i);
+  EraseAt(episodes_, i);
+  EraseAt(pending_, i);
+  EraseAt(reclaimers_, i);
+  ++scopes_generation_;
+  log_.Log(LogLevel::kNotice, "scope_removed",
+           "scope={} reason={} dropped_pending_kill={} scopes={}", Q{name}, Q{std::string(reason)},
+           dropped_kill ? 1 : 0, status_.size());
 }
 
 Engine::~Engine() { Stop(); }
@@ -108,9 +172,15 @@ int Engine::Tick() {
   NotifySystemdWatchdog(clock_.Now());
   holding_ = false;
   PollPendingKills();
+  vanished_.clear();
   for (std::size_t i = 0; i < samplers_.size(); ++i) {
     auto sample = samplers_[i].Sample();
     if (!sample) {
+      // A discovered cgroup that was removed: expected, dropped below with one line.
+      if (status_[i].automatic && sample.error().sys_errno == ENOENT) {
+        vanished_.push_back(i);
+        continue;
+      }
       if (status_[i].sample_errors++ % 100 == 0) {
         log_.Log(LogLevel::kWarning, "sample", "scope={} error={} count={}",
                  Q{status_[i].scope.Name()}, Q{sample.error().ToString()},
@@ -123,6 +193,7 @@ int Engine::Tick() {
     next = std::min(next, std::max(d.next_interval_ms, 10));
     next = std::min(next, CoverInterval(*sample));
   }
+  for (auto it = vanished_.rbegin(); it != vanished_.rend(); ++it) RemoveAt(*it, "vanished");
   // A kill held for the reclaim chain is decided again soon, on a fresh sample.
   if (holding_) next = std::min(next, kHoldTickMs);
   return next;

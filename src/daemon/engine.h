@@ -10,6 +10,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/error.h"
@@ -49,6 +50,9 @@ struct ScopeStatus {
   std::uint64_t kills = 0;
   std::uint64_t kill_decisions = 0;
   std::uint64_t sample_errors = 0;
+  // Found by cgroup discovery (daemon/discovery.h): dropped quietly once its cgroup is gone,
+  // where a scope named on the command line keeps warning instead.
+  bool automatic = false;
 };
 
 class Engine {
@@ -72,6 +76,16 @@ class Engine {
   void OnReaperEvent();
   int reaper_fd() const noexcept { return reaper_->event_fd(); }
 
+  // Adds a scope with its own sampler, detector and reclaim chain. False (nothing changes)
+  // when a scope of that name exists. Logs "scope_added".
+  bool AddScope(const policy::Scope& scope, bool automatic);
+  // Removes a scope: its reclaim chain is stopped and joined, a kill held for its pre-kill
+  // hook is dropped (the hook is left to the hook runner). Victims already with the reaper
+  // keep their own scope key and finish as usual. Logs "scope_removed". False when absent.
+  bool RemoveScope(std::string_view name, std::string_view reason);
+  // Changes whenever a scope is added or removed (the loop then syncs its event sources).
+  std::uint64_t scopes_generation() const noexcept { return scopes_generation_; }
+
   // Applies a reloaded config's detector and rank sections (kill.* needs a restart).
   void Reload(const config::Config& cfg);
 
@@ -90,7 +104,9 @@ class Engine {
   void LogLevelChange(std::size_t i, pressure::Level from, const pressure::Decision& d);
   // Reclaim (engine_reclaim.cc): starts a chain pass when due; holds the first kill of an
   // episode while the chain runs, within kill_budget_ms; the warn and kill hooks.
-  void BuildReclaimers();
+  void BuildShared();
+  std::unique_ptr<reclaim::Worker> MakeReclaimer(const policy::Scope& scope);
+  void RemoveAt(std::size_t i, std::string_view reason);
   void NotifySystemdWatchdog(sys::Nanos now) noexcept;
   std::uint64_t ReclaimTarget(const pressure::PressureSample& s) const;
   void MaybeReclaim(std::size_t i, const pressure::PressureSample& s, const pressure::Decision& d);
@@ -156,6 +172,8 @@ class Engine {
   bool holding_ = false;                // a kill is held for the chain: tick fast
   std::uint64_t sd_watchdog_usec_ = 0;  // systemd's WatchdogSec, 0 when off
   sys::Nanos last_sd_notify_ns_ = 0;
+  std::uint64_t scopes_generation_ = 0;
+  std::vector<std::size_t> vanished_;  // reused buffer: automatic scopes gone this tick
 };
 
 // The reasons of a decision as "a,b,c" (for logs).

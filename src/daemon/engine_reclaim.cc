@@ -17,29 +17,27 @@ constexpr double kMiB = 1024.0 * 1024.0;
 
 }  // namespace
 
-void Engine::BuildReclaimers() {
+void Engine::BuildShared() {
   hooks_ = std::make_unique<reclaim::HookRunner>(clock_, log_);
   if (cfg_.watchdog.enabled) {
     watchdog_ = std::make_unique<watchdog::Watchdog>(cfg_.watchdog, view_, clock_, log_);
   }
   uint64_t usec = 0;
   if (sd_watchdog_enabled(0, &usec) > 0) sd_watchdog_usec_ = usec;
-  for (const auto& st : status_) {
-    if (!cfg_.reclaim.enabled || cfg_.reclaim.notifiers.empty() || options_.dry_run) {
-      reclaimers_.push_back(nullptr);
-      continue;
-    }
-    std::vector<std::unique_ptr<reclaim::Notifier>> notifiers;
-    for (const auto& n : cfg_.reclaim.notifiers) {
-      notifiers.push_back(reclaim::MakeNotifier(n, {view_, clock_, log_}));
-    }
-    // The worker samples the scope on its own thread with a sampler of its own.
-    auto sampler = std::make_shared<Sampler>(view_, clock_, st.scope);
-    reclaim::Probe probe = [sampler] { return sampler->Sample(); };
-    reclaimers_.push_back(std::make_unique<reclaim::Worker>(
-        std::make_unique<reclaim::Chain>(cfg_.reclaim, std::move(notifiers), clock_, log_),
-        std::move(probe), clock_));
+}
+
+std::unique_ptr<reclaim::Worker> Engine::MakeReclaimer(const policy::Scope& scope) {
+  if (!cfg_.reclaim.enabled || cfg_.reclaim.notifiers.empty() || options_.dry_run) return nullptr;
+  std::vector<std::unique_ptr<reclaim::Notifier>> notifiers;
+  for (const auto& n : cfg_.reclaim.notifiers) {
+    notifiers.push_back(reclaim::MakeNotifier(n, {view_, clock_, log_}));
   }
+  // The worker samples the scope on its own thread with a sampler of its own.
+  auto sampler = std::make_shared<Sampler>(view_, clock_, scope);
+  reclaim::Probe probe = [sampler] { return sampler->Sample(); };
+  return std::make_unique<reclaim::Worker>(
+      std::make_unique<reclaim::Chain>(cfg_.reclaim, std::move(notifiers), clock_, log_),
+      std::move(probe), clock_);
 }
 
 void Engine::NotifySystemdWatchdog(sys::Nanos now) noexcept {

@@ -105,7 +105,12 @@ TEST(ParseConfigTest, EmptyTextGivesTheDefaults) {
 
 Config FullExpected() {
   Config c;
-  c.daemon = {.log_level = "debug", .dry_run = true};
+  c.daemon = {.log_level = "debug",
+              .dry_run = true,
+              .watch_limited_cgroups = false,
+              .watch_limited_cgroups_under = "/machine.slice",
+              .max_cgroup_scopes = 8,
+              .rescan_interval_ms = 1000};
   c.detector = {.warn_available_percent = 20.5,
                 .reclaim_available_percent = 15.0,
                 .kill_available_percent = 5.5,
