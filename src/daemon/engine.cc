@@ -6,6 +6,7 @@
 #include <cstddef>
 
 #include "base/escape.h"
+#include "proc/pid_stat.h"
 
 namespace reaperd::daemon {
 
@@ -230,20 +231,59 @@ void Engine::Decide(std::size_t i, const pressure::PressureSample& s, const pres
   if (d.level == pressure::Level::kKill && !HoldKill(i, s, d)) KillIn(i, d);
 }
 
+bool Engine::HoldForOtherExits(std::size_t i, const Result<std::uint64_t>& oom_before) {
+  ScopeStatus& st = status_[i];
+  auto oom_after = samplers_[i].KernelOomKills();
+  if (oom_before && oom_after && *oom_after > *oom_before) {
+    // The kernel killed in this scope while we scanned: its victim's memory is coming back,
+    // and a second victim now would be overkill. The next tick judges afresh.
+    log_.Log(LogLevel::kNotice, "kill",
+             "scope={} outcome=cancelled reason=kernel_oom_kill count={}", Q{st.scope.Name()},
+             *oom_after - *oom_before);
+    return true;
+  }
+  return false;
+}
+
+bool Engine::HoldForExiting(std::size_t i, const policy::Snapshot& snap, sys::Nanos now) {
+  ScopeStatus& st = status_[i];
+  const policy::Process* exiting = nullptr;
+  for (const auto& p : snap.processes) {
+    if ((p.flags & proc::kPfExiting) != 0 && !p.kernel_thread && p.state != 'Z' && p.state != 'X' &&
+        p.pid != options_.self) {
+      exiting = &p;
+      break;
+    }
+  }
+  if (exiting == nullptr) {
+    st.exit_hold_since_ns = 0;
+    return false;
+  }
+  if (st.exit_hold_since_ns == 0) st.exit_hold_since_ns = now;
+  if (now - st.exit_hold_since_ns >= kExitHoldNs) return false;  // stuck: choose anyway
+  log_.Log(LogLevel::kNotice, "kill", "scope={} outcome=held reason=exiting pid={} comm={}",
+           Q{st.scope.Name()}, exiting->pid, Q{exiting->comm.view()});
+  return true;
+}
+
 void Engine::KillIn(std::size_t i, const pressure::Decision& d) {
   if (pending_[i].active) return;  // this scope's victim waits for its pre-kill hook
   ScopeStatus& st = status_[i];
   ++st.kill_decisions;
   const sys::Nanos t_decision = clock_.Now();
-  scan::ScanOptions so;
-  so.cmdline_max = cfg_.rank.cmdline_max;
-  so.read_kernel_oom_score = false;
-  auto snap = scanner_.Scan(st.scope, so);
+  // The scan can take a while under pressure, and its own reads can make the kernel's OOM
+  // killer act meanwhile: note its count now and look again before choosing.
+  auto oom_before = samplers_[i].KernelOomKills();
+  auto snap = scanner_.Scan(st.scope, scan::KillScanOptions(cfg_.rank));
   if (!snap) {
     log_.Log(LogLevel::kError, "kill", "scope={} outcome=scan_failed error={}", Q{st.scope.Name()},
              Q{snap.error().ToString()});
     return;
   }
+  if (HoldForOtherExits(i, oom_before)) return;
+  // A process already exiting is giving its memory back (the kernel's victim, or one that
+  // was killed or quit on its own): wait for it, bounded, as the kernel does.
+  if (HoldForExiting(i, *snap, clock_.Now())) return;
   skip_.CopyTo(skipped_);
   policy::Ranking ranking = ranker_->Rank(*snap, options_.self, skipped_);
   if (ranking.candidates.empty()) {

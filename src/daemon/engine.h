@@ -53,7 +53,13 @@ struct ScopeStatus {
   // Found by cgroup discovery (daemon/discovery.h): dropped quietly once its cgroup is gone,
   // where a scope named on the command line keeps warning instead.
   bool automatic = false;
+  // Since when a kill in this scope waits for an exiting process to finish (0: not waiting).
+  std::int64_t exit_hold_since_ns = 0;
 };
+
+// How long a kill waits for a process of the scope that is already exiting (its memory is on
+// its way back) before choosing a victim anyway: an exit can get stuck.
+constexpr std::int64_t kExitHoldNs = 1000 * 1000 * 1000;
 
 class Engine {
  public:
@@ -101,6 +107,10 @@ class Engine {
   int CoverInterval(const pressure::PressureSample& s) const;
   void Decide(std::size_t i, const pressure::PressureSample& s, const pressure::Decision& d);
   void KillIn(std::size_t i, const pressure::Decision& d);
+  // True (and logged) when the kernel's OOM killer acted in the scope since oom_before.
+  bool HoldForOtherExits(std::size_t i, const Result<std::uint64_t>& oom_before);
+  // True (and logged) while a process of the scope is exiting, for at most kExitHoldNs.
+  bool HoldForExiting(std::size_t i, const policy::Snapshot& snap, sys::Nanos now);
   void LogLevelChange(std::size_t i, pressure::Level from, const pressure::Decision& d);
   // Reclaim (engine_reclaim.cc): starts a chain pass when due; holds the first kill of an
   // episode while the chain runs, within kill_budget_ms; the warn and kill hooks.

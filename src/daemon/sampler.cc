@@ -21,6 +21,7 @@ Sampler::Sampler(sys::SystemView& view, const sys::Clock& clock, policy::Scope s
     stat_path_ = rel_ + "memory.stat";
     swap_path_ = rel_ + "memory.swap.current";
     if (!v1_) psi_path_ = rel_ + "memory.pressure";
+    oom_path_ = rel_ + (v1_ ? "memory.oom_control" : "memory.events");
   }
 }
 
@@ -33,6 +34,26 @@ Result<std::size_t> Sampler::ReadCg(const std::string& file) noexcept {
   auto r = view_.Read(sys::Root::kCgroup, file, buf_);
   if (!r) return Fail(r.error());
   return r->size;
+}
+
+Result<std::uint64_t> Sampler::KernelOomKills() noexcept {
+  if (scope_.kind == policy::ScopeKind::kSystem) {
+    auto r = view_.Read(sys::Root::kProc, "vmstat", buf_);
+    if (!r) return Fail(r.error());
+    auto vm = proc::ParseVmStat({buf_.data(), r->size});
+    if (!vm) return Fail(vm.error());
+    return vm->oom_kill;
+  }
+  auto n = ReadCg(oom_path_);
+  if (!n) return Fail(n.error());
+  if (v1_) {
+    auto oc = proc::ParseOomControl({buf_.data(), *n});
+    if (!oc) return Fail(oc.error());
+    return oc->oom_kill;
+  }
+  auto ev = proc::ParseMemoryEvents({buf_.data(), *n});
+  if (!ev) return Fail(ev.error());
+  return ev->oom_kill;
 }
 
 Result<pressure::PressureSample> Sampler::Sample() noexcept {

@@ -20,6 +20,9 @@ class Sampler {
   Sampler(sys::SystemView& view, const sys::Clock& clock, policy::Scope scope);
 
   Result<pressure::PressureSample> Sample() noexcept;
+  // How many times the kernel's OOM killer has killed in this scope (vmstat oom_kill for the
+  // system, memory.events oom_kill on v2, memory.oom_control oom_kill on v1).
+  Result<std::uint64_t> KernelOomKills() noexcept;
   const policy::Scope& scope() const noexcept { return scope_; }
   // The memory PSI file of this scope (relative to its root), for a PSI trigger; empty when
   // the scope has none (v1 cgroups).
@@ -37,7 +40,7 @@ class Sampler {
   bool v1_ = false;
   std::string rel_;  // the scope's cgroup path relative to the cgroup root, with a '/'
   // Precomputed file paths, so sampling does not build strings.
-  std::string usage_path_, limit_path_, stat_path_, psi_path_, swap_path_;
+  std::string usage_path_, limit_path_, stat_path_, psi_path_, swap_path_, oom_path_;
   std::array<char, 16384> buf_{};
 };
 

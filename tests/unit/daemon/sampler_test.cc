@@ -80,3 +80,30 @@ TEST(Sampler, MissingCgroupIsAnErrorNotACrash) {
 
 }  // namespace
 }  // namespace reaperd::daemon
+
+namespace reaperd::daemon {
+namespace {
+
+// The kernel's own OOM kill count per scope: the engine cancels a kill decision when it rose
+// during the scan (the kernel acted first; a second victim would be overkill).
+TEST(Sampler, KernelOomKillsPerScope) {
+  sys::FakeClock clock;
+  auto v2 = sys::RealSystemView::Open(kFx + "/cgroup/v2-guest/proc", kFx + "/cgroup/v2-guest");
+  ASSERT_TRUE(v2.has_value());
+  Sampler a(*v2, clock, Cgroup("/lab.slice"));
+  EXPECT_EQ(a.KernelOomKills().value(), 1u);  // memory.events oom_kill
+
+  auto v1 = sys::RealSystemView::Open(kFx + "/proc/host-v1", kFx + "/cgroup/host-v1");
+  ASSERT_TRUE(v1.has_value());
+  Sampler b(*v1, clock, Cgroup("/reaperd-capture"));
+  auto k = b.KernelOomKills();
+  ASSERT_TRUE(k.has_value()) << k.error().ToString();
+  EXPECT_EQ(*k, 1u);  // memory.oom_control oom_kill
+  Sampler c(*v1, clock, policy::Scope{});
+  auto s = c.KernelOomKills();
+  ASSERT_TRUE(s.has_value()) << s.error().ToString();
+  EXPECT_EQ(*s, 2u);  // /proc/vmstat oom_kill
+}
+
+}  // namespace
+}  // namespace reaperd::daemon
