@@ -27,7 +27,9 @@ class SmallString {
   bool truncated() const noexcept { return truncated_; }
   static constexpr std::size_t capacity() noexcept { return N; }
 
-  friend bool operator==(const SmallString& a, std::string_view b) noexcept { return a.view() == b; }
+  friend bool operator==(const SmallString& a, std::string_view b) noexcept {
+    return a.view() == b;
+  }
 
  private:
   std::array<char, N> data_{};

@@ -22,11 +22,11 @@ struct PidStat {
   pid_t ppid = 0;
   pid_t pgrp = 0;
   pid_t session = 0;
-  std::uint32_t flags = 0;         // field 9
-  std::int64_t num_threads = 0;    // field 20
-  std::uint64_t starttime = 0;     // field 22, clock ticks since boot
-  std::uint64_t vsize = 0;         // field 23, bytes
-  std::int64_t rss_pages = 0;      // field 24
+  std::uint32_t flags = 0;       // field 9
+  std::int64_t num_threads = 0;  // field 20
+  std::uint64_t starttime = 0;   // field 22, clock ticks since boot
+  std::uint64_t vsize = 0;       // field 23, bytes
+  std::int64_t rss_pages = 0;    // field 24
 };
 
 // Needs at least fields 1..24; extra trailing fields are ignored.

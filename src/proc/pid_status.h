@@ -12,14 +12,14 @@
 namespace reaperd::proc {
 
 struct PidStatus {
-  SmallString<64> name;      // Name: (escaped by the kernel: "\n" appears as "\\n")
-  char state = '?';          // first letter of State:
+  SmallString<64> name;  // Name: (escaped by the kernel: "\n" appears as "\\n")
+  char state = '?';      // first letter of State:
   pid_t tgid = 0;
   pid_t ppid = 0;
-  uid_t uid_real = 0;        // Uid: real effective saved fs
+  uid_t uid_real = 0;  // Uid: real effective saved fs
   uid_t uid_effective = 0;
   std::int64_t threads = 0;
-  bool has_mm = false;       // Vm* lines exist (absent for kernel threads and zombies)
+  bool has_mm = false;  // Vm* lines exist (absent for kernel threads and zombies)
   std::uint64_t vm_rss = 0;
   std::uint64_t rss_anon = 0;
   std::uint64_t rss_file = 0;

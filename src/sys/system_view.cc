@@ -22,7 +22,7 @@ bool ToPath(std::string_view in, char (&out)[PATH_MAX]) noexcept {
 }
 
 bool Exists(int dirfd, const char* name) noexcept {
-  struct stat st{};
+  struct stat st {};
   return ::fstatat(dirfd, name, &st, 0) == 0;
 }
 

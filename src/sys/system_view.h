@@ -30,11 +30,13 @@ class SystemView {
   virtual ~SystemView() = default;
 
   // Reads root/path into buf. ENOENT/ESRCH mean the object vanished: a normal event.
-  virtual Result<ReadResult> Read(Root root, std::string_view path, std::span<char> buf) noexcept = 0;
+  virtual Result<ReadResult> Read(Root root, std::string_view path,
+                                  std::span<char> buf) noexcept = 0;
   // Opens a directory under root (e.g. "1234" for a process), to read several files of one
   // object through ReadAt: a reused PID then reads as ESRCH instead of the new process.
   virtual Result<UniqueFd> OpenDir(Root root, std::string_view path) noexcept = 0;
-  virtual Result<ReadResult> ReadAt(int dirfd, std::string_view name, std::span<char> buf) noexcept = 0;
+  virtual Result<ReadResult> ReadAt(int dirfd, std::string_view name,
+                                    std::span<char> buf) noexcept = 0;
   // Reads the target of the symlink dirfd/name (e.g. "exe") into buf.
   virtual Result<std::size_t> ReadLinkAt(int dirfd, std::string_view name,
                                          std::span<char> buf) noexcept = 0;
@@ -43,7 +45,8 @@ class SystemView {
   // The numeric entries of /proc, i.e. the PIDs of the namespace. Appends to out.
   virtual Result<void> ListPids(std::vector<pid_t>& out) = 0;
   // Names of the subdirectories of root/path (child cgroups).
-  virtual Result<void> ListDirs(Root root, std::string_view path, std::vector<std::string>& out) = 0;
+  virtual Result<void> ListDirs(Root root, std::string_view path,
+                                std::vector<std::string>& out) = 0;
   // Which cgroup hierarchy holds the memory controller under the cgroup root.
   virtual CgroupVersion cgroup_version() const noexcept = 0;
   // Path of the cgroup root, for messages and for tools that need a real path.
@@ -58,7 +61,8 @@ class RealSystemView final : public SystemView {
 
   Result<ReadResult> Read(Root root, std::string_view path, std::span<char> buf) noexcept override;
   Result<UniqueFd> OpenDir(Root root, std::string_view path) noexcept override;
-  Result<ReadResult> ReadAt(int dirfd, std::string_view name, std::span<char> buf) noexcept override;
+  Result<ReadResult> ReadAt(int dirfd, std::string_view name,
+                            std::span<char> buf) noexcept override;
   Result<std::size_t> ReadLinkAt(int dirfd, std::string_view name,
                                  std::span<char> buf) noexcept override;
   Result<void> Write(Root root, std::string_view path, std::string_view data) noexcept override;
