@@ -1,6 +1,7 @@
 #include "sys/self_protect.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -23,6 +24,10 @@ SelfProtection ProtectSelf(bool lock_memory) noexcept {
     }
     ::close(fd);
   }
+  // One malloc arena for every thread: they allocate rarely (the warm kill path never), and
+  // each extra arena would map 64 MiB and touch (and, locked, pin) pages of its own. Set
+  // before mlockall and before any thread starts.
+  ::mallopt(M_ARENA_MAX, 1);
   if (lock_memory && ::mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) != 0) {
     out.mlock = Fail(Error::Sys(errno, "mlockall"));
   }
