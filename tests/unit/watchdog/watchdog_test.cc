@@ -133,6 +133,10 @@ TEST(WatchdogTest, AVictimPastItsDeadlineIsReportedAtOnce) {
     ::raise(SIGSTOP);
     ::_exit(0);
   }
+  // Wait until it has really stopped: before that, its state may still read R or S.
+  int stopped = 0;
+  ASSERT_EQ(::waitpid(victim, &stopped, WUNTRACED), victim);
+  ASSERT_TRUE(WIFSTOPPED(stopped));
   wd.NoteKill(victim);
   EXPECT_FALSE(wd.Check().has_value());
   wd.NoteMissedDeadline(victim, "stuck", f.clock.Now() - 5 * sys::kSecond);
