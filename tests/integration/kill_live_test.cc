@@ -3,10 +3,13 @@
 // test spawned are ever signalled; sysrq is always a recording fake.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "integration/support/kill_fixture.h"
@@ -112,6 +115,8 @@ pid_t ForkWithPid(pid_t want, int tries) {
     if (!itest::WriteFile("/proc/sys/kernel/ns_last_pid", std::to_string(want - 1))) return -1;
     pid_t c = ::fork();
     if (c == 0) {
+      // Never outlive the test: an orphan holding ctest's output pipe would hang the run.
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
       for (;;) ::pause();
     }
     if (c == want) return c;
@@ -143,8 +148,19 @@ TEST_F(KillLive, ReusedPidIsNeverSignalled) {
   ASSERT_FALSE(early.main_stale);
 
   cand.Kill();  // exits and is reaped: the PID is free
+  // Start times count clock ticks (10 ms): a PID reused within the same tick would carry the
+  // same start time, which no /proc reader can tell apart. Let a tick pass, as any real reuse
+  // (a full PID wrap-around) does.
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
   pid_t newcomer = ForkWithPid(pid, 200);
   if (newcomer < 0) GTEST_SKIP() << "could not get PID " << pid << " reused";
+  struct Reap {
+    pid_t pid;
+    ~Reap() {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+  } reap_newcomer{newcomer};
   ASSERT_NE(itest::StartTime(newcomer), snap.processes[static_cast<std::size_t>(idx)].starttime);
 
   ASSERT_TRUE(reaper_->Submit(std::move(early)));
@@ -162,8 +178,6 @@ TEST_F(KillLive, ReusedPidIsNeverSignalled) {
   siginfo_t si{};
   ASSERT_EQ(::waitid(P_PID, static_cast<id_t>(newcomer), &si, WEXITED | WNOHANG), 0);
   EXPECT_EQ(si.si_pid, 0) << "the process that took the PID was killed";
-  ::kill(newcomer, SIGKILL);
-  ::waitpid(newcomer, nullptr, 0);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -97,6 +98,8 @@ Hog Hog::Spawn(const HogSpec& spec, const CgroupSandbox* sandbox) {
   }
   pid_t pid = ::fork();
   if (pid == 0) {
+    // Never outlive a crashed test (an orphan would hold ctest's output pipe open).
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     ::close(go[1]);
     ::close(ready[0]);
     HogMain(spec, go[0], ready[1]);
