@@ -30,7 +30,8 @@ enum Tag : std::uint64_t {
   kTagReaper,
   kTagPsi,
   kTagPressureLevel,
-  kTagReport
+  kTagReport,
+  kTagDiscovery
 };
 
 constexpr std::uint64_t kTagMask = (std::uint64_t{1} << ScopeSources::kIdShift) - 1;
@@ -101,6 +102,13 @@ int RunDaemon(const config::Config& initial, const DaemonOptions& options, Logge
     dopt.under = *options.discover_under;
     dopt.max_scopes = static_cast<std::size_t>(cfg->daemon.max_cgroup_scopes);
     autos.emplace(*view, clock, log, dopt, cfg->daemon.rescan_interval_ms);
+    // Watched before the first walk, so the walk sets the watches up as it goes.
+    if (auto wfd = autos->EnableWatch(); !wfd) {
+      log.Log(LogLevel::kWarning, "discovery", "watch=off error={} note={}",
+              Q{wfd.error().ToString()}, Q{"new cgroups are found at the periodic rescan only"});
+    } else {
+      (void)ep->Add(*wfd, EPOLLIN, kTagDiscovery);
+    }
     (void)autos->MaybeRescan(engine);
   }
   // Event sources that wake us early; the timer alone would also do, only later.
@@ -113,12 +121,12 @@ int RunDaemon(const config::Config& initial, const DaemonOptions& options, Logge
   if (options.discover_under) scopes += ",auto:" + *options.discover_under;
   log.Log(LogLevel::kNotice, "start",
           "version={} pid={} scopes={} dry_run={} cgroup_root={} cgroup_version={} "
-          "sources={} config={}",
+          "sources={} cgroup_watches={} config={}",
           REAPERD_VERSION, ::getpid(), Q{scopes}, dry_run ? 1 : 0, Q{view->cgroup_root_path()},
           view->cgroup_version() == sys::CgroupVersion::kV2   ? "v2"
           : view->cgroup_version() == sys::CgroupVersion::kV1 ? "v1"
                                                               : "none",
-          Q{"timer" + sources.described()},
+          Q{"timer" + sources.described()}, autos ? autos->watches() : 0,
           Q{options.config_path.empty() ? "<default>" : options.config_path});
 
   // systemd (Type=notify): started once the loop's sources are set up.
@@ -127,8 +135,10 @@ int RunDaemon(const config::Config& initial, const DaemonOptions& options, Logge
   // The timer also brings the next rescan; a rescan between ticks is never late by more
   // than one tick interval.
   auto tick = [&] {
+    // Rescan first, so a scope found now is sampled in this very tick.
+    const int rescan_next = autos ? autos->MaybeRescan(engine) : -1;
     int next = engine.Tick();
-    if (autos) next = std::min(next, autos->MaybeRescan(engine));
+    if (autos) next = std::min(next, rescan_next);
     if (engine.scopes_generation() != synced_generation) {
       sources.Sync(engine);
       synced_generation = engine.scopes_generation();
@@ -196,6 +206,10 @@ int RunDaemon(const config::Config& initial, const DaemonOptions& options, Logge
           break;
         case kTagReport:
           reporting.OnReady();
+          break;
+        case kTagDiscovery:
+          // Only events that matter tick (writes to cgroup.procs and the like do not).
+          if (autos && autos->OnWatchReady()) tick_now = true;
           break;
         case kTagPressureLevel:
         case kTagPsi:

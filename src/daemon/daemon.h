@@ -2,8 +2,9 @@
 // cleanly, SIGHUP reloads the config and keeps the old one if the new one is invalid), a
 // timerfd whose interval the detectors adapt, PSI trigger fds (system /proc/pressure/memory
 // and memory.pressure of each v2 cgroup scope), v1 memory.pressure_level eventfds, and the
-// reaper's completion eventfd; optionally cgroup scopes discovered and rescanned on the timer. All
-// decisions are in Engine; this file only waits and wires.
+// reaper's completion eventfd; optionally cgroup scopes discovered, rescanned on the timer and
+// at once on inotify events of the cgroup tree (an inotify fd). All decisions are in Engine;
+// this file only waits and wires.
 #pragma once
 
 #include <optional>

@@ -1,7 +1,10 @@
 #include "daemon/discovery.h"
 
+#include <sys/inotify.h>
+
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <utility>
 
 #include "daemon/engine.h"
@@ -25,7 +28,8 @@ std::string RelativeDir(std::string_view cgroup) {
 
 }  // namespace
 
-Result<Discovery> DiscoverLimitedCgroups(sys::SystemView& view, const DiscoveryOptions& options) {
+Result<Discovery> DiscoverLimitedCgroups(sys::SystemView& view, const DiscoveryOptions& options,
+                                         WalkObserver* observer) {
   std::array<char, 4096> buf{};
   auto m = view.Read(sys::Root::kProc, "meminfo", buf);
   if (!m) return Fail(m.error());
@@ -47,6 +51,7 @@ Result<Discovery> DiscoverLimitedCgroups(sys::SystemView& view, const DiscoveryO
     auto [path, depth] = std::move(todo.back());
     todo.pop_back();
     ++out.visited;
+    if (observer) observer->Visiting(path);
     const std::string rel = RelativeDir(path);
     children.clear();
     auto listed = view.ListDirs(sys::Root::kCgroup, rel.empty() ? "." : rel, children);
@@ -80,18 +85,107 @@ Result<Discovery> DiscoverLimitedCgroups(sys::SystemView& view, const DiscoveryO
 
 namespace reaperd::daemon {
 
+AutoScopes::AutoScopes(sys::SystemView& view, const sys::Clock& clock, Logger& log,
+                       DiscoveryOptions options, int rescan_ms)
+    : view_(view),
+      clock_(clock),
+      log_(log),
+      options_(std::move(options)),
+      rescan_ms_(rescan_ms),
+      limit_file_(view.cgroup_version() == sys::CgroupVersion::kV1 ? "memory.limit_in_bytes"
+                                                                   : "memory.max") {}
+
+Result<int> AutoScopes::EnableWatch() {
+  // IN_MODIFY: a write to the limit file (cgroupfs reports it on the directory, measured on
+  // 6.18); the moves: v1 cgroups can be renamed.
+  auto w = sys::DirWatcher::Create(
+      IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_MODIFY | IN_DELETE_SELF,
+      kMaxWatches);
+  if (!w) return Fail(w.error());
+  watcher_.emplace(std::move(*w));
+  return watcher_->fd();
+}
+
+bool AutoScopes::OnWatchReady() {
+  if (!watcher_) return false;
+  bool wanted = false;
+  auto drained = watcher_->Drain(kMaxEventsPerWake, [&](const sys::DirEvent& e) {
+    if (e.mask & IN_ISDIR) {
+      wanted = true;  // a cgroup made, removed or renamed
+    } else if ((e.mask & IN_MODIFY) && e.name == limit_file_) {
+      wanted = true;  // a limit set or changed; other files (cgroup.procs...) do not matter
+    } else if (e.mask & (IN_DELETE_SELF | IN_IGNORED)) {
+      wanted = true;
+    }
+  });
+  if (!drained) {
+    log_.Log(LogLevel::kWarning, "discovery", "watch=failed error={}",
+             Q{drained.error().ToString()});
+    return false;
+  }
+  if (drained->overflow) {
+    clear_watches_ = true;
+    wanted = true;
+  }
+  if (wanted) {
+    next_ns_ = std::min(next_ns_, std::max(clock_.Now(), last_end_ns_ + gap_ns_));
+  }
+  return wanted;
+}
+
 int AutoScopes::MaybeRescan(Engine& engine) {
-  const sys::Nanos now = clock_.Now();
+  sys::Nanos now = clock_.Now();
   if (now >= next_ns_) {
     Rescan(engine);
+    const sys::Nanos end = clock_.Now();
+    // Ten times the walk's own duration: a huge tree under a storm of events still leaves
+    // the loop at least 90% of its time.
+    gap_ns_ = std::max(kMinRescanGapNs, 10 * (end - now));
+    last_end_ns_ = end;
+    now = end;
     next_ns_ = now + rescan_ms_ * sys::kMilli;
   }
   return static_cast<int>(
       std::max<sys::Nanos>(1, (next_ns_ - now + sys::kMilli - 1) / sys::kMilli));
 }
 
+std::string AutoScopes::AbsolutePath(const std::string& cgroup) const {
+  std::string p(view_.cgroup_root_path());
+  if (cgroup != "/") {
+    while (!p.empty() && p.back() == '/') p.pop_back();
+    p += cgroup;
+  }
+  return p;
+}
+
+void AutoScopes::Visiting(const std::string& cgroup) {
+  auto r = watcher_->Watch(AbsolutePath(cgroup));
+  if (r && *r) return;
+  if (!r && r.error().sys_errno == ENOENT) return;  // removed during the walk
+  if (!watch_full_logged_) {
+    log_.Log(LogLevel::kWarning, "discovery", "watches={} error={} note={}", watcher_->size(),
+             Q{r ? std::string("limit reached") : r.error().ToString()},
+             Q{"cgroups beyond are found at the periodic rescan only"});
+    watch_full_logged_ = true;
+  }
+}
+
 void AutoScopes::Rescan(Engine& engine) {
-  auto found = DiscoverLimitedCgroups(view_, options_);
+  ++rescans_;
+  if (watcher_) {
+    if (clear_watches_) watcher_->Clear();
+    clear_watches_ = false;
+    watcher_->BeginSweep();
+  }
+  auto found = DiscoverLimitedCgroups(view_, options_, watcher_ ? this : nullptr);
+  // Watches of cgroups the walk no longer reached are dropped; after an error, all of them.
+  if (watcher_) {
+    if (found) {
+      (void)watcher_->EndSweep();
+    } else {
+      watcher_->Clear();
+    }
+  }
   if (!found) {
     // Once per distinct error, not every rescan: `under` may simply not exist yet.
     std::string e = found.error().ToString();

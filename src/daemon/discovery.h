@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -14,6 +15,7 @@
 #include "base/error.h"
 #include "base/log.h"
 #include "sys/clock.h"
+#include "sys/dir_watch.h"
 #include "sys/system_view.h"
 
 namespace reaperd::daemon {
@@ -35,10 +37,19 @@ struct Discovery {
   std::size_t visited = 0;             // cgroups looked at
 };
 
+// Told of each cgroup the walk is about to look at, before its children are listed and its
+// limit is read, so a watch set up there misses nothing that happens after the read.
+class WalkObserver {
+ public:
+  virtual ~WalkObserver() = default;
+  virtual void Visiting(const std::string& cgroup) = 0;  // "/a/b"
+};
+
 // Walks the cgroup tree under options.under (depth first, bounded in depth and in count so a
 // pathological tree cannot stall the loop). An error only when `under` itself cannot be
 // listed; a cgroup that vanishes during the walk is skipped.
-Result<Discovery> DiscoverLimitedCgroups(sys::SystemView& view, const DiscoveryOptions& options);
+Result<Discovery> DiscoverLimitedCgroups(sys::SystemView& view, const DiscoveryOptions& options,
+                                         WalkObserver* observer = nullptr);
 
 }  // namespace reaperd::daemon
 
@@ -46,34 +57,58 @@ namespace reaperd::daemon {
 
 class Engine;
 
-// Keeps the engine's automatic scopes in step with the cgroup tree: every rescan_ms, adds a
-// scope for each newly limited cgroup and removes the automatic scopes no longer found
-// (a cgroup removed between rescans is usually dropped by the engine first, on ENOENT).
+// Keeps the engine's automatic scopes in step with the cgroup tree: adds a scope for each newly
+// limited cgroup and removes the automatic scopes no longer found (a cgroup removed between
+// rescans is usually dropped by the engine first, on ENOENT). With EnableWatch(), every
+// cgroup the walk visits is watched (sys/dir_watch.h): a cgroup made or removed, or a limit
+// written, asks for a rescan at once; rescans are spaced by at least kMinRescanGapNs and by
+// ten times the last walk's duration, so a burst of events costs a bounded share of the loop.
+// The rescan every rescan_ms stays as the fallback (a lost event, too many cgroups to watch).
 // Loop thread only.
-class AutoScopes {
+class AutoScopes final : private WalkObserver {
  public:
+  static constexpr sys::Nanos kMinRescanGapNs = 50 * sys::kMilli;
+  // Watches beyond this are not added (the periodic rescan covers those cgroups).
+  static constexpr std::size_t kMaxWatches = 4096;
+  // Events handled per OnWatchReady(); the rest wait for the next wake-up.
+  static constexpr std::size_t kMaxEventsPerWake = 1024;
+
   AutoScopes(sys::SystemView& view, const sys::Clock& clock, Logger& log, DiscoveryOptions options,
-             int rescan_ms)
-      : view_(view),
-        clock_(clock),
-        log_(log),
-        options_(std::move(options)),
-        rescan_ms_(rescan_ms) {}
+             int rescan_ms);
+
+  // Sets up the inotify watcher; returns its fd for the loop (EPOLLIN: call OnWatchReady()).
+  // Call before the first rescan. On error the periodic rescan alone is left.
+  Result<int> EnableWatch();
+  // Drains the watcher. True when a rescan is now wanted: MaybeRescan() then rescans when the
+  // gap allows, or says how long to wait.
+  bool OnWatchReady();
 
   // Rescans when due. Returns the milliseconds until the next rescan is due.
   int MaybeRescan(Engine& engine);
 
+  std::size_t watches() const noexcept { return watcher_ ? watcher_->size() : 0; }
+  std::uint64_t rescans() const noexcept { return rescans_; }
+
  private:
   void Rescan(Engine& engine);
+  void Visiting(const std::string& cgroup) override;
+  std::string AbsolutePath(const std::string& cgroup) const;
 
   sys::SystemView& view_;
   const sys::Clock& clock_;
   Logger& log_;
   DiscoveryOptions options_;
   int rescan_ms_;
+  std::string limit_file_;
   sys::Nanos next_ns_ = 0;
+  sys::Nanos last_end_ns_ = 0;  // when the last rescan ended
+  sys::Nanos gap_ns_ = kMinRescanGapNs;
+  std::uint64_t rescans_ = 0;
   std::size_t last_dropped_ = 0;
   std::string last_error_;
+  std::optional<sys::DirWatcher> watcher_;
+  bool clear_watches_ = false;  // an overflow: watch everything anew at the next walk
+  bool watch_full_logged_ = false;
 };
 
 }  // namespace reaperd::daemon

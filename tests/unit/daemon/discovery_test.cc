@@ -62,5 +62,20 @@ TEST(Discovery, MissingUnderIsAnError) {
   EXPECT_EQ(d.error().sys_errno, ENOENT);
 }
 
+// The observer hears of every cgroup the walk looks at, the parent before its children, so a
+// watch set up on a parent is in place before the children are listed.
+TEST(Discovery, ObserverIsToldOfEachVisitedCgroupParentFirst) {
+  auto view = sys::RealSystemView::Open(kFx + "/proc/host-v1", kFx + "/cgroup/host-v1");
+  ASSERT_TRUE(view.has_value());
+  struct Recorder final : WalkObserver {
+    void Visiting(const std::string& cgroup) override { seen.push_back(cgroup); }
+    std::vector<std::string> seen;
+  } rec;
+  auto d = DiscoverLimitedCgroups(*view, {}, &rec);
+  ASSERT_TRUE(d.has_value()) << d.error().ToString();
+  EXPECT_EQ(rec.seen, (std::vector<std::string>{"/", "/reaperd-capture"}));
+  EXPECT_EQ(rec.seen.size(), d->visited);
+}
+
 }  // namespace
 }  // namespace reaperd::daemon
