@@ -1,11 +1,14 @@
 #include "kill/killer.h"
 
+#include <unistd.h>
+
 #include <csignal>
 #include <string>
 
 #include "kill/path_util.h"
 #include "proc/parse_util.h"
 #include "proc/pid_misc.h"
+#include "proc/pid_stat.h"
 
 namespace reaperd::kill {
 
@@ -13,6 +16,8 @@ namespace {
 
 constexpr std::size_t kProcsBufBytes = 64 * 1024;
 constexpr int kMaxCgroupDepth = 8;
+// Enough for a busy host's /proc; a longer listing still works (the vector grows once).
+constexpr std::size_t kPidsReserved = 32768;
 
 bool IsAtOrBelow(std::string_view path, std::string_view root) noexcept {
   if (path == root) return true;
@@ -26,6 +31,7 @@ Killer::Killer(sys::SystemView& view, ProcessOps& ops, const sys::Clock& clock,
                const config::KillConfig& config, bool dry_run)
     : view_(view), ops_(ops), clock_(clock), config_(config), dry_run_(dry_run) {
   procs_buf_.resize(kProcsBufBytes);
+  pids_buf_.reserve(kPidsReserved);
 }
 
 int Killer::first_signal() const noexcept {
@@ -58,7 +64,50 @@ void Killer::Signal(Victim& v, KillResult& r) noexcept {
   int sent = SignalMembers(v, r.signal, r);
   r.t_signal = clock_.Now();
   if (!v.widen_cgroup.empty()) sent += KillCgroupPass(v, r.signal, r);
+  if (v.widen_pgrp > 0) sent += KillProcessGroupPass(v, r.signal, r);
   r.members_signalled = sent;
+}
+
+int Killer::KillProcessGroupPass(Victim& v, int sig, KillResult& r) noexcept {
+  (void)r;
+  if (v.widen_pgrp <= 1 || dry_run_) return 0;
+  pids_buf_.clear();
+  if (!view_.ListPids(pids_buf_)) return 0;
+  const pid_t self = ::getpid();
+  int sent = 0;
+  char path[32];
+  char buf[1024];
+  for (pid_t pid : pids_buf_) {
+    if (pid == 1 || pid == self) continue;
+    bool member = false;
+    for (const Member& m : v.active()) member = member || m.pid == pid;
+    if (member) continue;
+    // A cheap look first: most of /proc is in other groups.
+    auto st = view_.Read(sys::Root::kProc, PidPath(pid, "stat", path), buf);
+    if (!st) continue;
+    auto before = proc::ParsePidStat({buf, st->size});
+    if (!before || before->pgrp != v.widen_pgrp) continue;
+    auto fd = ops_.Open(pid);
+    if (!fd) continue;
+    // The pidfd pins one process: read again, so a PID reused between the first read and
+    // the open is judged on what it is now. (Should the pinned process die and its PID be
+    // reused before this read, the signal below reaches nobody: a pidfd names one process.)
+    st = view_.Read(sys::Root::kProc, PidPath(pid, "stat", path), buf);
+    if (!st) continue;
+    auto now = proc::ParsePidStat({buf, st->size});
+    if (!now || now->pgrp != v.widen_pgrp || (now->flags & proc::kPfKthread) != 0) continue;
+    auto adj_raw = view_.Read(sys::Root::kProc, PidPath(pid, "oom_score_adj", path), buf);
+    if (!adj_raw) continue;
+    auto adj = proc::ParseOomScoreAdj({buf, adj_raw->size});
+    if (!adj || *adj == -1000) continue;  // unreadable or protected: never signalled
+    auto s = ops_.Send(fd->get(), sig);
+    if (s) {
+      ++sent;
+    } else if (s.error().sys_errno != ESRCH) {
+      v.NoteError(s.error());
+    }
+  }
+  return sent;
 }
 
 int Killer::KillCgroupPass(Victim& v, int sig, KillResult& r) noexcept {

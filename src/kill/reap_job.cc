@@ -143,6 +143,10 @@ bool ReapJob::Step(ReapContext& ctx, sys::Nanos now, sys::Nanos* next_at) noexce
   if (victim.widen_version == sys::CgroupVersion::kV1 && !exited) {
     result.members_signalled += ctx.killer.KillCgroupPass(victim, SIGKILL, result);
   }
+  // Process-group widening likewise: children forked between the scan and the signal.
+  if (victim.widen_pgrp > 0 && !exited && phase != ReapPhase::kGrace) {
+    result.members_signalled += ctx.killer.KillProcessGroupPass(victim, SIGKILL, result);
+  }
   if (!released_now) Release(ctx);
   CheckExit(ctx, mrelease_done ? kExitWaitMs : 0);
   if (!released) {

@@ -156,6 +156,7 @@ Result<void> VictimBuilder::Build(const policy::Snapshot& snapshot, std::size_t 
     }
   }
   if (config_.widen == config::Widen::kProcessGroup && p.pgrp > 1) {
+    out.widen_pgrp = p.pgrp;
     for (std::size_t i = 0; i < snapshot.processes.size(); ++i) {
       const policy::Process& q = snapshot.processes[i];
       if (i == index || q.pgrp != p.pgrp || q.kernel_thread || q.pid == self || q.pid == 1 ||

@@ -71,6 +71,9 @@ struct Victim {
   // Cgroup widening: the cgroup (absolute path in the memory hierarchy) to empty.
   SmallString<256> widen_cgroup;
   sys::CgroupVersion widen_version = sys::CgroupVersion::kNone;
+  // Process-group widening: the group to keep emptying (0: none). The members the scan saw
+  // are in `members`; a pass over /proc also signals children forked since the scan.
+  pid_t widen_pgrp = 0;
   std::uint64_t scope_usage_before = 0;  // 0 when unknown (system scope)
   sys::Nanos t_decision = 0;
   sys::Nanos deadline = 0;

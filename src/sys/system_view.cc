@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -147,29 +148,32 @@ Result<void> RealSystemView::Write(Root root, std::string_view path,
 }
 
 Result<void> RealSystemView::ListPids(std::vector<pid_t>& out) {
-  int fd = ::dup(proc_.get());
-  if (fd < 0) return Fail(Error::Sys(errno, "dup proc"));
-  DIR* dir = ::fdopendir(fd);
-  if (dir == nullptr) {
-    ::close(fd);
-    return Fail(Error::Sys(errno, "fdopendir proc"));
-  }
-  ::rewinddir(dir);
-  while (dirent* e = ::readdir(dir)) {
-    const char* n = e->d_name;
-    if (*n < '1' || *n > '9') continue;
-    long pid = 0;
-    bool ok = true;
-    for (const char* c = n; *c; ++c) {
-      if (*c < '0' || *c > '9' || pid > (INT_MAX / 10)) {
-        ok = false;
-        break;
+  // getdents64 into a stack buffer, not opendir: a DIR is a heap allocation, and the reaper
+  // threads list /proc (process-group passes) into a vector reserved up front.
+  UniqueFd fd(::openat(proc_.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) return Fail(Error::Sys(errno, "open proc"));
+  alignas(8) char buf[4096];
+  for (;;) {
+    const long n = ::syscall(SYS_getdents64, fd.get(), buf, sizeof buf);
+    if (n < 0) return Fail(Error::Sys(errno, "getdents64 proc"));
+    if (n == 0) break;
+    for (long off = 0; off < n;) {
+      const auto* e = reinterpret_cast<const struct dirent64*>(buf + off);
+      off += e->d_reclen;
+      const char* c = e->d_name;
+      if (*c < '1' || *c > '9') continue;
+      long pid = 0;
+      bool ok = true;
+      for (; *c; ++c) {
+        if (*c < '0' || *c > '9' || pid > (INT_MAX / 10)) {
+          ok = false;
+          break;
+        }
+        pid = pid * 10 + (*c - '0');
       }
-      pid = pid * 10 + (*c - '0');
+      if (ok) out.push_back(static_cast<pid_t>(pid));
     }
-    if (ok) out.push_back(static_cast<pid_t>(pid));
   }
-  ::closedir(dir);
   return {};
 }
 
