@@ -141,6 +141,9 @@ int RunDaemon(const config::Config& initial, const DaemonOptions& options, Logge
     if (autos) next = std::min(next, rescan_next);
     if (engine.scopes_generation() != synced_generation) {
       sources.Sync(engine);
+      std::vector<std::string> live;
+      for (const auto& st : engine.status()) live.push_back(st.scope.Name());
+      reporting.RetainScopes(live);
       synced_generation = engine.scopes_generation();
     }
     return next;

@@ -129,6 +129,20 @@ void Reporting::WriteTextfile() noexcept {
   }
 }
 
+void Reporting::RetainScopes(const std::vector<std::string>& live) {
+  try {
+    for (auto it = scopes_.begin(); it != scopes_.end();) {
+      if (std::find(live.begin(), live.end(), it->first) != live.end()) {
+        ++it;
+        continue;
+      }
+      (void)metrics_.RemoveGauges({{"scope", it->first}});
+      it = scopes_.erase(it);
+    }
+  } catch (...) {
+  }
+}
+
 void Reporting::OnSample(const policy::Scope& scope, const pressure::PressureSample& sample,
                          const pressure::Decision& decision) {
   try {

@@ -43,6 +43,11 @@ class Reporting final : public EngineObserver {
   // The status answer and the metrics text (public for tests).
   std::string StatusJson() const;
   std::string MetricsText() const { return metrics_.Render(); }
+  // Forgets every scope not in `live` (names as Scope::Name() gives them): its status entry and
+  // its gauges, so a removed automatic scope does not linger in `reaperd status` or metrics.
+  void RetainScopes(const std::vector<std::string>& live);
+  std::size_t scopes_known() const noexcept { return scopes_.size(); }
+
   // Rewrites the textfile now (also done every report.metrics_interval_ms, and at stop).
   void WriteTextfile() noexcept;
 

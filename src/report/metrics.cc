@@ -141,6 +141,15 @@ bool Metrics::Set(std::string_view name, const Labels& labels, double value) {
   return true;
 }
 
+std::size_t Metrics::RemoveGauges(const Labels& labels) {
+  std::lock_guard lock(mu_);
+  std::size_t n = 0;
+  for (auto& [name, f] : families_) {
+    if (f.type == MetricType::kGauge) n += f.series.erase(labels);
+  }
+  return n;
+}
+
 bool Metrics::Observe(std::string_view name, const Labels& labels, double value) {
   if (std::isnan(value)) return false;
   std::lock_guard lock(mu_);

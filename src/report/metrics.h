@@ -34,6 +34,10 @@ class Metrics {
   bool Add(std::string_view name, const Labels& labels, double delta = 1);  // counters
   bool Set(std::string_view name, const Labels& labels, double value);      // gauges
   bool Observe(std::string_view name, const Labels& labels, double value);  // histograms
+  // Drops the series with exactly these labels from every gauge family (a removed scope's
+  // gauges would otherwise show its last values forever); counters keep their history.
+  // Returns how many series went.
+  std::size_t RemoveGauges(const Labels& labels);
   // A counter's or gauge's current value (0 when absent), for tests and status.
   double Value(std::string_view name, const Labels& labels) const;
 
