@@ -2,10 +2,7 @@
 
 namespace reaperd {
 
-namespace {
-
-// Length of the valid UTF-8 sequence starting at s[i], or 0 if it is not valid.
-std::size_t Utf8Length(std::string_view s, std::size_t i) {
+std::size_t Utf8Length(std::string_view s, std::size_t i) noexcept {
   auto b = static_cast<unsigned char>(s[i]);
   std::size_t n = 0;
   unsigned min = 0;
@@ -30,49 +27,6 @@ std::size_t Utf8Length(std::string_view s, std::size_t i) {
   }
   if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
   return n;
-}
-
-}  // namespace
-
-void AppendEscaped(std::string_view in, std::string& out) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (std::size_t i = 0; i < in.size();) {
-    auto c = static_cast<unsigned char>(in[i]);
-    if (c >= 0x80) {
-      std::size_t n = Utf8Length(in, i);
-      if (n > 0) {
-        out.append(in.substr(i, n));
-        i += n;
-        continue;
-      }
-    }
-    switch (c) {
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '"':
-        out += "\\\"";
-        break;
-      default:
-        if (c < 0x20 || c == 0x7F || c >= 0x80) {
-          out += "\\x";
-          out.push_back(kHex[c >> 4]);
-          out.push_back(kHex[c & 0xF]);
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-    ++i;
-  }
 }
 
 std::string Escaped(std::string_view in) {

@@ -67,8 +67,10 @@ bool RecordingSink::Contains(std::string_view needle) const {
 
 auto fmt::formatter<reaperd::Q>::format(const reaperd::Q& q, fmt::format_context& ctx) const
     -> decltype(ctx.out()) {
-  std::string s = "\"";
-  reaperd::AppendEscaped(q.text, s);
-  s.push_back('"');
-  return fmt::format_to(ctx.out(), "{}", s);
+  // Escaped straight into the line's buffer: no string in between (see Logger).
+  auto out = ctx.out();
+  *out++ = '"';
+  out = reaperd::EscapeTo(q.text, out);
+  *out++ = '"';
+  return out;
 }

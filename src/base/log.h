@@ -2,10 +2,14 @@
 // untrusted origin escaped and quoted (no log injection). The sink is injected (stderr,
 // journald, or a recording fake); there is no global logger.
 // Thread safety: Logger is safe from several threads if its sink is (the sinks here are).
+// A line is formatted into a buffer on the stack, so logging does not allocate (the kill
+// path logs) unless a line outgrows kLogLineInline.
 #pragma once
 
 #include <fmt/format.h>
 
+#include <cstddef>
+#include <iterator>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -47,6 +51,10 @@ struct Q {
   std::string_view text;
 };
 
+// The longest line formatted without a heap allocation; longer lines still work, through a
+// heap buffer. The kill line with a 255-byte cgroup and escaped names stays well below it.
+inline constexpr std::size_t kLogLineInline = 4096;
+
 class Logger {
  public:
   explicit Logger(LogSink& sink, LogLevel min = LogLevel::kInfo) : sink_(&sink), min_(min) {}
@@ -59,10 +67,11 @@ class Logger {
            Args&&... args) noexcept {
     if (!enabled(level)) return;
     try {
-      std::string line(event);
+      fmt::basic_memory_buffer<char, kLogLineInline> line;
+      line.append(event);
       line.push_back(' ');
       fmt::format_to(std::back_inserter(line), f, std::forward<Args>(args)...);
-      sink_->Write(level, event, line);
+      sink_->Write(level, event, std::string_view(line.data(), line.size()));
     } catch (...) {
       sink_->Write(LogLevel::kError, "log", "log formatting failed");
     }
