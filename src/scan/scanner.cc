@@ -6,6 +6,8 @@
 #include <array>
 #include <cerrno>
 #include <charconv>
+#include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -34,15 +36,31 @@ std::string_view PidName(pid_t pid, std::array<char, 16>& buf) noexcept {
   return {buf.data(), static_cast<std::size_t>(end - buf.data())};
 }
 
-// Joins a cgroup directory and a file name into a relative path under the cgroup root.
-std::string CgroupFile(std::string_view dir, std::string_view file) {
-  std::string p;
-  std::string_view d = dir;
-  while (!d.empty() && d.front() == '/') d.remove_prefix(1);
-  p.append(d);
-  if (!p.empty()) p.push_back('/');
-  p.append(file);
-  return p;
+// Joins a cgroup directory and a file name into a relative path under the cgroup root, in
+// buf; empty when it does not fit (no cgroup path is that long: PATH_MAX is 4096).
+std::string_view CgroupFile(std::string_view dir, std::string_view file, std::span<char> buf) {
+  while (!dir.empty() && dir.front() == '/') dir.remove_prefix(1);
+  const std::size_t n = dir.size() + (dir.empty() ? 0 : 1) + file.size();
+  if (n > buf.size()) return {};
+  char* out = std::copy(dir.begin(), dir.end(), buf.data());
+  if (!dir.empty()) *out++ = '/';
+  std::copy(file.begin(), file.end(), out);
+  return {buf.data(), n};
+}
+
+// Empties p for a new process without giving back its strings' memory (assigning a fresh
+// Process would): the kill path refills the same snapshot on every scan.
+void Reset(policy::Process& p) noexcept {
+  std::string cmdline = std::move(p.cmdline);
+  std::string exe = std::move(p.exe);
+  std::string cgroup = std::move(p.cgroup);
+  p = policy::Process{};
+  cmdline.clear();
+  exe.clear();
+  cgroup.clear();
+  p.cmdline = std::move(cmdline);
+  p.exe = std::move(exe);
+  p.cgroup = std::move(cgroup);
 }
 
 // The memory of a process whose status could not be read: statm's resident and shared
@@ -71,8 +89,11 @@ bool MemoryFromStatmOrStat(sys::SystemView& view, int dfd, const proc::PidStat& 
 
 Result<std::uint64_t> ReadCgroupValue(sys::SystemView& view, std::string_view dir,
                                       std::string_view file) {
+  std::array<char, 4200> path;
+  const std::string_view rel = CgroupFile(dir, file, path);
+  if (rel.empty()) return Fail(Error::Sys(ENAMETOOLONG, "cgroup path"));
   std::array<char, 64> buf;
-  auto r = view.Read(sys::Root::kCgroup, CgroupFile(dir, file), buf);
+  auto r = view.Read(sys::Root::kCgroup, rel, buf);
   if (!r) return Fail(r.error());
   return proc::ParseCgroupValue({buf.data(), r->size});
 }
@@ -90,8 +111,11 @@ ScanOptions KillScanOptions(const config::RankConfig& rank) noexcept {
   return o;
 }
 
+Scanner::Scanner(sys::SystemView& view, const sys::Clock& clock)
+    : view_(view), clock_(clock), page_size_(static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE))) {}
+
 Result<std::uint64_t> Scanner::TotalPages(const policy::Scope& scope) {
-  const auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+  const std::uint64_t page = page_size_;
   std::array<char, 8192> buf;
   auto r = view_.Read(sys::Root::kProc, "meminfo", buf);
   if (!r) return Fail(r.error());
@@ -103,7 +127,8 @@ Result<std::uint64_t> Scanner::TotalPages(const policy::Scope& scope) {
   // A cgroup's OOM domain is bounded by the tightest limit on its path to the root.
   const bool v1 = view_.cgroup_version() == sys::CgroupVersion::kV1;
   std::uint64_t limit = proc::kUnlimited;
-  std::string dir = scope.cgroup;
+  // Views into scope.cgroup: walking up the path builds no string.
+  std::string_view dir = scope.cgroup;
   for (;;) {
     if (dir != "/") {
       auto v = ReadCgroupValue(view_, dir, v1 ? "memory.limit_in_bytes" : "memory.max");
@@ -152,7 +177,7 @@ bool Scanner::ReadProcess(pid_t pid, const ScanOptions& options, policy::Process
     ++*unreadable;
     return false;
   }
-  p = policy::Process{};
+  Reset(p);
   p.pid = pid;
   p.starttime = stat->starttime;
   p.comm = stat->comm;
@@ -185,8 +210,7 @@ bool Scanner::ReadProcess(pid_t pid, const ScanOptions& options, policy::Process
   } else {
     ++*unreadable;
     p.uid = kUnknownUid;
-    const auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
-    if (!MemoryFromStatmOrStat(view_, dfd, *stat, page, p)) return false;
+    if (!MemoryFromStatmOrStat(view_, dfd, *stat, page_size_, p)) return false;
   }
 
   auto adj_raw = view_.ReadAt(dfd, "oom_score_adj", buf);
@@ -223,20 +247,20 @@ bool Scanner::ReadProcess(pid_t pid, const ScanOptions& options, policy::Process
   }
   const bool v1 = view_.cgroup_version() == sys::CgroupVersion::kV1;
   if (v1 && cg->has_v1_memory) {
-    p.cgroup = std::string(cg->v1_memory_path.view());
+    p.cgroup.assign(cg->v1_memory_path.view());
   } else if (cg->has_v2) {
-    p.cgroup = std::string(cg->v2_path.view());
+    p.cgroup.assign(cg->v2_path.view());
   }
 
   if (!p.kernel_thread && p.has_mm) {
     // cmdline takes the target's mmap lock (see KillScanOptions): read only when asked.
     if (options.cmdline_max > 0) {
-      std::vector<char> raw(options.cmdline_max);
+      if (cmdline_raw_.size() < options.cmdline_max) cmdline_raw_.resize(options.cmdline_max);
+      const std::span<char> raw(cmdline_raw_.data(), options.cmdline_max);
       if (auto r = view_.ReadAt(dfd, "cmdline", raw)) {
-        std::string display(r->size, '\0');
-        std::size_t n = proc::FormatCmdline({raw.data(), r->size}, display);
-        display.resize(n);
-        p.cmdline = std::move(display);
+        p.cmdline.resize(r->size);
+        std::size_t n = proc::FormatCmdline({raw.data(), r->size}, p.cmdline);
+        p.cmdline.resize(n);
       }
     }
     if (options.read_exe) {
@@ -253,28 +277,42 @@ bool Scanner::ReadProcess(pid_t pid, const ScanOptions& options, policy::Process
 
 Result<policy::Snapshot> Scanner::Scan(const policy::Scope& scope, const ScanOptions& options) {
   policy::Snapshot snap;
-  snap.scope = scope;
-  snap.page_size = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+  if (auto r = ScanInto(scope, options, snap); !r) return Fail(r.error());
+  return snap;
+}
+
+Result<void> Scanner::ScanInto(const policy::Scope& scope, const ScanOptions& options,
+                               policy::Snapshot& out) {
+  out.scope.kind = scope.kind;
+  out.scope.cgroup.assign(scope.cgroup);
+  out.page_size = page_size_;
+  out.unreadable = 0;
+  out.vanished = 0;
   auto total = TotalPages(scope);
   if (!total) return Fail(total.error());
-  snap.total_pages = *total;
+  out.total_pages = *total;
 
-  std::vector<pid_t> pids;
-  if (auto r = view_.ListPids(pids); !r) return Fail(r.error());
-  std::sort(pids.begin(), pids.end());
-  snap.processes.reserve(pids.size());
-  for (pid_t pid : pids) {
-    policy::Process p;
-    const int unreadable_before = snap.unreadable;
-    if (!ReadProcess(pid, options, p, &snap.unreadable)) {
-      if (snap.unreadable == unreadable_before) ++snap.vanished;
+  pids_.clear();
+  if (auto r = view_.ListPids(pids_); !r) return Fail(r.error());
+  std::sort(pids_.begin(), pids_.end());
+  out.processes.reserve(pids_.size());
+  // Slots are overwritten in order; one that was not kept (vanished, unreadable, outside
+  // the scope) is reused for the next process. Slots past the end are dropped last.
+  std::size_t kept = 0;
+  for (pid_t pid : pids_) {
+    if (kept == out.processes.size()) out.processes.emplace_back();
+    policy::Process& p = out.processes[kept];
+    const int unreadable_before = out.unreadable;
+    if (!ReadProcess(pid, options, p, &out.unreadable)) {
+      if (out.unreadable == unreadable_before) ++out.vanished;
       continue;
     }
     if (!scope.Contains(p.cgroup)) continue;
-    snap.processes.push_back(std::move(p));
+    ++kept;
   }
-  snap.taken_at_ns = clock_.Now();
-  return snap;
+  out.processes.resize(kept);
+  out.taken_at_ns = clock_.Now();
+  return {};
 }
 
 }  // namespace reaperd::scan

@@ -4,11 +4,14 @@
 // whole is dropped and counted in Snapshot::unreadable. One whose status cannot be read
 // stays, its memory taken from statm or stat (its uid then reads kUnknownUid), and is
 // counted in Snapshot::unreadable too.
+// ScanInto() refills a caller-owned snapshot in place, so the kill path's scan does not
+// allocate once the snapshot and the scanner are warm (see docs/architecture.md).
 #pragma once
 
 #include <sys/types.h>
 
 #include <string>
+#include <vector>
 
 #include "base/error.h"
 #include "config/config.h"
@@ -34,24 +37,35 @@ struct ScanOptions {
 // finds the processes sharing the victim's mm; the kernel's oom_score is not needed.
 ScanOptions KillScanOptions(const config::RankConfig& rank) noexcept;
 
+// Not thread-safe: one Scanner per thread (it keeps reusable buffers).
 class Scanner {
  public:
-  Scanner(sys::SystemView& view, const sys::Clock& clock) : view_(view), clock_(clock) {}
+  Scanner(sys::SystemView& view, const sys::Clock& clock);
 
   // Reads every process of the scope. Fails only when /proc itself cannot be listed or
-  // the scope's totals cannot be read.
+  // the scope's totals cannot be read. A fresh snapshot each call: for tools and tests.
   Result<policy::Snapshot> Scan(const policy::Scope& scope, const ScanOptions& options);
 
-  // Reads one process (pid) into p; false if it vanished or is unreadable (then counted in
-  // *unreadable, which may be null).
+  // The same into out, overwriting its processes in place: their strings and the vector keep
+  // their capacity, so a re-scan of as many processes (with paths no longer than before)
+  // makes no heap allocation. On failure out is left partly filled.
+  Result<void> ScanInto(const policy::Scope& scope, const ScanOptions& options,
+                        policy::Snapshot& out);
+
+  // Reads one process (pid) into p (every field overwritten; its strings keep their
+  // capacity); false if it vanished or is unreadable (then counted in *unreadable, which may
+  // be null).
   bool ReadProcess(pid_t pid, const ScanOptions& options, policy::Process& p, int* unreadable);
 
-  // The scope's totalpages (see Snapshot::total_pages) and the page size.
+  // The scope's totalpages (see Snapshot::total_pages).
   Result<std::uint64_t> TotalPages(const policy::Scope& scope);
 
  private:
   sys::SystemView& view_;
   const sys::Clock& clock_;
+  std::uint64_t page_size_;
+  std::vector<pid_t> pids_;        // reused by every scan
+  std::vector<char> cmdline_raw_;  // grown to the largest cmdline_max asked for
 };
 
 }  // namespace reaperd::scan

@@ -1,22 +1,17 @@
-// A counting allocator (global operator new/delete replaced in this test binary only)
-// proves the kill path's promise in ARCHITECTURE.md: after a warm-up cycle, sampling,
-// detecting, building a victim, submitting it to the reaper (whose threads signal, reap
-// and post the result) and popping the result make zero heap allocations, on any thread.
-// The scan is allowed to allocate (std::string fields of policy::Process); the last test
-// measures how much, on the captured host-v1 tree, and only bounds it loosely.
-#include <fcntl.h>
+// A counting allocator (counting.h: global operator new/delete replaced in this test binary
+// only) proves the kill path's promise in docs/architecture.md piece by piece: after a
+// warm-up cycle, sampling, detecting, building a victim, submitting it to the reaper (whose
+// threads signal, reap and post the result) and popping the result make zero heap
+// allocations, on any thread; a warm re-scan into the same snapshot makes none either.
+// engine_cycle_test.cc drives the whole Engine through the same cycle.
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#include <array>
-#include <atomic>
-#include <cerrno>
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <new>
 #include <string>
 
 #include "daemon/sampler.h"
@@ -25,92 +20,15 @@
 #include "pressure/detector.h"
 #include "scan/scanner.h"
 #include "sys/clock.h"
-
-// GCC pairs the replaced operator new with free() below and warns; the pair is malloc/free
-// on both sides, which is what the replacement intends.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
-namespace {
-std::atomic<bool> g_counting{false};
-std::atomic<long> g_allocs{0};
-std::atomic<long> g_bytes{0};
-}  // namespace
-
-void* operator new(std::size_t n) {
-  if (g_counting.load(std::memory_order_relaxed)) {
-    g_allocs.fetch_add(1, std::memory_order_relaxed);
-    g_bytes.fetch_add(static_cast<long>(n), std::memory_order_relaxed);
-  }
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) { return operator new(n); }
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-  if (g_counting.load(std::memory_order_relaxed)) g_allocs.fetch_add(1);
-  return std::malloc(n ? n : 1);
-}
-void* operator new[](std::size_t n, const std::nothrow_t& t) noexcept { return operator new(n, t); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+#include "unit/alloc/counting.h"
+#include "unit/alloc/static_ops.h"
 
 namespace reaperd {
 namespace {
 
-struct Counted {
-  long allocs;
-  long bytes;
-};
-
-template <class F>
-Counted Count(F&& f) {
-  g_allocs = 0;
-  g_bytes = 0;
-  g_counting = true;
-  f();
-  g_counting = false;
-  return {g_allocs.load(), g_bytes.load()};
-}
-
-// Fake processes without a map or a growing vector, so the fake itself never allocates:
-// a process "dies" on SIGKILL and process_mrelease then succeeds.
-class StaticOps final : public kill::ProcessOps {
- public:
-  std::atomic<int> signals{0};
-  std::array<std::atomic<bool>, 8> killed{};
-
-  Result<sys::UniqueFd> Open(pid_t pid) noexcept override {
-    if (pid < 100 || pid >= 108) return Fail(Error::Sys(ESRCH, "static open"));
-    // fd -> pid: an O_PATH fd of /dev/null per open, its number mapped through a table.
-    int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (fd >= 0 && fd < static_cast<int>(owner_.size())) owner_[fd] = pid;
-    return sys::UniqueFd(fd);
-  }
-  Result<void> Send(int pidfd, int sig) noexcept override {
-    ++signals;
-    if (sig == SIGKILL) killed[Index(pidfd)] = true;
-    return {};
-  }
-  Result<void> Mrelease(int pidfd) noexcept override {
-    if (!killed[Index(pidfd)]) return Fail(Error::Sys(EINVAL, "static mrelease"));
-    return {};
-  }
-  Result<bool> WaitExit(int pidfd, int) noexcept override { return killed[Index(pidfd)].load(); }
-  Result<bool> SameMm(pid_t, pid_t) noexcept override { return false; }
-  void Boost(pid_t) noexcept override {}
-  bool Unfreeze(pid_t) noexcept override { return false; }
-  void Revive() {
-    for (auto& k : killed) k = false;
-  }
-
- private:
-  std::size_t Index(int fd) const noexcept {
-    if (fd < 0 || fd >= static_cast<int>(owner_.size())) return 0;
-    return static_cast<std::size_t>(owner_[fd] - 100) % killed.size();
-  }
-  std::array<std::atomic<pid_t>, 4096> owner_{};
-};
+using alloc_test::Count;
+using alloc_test::Counted;
+using alloc_test::StaticOps;
 
 // A /proc tree of fake processes 100..103 (stat and statm) in a temporary directory, read
 // through a RealSystemView, which reads into caller buffers.
@@ -224,31 +142,77 @@ TEST(ZeroAlloc, SamplerAndDetectorAllocateNothingWhenWarm) {
   EXPECT_EQ(c.allocs, 0) << c.bytes << " bytes";
 }
 
-TEST(ZeroAlloc, ScanAllocationsAreMeasured) {
-  // Not zero, by design: each Process carries std::string cmdline/exe/cgroup and the
-  // snapshot a vector. Printed so the figure can be tracked; bounded only loosely (per
-  // process), since the counts depend on the library's small-string size.
+TEST(ZeroAlloc, WarmRescanIntoTheSameSnapshotAllocatesNothing) {
+  // A fresh snapshot per scan (Scan(), for tools) allocates: each Process's std::string
+  // cmdline/exe/cgroup and the vector. Printed so the figure can be tracked. A re-scan into
+  // a warm snapshot (ScanInto(), the kill path's) overwrites the same slots and makes none.
   const std::string fx = REAPERD_FIXTURES;
   auto view = sys::RealSystemView::Open(fx + "/proc/host-v1", fx + "/cgroup/host-v1");
   ASSERT_TRUE(view);
   sys::MonotonicClock clock;
   scan::Scanner scanner(*view, clock);
-  scan::ScanOptions so;
+  scan::ScanOptions so;  // everything, cmdline included: more than the kill path reads
   policy::Scope system;
   ASSERT_TRUE(scanner.Scan(system, so));
   std::size_t procs = 0;
-  Counted c = Count([&] {
+  Counted fresh = Count([&] {
     auto s = scanner.Scan(system, so);
     if (s) procs = s->processes.size();
   });
   ASSERT_GT(procs, 0u);
   std::printf(
-      "scan of %zu processes: %ld allocations, %ld bytes (%.1f allocations, %.0f bytes "
+      "fresh scan of %zu processes: %ld allocations, %ld bytes (%.1f allocations, %.0f bytes "
       "per process)\n",
-      procs, c.allocs, c.bytes, static_cast<double>(c.allocs) / static_cast<double>(procs),
-      static_cast<double>(c.bytes) / static_cast<double>(procs));
-  EXPECT_GT(c.allocs, 0);
-  EXPECT_LT(c.allocs, static_cast<long>(16 * procs + 16));
+      procs, fresh.allocs, fresh.bytes,
+      static_cast<double>(fresh.allocs) / static_cast<double>(procs),
+      static_cast<double>(fresh.bytes) / static_cast<double>(procs));
+
+  policy::Snapshot snap;
+  ASSERT_TRUE(scanner.ScanInto(system, so, snap));  // warm-up
+  const policy::Snapshot first = snap;
+  bool ok = true;
+  Counted warm = Count([&] {
+    for (int i = 0; i < 3; ++i) ok = ok && scanner.ScanInto(system, so, snap).has_value();
+  });
+  std::printf("warm re-scan of %zu processes (3 times): %ld allocations, %ld bytes\n",
+              snap.processes.size(), warm.allocs, warm.bytes);
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(warm.allocs, 0) << warm.bytes << " bytes";
+  // The same processes, read the same: reusing the slots changed nothing.
+  ASSERT_EQ(snap.processes.size(), first.processes.size());
+  for (std::size_t i = 0; i < snap.processes.size(); ++i) {
+    EXPECT_EQ(snap.processes[i].pid, first.processes[i].pid);
+    EXPECT_EQ(snap.processes[i].cmdline, first.processes[i].cmdline);
+    EXPECT_EQ(snap.processes[i].exe, first.processes[i].exe);
+    EXPECT_EQ(snap.processes[i].cgroup, first.processes[i].cgroup);
+    EXPECT_EQ(snap.processes[i].rss(), first.processes[i].rss());
+  }
+  // The wrapper and the in-place scan agree.
+  auto fresh_snap = scanner.Scan(system, so);
+  ASSERT_TRUE(fresh_snap);
+  ASSERT_EQ(fresh_snap->processes.size(), snap.processes.size());
+  EXPECT_EQ(fresh_snap->total_pages, snap.total_pages);
+}
+
+TEST(ZeroAlloc, ReusedSlotOfALongerProcessKeepsNoStaleText) {
+  // A slot that held a process with a long cgroup and exe, refilled with one whose are
+  // shorter (or absent), carries nothing over.
+  const std::string fx = REAPERD_FIXTURES;
+  auto view = sys::RealSystemView::Open(fx + "/proc/host-v1", fx + "/cgroup/host-v1");
+  ASSERT_TRUE(view);
+  sys::MonotonicClock clock;
+  scan::Scanner scanner(*view, clock);
+  policy::Process p;
+  p.cmdline = std::string(300, 'c');
+  p.exe = std::string(300, 'e');
+  p.cgroup = std::string(300, 'g');
+  p.kernel_oom_score = 7;
+  ASSERT_TRUE(scanner.ReadProcess(2, {}, p, nullptr));  // kthreadd: no mm, no cmdline or exe
+  EXPECT_EQ(p.pid, 2);
+  EXPECT_TRUE(p.cmdline.empty());
+  EXPECT_TRUE(p.exe.empty());
+  EXPECT_NE(p.cgroup, std::string(300, 'g'));
+  EXPECT_EQ(p.kernel_oom_score, -1);
 }
 
 }  // namespace
