@@ -87,7 +87,18 @@ bool Ranker::Matches(const CompiledRule& rule, const config::Rule& spec, const P
 Ranking Ranker::Rank(const Snapshot& snapshot, pid_t self,
                      const std::vector<ProcessId>& skipped) const {
   Ranking out;
+  RankInto(snapshot, self, skipped, out);
+  return out;
+}
+
+void Ranker::RankInto(const Snapshot& snapshot, pid_t self, const std::vector<ProcessId>& skipped,
+                      Ranking& out) const {
+  out.protected_processes.clear();
+  out.protected_processes.reserve(snapshot.processes.size());
   out.candidates.reserve(snapshot.processes.size());
+  // Candidate slots are overwritten in order (a Score keeps its rules' capacity); a slot
+  // whose process a rule protected is reused for the next one.
+  std::size_t kept = 0;
   const std::int64_t page =
       static_cast<std::int64_t>(std::max<std::uint64_t>(snapshot.page_size, 1));
   // The kernel scales adj by totalpages/1000 with integer division first; so do we.
@@ -140,7 +151,9 @@ Ranking Ranker::Rank(const Snapshot& snapshot, pid_t self,
       continue;
     }
 
-    Score s;
+    if (kept == out.candidates.size()) out.candidates.emplace_back();
+    Score& s = out.candidates[kept];
+    s.rules.clear();
     s.index = i;
     s.rss = static_cast<std::int64_t>(p.rss()) / page;
     s.swap = static_cast<std::int64_t>(p.swap) / page;
@@ -164,19 +177,21 @@ Ranking Ranker::Rank(const Snapshot& snapshot, pid_t self,
     for (const RuleEffect& e : s.rules) s.total += e.points;
     std::int64_t score = (1000 + s.total * 1000 / total_pages) * 2 / 3;
     s.oom_score = static_cast<int>(std::clamp<std::int64_t>(score, 0, 2000));
-    out.candidates.push_back(std::move(s));
+    ++kept;
   }
+  out.candidates.resize(kept);
 
-  // Highest score first; ties go to the larger footprint, then to the newer process.
-  std::stable_sort(out.candidates.begin(), out.candidates.end(),
-                   [&](const Score& a, const Score& b) {
-                     if (a.total != b.total) return a.total > b.total;
-                     const Process& pa = snapshot.processes[a.index];
-                     const Process& pb = snapshot.processes[b.index];
-                     if (pa.rss() != pb.rss()) return pa.rss() > pb.rss();
-                     return pa.starttime > pb.starttime;
-                   });
-  return out;
+  // Highest score first; ties go to the larger footprint, then to the newer process, then
+  // to snapshot order. The last key makes the order total, so std::sort gives what a stable
+  // sort would without std::stable_sort's temporary buffer (a heap allocation).
+  std::sort(out.candidates.begin(), out.candidates.end(), [&](const Score& a, const Score& b) {
+    if (a.total != b.total) return a.total > b.total;
+    const Process& pa = snapshot.processes[a.index];
+    const Process& pb = snapshot.processes[b.index];
+    if (pa.rss() != pb.rss()) return pa.rss() > pb.rss();
+    if (pa.starttime != pb.starttime) return pa.starttime > pb.starttime;
+    return a.index < b.index;
+  });
 }
 
 }  // namespace reaperd::policy

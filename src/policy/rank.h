@@ -1,6 +1,9 @@
 // The ranking: a badness compatible with the kernel's oom_badness() (rss + swap + page
 // tables, plus oom_score_adj scaled to the scope's total), then the configured rules.
 // Pure: no I/O. Compile once per config (regexes), rank per snapshot.
+// RankInto() refills a caller-owned Ranking without allocating once it is warm, as long as
+// no rule runs: matching a rule's std::regex allocates (std::regex_search's own state).
+// The default config has no rules; a config with rules allocates in the kill path.
 #pragma once
 
 #include <sys/types.h>
@@ -76,6 +79,9 @@ class Ranker {
   // self: reaperd's own pid (protected). skipped: victims that missed their deadline.
   Ranking Rank(const Snapshot& snapshot, pid_t self,
                const std::vector<ProcessId>& skipped = {}) const;
+  // The same into out, reusing its vectors (and each Score's rules) in place.
+  void RankInto(const Snapshot& snapshot, pid_t self, const std::vector<ProcessId>& skipped,
+                Ranking& out) const;
 
   const config::RankConfig& config() const noexcept { return config_; }
 

@@ -197,5 +197,55 @@ TEST(Scope, ParseAndContain) {
   EXPECT_FALSE(ParseScope("sys", &s));
 }
 
+TEST(Rank, RankIntoAWarmRankingMatchesAFreshOne) {
+  // The kill path ranks into the same Ranking every time: what a previous, bigger ranking
+  // left there (more candidates, rule effects, protections) must not show through.
+  config::RankConfig rc;
+  config::Rule prefer;
+  prefer.action = config::RuleAction::kPrefer;
+  prefer.weight = 300;
+  prefer.comm = "^chrome$";
+  config::Rule protect;
+  protect.action = config::RuleAction::kProtect;
+  protect.comm = "^important$";
+  rc.rules = {prefer, protect};
+  Ranker r(rc);
+  auto before = Snap({Proc(10, "chrome", 100), Proc(11, "important", 900), Proc(12, "a", 50),
+                      Proc(13, "b", 60), Proc(1, "init", 5)});
+  Ranking warm;
+  r.RankInto(before, 99, {}, warm);
+  ASSERT_EQ(warm.candidates.size(), 3u);
+  ASSERT_EQ(warm.protected_processes.size(), 2u);
+
+  auto after = Snap({Proc(20, "x", 10), Proc(21, "important", 700), Proc(22, "y", 30)});
+  r.RankInto(after, 99, {}, warm);
+  const Ranking fresh = r.Rank(after, 99);
+  ASSERT_EQ(warm.candidates.size(), 2u);
+  ASSERT_EQ(fresh.candidates.size(), 2u);
+  for (std::size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(warm.candidates[i].index, fresh.candidates[i].index);
+    EXPECT_EQ(warm.candidates[i].total, fresh.candidates[i].total);
+    EXPECT_TRUE(warm.candidates[i].rules.empty());
+  }
+  EXPECT_EQ(after.processes[warm.candidates[0].index].pid, 22);
+  ASSERT_EQ(warm.protected_processes.size(), 1u);
+  EXPECT_EQ(warm.protected_processes[0].reason, ProtectReason::kRule);
+}
+
+TEST(Rank, FullTiesKeepSnapshotOrder) {
+  // Same score, footprint and start time: the order of the snapshot decides, as a stable
+  // sort would. Forty of them: past std::sort's insertion-sort cut-off (16), where an
+  // unstable sort would shuffle them.
+  std::vector<Process> ps;
+  for (pid_t pid = 30; pid < 70; ++pid) {
+    ps.push_back(Proc(pid, "twin", 64));
+    ps.back().starttime = 5000;
+  }
+  Ranker r(config::RankConfig{});
+  auto ranking = r.Rank(Snap(ps), 1);
+  ASSERT_EQ(ranking.candidates.size(), ps.size());
+  for (std::size_t i = 0; i < ps.size(); ++i) EXPECT_EQ(ranking.candidates[i].index, i);
+}
+
 }  // namespace
 }  // namespace reaperd::policy
