@@ -1,9 +1,12 @@
 #include "daemon/engine.h"
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cmath>
 #include <cstddef>
+#include <iterator>
+#include <string_view>
 
 #include "base/escape.h"
 #include "proc/pid_stat.h"
@@ -37,20 +40,23 @@ kill::ReaperOptions MakeReaperOptions(const config::Config& cfg, bool dry_run) {
 
 }  // namespace
 
-std::string ReasonsString(pressure::Reasons r) {
-  std::string s;
-  auto add = [&](pressure::Reasons bit, const char* name) {
+SmallString<96> ReasonsText(pressure::Reasons r) noexcept {
+  std::array<char, 96> buf;
+  std::size_t n = 0;
+  auto add = [&](pressure::Reasons bit, std::string_view name) {
     if ((r & bit) == 0) return;
-    if (!s.empty()) s.push_back(',');
-    s += name;
+    if (n > 0) buf[n++] = ',';
+    n += name.copy(buf.data() + n, buf.size() - n);
   };
   add(pressure::kReasonAvailableLow, "available_low");
   add(pressure::kReasonTimeToExhaustion, "time_to_exhaustion");
   add(pressure::kReasonPsiSomeSustained, "psi_some");
   add(pressure::kReasonPsiFullSustained, "psi_full");
   add(pressure::kReasonVictimPending, "victim_pending");
-  return s.empty() ? "none" : s;
+  return SmallString<96>(n == 0 ? std::string_view("none") : std::string_view(buf.data(), n));
 }
+
+std::string ReasonsString(pressure::Reasons r) { return std::string(ReasonsText(r).view()); }
 
 Engine::Engine(const config::Config& cfg, std::vector<policy::Scope> scopes, EngineOptions options,
                sys::SystemView& view, const sys::Clock& clock, Logger& log, kill::ProcessOps& ops,
@@ -65,6 +71,8 @@ Engine::Engine(const config::Config& cfg, std::vector<policy::Scope> scopes, Eng
       scanner_(view, clock),
       ladder_(cfg.kill, sysrq),
       builder_(view, ops, cfg.kill) {
+  // The decision record never holds more members than a victim can.
+  kill_record_.members.reserve(kill::Victim::kMaxMembers);
   reaper_ = std::make_unique<kill::Reaper>(cfg_.kill, MakeReaperOptions(cfg_, options_.dry_run),
                                            view_, ops_, clock_, skip_, ladder_);
   BuildShared();
@@ -73,6 +81,7 @@ Engine::Engine(const config::Config& cfg, std::vector<policy::Scope> scopes, Eng
     detectors_.emplace_back(cfg_.detector);
     ScopeStatus st;
     st.scope = s;
+    st.name = s.Name();
     status_.push_back(st);
     episodes_.emplace_back();
     pending_.emplace_back();
@@ -83,12 +92,13 @@ Engine::Engine(const config::Config& cfg, std::vector<policy::Scope> scopes, Eng
 bool Engine::AddScope(const policy::Scope& scope, bool automatic) {
   const std::string name = scope.Name();
   for (const auto& st : status_) {
-    if (st.scope.Name() == name) return false;
+    if (st.name == name) return false;
   }
   samplers_.emplace_back(view_, clock_, scope);
   detectors_.emplace_back(cfg_.detector);
   ScopeStatus st;
   st.scope = scope;
+  st.name = name;
   st.automatic = automatic;
   status_.push_back(std::move(st));
   episodes_.emplace_back();
@@ -102,7 +112,7 @@ bool Engine::AddScope(const policy::Scope& scope, bool automatic) {
 
 bool Engine::RemoveScope(std::string_view name, std::string_view reason) {
   for (std::size_t i = 0; i < status_.size(); ++i) {
-    if (status_[i].scope.Name() == name) {
+    if (status_[i].name == name) {
       RemoveAt(i, reason);
       return true;
     }
@@ -143,7 +153,14 @@ int Engine::CoverInterval(const pressure::PressureSample& s) const {
                                      static_cast<double>(cfg_.detector.interval_slow_ms)));
 }
 
+void Engine::WarmKillPath() {
+  if (!scanner_.ScanInto(policy::Scope{}, scan::KillScanOptions(cfg_.rank), kill_snap_)) return;
+  skip_.CopyTo(skipped_);
+  ranker_->RankInto(kill_snap_, options_.self, skipped_, kill_ranking_);
+}
+
 Result<void> Engine::Start() {
+  WarmKillPath();
   if (watchdog_) {
     if (auto w = watchdog_->Start(); !w) {
       log_.Log(LogLevel::kWarning, "start", "watchdog=failed error={}", Q{w.error().ToString()});
@@ -183,9 +200,8 @@ int Engine::Tick() {
         continue;
       }
       if (status_[i].sample_errors++ % 100 == 0) {
-        log_.Log(LogLevel::kWarning, "sample", "scope={} error={} count={}",
-                 Q{status_[i].scope.Name()}, Q{sample.error().ToString()},
-                 status_[i].sample_errors);
+        log_.Log(LogLevel::kWarning, "sample", "scope={} error={} count={}", Q{status_[i].name},
+                 Q{sample.error().ToString()}, status_[i].sample_errors);
       }
       continue;
     }
@@ -209,8 +225,8 @@ void Engine::LogLevelChange(std::size_t i, pressure::Level from, const pressure:
            "scope={} from={} to={} reasons={} available_mib={:.0f} total_mib={:.0f} "
            "available_pct={:.1f} slope_mib_s={:.1f} tte_ms={} psi_some_pct={:.1f} "
            "psi_full_pct={:.1f}",
-           Q{status_[i].scope.Name()}, pressure::LevelName(from), pressure::LevelName(d.level),
-           ReasonsString(d.reasons), Mib(s.available_bytes), Mib(s.total_bytes),
+           Q{status_[i].name}, pressure::LevelName(from), pressure::LevelName(d.level),
+           ReasonsText(d.reasons).view(), Mib(s.available_bytes), Mib(s.total_bytes),
            d.available_percent, d.slope_bytes_per_s / kMiB, d.time_to_exhaustion_ms,
            d.psi_some_percent, d.psi_full_percent);
 }
@@ -231,14 +247,14 @@ void Engine::Decide(std::size_t i, const pressure::PressureSample& s, const pres
   if (d.level == pressure::Level::kKill && !HoldKill(i, s, d)) KillIn(i, d);
 }
 
-bool Engine::HoldForOtherExits(std::size_t i, const Result<std::uint64_t>& oom_before) {
+bool Engine::CancelIfKernelKilled(std::size_t i, const Result<std::uint64_t>& oom_before) {
   ScopeStatus& st = status_[i];
   auto oom_after = samplers_[i].KernelOomKills();
   if (oom_before && oom_after && *oom_after > *oom_before) {
     // The kernel killed in this scope while we scanned: its victim's memory is coming back,
     // and a second victim now would be overkill. The next tick judges afresh.
     log_.Log(LogLevel::kNotice, "kill",
-             "scope={} outcome=cancelled reason=kernel_oom_kill count={}", Q{st.scope.Name()},
+             "scope={} outcome=cancelled reason=kernel_oom_kill count={}", Q{st.name},
              *oom_after - *oom_before);
     return true;
   }
@@ -262,7 +278,7 @@ bool Engine::HoldForExiting(std::size_t i, const policy::Snapshot& snap, sys::Na
   if (st.exit_hold_since_ns == 0) st.exit_hold_since_ns = now;
   if (now - st.exit_hold_since_ns >= kExitHoldNs) return false;  // stuck: choose anyway
   log_.Log(LogLevel::kNotice, "kill", "scope={} outcome=held reason=exiting pid={} comm={}",
-           Q{st.scope.Name()}, exiting->pid, Q{exiting->comm.view()});
+           Q{st.name}, exiting->pid, Q{exiting->comm.view()});
   return true;
 }
 
@@ -274,23 +290,25 @@ void Engine::KillIn(std::size_t i, const pressure::Decision& d) {
   // The scan can take a while under pressure, and its own reads can make the kernel's OOM
   // killer act meanwhile: note its count now and look again before choosing.
   auto oom_before = samplers_[i].KernelOomKills();
-  auto snap = scanner_.Scan(st.scope, scan::KillScanOptions(cfg_.rank));
-  if (!snap) {
-    log_.Log(LogLevel::kError, "kill", "scope={} outcome=scan_failed error={}", Q{st.scope.Name()},
-             Q{snap.error().ToString()});
+  // Into the warm member snapshot: no allocation when it is as large as before.
+  policy::Snapshot& snap = kill_snap_;
+  if (auto r = scanner_.ScanInto(st.scope, scan::KillScanOptions(cfg_.rank), snap); !r) {
+    log_.Log(LogLevel::kError, "kill", "scope={} outcome=scan_failed error={}", Q{st.name},
+             Q{r.error().ToString()});
     return;
   }
-  if (HoldForOtherExits(i, oom_before)) return;
+  if (CancelIfKernelKilled(i, oom_before)) return;
   // A process already exiting is giving its memory back (the kernel's victim, or one that
   // was killed or quit on its own): wait for it, bounded, as the kernel does.
-  if (HoldForExiting(i, *snap, clock_.Now())) return;
+  if (HoldForExiting(i, snap, clock_.Now())) return;
   skip_.CopyTo(skipped_);
-  policy::Ranking ranking = ranker_->Rank(*snap, options_.self, skipped_);
+  policy::Ranking& ranking = kill_ranking_;
+  ranker_->RankInto(snap, options_.self, skipped_, ranking);
   if (ranking.candidates.empty()) {
     if (t_decision - last_no_candidate_log_ns_ > sys::kSecond) {
       last_no_candidate_log_ns_ = t_decision;
-      log_.Log(LogLevel::kError, "kill", "scope={} outcome=no_candidate protected={}",
-               Q{st.scope.Name()}, ranking.protected_processes.size());
+      log_.Log(LogLevel::kError, "kill", "scope={} outcome=no_candidate protected={}", Q{st.name},
+               ranking.protected_processes.size());
     }
     return;
   }
@@ -300,9 +318,9 @@ void Engine::KillIn(std::size_t i, const pressure::Decision& d) {
   std::string first_error;
   for (std::size_t c = 0; c < ranking.candidates.size() && c < 4; ++c) {
     const policy::Score& score = ranking.candidates[c];
-    const policy::Process& p = snap->processes[score.index];
+    const policy::Process& p = snap.processes[score.index];
     kill::Victim victim;
-    auto built = builder_.Build(*snap, score.index, t_decision, victim);
+    auto built = builder_.Build(snap, score.index, t_decision, victim);
     if (!built || victim.main_stale) {
       // Gone or reused since the scan: pass over it without a signal (one line per decision).
       ++passed_over;
@@ -311,24 +329,26 @@ void Engine::KillIn(std::size_t i, const pressure::Decision& d) {
     }
     if (passed_over > 0) {
       log_.Log(LogLevel::kNotice, "kill", "scope={} outcome=passed_over count={} first_error={}",
-               Q{st.scope.Name()}, passed_over, Q{first_error.empty() ? "stale" : first_error});
+               Q{st.name}, passed_over, Q{first_error.empty() ? "stale" : first_error});
     }
     if (StartPreKill(i, p, d)) {
       PendingKill& pk = pending_[i];
       pk.active = true;
       pk.victim = std::move(victim);
-      pk.snap = std::move(*snap);
-      pk.ranking = std::move(ranking);
+      // Copied, so the engine's own snapshot and ranking stay warm (this path spawns a
+      // hook, which allocates anyway).
+      pk.snap = snap;
+      pk.ranking = ranking;
       pk.rank = c;
       pk.decision = d;
       pk.t_decision = t_decision;
       return;
     }
-    Commit(i, victim, *snap, ranking, c, d, t_decision);
+    Commit(i, victim, snap, ranking, c, d, t_decision);
     return;
   }
   log_.Log(LogLevel::kError, "kill",
-           "scope={} outcome=no_valid_candidate passed_over={} first_error={}", Q{st.scope.Name()},
+           "scope={} outcome=no_valid_candidate passed_over={} first_error={}", Q{st.name},
            passed_over, Q{first_error.empty() ? "stale" : first_error});
 }
 
@@ -340,12 +360,14 @@ void Engine::Commit(std::size_t i, kill::Victim& victim, const policy::Snapshot&
   const policy::Process& p = snap.processes[score.index];
   const std::size_t members = victim.member_count;
   const std::uint64_t rss = p.rss();
-  KillDecision record;
+  // The member record: reserved for kMaxMembers at construction, so push_back never grows it.
+  KillDecision& record = kill_record_;
+  record.members.clear();
   for (const auto& m : victim.active()) record.members.push_back(m.pid);
   auto seq = reaper_->Submit(std::move(victim));
   if (!seq) {
-    log_.Log(LogLevel::kError, "kill", "scope={} pid={} outcome=submit_failed error={}",
-             Q{st.scope.Name()}, p.pid, Q{seq.error().ToString()});
+    log_.Log(LogLevel::kError, "kill", "scope={} pid={} outcome=submit_failed error={}", Q{st.name},
+             p.pid, Q{seq.error().ToString()});
     return;
   }
   ++st.kills;
@@ -362,33 +384,44 @@ void Engine::Commit(std::size_t i, kill::Victim& victim, const policy::Snapshot&
   for (auto* o : observers_) o->OnKillDecision(record);
   const sys::Nanos deadline = t_decision + cfg_.kill.deadline_ms * sys::kMilli;
   detectors_[i].NoteKill(t_decision, rss, deadline);
-  std::string rules;
+  // The texts of the kill line go into stack buffers (they grow onto the heap only past
+  // their inline size: hundreds of rules, which allocate in the ranking anyway).
+  fmt::memory_buffer rules;
   for (const auto& e : score.rules) {
-    if (!rules.empty()) rules.push_back(',');
-    rules += fmt::format("{}:{:+d}", e.rule, e.weight);
+    if (rules.size() > 0) rules.push_back(',');
+    fmt::format_to(std::back_inserter(rules), "{}:{:+d}", e.rule, e.weight);
   }
+  if (rules.size() == 0) rules.append(std::string_view("none"));
   // Explain what was not chosen although bigger: the largest protected process, if it holds
   // more than the victim (a protection by accident would show here first).
-  std::string bigger_protected = "none";
+  const policy::Protected* bigger = nullptr;
   std::uint64_t biggest = rss;
   for (const auto& pr : ranking.protected_processes) {
     const policy::Process& q = snap.processes[pr.index];
     if (q.rss() <= biggest) continue;
     biggest = q.rss();
-    bigger_protected = fmt::format("{}:{}:{:.1f}MiB:{}", q.pid, Escaped(q.comm.view()),
-                                   Mib(q.rss()), policy::ProtectReasonName(pr.reason));
+    bigger = &pr;
+  }
+  fmt::memory_buffer bigger_protected;
+  if (bigger == nullptr) {
+    bigger_protected.append(std::string_view("none"));
+  } else {
+    const policy::Process& q = snap.processes[bigger->index];
+    auto out = fmt::format_to(std::back_inserter(bigger_protected), "{}:", q.pid);
+    out = EscapeTo(q.comm.view(), out);
+    fmt::format_to(out, ":{:.1f}MiB:{}", Mib(q.rss()), policy::ProtectReasonName(bigger->reason));
   }
   log_.Log(LogLevel::kWarning, "kill",
            "seq={} scope={} {}pid={} comm={} uid={} cgroup={} members={} rss_mib={:.1f} "
            "score={} rss_pages={} swap_pages={} pgtables_pages={} adj_pages={} rules={} "
            "reasons={} available_pct={:.1f} tte_ms={} psi_some_pct={:.1f} psi_full_pct={:.1f} "
            "candidates={} protected={} unreadable={} largest_protected={}",
-           *seq, Q{st.scope.Name()}, options_.dry_run ? "dry_run=1 " : "", p.pid, Q{p.comm.view()},
-           p.uid, Q{p.cgroup}, members, Mib(rss), score.total, score.rss, score.swap,
-           score.pagetables, score.adj, rules.empty() ? "none" : rules, ReasonsString(d.reasons),
+           *seq, Q{st.name}, options_.dry_run ? "dry_run=1 " : "", p.pid, Q{p.comm.view()}, p.uid,
+           Q{p.cgroup}, members, Mib(rss), score.total, score.rss, score.swap, score.pagetables,
+           score.adj, std::string_view(rules.data(), rules.size()), ReasonsText(d.reasons).view(),
            d.available_percent, d.time_to_exhaustion_ms, d.psi_some_percent, d.psi_full_percent,
            ranking.candidates.size(), ranking.protected_processes.size(), snap.unreadable,
-           Q{bigger_protected});
+           Q{std::string_view(bigger_protected.data(), bigger_protected.size())});
 }
 
 void Engine::OnReaperEvent() {

@@ -4,6 +4,9 @@
 // of the reaper come back through OnReaperEvent(). The event loop (daemon.h) owns the fds
 // and calls in; the engine makes no blocking call on a victim.
 // Not thread-safe: called from the daemon's loop thread only.
+// The kill path (decide, scan, rank, build, submit, log, and popping the reaper's result)
+// makes no heap allocation once warm: the snapshot, ranking and decision record are reused
+// members and log lines are formatted on the stack (tests/unit/alloc proves it).
 #pragma once
 
 #include <sys/types.h>
@@ -15,6 +18,7 @@
 
 #include "base/error.h"
 #include "base/log.h"
+#include "base/small_string.h"
 #include "config/config.h"
 #include "daemon/observer.h"
 #include "daemon/sampler.h"
@@ -45,6 +49,7 @@ struct EngineOptions {
 // What one tick saw in one scope, for status and tests.
 struct ScopeStatus {
   policy::Scope scope;
+  std::string name;  // scope.Name(), kept so a log line does not build it
   pressure::Decision decision;
   pressure::PressureSample sample;
   std::uint64_t kills = 0;
@@ -107,9 +112,14 @@ class Engine {
   int CoverInterval(const pressure::PressureSample& s) const;
   void Decide(std::size_t i, const pressure::PressureSample& s, const pressure::Decision& d);
   void KillIn(std::size_t i, const pressure::Decision& d);
-  // True (and logged) when the kernel's OOM killer acted in the scope since oom_before.
-  bool HoldForOtherExits(std::size_t i, const Result<std::uint64_t>& oom_before);
-  // True (and logged) while a process of the scope is exiting, for at most kExitHoldNs.
+  // Scans and ranks the whole system once into the kill path's members, so that the first
+  // kill does not grow them (a system scan holds every process any scope can hold).
+  void WarmKillPath();
+  // True (and logged as cancelled) when the kernel's OOM killer killed in the scope since
+  // oom_before, i.e. during the scan: its victim's memory is on its way back.
+  bool CancelIfKernelKilled(std::size_t i, const Result<std::uint64_t>& oom_before);
+  // True (and logged as held) while a process of the scope is exiting, for at most
+  // kExitHoldNs.
   bool HoldForExiting(std::size_t i, const policy::Snapshot& snap, sys::Nanos now);
   void LogLevelChange(std::size_t i, pressure::Level from, const pressure::Decision& d);
   // Reclaim (engine_reclaim.cc): starts a chain pass when due; holds the first kill of an
@@ -172,6 +182,12 @@ class Engine {
   std::unique_ptr<kill::Reaper> reaper_;
   kill::VictimBuilder builder_;
   std::vector<policy::ProcessId> skipped_;  // reused buffer for Rank()
+  // The kill path's working set, reused by every kill decision of every scope (one at a time,
+  // on the loop thread) so that none allocates once warm. A kill held for its pre-kill hook
+  // copies the snapshot and ranking into its PendingKill.
+  policy::Snapshot kill_snap_;
+  policy::Ranking kill_ranking_;
+  KillDecision kill_record_;
   std::int64_t last_no_candidate_log_ns_ = 0;
   std::vector<EngineObserver*> observers_;
   std::vector<std::unique_ptr<reclaim::Worker>> reclaimers_;
@@ -186,7 +202,8 @@ class Engine {
   std::vector<std::size_t> vanished_;  // reused buffer: automatic scopes gone this tick
 };
 
-// The reasons of a decision as "a,b,c" (for logs).
+// The reasons of a decision as "a,b,c" (for logs), in place: every reason fits.
+SmallString<96> ReasonsText(pressure::Reasons r) noexcept;
 std::string ReasonsString(pressure::Reasons r);
 
 }  // namespace reaperd::daemon

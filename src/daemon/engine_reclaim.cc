@@ -88,7 +88,7 @@ bool Engine::HoldKill(std::size_t i, const pressure::PressureSample& s,
       budget = std::min<int>(budget, static_cast<int>(d.time_to_exhaustion_ms / 2));
     }
     log_.Log(LogLevel::kNotice, "reclaim_hold", "scope={} budget_ms={} chain_busy={}",
-             Q{status_[i].scope.Name()}, budget, w->busy() ? 1 : 0);
+             Q{status_[i].name}, budget, w->busy() ? 1 : 0);
     if (budget <= 0) {
       ep.hold_done = true;
       return false;
@@ -110,7 +110,7 @@ bool Engine::HoldKill(std::size_t i, const pressure::PressureSample& s,
   }
   ep.hold_done = true;
   log_.Log(LogLevel::kNotice, "reclaim_hold", "scope={} outcome={} available_mib={:.1f}",
-           Q{status_[i].scope.Name()}, w->busy() ? "budget_spent" : "chain_done",
+           Q{status_[i].name}, w->busy() ? "budget_spent" : "chain_done",
            static_cast<double>(s.available_bytes) / kMiB);
   return false;
 }
@@ -135,9 +135,9 @@ void Engine::OnWarn(std::size_t i, const pressure::Decision& d) {
   log_.Log(LogLevel::kNotice, "warn",
            "scope={} available_mib={:.0f} total_mib={:.0f} available_pct={:.1f} reasons={} "
            "hook={}",
-           Q{status_[i].scope.Name()}, static_cast<double>(s.available_bytes) / kMiB,
-           static_cast<double>(s.total_bytes) / kMiB, d.available_percent, ReasonsString(d.reasons),
-           cfg_.hooks.warn.argv.empty() ? "none" : "queued");
+           Q{status_[i].name}, static_cast<double>(s.available_bytes) / kMiB,
+           static_cast<double>(s.total_bytes) / kMiB, d.available_percent,
+           ReasonsText(d.reasons).view(), cfg_.hooks.warn.argv.empty() ? "none" : "queued");
   if (cfg_.hooks.warn.argv.empty() || options_.dry_run) return;
   hooks_->Queue("warn", cfg_.hooks.warn.argv, PressureEnv(i, "warn", d),
                 cfg_.hooks.warn.timeout_ms);
