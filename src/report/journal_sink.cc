@@ -1,8 +1,6 @@
 #include "report/journal_sink.h"
 
 #include <sys/stat.h>
-#include <sys/uio.h>
-#include <systemd/sd-journal.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -94,11 +92,10 @@ std::vector<std::string> JournalFields(LogLevel level, std::string_view event,
 
 void JournalSink::Write(LogLevel level, std::string_view event, std::string_view line) noexcept {
   try {
-    auto fields = JournalFields(level, event, line);
-    std::vector<iovec> iov;
-    iov.reserve(fields.size());
-    for (auto& f : fields) iov.push_back({f.data(), f.size()});
-    if (sd_journal_sendv(iov.data(), static_cast<int>(iov.size())) >= 0) return;
+    if (socket_) {
+      const std::string entry = sys::EncodeJournalEntry(JournalFields(level, event, line));
+      if (socket_->Send(entry)) return;
+    }
   } catch (...) {
   }
   // The journal refused (or we ran out of memory): stderr still reaches someone.

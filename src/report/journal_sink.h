@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "base/log.h"
+#include "sys/journal_socket.h"
 
 namespace reaperd::report {
 
@@ -26,9 +27,16 @@ inline constexpr std::string_view kMessageIdLevel = "1ee48c86e5de4498bc436a303fd
 std::vector<std::string> JournalFields(LogLevel level, std::string_view event,
                                        std::string_view line);
 
+// Sends each line to journald over its native protocol (sys/journal_socket); a line the
+// journal refuses, or every line when the socket cannot be made, goes to stderr instead.
 class JournalSink final : public LogSink {
  public:
+  explicit JournalSink(std::string_view socket_path = sys::JournalSocket::kDefaultPath)
+      : socket_(sys::JournalSocket::Open(socket_path)) {}
   void Write(LogLevel level, std::string_view event, std::string_view line) noexcept override;
+
+ private:
+  Result<sys::JournalSocket> socket_;
 };
 
 // True when stderr is connected to the journal: systemd sets JOURNAL_STREAM=dev:inode of

@@ -3,8 +3,15 @@
 #include "report/journal_sink.h"
 
 #include <gtest/gtest.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
+
+#include "sys/unique_fd.h"
 
 namespace reaperd::report {
 namespace {
@@ -54,6 +61,29 @@ TEST(JournalSinkTest, StderrUnlessJournalStreamMatches) {
   EXPECT_FALSE(StderrIsJournal());
   ::unsetenv("JOURNAL_STREAM");
   EXPECT_FALSE(StderrIsJournal());
+}
+
+TEST(JournalSinkTest, SendsTheFieldsAsOneNativeEntry) {
+  char templ[] = "/tmp/reaperd-jsink-XXXXXX";
+  ASSERT_NE(::mkdtemp(templ), nullptr);
+  const std::string dir = templ, path = dir + "/socket";
+  sys::UniqueFd server(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::memcpy(a.sun_path, path.data(), path.size());
+  ASSERT_EQ(::bind(server.get(), reinterpret_cast<const sockaddr*>(&a), sizeof a), 0);
+  JournalSink sink(path);
+  sink.Write(LogLevel::kWarning, "kill", "kill pid=42 comm=\"a b\"");
+  char buf[4096];
+  const ssize_t n = ::recv(server.get(), buf, sizeof buf, MSG_DONTWAIT);
+  ::unlink(path.c_str());
+  ::rmdir(dir.c_str());
+  ASSERT_GT(n, 0);
+  const std::string got(buf, static_cast<std::size_t>(n));
+  EXPECT_EQ(got,
+            "MESSAGE=kill pid=42 comm=\"a b\"\nPRIORITY=4\nSYSLOG_IDENTIFIER=reaperd\n"
+            "REAPERD_EVENT=kill\nMESSAGE_ID=" +
+                std::string(kMessageIdKill) + "\nREAPERD_PID=42\nREAPERD_COMM=a b\n");
 }
 
 }  // namespace
