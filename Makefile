@@ -8,7 +8,7 @@ CMAKE_FLAGS ?=
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 DEPS := build-essential g++ cmake ninja-build pkg-config clang-format \
-	libtomlplusplus-dev libcli11-dev libfmt-dev nlohmann-json3-dev libsystemd-dev \
+	libtomlplusplus-dev libcli11-dev libfmt-dev nlohmann-json3-dev \
 	libgtest-dev libgmock-dev libbenchmark-dev procps util-linux \
 	prometheus \
 	man-db groff-base systemd libcap2-bin strace python3

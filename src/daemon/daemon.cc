@@ -2,7 +2,6 @@
 
 #include <signal.h>
 #include <sys/epoll.h>
-#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,6 +17,7 @@
 #include "sys/event_loop.h"
 #include "sys/self_protect.h"
 #include "sys/system_view.h"
+#include "sys/systemd_notify.h"
 #include "sys/trust.h"
 
 namespace reaperd::daemon {
@@ -130,7 +130,7 @@ int RunDaemon(const config::Config& initial, const DaemonOptions& options, Logge
           Q{options.config_path.empty() ? "<default>" : options.config_path});
 
   // systemd (Type=notify): started once the loop's sources are set up.
-  sd_notify(0, "READY=1");
+  (void)sys::Notify("READY=1");
 
   // The timer also brings the next rescan; a rescan between ticks is never late by more
   // than one tick interval.
@@ -232,7 +232,7 @@ int RunDaemon(const config::Config& initial, const DaemonOptions& options, Logge
       }
     }
   }
-  sd_notify(0, "STOPPING=1");
+  (void)sys::Notify("STOPPING=1");
   engine.Stop();
   engine.OnReaperEvent();
   log.Log(LogLevel::kNotice, "stop", "victims_in_flight={}", engine.victims_in_flight());

@@ -2,12 +2,12 @@
 // (run on its own worker thread; the loop only starts passes and looks at their state), the
 // hold of the first kill of an episode while the chain runs, the pre- and post-kill hooks,
 // and systemd's watchdog ping.
-#include <systemd/sd-daemon.h>
 
 #include <algorithm>
 
 #include "daemon/engine.h"
 #include "kill/kill_result.h"
+#include "sys/systemd_notify.h"
 
 namespace reaperd::daemon {
 
@@ -22,8 +22,7 @@ void Engine::BuildShared() {
   if (cfg_.watchdog.enabled) {
     watchdog_ = std::make_unique<watchdog::Watchdog>(cfg_.watchdog, view_, clock_, log_);
   }
-  uint64_t usec = 0;
-  if (sd_watchdog_enabled(0, &usec) > 0) sd_watchdog_usec_ = usec;
+  sd_watchdog_usec_ = sys::WatchdogUsec();
 }
 
 std::unique_ptr<reclaim::Worker> Engine::MakeReclaimer(const policy::Scope& scope) {
@@ -46,7 +45,7 @@ void Engine::NotifySystemdWatchdog(sys::Nanos now) noexcept {
   const auto half = static_cast<sys::Nanos>(sd_watchdog_usec_) * sys::kMicro / 2;
   if (now - last_sd_notify_ns_ < half) return;
   last_sd_notify_ns_ = now;
-  (void)sd_notify(0, "WATCHDOG=1");
+  (void)sys::Notify("WATCHDOG=1");
 }
 
 std::uint64_t Engine::ReclaimTarget(const pressure::PressureSample& s) const {
