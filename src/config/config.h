@@ -59,7 +59,8 @@ struct KillConfig {
   LastResort last_resort = LastResort::kKernelOom;
   int last_resort_after_misses = 3;  // missed deadlines in a row before the last resort
   int reaper_threads = 2;
-  int mrelease_retries = 10;  // bounded retries on EAGAIN/EINTR
+  int reaper_realtime_priority = 0;  // 0: off; 1..99: SCHED_FIFO for the reaper threads
+  int mrelease_retries = 10;         // bounded retries on EAGAIN/EINTR
   int mrelease_retry_delay_ms = 20;
   friend bool operator==(const KillConfig&, const KillConfig&) = default;
 };

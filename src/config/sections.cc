@@ -124,6 +124,7 @@ void DecodeKill(const toml::table& table, KillConfig& out, ParseContext& ctx) {
   ReadEnum(r, "last_resort", kLastResortNames, out.last_resort);
   r.Int("last_resort_after_misses", out.last_resort_after_misses, 1, 100);
   r.Int("reaper_threads", out.reaper_threads, 1, 16);
+  r.Int("reaper_realtime_priority", out.reaper_realtime_priority, 0, 99);
   r.Int("mrelease_retries", out.mrelease_retries, 0, 1000);
   r.Int("mrelease_retry_delay_ms", out.mrelease_retry_delay_ms, 1, 10000);
   r.RejectUnknown();

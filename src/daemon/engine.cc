@@ -34,6 +34,7 @@ void EraseAt(std::vector<T>& v, std::size_t i) {
 kill::ReaperOptions MakeReaperOptions(const config::Config& cfg, bool dry_run) {
   kill::ReaperOptions o;
   o.threads = cfg.kill.reaper_threads;
+  o.realtime_priority = cfg.kill.reaper_realtime_priority;
   o.dry_run = dry_run;
   return o;
 }
@@ -166,7 +167,17 @@ Result<void> Engine::Start() {
       log_.Log(LogLevel::kWarning, "start", "watchdog=failed error={}", Q{w.error().ToString()});
     }
   }
-  return reaper_->Start();
+  auto started = reaper_->Start();
+  if (started && cfg_.kill.reaper_realtime_priority > 0) {
+    if (const auto& e = reaper_->realtime_error()) {
+      log_.Log(LogLevel::kWarning, "start", "reaper_realtime_priority={} result=refused error={}",
+               cfg_.kill.reaper_realtime_priority, Q{e->ToString()});
+    } else {
+      log_.Log(LogLevel::kInfo, "start", "reaper_realtime_priority={} result=set policy=SCHED_FIFO",
+               cfg_.kill.reaper_realtime_priority);
+    }
+  }
+  return started;
 }
 
 void Engine::Stop() noexcept {

@@ -89,6 +89,15 @@ Result<void> Reaper::Start() {
     }
     ::pthread_setname_np(t, watcher ? "reaperd-watch" : "reaperd-reap");
     threads_.push_back(t);
+    if (options_.realtime_priority > 0 && !realtime_error_) {
+      // Set from here, so a refusal is known when Start returns; the thread's own nice
+      // boost (RaiseOwnPriority) does not matter under SCHED_FIFO.
+      sched_param param{};
+      param.sched_priority = std::min(options_.realtime_priority, 99);
+      if (int e = ::pthread_setschedparam(t, SCHED_FIFO, &param); e != 0) {
+        realtime_error_ = Error::Sys(e, "pthread_setschedparam SCHED_FIFO");
+      }
+    }
   }
   ::pthread_attr_destroy(&attr);
   return {};

@@ -17,6 +17,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "base/error.h"
@@ -38,6 +39,7 @@ struct ReaperOptions {
   std::size_t max_in_flight = 16;        // victims tracked at once
   std::size_t completion_capacity = 64;  // results waiting for the daemon
   std::size_t stack_bytes = 64 * 1024;
+  int realtime_priority = 0;  // kill.reaper_realtime_priority: 0 off, else SCHED_FIFO
   bool dry_run = false;
   // After a missed deadline: how often the background retries run, and for how long.
   sys::Nanos linger_interval = 100 * sys::kMilli;
@@ -54,8 +56,11 @@ class Reaper {
   Reaper(const Reaper&) = delete;
   Reaper& operator=(const Reaper&) = delete;
 
-  // Creates the eventfd and the threads.
+  // Creates the eventfd and the threads. A real-time priority that cannot be set is not
+  // an error (the threads run at a raised nice value instead): see realtime_error().
   Result<void> Start();
+  // Why the threads did not get options.realtime_priority (EPERM without CAP_SYS_NICE).
+  const std::optional<Error>& realtime_error() const noexcept { return realtime_error_; }
   // Stops and joins the threads; victims still in flight are abandoned (already signalled).
   void Stop() noexcept;
 
@@ -119,6 +124,7 @@ class Reaper {
   bool stopping_ = false;
   sys::UniqueFd event_fd_;
   std::vector<pthread_t> threads_;
+  std::optional<Error> realtime_error_;
 };
 
 }  // namespace reaperd::kill

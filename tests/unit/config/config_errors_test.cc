@@ -124,6 +124,8 @@ INSTANTIATE_TEST_SUITE_P(
                    "100 is out of range 500..10000"},
         InlineCase{"[kill]\ndeadline_ms = 0\n", 2, "kill.deadline_ms", "out of range 1..600000"},
         InlineCase{"[kill]\nreaper_threads = 0\n", 2, "kill.reaper_threads", "1..16"},
+        InlineCase{"[kill]\nreaper_realtime_priority = 100\n", 2, "kill.reaper_realtime_priority",
+                   "0..99"},
         InlineCase{"[rank]\nprotect_uid = [4294967295]\n", 2, "rank.protect_uid[0]",
                    "out of range"},
         InlineCase{"[rank]\ncmdline_max = -1\n", 2, "rank.cmdline_max", "out of range"},

@@ -133,6 +133,7 @@ Config FullExpected() {
             .last_resort = LastResort::kPanic,
             .last_resort_after_misses = 5,
             .reaper_threads = 4,
+            .reaper_realtime_priority = 10,
             .mrelease_retries = 3,
             .mrelease_retry_delay_ms = 50};
   c.rank.protect_comm = {"Xorg", "sshd"};
@@ -203,7 +204,8 @@ TEST(ParseConfigTest, FullFixtureSetsEveryKeyOffItsDefault) {
   const KillConfig& dk = d.kill;
   for (auto m : {&KillConfig::signal_grace_ms, &KillConfig::deadline_ms,
                  &KillConfig::last_resort_after_misses, &KillConfig::reaper_threads,
-                 &KillConfig::mrelease_retries, &KillConfig::mrelease_retry_delay_ms}) {
+                 &KillConfig::reaper_realtime_priority, &KillConfig::mrelease_retries,
+                 &KillConfig::mrelease_retry_delay_ms}) {
     EXPECT_NE(wk.*m, dk.*m);
   }
   EXPECT_NE(wk.widen, dk.widen);

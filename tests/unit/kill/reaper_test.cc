@@ -1,7 +1,16 @@
 #include "kill/reaper.h"
 
+#include <dirent.h>
 #include <gtest/gtest.h>
 #include <poll.h>
+#include <sched.h>
+
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "unit/kill/fakes.h"
 
@@ -34,6 +43,69 @@ struct ReaperFixture : ::testing::Test {
     return reaper->Submit(std::move(v));
   }
 };
+
+// The scheduling policy and real-time priority of each of this process's threads named
+// `name` (/proc/self/task/TID/stat fields 40 and 41).
+std::vector<std::pair<int, int>> PolicyOfThreads(const char* name) {
+  std::vector<std::pair<int, int>> out;
+  DIR* d = ::opendir("/proc/self/task");
+  if (d == nullptr) return out;
+  while (dirent* e = ::readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    const std::string dir = std::string("/proc/self/task/") + e->d_name;
+    std::ifstream comm(dir + "/comm");
+    std::string c;
+    std::getline(comm, c);
+    if (c != name) continue;
+    std::ifstream stat(dir + "/stat");
+    std::string line;
+    std::getline(stat, line);
+    std::istringstream rest(line.substr(line.rfind(')') + 2));
+    std::vector<std::string> f((std::istream_iterator<std::string>(rest)),
+                               std::istream_iterator<std::string>());
+    // f[0] is field 3 (state): field N is f[N - 3].
+    if (f.size() > 38) out.emplace_back(std::stoi(f[38]), std::stoi(f[37]));
+  }
+  ::closedir(d);
+  return out;
+}
+
+TEST_F(ReaperFixture, RealtimePriorityIsSetOrItsRefusalReported) {
+  ReaperOptions opt;
+  opt.realtime_priority = 7;
+  StartReaper(opt);
+  const auto reapers = PolicyOfThreads("reaperd-reap");
+  const auto watchers = PolicyOfThreads("reaperd-watch");
+  ASSERT_EQ(reapers.size(), 2u);
+  ASSERT_EQ(watchers.size(), 1u);
+  if (reaper->realtime_error()) {
+    // Refused (no CAP_SYS_NICE, or no real-time budget in this cgroup): the threads run,
+    // at the normal policy, and the reason is an errno the daemon can log.
+    EXPECT_NE(reaper->realtime_error()->sys_errno, 0);
+    for (auto [policy, prio] : reapers) EXPECT_EQ(policy, SCHED_OTHER);
+  } else {
+    for (auto [policy, prio] : reapers) {
+      EXPECT_EQ(policy, SCHED_FIFO);
+      EXPECT_EQ(prio, 7);
+    }
+    EXPECT_EQ(watchers[0].first, SCHED_FIFO);
+  }
+  // And the threads still reap.
+  w.Add(100, 5000, 1000, 1);
+  w.ops.procs[100].mrelease_errno = {0};
+  ASSERT_TRUE(SubmitIndex(0));
+  KillResult r;
+  ASSERT_TRUE(reaper->WaitPop(r, 5000));
+  EXPECT_EQ(r.outcome, Outcome::kReaped);
+}
+
+TEST_F(ReaperFixture, NoRealtimePriorityByDefault) {
+  StartReaper();
+  const auto reapers = PolicyOfThreads("reaperd-reap");
+  ASSERT_EQ(reapers.size(), 2u);
+  for (auto [policy, prio] : reapers) EXPECT_EQ(policy, SCHED_OTHER);
+  EXPECT_FALSE(reaper->realtime_error());
+}
 
 TEST_F(ReaperFixture, DyingVictimIsReapedAndTheEventFdSaysSo) {
   w.Add(100, 5000, 1000, 1);
