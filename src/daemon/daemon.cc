@@ -15,6 +15,7 @@
 #include "kill/last_resort.h"
 #include "kill/process_ops.h"
 #include "sys/event_loop.h"
+#include "sys/prefault.h"
 #include "sys/self_protect.h"
 #include "sys/system_view.h"
 #include "sys/systemd_notify.h"
@@ -52,6 +53,7 @@ int RunDaemon(const config::Config& initial, const DaemonOptions& options, Logge
   }
 
   auto prot = sys::ProtectSelf(options.lock_memory);
+  if (options.lock_memory) sys::PrefaultStack(sys::kMainThreadPrefaultBytes);
   if (!prot.oom_score_adj) {
     log.Log(LogLevel::kWarning, "self", "oom_score_adj=unchanged error={} note={}",
             Q{prot.oom_score_adj.error().ToString()},

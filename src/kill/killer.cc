@@ -31,7 +31,10 @@ Killer::Killer(sys::SystemView& view, ProcessOps& ops, const sys::Clock& clock,
                const config::KillConfig& config, bool dry_run)
     : view_(view), ops_(ops), clock_(clock), config_(config), dry_run_(dry_run) {
   procs_buf_.resize(kProcsBufBytes);
-  pids_buf_.reserve(kPidsReserved);
+  // Filled once (not just reserved) so its pages are touched now, and locked, rather than
+  // first touched on the kill path.
+  pids_buf_.resize(kPidsReserved);
+  pids_buf_.clear();
 }
 
 int Killer::first_signal() const noexcept {

@@ -9,6 +9,8 @@
 #include <chrono>
 #include <limits>
 
+#include "sys/prefault.h"
+
 namespace reaperd::kill {
 
 namespace {
@@ -116,12 +118,14 @@ void Reaper::Stop() noexcept {
 
 void* Reaper::WorkerMain(void* self) noexcept {
   RaiseOwnPriority();
+  sys::PrefaultStack(sys::PrefaultDepth(static_cast<Reaper*>(self)->options_.stack_bytes));
   static_cast<Reaper*>(self)->WorkerLoop();
   return nullptr;
 }
 
 void* Reaper::WatcherMain(void* self) noexcept {
   RaiseOwnPriority();
+  sys::PrefaultStack(sys::PrefaultDepth(static_cast<Reaper*>(self)->options_.stack_bytes));
   static_cast<Reaper*>(self)->WatcherLoop();
   return nullptr;
 }
