@@ -13,6 +13,7 @@ int RunCheckConfig(const std::string& path) {
     std::fprintf(stderr, "%s\n", cfg.error().ToString().c_str());
     return 1;
   }
+  if (!HooksTrusted(*cfg)) return 1;
   std::printf("%s: ok\n", path.c_str());
   return 0;
 }

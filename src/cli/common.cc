@@ -21,6 +21,22 @@ bool ConfigTrusted(const std::string& path) {
   return false;
 }
 
+bool HooksTrusted(const config::Config& config) {
+  bool ok = true;
+  for (const auto& h : config::HookPrograms(config)) {
+    auto trusted = sys::CheckTrustedFile(h.path, ::geteuid());
+    if (trusted) continue;
+    const Error& e = trusted.error();
+    std::fprintf(stderr,
+                 "reaperd: refusing %s program %s: %s (it and every directory above it must be "
+                 "owned by root and not writable by group or others)\n",
+                 h.key.c_str(), h.path.c_str(),
+                 e.code == Errc::kSys ? e.ToString().c_str() : e.context);
+    ok = false;
+  }
+  return ok;
+}
+
 std::optional<Loaded> LoadCommon(const CommonOptions& options) {
   Loaded l;
   if (options.config_path.empty()) {

@@ -19,6 +19,8 @@ struct Loaded {
 // False (after printing why) when the config file could be written by someone other than
 // root (see sys::CheckTrustedFile): a root daemon must not take orders from such a file.
 bool ConfigTrusted(const std::string& path);
+// Every hook program of the config passes the same check (else false, each refusal printed).
+bool HooksTrusted(const config::Config& config);
 // Prints the error and returns nullopt when the config is untrusted or invalid, or the
 // scope is invalid.
 std::optional<Loaded> LoadCommon(const CommonOptions& options);

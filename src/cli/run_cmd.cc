@@ -16,6 +16,7 @@ int RunRun(const RunOptions& o) {
   common.config_path = o.config_path;
   auto loaded = LoadCommon(common);
   if (!loaded) return 1;
+  if (!HooksTrusted(loaded->config)) return 1;
 
   daemon::DaemonOptions d;
   d.config_path = o.config_path;

@@ -183,4 +183,22 @@ std::expected<Config, ConfigError> LoadConfigFile(const std::string& path) {
 
 Config DefaultConfig() { return Config{}; }
 
+std::vector<HookProgram> HookPrograms(const Config& config) {
+  std::vector<HookProgram> out;
+  const std::pair<const char*, const HookConfig*> hooks[] = {
+      {"hooks.warn", &config.hooks.warn},
+      {"hooks.pre_kill", &config.hooks.pre_kill},
+      {"hooks.post_kill", &config.hooks.post_kill}};
+  for (const auto& [key, h] : hooks) {
+    if (!h->argv.empty()) out.push_back({key, h->argv[0]});
+  }
+  for (std::size_t i = 0; i < config.reclaim.notifiers.size(); ++i) {
+    const NotifierConfig& n = config.reclaim.notifiers[i];
+    if (n.kind == NotifierKind::kHook && !n.argv.empty()) {
+      out.push_back({"reclaim.notifier[" + std::to_string(i) + "]", n.argv[0]});
+    }
+  }
+  return out;
+}
+
 }  // namespace reaperd::config

@@ -241,4 +241,12 @@ std::expected<Config, ConfigError> LoadConfigFile(const std::string& path);
 // the documented file and the struct cannot drift apart.
 Config DefaultConfig();
 
+// Every program the config has reaperd run, with the key that names it ("hooks.warn",
+// "reclaim.notifier[2]"): each must pass the same trust check as the config file itself.
+struct HookProgram {
+  std::string key;
+  std::string path;  // argv[0]: absolute, checked by the loader
+};
+std::vector<HookProgram> HookPrograms(const Config& config);
+
 }  // namespace reaperd::config

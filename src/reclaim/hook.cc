@@ -8,6 +8,8 @@
 #include <array>
 #include <cerrno>
 
+#include "sys/trust.h"
+
 namespace reaperd::reclaim {
 
 namespace {
@@ -78,6 +80,8 @@ const char* HookOutcomeName(HookOutcome o) noexcept {
       return "spawn_failed";
     case HookOutcome::kCancelled:
       return "cancelled";
+    case HookOutcome::kUntrusted:
+      return "untrusted";
   }
   return "?";
 }
@@ -166,6 +170,17 @@ HookResult RunHook(const std::string& name, const std::vector<std::string>& argv
                    const HookEnv& env, int timeout_ms, const sys::Clock& clock, Logger& log,
                    const std::atomic<bool>* cancel) {
   const sys::Nanos started = clock.Now();
+  // Checked at start-up too; again here, since the file may have been replaced or made
+  // writable since (a root daemon running what someone else wrote is theirs to command).
+  if (!argv.empty() && argv[0].starts_with('/')) {  // relative: refused by Spawn
+    if (auto trusted = sys::CheckTrustedFile(argv[0], ::geteuid()); !trusted) {
+      log.Log(LogLevel::kError, "hook", "hook={} event={} outcome=untrusted program={} error={}",
+              Q{name}, env.event, Q{argv[0]}, Q{trusted.error().ToString()});
+      HookResult refused;
+      refused.outcome = HookOutcome::kUntrusted;
+      return refused;
+    }
+  }
   const std::vector<std::string> envp = BuildEnv(env);
   auto child = sys::Spawn(argv, envp);
   if (!child) {

@@ -48,7 +48,9 @@ struct HookEnv {
 // The environment of a hook: PATH and the REAPERD_* variables, nothing inherited.
 std::vector<std::string> BuildEnv(const HookEnv& e);
 
-enum class HookOutcome : std::uint8_t { kExited, kTimedOut, kSpawnFailed, kCancelled };
+// kUntrusted: argv[0] (or a directory above it) is not owned by root or is writable by
+// group or others, checked again before every run: such a program is never run.
+enum class HookOutcome : std::uint8_t { kExited, kTimedOut, kSpawnFailed, kCancelled, kUntrusted };
 const char* HookOutcomeName(HookOutcome o) noexcept;
 
 struct HookResult {

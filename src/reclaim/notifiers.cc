@@ -170,6 +170,7 @@ class HookNotifier final : public Notifier {
       case HookOutcome::kCancelled:
         return NotifyOutcome::kTimedOut;
       case HookOutcome::kSpawnFailed:
+      case HookOutcome::kUntrusted:
         return NotifyOutcome::kFailed;
     }
     return NotifyOutcome::kFailed;

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -79,6 +80,41 @@ TEST(HookTest, RelativeProgramIsRefused) {
   HookResult r = RunHook("rel", {"sleep", "1"}, HookEnv{}, 1000, f.clock, f.log, nullptr);
   EXPECT_EQ(r.outcome, HookOutcome::kSpawnFailed);
   EXPECT_TRUE(f.sink.Contains("outcome=spawn_failed"));
+}
+
+// A program in a directory others may write (no sticky bit) could be swapped for anything:
+// refused before every run, with the reason logged, and never executed.
+TEST(HookTest, UntrustedProgramIsNeverRun) {
+  Fixture f;
+  char dir[] = "/tmp/reaperd-untrusted-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  const std::string d = dir;
+  const std::string prog = d + "/hook.sh";
+  const std::string marker = d + "/ran";
+  {
+    std::ofstream s(prog);
+    s << "#!/bin/sh\ntouch " << marker << "\n";
+  }
+  ASSERT_EQ(::chmod(prog.c_str(), 0755), 0);
+  // Trusted as made (root's 0700 directory in the sticky /tmp): it runs.
+  HookResult ok = RunHook("t", {prog}, HookEnv{}, 5000, f.clock, f.log, nullptr);
+  EXPECT_EQ(ok.outcome, HookOutcome::kExited);
+  EXPECT_EQ(::access(marker.c_str(), F_OK), 0);
+  ::unlink(marker.c_str());
+  // Its directory made writable by others: refused, and not run.
+  ASSERT_EQ(::chmod(d.c_str(), 0777), 0);
+  HookResult r = RunHook("t", {prog}, HookEnv{}, 5000, f.clock, f.log, nullptr);
+  EXPECT_EQ(r.outcome, HookOutcome::kUntrusted);
+  EXPECT_NE(::access(marker.c_str(), F_OK), 0);
+  EXPECT_TRUE(f.sink.Contains("outcome=untrusted"));
+  // And a group-writable program in a trusted directory, likewise.
+  ASSERT_EQ(::chmod(d.c_str(), 0700), 0);
+  ASSERT_EQ(::chmod(prog.c_str(), 0775), 0);
+  HookResult g = RunHook("t", {prog}, HookEnv{}, 5000, f.clock, f.log, nullptr);
+  EXPECT_EQ(g.outcome, HookOutcome::kUntrusted);
+  EXPECT_NE(::access(marker.c_str(), F_OK), 0);
+  ::unlink(prog.c_str());
+  ::rmdir(d.c_str());
 }
 
 TEST(HookTest, RunnerRunsQueuedHooksOffTheCallersThread) {
