@@ -61,6 +61,7 @@ TEST_F(KillLive, HogKilledBeforeMemcgOomKiller) {
 // The victim's mm is shared with a CLONE_VM child (not a thread): both are found by kcmp,
 // both die, and the memory comes back.
 TEST_F(KillLive, CloneVmSharerDiesWithTheVictim) {
+  if (!kCloneVmChildWorks) GTEST_SKIP() << "a CLONE_VM child cannot run under TSan";
   auto sb = Sandbox("sharer", 512 * kMiB);
   ASSERT_NE(sb, nullptr);
   StartReaper();
