@@ -118,22 +118,6 @@ int RunDaemon(const config::Config& initial, const DaemonOptions& options, Logge
   sources.Sync(engine);
   std::uint64_t synced_generation = engine.scopes_generation();
 
-  std::string scopes;
-  for (const auto& st : engine.status()) scopes += (scopes.empty() ? "" : ",") + st.scope.Name();
-  if (options.discover_under) scopes += ",auto:" + *options.discover_under;
-  log.Log(LogLevel::kNotice, "start",
-          "version={} pid={} scopes={} dry_run={} cgroup_root={} cgroup_version={} "
-          "sources={} cgroup_watches={} config={}",
-          REAPERD_VERSION, ::getpid(), Q{scopes}, dry_run ? 1 : 0, Q{view->cgroup_root_path()},
-          view->cgroup_version() == sys::CgroupVersion::kV2   ? "v2"
-          : view->cgroup_version() == sys::CgroupVersion::kV1 ? "v1"
-                                                              : "none",
-          Q{"timer" + sources.described()}, autos ? autos->watches() : 0,
-          Q{options.config_path.empty() ? "<default>" : options.config_path});
-
-  // systemd (Type=notify): started once the loop's sources are set up.
-  (void)sys::Notify("READY=1");
-
   // The timer also brings the next rescan; a rescan between ticks is never late by more
   // than one tick interval.
   auto tick = [&] {
@@ -150,9 +134,28 @@ int RunDaemon(const config::Config& initial, const DaemonOptions& options, Logge
     }
     return next;
   };
+  // The first sample of every scope is taken before the daemon says it has started (and
+  // before READY=1): from then on it is watching, not still setting up.
   int interval = tick();
   (void)timer->Set(interval, interval);
   int armed = interval;
+
+  std::string scopes;
+  for (const auto& st : engine.status()) scopes += (scopes.empty() ? "" : ",") + st.scope.Name();
+  if (options.discover_under) scopes += ",auto:" + *options.discover_under;
+  log.Log(LogLevel::kNotice, "start",
+          "version={} pid={} scopes={} dry_run={} cgroup_root={} cgroup_version={} "
+          "sources={} cgroup_watches={} config={}",
+          REAPERD_VERSION, ::getpid(), Q{scopes}, dry_run ? 1 : 0, Q{view->cgroup_root_path()},
+          view->cgroup_version() == sys::CgroupVersion::kV2   ? "v2"
+          : view->cgroup_version() == sys::CgroupVersion::kV1 ? "v1"
+                                                              : "none",
+          Q{"timer" + sources.described()}, autos ? autos->watches() : 0,
+          Q{options.config_path.empty() ? "<default>" : options.config_path});
+
+  // systemd (Type=notify): started once the loop's sources are set up.
+  (void)sys::Notify("READY=1");
+
   const sys::Nanos started = clock.Now();
   std::array<epoll_event, 16> events;
   bool running = true;
