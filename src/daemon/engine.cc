@@ -5,19 +5,13 @@
 #include <cerrno>
 #include <cmath>
 #include <cstddef>
-#include <iterator>
 #include <string_view>
 
-#include "base/escape.h"
-#include "proc/pid_stat.h"
+#include "daemon/engine_internal.h"
 
 namespace reaperd::daemon {
 
 namespace {
-
-constexpr double kMiB = 1024.0 * 1024.0;
-
-double Mib(std::uint64_t b) { return static_cast<double>(b) / kMiB; }
 
 // Removes v[i] by moving the others into a new vector: the per-scope types hold references
 // (Sampler), so they can be move-constructed but not assigned, which vector::erase needs.
@@ -246,234 +240,17 @@ void Engine::Decide(std::size_t i, const pressure::PressureSample& s, const pres
   pressure::Level before = status_[i].decision.level;
   status_[i].sample = s;
   status_[i].decision = d;
+  if (d.level < pressure::Level::kReclaim) episodes_[i] = Episode{};
+  if (d.level >= pressure::Level::kReclaim) MaybeReclaim(i, s, d);
+  // The first kill of an episode waits (briefly) for the chain; kill only if still at kKill.
+  // The kill comes before the level's log line and the observers: a log line can block on
+  // journald and an observer allocates, and neither may delay the signal.
+  if (d.level == pressure::Level::kKill && !HoldKill(i, s, d)) KillIn(i, d);
   for (auto* o : observers_) o->OnSample(status_[i].scope, s, d);
   if (d.level != before) {
     LogLevelChange(i, before, d);
     for (auto* o : observers_) o->OnLevelChange(status_[i].scope, before, d);
     if (d.level >= pressure::Level::kWarn && before < pressure::Level::kWarn) OnWarn(i, d);
-  }
-  if (d.level < pressure::Level::kReclaim) episodes_[i] = Episode{};
-  if (d.level >= pressure::Level::kReclaim) MaybeReclaim(i, s, d);
-  // The first kill of an episode waits (briefly) for the chain; kill only if still at kKill.
-  if (d.level == pressure::Level::kKill && !HoldKill(i, s, d)) KillIn(i, d);
-}
-
-bool Engine::CancelIfKernelKilled(std::size_t i, const Result<std::uint64_t>& oom_before) {
-  ScopeStatus& st = status_[i];
-  auto oom_after = samplers_[i].KernelOomKills();
-  if (oom_before && oom_after && *oom_after > *oom_before) {
-    // The kernel killed in this scope while we scanned: its victim's memory is coming back,
-    // and a second victim now would be overkill. The next tick judges afresh.
-    log_.Log(LogLevel::kNotice, "kill",
-             "scope={} outcome=cancelled reason=kernel_oom_kill count={}", Q{st.name},
-             *oom_after - *oom_before);
-    return true;
-  }
-  return false;
-}
-
-bool Engine::HoldForExiting(std::size_t i, const policy::Snapshot& snap, sys::Nanos now) {
-  ScopeStatus& st = status_[i];
-  const policy::Process* exiting = nullptr;
-  for (const auto& p : snap.processes) {
-    if ((p.flags & proc::kPfExiting) != 0 && !p.kernel_thread && p.state != 'Z' && p.state != 'X' &&
-        p.pid != options_.self) {
-      exiting = &p;
-      break;
-    }
-  }
-  if (exiting == nullptr) {
-    st.exit_hold_since_ns = 0;
-    return false;
-  }
-  if (st.exit_hold_since_ns == 0) st.exit_hold_since_ns = now;
-  if (now - st.exit_hold_since_ns >= kExitHoldNs) return false;  // stuck: choose anyway
-  log_.Log(LogLevel::kNotice, "kill", "scope={} outcome=held reason=exiting pid={} comm={}",
-           Q{st.name}, exiting->pid, Q{exiting->comm.view()});
-  return true;
-}
-
-void Engine::KillIn(std::size_t i, const pressure::Decision& d) {
-  if (pending_[i].active) return;  // this scope's victim waits for its pre-kill hook
-  ScopeStatus& st = status_[i];
-  ++st.kill_decisions;
-  const sys::Nanos t_decision = clock_.Now();
-  // The scan can take a while under pressure, and its own reads can make the kernel's OOM
-  // killer act meanwhile: note its count now and look again before choosing.
-  auto oom_before = samplers_[i].KernelOomKills();
-  // Into the warm member snapshot: no allocation when it is as large as before.
-  policy::Snapshot& snap = kill_snap_;
-  if (auto r = scanner_.ScanInto(st.scope, scan::KillScanOptions(cfg_.rank), snap); !r) {
-    log_.Log(LogLevel::kError, "kill", "scope={} outcome=scan_failed error={}", Q{st.name},
-             Q{r.error().ToString()});
-    return;
-  }
-  if (CancelIfKernelKilled(i, oom_before)) return;
-  // A process already exiting is giving its memory back (the kernel's victim, or one that
-  // was killed or quit on its own): wait for it, bounded, as the kernel does.
-  if (HoldForExiting(i, snap, clock_.Now())) return;
-  skip_.CopyTo(skipped_);
-  policy::Ranking& ranking = kill_ranking_;
-  ranker_->RankInto(snap, options_.self, skipped_, ranking);
-  if (ranking.candidates.empty()) {
-    if (t_decision - last_no_candidate_log_ns_ > sys::kSecond) {
-      last_no_candidate_log_ns_ = t_decision;
-      log_.Log(LogLevel::kError, "kill", "scope={} outcome=no_candidate protected={}", Q{st.name},
-               ranking.protected_processes.size());
-    }
-    return;
-  }
-  // The first candidate whose identity still holds; a stale one (PID reused, gone) is
-  // passed over without a signal.
-  int passed_over = 0;
-  std::string first_error;
-  for (std::size_t c = 0; c < ranking.candidates.size() && c < 4; ++c) {
-    const policy::Score& score = ranking.candidates[c];
-    const policy::Process& p = snap.processes[score.index];
-    kill::Victim victim;
-    auto built = builder_.Build(snap, score.index, t_decision, victim);
-    if (!built || victim.main_stale) {
-      // Gone or reused since the scan: pass over it without a signal (one line per decision).
-      ++passed_over;
-      if (!built && first_error.empty()) first_error = built.error().ToString();
-      continue;
-    }
-    if (passed_over > 0) {
-      log_.Log(LogLevel::kNotice, "kill", "scope={} outcome=passed_over count={} first_error={}",
-               Q{st.name}, passed_over, Q{first_error.empty() ? "stale" : first_error});
-    }
-    if (StartPreKill(i, p, d)) {
-      PendingKill& pk = pending_[i];
-      pk.active = true;
-      pk.victim = std::move(victim);
-      // Copied, so the engine's own snapshot and ranking stay warm (this path spawns a
-      // hook, which allocates anyway).
-      pk.snap = snap;
-      pk.ranking = ranking;
-      pk.rank = c;
-      pk.decision = d;
-      pk.t_decision = t_decision;
-      return;
-    }
-    Commit(i, victim, snap, ranking, c, d, t_decision);
-    return;
-  }
-  log_.Log(LogLevel::kError, "kill",
-           "scope={} outcome=no_valid_candidate passed_over={} first_error={}", Q{st.name},
-           passed_over, Q{first_error.empty() ? "stale" : first_error});
-}
-
-void Engine::Commit(std::size_t i, kill::Victim& victim, const policy::Snapshot& snap,
-                    const policy::Ranking& ranking, std::size_t c, const pressure::Decision& d,
-                    sys::Nanos t_decision) {
-  ScopeStatus& st = status_[i];
-  const policy::Score& score = ranking.candidates[c];
-  const policy::Process& p = snap.processes[score.index];
-  const std::size_t members = victim.member_count;
-  const std::uint64_t rss = p.rss();
-  // The member record: reserved for kMaxMembers at construction, so push_back never grows it.
-  KillDecision& record = kill_record_;
-  record.members.clear();
-  for (const auto& m : victim.active()) record.members.push_back(m.pid);
-  auto seq = reaper_->Submit(std::move(victim));
-  if (!seq) {
-    log_.Log(LogLevel::kError, "kill", "scope={} pid={} outcome=submit_failed error={}", Q{st.name},
-             p.pid, Q{seq.error().ToString()});
-    return;
-  }
-  ++st.kills;
-  if (watchdog_) watchdog_->NoteKill(p.pid);
-  record.seq = *seq;
-  record.scope = &st.scope;
-  record.decision = &d;
-  record.sample = &st.sample;
-  record.snapshot = &snap;
-  record.ranking = &ranking;
-  record.victim_rank = c;
-  record.t_decision_ns = t_decision;
-  record.dry_run = options_.dry_run;
-  for (auto* o : observers_) o->OnKillDecision(record);
-  const sys::Nanos deadline = t_decision + cfg_.kill.deadline_ms * sys::kMilli;
-  detectors_[i].NoteKill(t_decision, rss, deadline);
-  // The texts of the kill line go into stack buffers (they grow onto the heap only past
-  // their inline size: hundreds of rules, which allocate in the ranking anyway).
-  fmt::memory_buffer rules;
-  for (const auto& e : score.rules) {
-    if (rules.size() > 0) rules.push_back(',');
-    fmt::format_to(std::back_inserter(rules), "{}:{:+d}", e.rule, e.weight);
-  }
-  if (rules.size() == 0) rules.append(std::string_view("none"));
-  // Explain what was not chosen although bigger: the largest protected process, if it holds
-  // more than the victim (a protection by accident would show here first).
-  const policy::Protected* bigger = nullptr;
-  std::uint64_t biggest = rss;
-  for (const auto& pr : ranking.protected_processes) {
-    const policy::Process& q = snap.processes[pr.index];
-    if (q.rss() <= biggest) continue;
-    biggest = q.rss();
-    bigger = &pr;
-  }
-  fmt::memory_buffer bigger_protected;
-  if (bigger == nullptr) {
-    bigger_protected.append(std::string_view("none"));
-  } else {
-    const policy::Process& q = snap.processes[bigger->index];
-    auto out = fmt::format_to(std::back_inserter(bigger_protected), "{}:", q.pid);
-    out = EscapeTo(q.comm.view(), out);
-    fmt::format_to(out, ":{:.1f}MiB:{}", Mib(q.rss()), policy::ProtectReasonName(bigger->reason));
-  }
-  log_.Log(LogLevel::kWarning, "kill",
-           "seq={} scope={} {}pid={} comm={} uid={} cgroup={} members={} rss_mib={:.1f} "
-           "score={} rss_pages={} swap_pages={} pgtables_pages={} adj_pages={} rules={} "
-           "reasons={} available_pct={:.1f} tte_ms={} psi_some_pct={:.1f} psi_full_pct={:.1f} "
-           "candidates={} protected={} unreadable={} largest_protected={}",
-           *seq, Q{st.name}, options_.dry_run ? "dry_run=1 " : "", p.pid, Q{p.comm.view()}, p.uid,
-           Q{p.cgroup}, members, Mib(rss), score.total, score.rss, score.swap, score.pagetables,
-           score.adj, std::string_view(rules.data(), rules.size()), ReasonsText(d.reasons).view(),
-           d.available_percent, d.time_to_exhaustion_ms, d.psi_some_percent, d.psi_full_percent,
-           ranking.candidates.size(), ranking.protected_processes.size(), snap.unreadable,
-           Q{std::string_view(bigger_protected.data(), bigger_protected.size())});
-}
-
-void Engine::OnReaperEvent() {
-  kill::KillResult r;
-  while (reaper_->Pop(r)) {
-    auto ms = [](sys::Nanos from, sys::Nanos to) -> double {
-      if (from == 0 || to == 0) return -1;
-      return static_cast<double>(to - from) / static_cast<double>(sys::kMilli);
-    };
-    LogLevel lvl =
-        r.outcome == kill::Outcome::kMissedDeadline ? LogLevel::kError : LogLevel::kNotice;
-    log_.Log(lvl, "reaped",
-             "seq={} pid={} comm={} outcome={} after_deadline={} bytes_freed={} freed_mib={:.1f} "
-             "freed_by={} members={} signalled={} stale={} errors={} first_error={} "
-             "decision_to_signal_ms={:.2f} signal_to_exit_ms={:.1f} signal_to_reaped_ms={:.1f} "
-             "mrelease_calls={} escalated={} thawed={} last_resort={}",
-             r.seq, r.victim.id.pid, Q{r.victim.comm.view()}, kill::OutcomeName(r.outcome),
-             r.after_deadline ? 1 : 0, r.bytes_freed, Mib(r.bytes_freed),
-             kill::FreedByName(r.freed_by), r.members, r.members_signalled, r.members_stale,
-             r.errors, Q{r.errors ? r.first_error.ToString() : std::string("none")},
-             ms(r.t_decision, r.t_signal), ms(r.t_signal, r.t_exit), ms(r.t_signal, r.t_reaped),
-             r.mrelease_calls, r.escalated ? 1 : 0, r.thawed ? 1 : 0,
-             kill::LastResortName(r.last_resort));
-    for (auto* o : observers_) o->OnKillResult(r);
-    if (watchdog_) {
-      if (r.outcome == kill::Outcome::kMissedDeadline && !r.after_deadline) {
-        watchdog_->NoteMissedDeadline(r.victim.id.pid, std::string(r.victim.comm.view()),
-                                      r.t_signal);
-      } else {
-        watchdog_->NoteVictimDone(r.victim.id.pid);
-      }
-    }
-    QueuePostKill(r);
-    // Tell the scope's detector the victim is done (or stuck: its deadline handles that).
-    if (r.outcome == kill::Outcome::kMissedDeadline && !r.after_deadline) continue;
-    for (std::size_t i = 0; i < status_.size(); ++i) {
-      const policy::Scope& sc = status_[i].scope;
-      bool same = sc.kind == r.scope.kind &&
-                  (sc.kind == policy::ScopeKind::kSystem || sc.cgroup == r.scope.cgroup.view());
-      if (same) detectors_[i].NoteVictimDone(clock_.Now());
-    }
   }
 }
 

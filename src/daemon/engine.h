@@ -141,6 +141,10 @@ class Engine {
   void Commit(std::size_t i, kill::Victim& victim, const policy::Snapshot& snap,
               const policy::Ranking& ranking, std::size_t rank, const pressure::Decision& d,
               sys::Nanos t_decision);
+  // The kill line (after the signal): the victim, its score, and the largest protected process.
+  void LogKill(const ScopeStatus& st, std::uint64_t seq, const policy::Process& p,
+               std::size_t members, const policy::Score& score, const policy::Ranking& ranking,
+               const policy::Snapshot& snap, const pressure::Decision& d);
   void QueuePostKill(const kill::KillResult& r);
 
   // Per scope: where the current reclaim/kill episode stands (reset below kReclaim).

@@ -6,16 +6,11 @@
 #include <algorithm>
 
 #include "daemon/engine.h"
+#include "daemon/engine_internal.h"
 #include "kill/kill_result.h"
 #include "sys/systemd_notify.h"
 
 namespace reaperd::daemon {
-
-namespace {
-
-constexpr double kMiB = 1024.0 * 1024.0;
-
-}  // namespace
 
 void Engine::BuildShared() {
   hooks_ = std::make_unique<reclaim::HookRunner>(clock_, log_);

@@ -1,0 +1,205 @@
+// The engine's kill stage: on a kill decision, scan and rank the scope, build the victim
+// group and submit it to the reaper, which signals before Submit returns; everything that
+// logs or tells the observers runs after that signal.
+
+#include <algorithm>
+#include <cerrno>
+#include <iterator>
+#include <string_view>
+
+#include "base/escape.h"
+#include "daemon/engine.h"
+#include "daemon/engine_internal.h"
+#include "proc/pid_stat.h"
+
+namespace reaperd::daemon {
+
+bool Engine::CancelIfKernelKilled(std::size_t i, const Result<std::uint64_t>& oom_before) {
+  ScopeStatus& st = status_[i];
+  auto oom_after = samplers_[i].KernelOomKills();
+  if (oom_before && oom_after && *oom_after > *oom_before) {
+    // The kernel killed in this scope while we scanned: its victim's memory is coming back,
+    // and a second victim now would be overkill. The next tick judges afresh.
+    log_.Log(LogLevel::kNotice, "kill",
+             "scope={} outcome=cancelled reason=kernel_oom_kill count={}", Q{st.name},
+             *oom_after - *oom_before);
+    return true;
+  }
+  return false;
+}
+
+bool Engine::HoldForExiting(std::size_t i, const policy::Snapshot& snap, sys::Nanos now) {
+  ScopeStatus& st = status_[i];
+  const policy::Process* exiting = nullptr;
+  for (const auto& p : snap.processes) {
+    if ((p.flags & proc::kPfExiting) != 0 && !p.kernel_thread && p.state != 'Z' && p.state != 'X' &&
+        p.pid != options_.self) {
+      exiting = &p;
+      break;
+    }
+  }
+  if (exiting == nullptr) {
+    st.exit_hold_since_ns = 0;
+    return false;
+  }
+  if (st.exit_hold_since_ns == 0) st.exit_hold_since_ns = now;
+  if (now - st.exit_hold_since_ns >= kExitHoldNs) return false;  // stuck: choose anyway
+  log_.Log(LogLevel::kNotice, "kill", "scope={} outcome=held reason=exiting pid={} comm={}",
+           Q{st.name}, exiting->pid, Q{exiting->comm.view()});
+  return true;
+}
+
+void Engine::KillIn(std::size_t i, const pressure::Decision& d) {
+  if (pending_[i].active) return;  // this scope's victim waits for its pre-kill hook
+  ScopeStatus& st = status_[i];
+  ++st.kill_decisions;
+  const sys::Nanos t_decision = clock_.Now();
+  // The scan can take a while under pressure, and its own reads can make the kernel's OOM
+  // killer act meanwhile: note its count now and look again before choosing.
+  auto oom_before = samplers_[i].KernelOomKills();
+  // Into the warm member snapshot: no allocation when it is as large as before.
+  policy::Snapshot& snap = kill_snap_;
+  if (auto r = scanner_.ScanInto(st.scope, scan::KillScanOptions(cfg_.rank), snap); !r) {
+    log_.Log(LogLevel::kError, "kill", "scope={} outcome=scan_failed error={}", Q{st.name},
+             Q{r.error().ToString()});
+    return;
+  }
+  if (CancelIfKernelKilled(i, oom_before)) return;
+  // A process already exiting is giving its memory back (the kernel's victim, or one that
+  // was killed or quit on its own): wait for it, bounded, as the kernel does.
+  if (HoldForExiting(i, snap, clock_.Now())) return;
+  skip_.CopyTo(skipped_);
+  policy::Ranking& ranking = kill_ranking_;
+  ranker_->RankInto(snap, options_.self, skipped_, ranking);
+  if (ranking.candidates.empty()) {
+    if (t_decision - last_no_candidate_log_ns_ > sys::kSecond) {
+      last_no_candidate_log_ns_ = t_decision;
+      log_.Log(LogLevel::kError, "kill", "scope={} outcome=no_candidate protected={}", Q{st.name},
+               ranking.protected_processes.size());
+    }
+    return;
+  }
+  // The first candidate whose identity still holds; a stale one (PID reused, gone) is
+  // passed over without a signal.
+  int passed_over = 0;
+  std::string first_error;
+  for (std::size_t c = 0; c < ranking.candidates.size() && c < 4; ++c) {
+    const policy::Score& score = ranking.candidates[c];
+    const policy::Process& p = snap.processes[score.index];
+    kill::Victim victim;
+    auto built = builder_.Build(snap, score.index, t_decision, victim);
+    if (!built || victim.main_stale) {
+      // Gone or reused since the scan: pass over it without a signal (one line per decision).
+      ++passed_over;
+      if (!built && first_error.empty()) first_error = built.error().ToString();
+      continue;
+    }
+    auto log_passed_over = [&] {
+      if (passed_over == 0) return;
+      log_.Log(LogLevel::kNotice, "kill", "scope={} outcome=passed_over count={} first_error={}",
+               Q{st.name}, passed_over, Q{first_error.empty() ? "stale" : first_error});
+    };
+    if (StartPreKill(i, p, d)) {
+      log_passed_over();
+      PendingKill& pk = pending_[i];
+      pk.active = true;
+      pk.victim = std::move(victim);
+      // Copied, so the engine's own snapshot and ranking stay warm (this path spawns a
+      // hook, which allocates anyway).
+      pk.snap = snap;
+      pk.ranking = ranking;
+      pk.rank = c;
+      pk.decision = d;
+      pk.t_decision = t_decision;
+      return;
+    }
+    Commit(i, victim, snap, ranking, c, d, t_decision);
+    log_passed_over();  // after the signal: a log line may block
+    return;
+  }
+  log_.Log(LogLevel::kError, "kill",
+           "scope={} outcome=no_valid_candidate passed_over={} first_error={}", Q{st.name},
+           passed_over, Q{first_error.empty() ? "stale" : first_error});
+}
+
+void Engine::Commit(std::size_t i, kill::Victim& victim, const policy::Snapshot& snap,
+                    const policy::Ranking& ranking, std::size_t c, const pressure::Decision& d,
+                    sys::Nanos t_decision) {
+  ScopeStatus& st = status_[i];
+  const policy::Score& score = ranking.candidates[c];
+  const policy::Process& p = snap.processes[score.index];
+  const std::size_t members = victim.member_count;
+  const std::uint64_t rss = p.rss();
+  // The member record: reserved for kMaxMembers at construction, so push_back never grows it.
+  KillDecision& record = kill_record_;
+  record.members.clear();
+  for (const auto& m : victim.active()) record.members.push_back(m.pid);
+  auto seq = reaper_->Submit(std::move(victim));
+  if (!seq) {
+    log_.Log(LogLevel::kError, "kill", "scope={} pid={} outcome=submit_failed error={}", Q{st.name},
+             p.pid, Q{seq.error().ToString()});
+    return;
+  }
+  ++st.kills;
+  if (watchdog_) watchdog_->NoteKill(p.pid);
+  record.seq = *seq;
+  record.scope = &st.scope;
+  record.decision = &d;
+  record.sample = &st.sample;
+  record.snapshot = &snap;
+  record.ranking = &ranking;
+  record.victim_rank = c;
+  record.t_decision_ns = t_decision;
+  record.dry_run = options_.dry_run;
+  const sys::Nanos deadline = t_decision + cfg_.kill.deadline_ms * sys::kMilli;
+  detectors_[i].NoteKill(t_decision, rss, deadline);
+  LogKill(st, *seq, p, members, score, ranking, snap, d);
+  for (auto* o : observers_) o->OnKillDecision(record);
+}
+
+void Engine::LogKill(const ScopeStatus& st, std::uint64_t seq, const policy::Process& p,
+                     std::size_t members, const policy::Score& score,
+                     const policy::Ranking& ranking, const policy::Snapshot& snap,
+                     const pressure::Decision& d) {
+  const std::uint64_t rss = p.rss();
+  // The texts of the kill line go into stack buffers (they grow onto the heap only past
+  // their inline size: hundreds of rules, which allocate in the ranking anyway).
+  fmt::memory_buffer rules;
+  for (const auto& e : score.rules) {
+    if (rules.size() > 0) rules.push_back(',');
+    fmt::format_to(std::back_inserter(rules), "{}:{:+d}", e.rule, e.weight);
+  }
+  if (rules.size() == 0) rules.append(std::string_view("none"));
+  // Explain what was not chosen although bigger: the largest protected process, if it holds
+  // more than the victim (a protection by accident would show here first).
+  const policy::Protected* bigger = nullptr;
+  std::uint64_t biggest = rss;
+  for (const auto& pr : ranking.protected_processes) {
+    const policy::Process& q = snap.processes[pr.index];
+    if (q.rss() <= biggest) continue;
+    biggest = q.rss();
+    bigger = &pr;
+  }
+  fmt::memory_buffer bigger_protected;
+  if (bigger == nullptr) {
+    bigger_protected.append(std::string_view("none"));
+  } else {
+    const policy::Process& q = snap.processes[bigger->index];
+    auto out = fmt::format_to(std::back_inserter(bigger_protected), "{}:", q.pid);
+    out = EscapeTo(q.comm.view(), out);
+    fmt::format_to(out, ":{:.1f}MiB:{}", Mib(q.rss()), policy::ProtectReasonName(bigger->reason));
+  }
+  log_.Log(LogLevel::kWarning, "kill",
+           "seq={} scope={} {}pid={} comm={} uid={} cgroup={} members={} rss_mib={:.1f} "
+           "score={} rss_pages={} swap_pages={} pgtables_pages={} adj_pages={} rules={} "
+           "reasons={} available_pct={:.1f} tte_ms={} psi_some_pct={:.1f} psi_full_pct={:.1f} "
+           "candidates={} protected={} unreadable={} largest_protected={}",
+           seq, Q{st.name}, options_.dry_run ? "dry_run=1 " : "", p.pid, Q{p.comm.view()}, p.uid,
+           Q{p.cgroup}, members, Mib(rss), score.total, score.rss, score.swap, score.pagetables,
+           score.adj, std::string_view(rules.data(), rules.size()), ReasonsText(d.reasons).view(),
+           d.available_percent, d.time_to_exhaustion_ms, d.psi_some_percent, d.psi_full_percent,
+           ranking.candidates.size(), ranking.protected_processes.size(), snap.unreadable,
+           Q{std::string_view(bigger_protected.data(), bigger_protected.size())});
+}
+
+}  // namespace reaperd::daemon
