@@ -7,17 +7,27 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-DEPS := build-essential g++ cmake ninja-build pkg-config clang-format \
+# What building and running need (`make run`, `make build`; the tests and benchmarks are built
+# too, so GoogleTest and Google Benchmark are here).
+DEPS := build-essential g++ cmake ninja-build pkg-config \
 	libtomlplusplus-dev libcli11-dev libfmt-dev nlohmann-json3-dev \
-	libgtest-dev libgmock-dev libbenchmark-dev procps util-linux \
-	prometheus \
-	man-db groff-base systemd libcap2-bin strace python3
+	libgtest-dev libgmock-dev libbenchmark-dev procps util-linux
+# What only the tests use (`make test`): promtool (from Debian's prometheus package, which on a
+# systemd host also starts a Prometheus server: so never for `make run`), man, systemd-analyze,
+# setpriv/capsh, strace, python3, clang-format.
+TEST_DEPS := clang-format prometheus man-db groff-base systemd libcap2-bin strace python3
 
-.PHONY: deps build run test unit integration bench install format format-check lab lab-smoke clean \
+.PHONY: deps test-deps install-pkgs build run test unit integration bench install format format-check lab lab-smoke clean \
 	fuzz fuzz-deps sanitize tsan
 
 deps:
-	@missing=""; for p in $(DEPS); do \
+	@$(MAKE) --no-print-directory install-pkgs PKGS="$(DEPS)"
+
+test-deps:
+	@$(MAKE) --no-print-directory install-pkgs PKGS="$(TEST_DEPS)"
+
+install-pkgs:
+	@missing=""; for p in $(PKGS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -37,13 +47,13 @@ ARGS ?=
 run: build
 	$(BUILD)/reaperd run $(ARGS)
 
-test: build
+test: test-deps build
 	cd $(BUILD) && ctest --output-on-failure --timeout 300 -j 1
 
-unit: build
+unit: test-deps build
 	cd $(BUILD) && ctest --output-on-failure -L unit
 
-integration: build
+integration: test-deps build
 	cd $(BUILD) && ctest --output-on-failure -L integration
 
 bench: build
@@ -55,7 +65,7 @@ install: build
 format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')
 
-format-check:
+format-check: test-deps
 	clang-format --dry-run -Werror $$(git ls-files '*.cc' '*.h')
 
 lab:
@@ -86,7 +96,7 @@ fuzz: deps fuzz-deps
 
 # The whole test suite under ASan+UBSan (any UB report fails the test that caused it).
 SAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-sanitize: deps
+sanitize: deps test-deps
 	cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DREAPERD_BENCH=OFF \
 	  -DREAPERD_SANITIZE=address,undefined -DCMAKE_CXX_FLAGS=-fno-sanitize-recover=all
 	cmake --build build-asan -j $(JOBS)
