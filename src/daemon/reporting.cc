@@ -5,6 +5,7 @@
 #include "daemon/engine.h"
 #include "kill/last_resort.h"
 #include "sys/clock.h"
+#include "sys/fs.h"
 
 namespace reaperd::daemon {
 namespace {
@@ -49,7 +50,29 @@ Reporting::Reporting(const config::Config& cfg, Logger& log, bool dry_run)
     log_.Log(r ? LogLevel::kInfo : LogLevel::kWarning, "report", "metrics_listen={} result={}",
              Q{rc.metrics_listen}, Q{r ? std::string("listening") : r.error().ToString()});
   }
-  if (!rc.metrics_textfile_path.empty()) {
+  // node_exporter's textfile directory is the default: without node_exporter there is nothing
+  // to write for, so that default is off rather than a warning at every start and rewrite. A
+  // path the user chose is written, and a missing directory said once, here.
+  textfile_path_ = rc.metrics_textfile_path;
+  std::string textfile_note = "off";
+  if (!textfile_path_.empty()) {
+    const std::string dir = sys::ParentDirectory(textfile_path_);
+    if (sys::IsDirectory(dir)) {
+      textfile_note = "written";
+    } else if (textfile_path_ == config::ReportConfig{}.metrics_textfile_path) {
+      textfile_note = "off(no_node_exporter_directory)";
+      textfile_path_.clear();
+    } else {
+      textfile_note = "missing_directory";
+      textfile_errors_ = 1;  // said here: the rewrites warn again only every 100th failure
+      log_.Log(LogLevel::kWarning, "report",
+               "metrics_textfile={} error=\"directory {} does not exist\"", Q{textfile_path_}, dir);
+    }
+  }
+  log_.Log(LogLevel::kInfo, "report", "metrics_textfile={} textfile_state={} metrics_listen={}",
+           textfile_path_.empty() ? std::string("off") : fmt::format("\"{}\"", textfile_path_),
+           textfile_note, rc.metrics_listen.empty() ? std::string("off") : rc.metrics_listen);
+  if (!textfile_path_.empty()) {
     if (auto t = sys::Timer::Create();
         t && t->Set(rc.metrics_interval_ms, rc.metrics_interval_ms)) {
       textfile_timer_ = std::make_unique<sys::Timer>(std::move(*t));
@@ -117,7 +140,7 @@ void Reporting::OnReady() noexcept {
 }
 
 void Reporting::WriteTextfile() noexcept {
-  const std::string& path = cfg_.report.metrics_textfile_path;
+  const std::string& path = textfile_path_;
   if (path.empty()) return;
   try {
     auto r = report::WriteFileAtomic(path, metrics_.Render());

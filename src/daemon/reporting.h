@@ -79,6 +79,7 @@ class Reporting final : public EngineObserver {
   report::KillReports reports_;
   std::unique_ptr<report::Endpoints> endpoints_;
   std::unique_ptr<sys::Timer> textfile_timer_;
+  std::string textfile_path_;  // empty: no textfile (off, or the default without node_exporter)
   std::map<std::string, ScopeState> scopes_;
   std::map<std::uint64_t, InFlight> in_flight_;
   std::function<nlohmann::json()> notifier_status_;
