@@ -59,8 +59,8 @@ TEST(ScopePathLive, AbsolutePathUnderTheMountIsSampled) {
   EXPECT_NE(start[0].find("pressure_level:cgroup:" + sb->cgroup()), std::string::npos) << start[0];
   EXPECT_TRUE(d.Lines("sample").empty()) << d.Log();  // no "cannot sample" warning
 
-  const Output status =
-      RunCommand(std::string(REAPERD_BINARY) + " status --json --socket " + cfg.dir() + "/status.sock");
+  const Output status = RunCommand(std::string(REAPERD_BINARY) + " status --json --socket " +
+                                   cfg.dir() + "/status.sock");
   ASSERT_EQ(status.status, 0) << status.text << d.Log();
   auto j = nlohmann::json::parse(status.text, nullptr, false);
   ASSERT_FALSE(j.is_discarded()) << status.text;
@@ -81,20 +81,21 @@ TEST(ScopePathLive, MissingScopeRefusesToStartNamingThePath) {
   const std::string bin = REAPERD_BINARY;
   for (const std::string& path : {sb->dir() + "/no-such-child", sb->cgroup() + "/no-such-child"}) {
     const Output run = RunCommand(bin + " run --no-mlock --dry-run --run-for-ms 5000 --config " +
-                           cfg.path() + " --scope cgroup:" + path);
+                                  cfg.path() + " --scope cgroup:" + path);
     ASSERT_TRUE(WIFEXITED(run.status)) << run.text;
     EXPECT_NE(WEXITSTATUS(run.status), 0) << run.text;
     EXPECT_NE(run.text.find("no such cgroup " + sb->dir() + "/no-such-child"), std::string::npos)
         << run.text;
     EXPECT_EQ(run.text.find("start version="), std::string::npos) << run.text;
 
-    const Output rank = RunCommand(bin + " rank --config " + cfg.path() + " --scope cgroup:" + path);
+    const Output rank =
+        RunCommand(bin + " rank --config " + cfg.path() + " --scope cgroup:" + path);
     EXPECT_NE(rank.status, 0) << rank.text;
     EXPECT_NE(rank.text.find("no-such-child"), std::string::npos) << rank.text;
   }
   // An auto scope under a missing cgroup, on the command line or in the config.
   const Output autos = RunCommand(bin + " run --no-mlock --dry-run --run-for-ms 5000 --config " +
-                           cfg.path() + " --scope auto:" + sb->dir() + "/gone");
+                                  cfg.path() + " --scope auto:" + sb->dir() + "/gone");
   EXPECT_NE(autos.status, 0) << autos.text;
   EXPECT_NE(autos.text.find(sb->dir() + "/gone"), std::string::npos) << autos.text;
   TempConfig under(std::string(kConfig) + "[daemon]\nwatch_limited_cgroups_under = \"" + sb->dir() +
