@@ -351,6 +351,11 @@ def check_smoke(src, contender):
             problems.append(f"cache_churn: something died: {', '.join(m['died'])}")
         if m["daemon_alive"] is False:
             problems.append(f"{sc}: the {contender} daemon was not running at the end")
+        if contender != "kernel" and m["daemon_alive"] is None:
+            # Without the daemon the kernel's OOM killer does the work: that tests nothing.
+            problems.append(f"{sc}: the {contender} daemon never started in the guest")
+        if contender != "kernel" and sc == "fast_hog" and m["killed_by_kernel"]:
+            problems.append(f"fast_hog: the kernel's OOM killer killed the hog, not {contender}")
     for p in problems:
         print(f"lab-smoke: FAIL: {p}")
     if not problems:

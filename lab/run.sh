@@ -2,8 +2,8 @@
 # The VM lab: whole-system memory pressure in a small Debian VM, reaperd side by side with
 # the kernel OOM killer, earlyoom, nohang and oomd (see ../../shared/design/LAB.md, issue 5).
 #   lab/run.sh suite     every contender x every scenario x REPS runs, then the report
-#   lab/run.sh smoke     fast_hog + cache_churn with reaperd alone (the kernel if reaperd has no
-#                        `run` yet); exits non-zero with a reason on any failure (CI)
+#   lab/run.sh smoke     fast_hog + cache_churn with reaperd alone; exits non-zero with a reason
+#                        on any failure, a missing or broken reaperd included (CI)
 #   lab/run.sh image     build (or reuse) the cached image only
 #   lab/run.sh capture   capture cgroup v2 fixture files into tests/fixtures/cgroup/v2-guest
 #   lab/run.sh runs C:S:R,...   one boot running the listed runs (development)
@@ -225,13 +225,17 @@ report() {
 }
 
 smoke() {
+  # CI's only whole-system check tests reaperd or fails: it never falls back to the kernel's
+  # OOM killer, and it says so before spending minutes on the image and the VM.
+  reaperd_bin
+  if [ "$REAPERD_OK" != 1 ]; then
+    echo "lab-smoke: FAIL: no working reaperd: '${REAPERD:-build/reaperd or build-lab/reaperd}'" \
+      "is missing, not executable, or '<it> run --help' fails (set REAPERD_BIN or build it)" >&2
+    exit 1
+  fi
   image
   pick_accel
   local c=reaperd dest=$WORK/smoke
-  if [ "$REAPERD_OK" != 1 ]; then
-    c=kernel
-    echo "lab-smoke: reaperd has no working 'run' command yet; using the kernel OOM killer as the contender"
-  fi
   rm -rf "$dest"
   run_boot "$c:fast_hog:1 $c:cache_churn:1" "$dest" smoke
   if ! python3 "$LAB/analyze.py" --check-smoke "$dest" "$c"; then

@@ -14,6 +14,11 @@ int RunCheckConfig(const std::string& path) {
     return 1;
   }
   if (!HooksTrusted(*cfg)) return 1;
+  // The cgroups the config names as scopes must exist, as `run` will refuse them otherwise.
+  if (cfg->daemon.watch_limited_cgroups && !ResolveCgroup(cfg->daemon.watch_limited_cgroups_under,
+                                                          "daemon.watch_limited_cgroups_under")) {
+    return 1;
+  }
   std::printf("%s: ok\n", path.c_str());
   return 0;
 }

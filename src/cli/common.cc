@@ -4,6 +4,7 @@
 
 #include <cstdio>
 
+#include "sys/system_view.h"
 #include "sys/trust.h"
 
 namespace reaperd::cli {
@@ -50,12 +51,69 @@ std::optional<Loaded> LoadCommon(const CommonOptions& options) {
     }
     l.config = std::move(*cfg);
   }
-  if (!policy::ParseScope(options.scope, &l.scope)) {
-    std::fprintf(stderr, "reaperd: invalid scope '%s' (want system or cgroup:PATH)\n",
-                 options.scope.c_str());
+  if (!ResolveScope(options.scope, &l.scope, "system or cgroup:PATH")) return std::nullopt;
+  return l;
+}
+
+namespace {
+
+// The memory hierarchy as the daemon will see it; opened once, on first use.
+sys::RealSystemView* View() {
+  static std::optional<sys::RealSystemView> view = [] {
+    auto v = sys::RealSystemView::Open();
+    return v ? std::optional<sys::RealSystemView>(std::move(*v)) : std::nullopt;
+  }();
+  return view ? &*view : nullptr;
+}
+
+std::string_view Mount() {
+  sys::RealSystemView* v = View();
+  return v != nullptr && v->cgroup_version() != sys::CgroupVersion::kNone ? v->cgroup_root_path()
+                                                                          : std::string_view{};
+}
+
+// Whether the memory hierarchy holds `path` ("/a/b"); prints why not.
+bool CgroupExists(std::string_view typed, const std::string& path, const char* what) {
+  if (path == "/") return true;
+  sys::RealSystemView* v = View();
+  const std::string mount(Mount());
+  if (v == nullptr || mount.empty()) {
+    std::fprintf(stderr,
+                 "reaperd: %s '%.*s': no cgroup memory controller found under /sys/fs/cgroup\n",
+                 what, static_cast<int>(typed.size()), typed.data());
+    return false;
+  }
+  if (auto dir = v->OpenDir(sys::Root::kCgroup, std::string_view(path).substr(1)); !dir) {
+    std::fprintf(stderr,
+                 "reaperd: %s '%.*s': no such cgroup %s%s (%s); give its path under %s or "
+                 "from the hierarchy's root, as /proc/PID/cgroup shows it\n",
+                 what, static_cast<int>(typed.size()), typed.data(), mount.c_str(), path.c_str(),
+                 dir.error().ToString().c_str(), mount.c_str());
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool ResolveScope(std::string_view text, policy::Scope* out, const char* want) {
+  if (!policy::ParseScope(text, out, Mount())) {
+    std::fprintf(stderr, "reaperd: invalid scope '%.*s' (want %s)\n", static_cast<int>(text.size()),
+                 text.data(), want);
+    return false;
+  }
+  return out->kind == policy::ScopeKind::kSystem || CgroupExists(text, out->cgroup, "scope");
+}
+
+std::optional<std::string> ResolveCgroup(std::string_view typed, const char* what) {
+  std::string path = policy::NormalizeCgroupPath(typed.empty() ? "/" : typed, Mount());
+  if (path.empty()) {
+    std::fprintf(stderr, "reaperd: invalid %s '%.*s' (a cgroup path, no '..')\n", what,
+                 static_cast<int>(typed.size()), typed.data());
     return std::nullopt;
   }
-  return l;
+  if (!CgroupExists(typed, path, what)) return std::nullopt;
+  return path;
 }
 
 void WarnIfUnprivileged(const policy::Snapshot& snapshot) {

@@ -33,23 +33,19 @@ int RunRun(const RunOptions& o) {
   for (const auto& text : texts) {
     std::string_view t = text;
     if (t == "auto" || t.starts_with("auto:")) {
-      std::string under = t == "auto" ? dc.watch_limited_cgroups_under : std::string(t.substr(5));
-      if (under.empty() || under.front() != '/') under.insert(under.begin(), '/');
-      if (under.find("..") != std::string::npos || d.discover_under) {
-        std::fprintf(stderr, "reaperd: invalid scope '%s' (one auto or auto:PATH, no '..')\n",
+      if (d.discover_under) {
+        std::fprintf(stderr, "reaperd: invalid scope '%s' (only one auto or auto:PATH)\n",
                      text.c_str());
         return 1;
       }
-      d.discover_under = under;
+      auto under = ResolveCgroup(
+          t == "auto" ? std::string_view(dc.watch_limited_cgroups_under) : t.substr(5), "scope");
+      if (!under) return 1;
+      d.discover_under = std::move(*under);
       continue;
     }
     policy::Scope s;
-    if (!policy::ParseScope(text, &s)) {
-      std::fprintf(stderr,
-                   "reaperd: invalid scope '%s' (want system, cgroup:PATH, auto or auto:PATH)\n",
-                   text.c_str());
-      return 1;
-    }
+    if (!ResolveScope(text, &s, "system, cgroup:PATH, auto or auto:PATH")) return 1;
     d.scopes.push_back(s);
   }
 

@@ -6,6 +6,7 @@
 #include "proc/meminfo.h"
 #include "proc/psi.h"
 #include "proc/vmstat.h"
+#include "scan/cgroup_limits.h"
 
 namespace reaperd::daemon {
 
@@ -16,8 +17,6 @@ Sampler::Sampler(sys::SystemView& view, const sys::Clock& clock, policy::Scope s
     std::string_view c = scope_.cgroup;
     while (!c.empty() && c.front() == '/') c.remove_prefix(1);
     rel_ = c.empty() ? "" : std::string(c) + "/";
-    usage_path_ = rel_ + (v1_ ? "memory.usage_in_bytes" : "memory.current");
-    limit_path_ = rel_ + (v1_ ? "memory.limit_in_bytes" : "memory.max");
     stat_path_ = rel_ + "memory.stat";
     swap_path_ = rel_ + "memory.swap.current";
     if (!v1_) psi_path_ = rel_ + "memory.pressure";
@@ -95,47 +94,33 @@ Result<void> Sampler::SampleSystem(pressure::PressureSample& s) noexcept {
 }
 
 Result<void> Sampler::SampleCgroup(pressure::PressureSample& s) noexcept {
-  auto usage_n = ReadCg(usage_path_);
-  if (!usage_n) return Fail(usage_n.error());
-  auto usage = proc::ParseCgroupValue({buf_.data(), *usage_n});
-  if (!usage) return Fail(usage.error());
-
-  // Reclaimable page cache counts as available: a scope full of cache is not in trouble.
-  std::uint64_t limit = proc::kUnlimited;
-  std::uint64_t reclaimable = 0;
-  auto stat_n = ReadCg(stat_path_);
-  if (!stat_n) return Fail(stat_n.error());
-  std::string_view stat_text{buf_.data(), *stat_n};
-  if (v1_) {
-    auto st = proc::ParseMemoryStatV1(stat_text);
+  // The stat of the scope itself: refaults and scans (v2) for the detector.
+  if (!v1_) {
+    auto stat_n = ReadCg(stat_path_);
+    if (!stat_n) return Fail(stat_n.error());
+    auto st = proc::ParseMemoryStatV2({buf_.data(), *stat_n});
     if (!st) return Fail(st.error());
-    limit = st->hierarchical_memory_limit;  // the tightest limit on the path to the root
-    reclaimable = st->total_inactive_file + st->total_active_file / 2;
-  } else {
-    auto st = proc::ParseMemoryStatV2(stat_text);
-    if (!st) return Fail(st.error());
-    reclaimable = st->inactive_file + st->active_file / 2;
     s.refault_total = st->workingset_refault_anon + st->workingset_refault_file;
     s.scan_total = st->pgscan;
-    auto lim_n = ReadCg(limit_path_);
-    if (!lim_n) return Fail(lim_n.error());
-    auto lim = proc::ParseCgroupValue({buf_.data(), *lim_n});
-    if (!lim) return Fail(lim.error());
-    limit = *lim;
   }
+  // The headroom is the least any level up to the root has left before its ceiling
+  // (memory.high or memory.max, whichever is lower): a cgroup without a limit of its own
+  // under a limited parent lives within the parent's. Reclaimable page cache counts as
+  // available: a scope full of cache is not in trouble.
+  auto limits = scan::ReadCgroupLimits(view_, scope_.cgroup, {.headroom = true}, buf_);
+  if (!limits) return Fail(limits.error());
 
-  // Without a limit of its own the cgroup lives within the system's memory.
+  // Without a limit on the way up the cgroup lives within the system's memory.
   auto m = view_.Read(sys::Root::kProc, "meminfo", buf_);
   if (!m) return Fail(m.error());
   auto mem = proc::ParseMemInfo({buf_.data(), m->size});
   if (!mem) return Fail(mem.error());
-  if (limit == proc::kUnlimited || limit >= mem->mem_total) {
+  if (limits->ceiling == proc::kUnlimited || limits->ceiling >= mem->mem_total) {
     s.total_bytes = mem->mem_total;
-    s.available_bytes = mem->mem_available;
+    s.available_bytes = std::min(mem->mem_available, limits->available);
   } else {
-    s.total_bytes = limit;
-    std::uint64_t free = *usage >= limit ? 0 : limit - *usage;
-    s.available_bytes = std::min(limit, free + std::min(reclaimable, *usage));
+    s.total_bytes = limits->ceiling;
+    s.available_bytes = std::min(limits->ceiling, limits->available);
   }
   // Swap is not modelled per cgroup here: a cgroup's swap limit rarely helps it survive.
   s.swap_total_bytes = 0;

@@ -1,6 +1,7 @@
 // The sampler reads one PressureSample for a scope: MemAvailable, swap and PSI for the
-// system; usage against the effective limit (with reclaimable page cache counted as
-// available) and memory.pressure (v2) for a cgroup. Reads go into member buffers: no
+// system; for a cgroup, the least headroom of any level up to the root before its memory.high
+// or memory.max (v1: memory.limit_in_bytes), with reclaimable page cache counted as
+// available (scan::ReadCgroupLimits), and memory.pressure (v2). Reads go into member buffers: no
 // allocation per sample after construction.
 #pragma once
 
@@ -40,7 +41,7 @@ class Sampler {
   bool v1_ = false;
   std::string rel_;  // the scope's cgroup path relative to the cgroup root, with a '/'
   // Precomputed file paths, so sampling does not build strings.
-  std::string usage_path_, limit_path_, stat_path_, psi_path_, swap_path_, oom_path_;
+  std::string stat_path_, psi_path_, swap_path_, oom_path_;
   std::array<char, 16384> buf_{};
 };
 

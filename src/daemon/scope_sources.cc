@@ -20,9 +20,11 @@ Result<sys::UniqueFd> OpenTrigger(const std::string& path) {
 
 }  // namespace
 
-void ScopeSources::Sync(const Engine& engine) {
+void ScopeSources::Sync(const Engine& engine) { Sync(engine.samplers()); }
+
+void ScopeSources::Sync(const std::vector<Sampler>& samplers) {
   std::set<std::string> names;
-  for (const auto& s : engine.samplers()) {
+  for (const auto& s : samplers) {
     std::string name = s.scope().Name();
     if (!sources_.contains(name)) {
       Open(name, s.PsiPath(), s.psi_in_cgroupfs(), s.scope().cgroup);

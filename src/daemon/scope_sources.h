@@ -8,8 +8,10 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/log.h"
+#include "daemon/sampler.h"
 #include "sys/event_loop.h"
 #include "sys/system_view.h"
 #include "sys/unique_fd.h"
@@ -29,6 +31,8 @@ class ScopeSources {
 
   // Opens the sources of new scopes and closes those of removed ones.
   void Sync(const Engine& engine);
+  // The same from the samplers themselves (the engine's, or a test's).
+  void Sync(const std::vector<Sampler>& samplers);
   // A wake-up on source `id`: resets a pressure_level eventfd. A PSI trigger with EPOLLERR
   // (its cgroup was removed) leaves the epoll set, else it would wake the loop forever.
   void OnEvent(std::uint64_t id, std::uint32_t events);

@@ -18,7 +18,11 @@ struct Scope {
   bool Contains(std::string_view proc_cgroup) const noexcept;
 };
 
-// Parses "system" or "cgroup:PATH" (PATH made absolute, trailing '/' dropped).
-bool ParseScope(std::string_view text, Scope* out);
+// A cgroup path as typed, made relative to the hierarchy's root ("/a/b"): "a/b", "/a/b/" and,
+// when `mount` is where the memory controller's hierarchy is mounted, "MOUNT/a/b" all give
+// "/a/b". Repeated and trailing '/' are dropped. Empty for an empty path, ".." or a newline.
+std::string NormalizeCgroupPath(std::string_view typed, std::string_view mount);
+// Parses "system" or "cgroup:PATH" (PATH normalized as above; existence is the caller's).
+bool ParseScope(std::string_view text, Scope* out, std::string_view mount = {});
 
 }  // namespace reaperd::policy

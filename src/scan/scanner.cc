@@ -16,6 +16,7 @@
 #include "proc/pid_misc.h"
 #include "proc/pid_stat.h"
 #include "proc/pid_status.h"
+#include "scan/cgroup_limits.h"
 
 namespace reaperd::scan {
 
@@ -34,18 +35,6 @@ std::string_view PidName(pid_t pid, std::array<char, 16>& buf) noexcept {
   auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), pid);
   (void)ec;
   return {buf.data(), static_cast<std::size_t>(end - buf.data())};
-}
-
-// Joins a cgroup directory and a file name into a relative path under the cgroup root, in
-// buf; empty when it does not fit (no cgroup path is that long: PATH_MAX is 4096).
-std::string_view CgroupFile(std::string_view dir, std::string_view file, std::span<char> buf) {
-  while (!dir.empty() && dir.front() == '/') dir.remove_prefix(1);
-  const std::size_t n = dir.size() + (dir.empty() ? 0 : 1) + file.size();
-  if (n > buf.size()) return {};
-  char* out = std::copy(dir.begin(), dir.end(), buf.data());
-  if (!dir.empty()) *out++ = '/';
-  std::copy(file.begin(), file.end(), out);
-  return {buf.data(), n};
 }
 
 // Empties p for a new process without giving back its strings' memory (assigning a fresh
@@ -87,17 +76,6 @@ bool MemoryFromStatmOrStat(sys::SystemView& view, int dfd, const proc::PidStat& 
   return true;
 }
 
-Result<std::uint64_t> ReadCgroupValue(sys::SystemView& view, std::string_view dir,
-                                      std::string_view file) {
-  std::array<char, 4200> path;
-  const std::string_view rel = CgroupFile(dir, file, path);
-  if (rel.empty()) return Fail(Error::Sys(ENAMETOOLONG, "cgroup path"));
-  std::array<char, 64> buf;
-  auto r = view.Read(sys::Root::kCgroup, rel, buf);
-  if (!r) return Fail(r.error());
-  return proc::ParseCgroupValue({buf.data(), r->size});
-}
-
 }  // namespace
 
 ScanOptions KillScanOptions(const config::RankConfig& rank) noexcept {
@@ -125,31 +103,13 @@ Result<std::uint64_t> Scanner::TotalPages(const policy::Scope& scope) {
   if (scope.kind == policy::ScopeKind::kSystem) return system_bytes / page;
 
   // A cgroup's OOM domain is bounded by the tightest limit on its path to the root.
-  const bool v1 = view_.cgroup_version() == sys::CgroupVersion::kV1;
-  std::uint64_t limit = proc::kUnlimited;
-  // Views into scope.cgroup: walking up the path builds no string.
-  std::string_view dir = scope.cgroup;
-  for (;;) {
-    if (dir != "/") {
-      auto v = ReadCgroupValue(view_, dir, v1 ? "memory.limit_in_bytes" : "memory.max");
-      if (v) {
-        std::uint64_t l = *v;
-        if (!v1 && l != proc::kUnlimited) {
-          auto swap = ReadCgroupValue(view_, dir, "memory.swap.max");
-          std::uint64_t swap_max = swap ? *swap : 0;
-          l += std::min(swap_max, mem->swap_total);
-        }
-        limit = std::min(limit, l);
-      } else if (dir == scope.cgroup) {
-        return Fail(v.error());  // the scope's own cgroup must exist
-      }
-    }
-    if (dir == "/" || dir.empty()) break;
-    auto slash = dir.find_last_of('/');
-    dir = slash == 0 ? "/" : dir.substr(0, slash);
-  }
-  if (limit == proc::kUnlimited) return system_bytes / page;
-  return std::min(limit, system_bytes) / page;
+  std::array<char, 64> scratch;  // no memory.stat read without LimitWalk::headroom
+  auto limits =
+      ReadCgroupLimits(view_, scope.cgroup,
+                       {.swap = true, .headroom = false, .swap_total = mem->swap_total}, scratch);
+  if (!limits) return Fail(limits.error());
+  if (limits->max_with_swap == proc::kUnlimited) return system_bytes / page;
+  return std::min(limits->max_with_swap, system_bytes) / page;
 }
 
 bool Scanner::ReadProcess(pid_t pid, const ScanOptions& options, policy::Process& p,

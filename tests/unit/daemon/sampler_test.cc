@@ -18,7 +18,7 @@ policy::Scope Cgroup(const char* path) {
   return s;
 }
 
-TEST(Sampler, V2CgroupCountsReclaimableCacheAndReadsItsPsi) {
+TEST(Sampler, V2CgroupCountsReclaimableCacheStopsAtMemoryHighAndReadsItsPsi) {
   auto view = sys::RealSystemView::Open(kFx + "/cgroup/v2-guest/proc", kFx + "/cgroup/v2-guest");
   ASSERT_TRUE(view.has_value());
   ASSERT_EQ(view->cgroup_version(), sys::CgroupVersion::kV2);
@@ -28,9 +28,10 @@ TEST(Sampler, V2CgroupCountsReclaimableCacheAndReadsItsPsi) {
   auto r = s.Sample();
   ASSERT_TRUE(r.has_value()) << r.error().ToString();
   EXPECT_EQ(r->t_ns, clock.Now());
-  EXPECT_EQ(r->total_bytes, 67108864u);
-  // free (64 MiB - 9068544) + inactive_file 524288 + active_file 4096 / 2
-  EXPECT_EQ(r->available_bytes, 67108864u - 9068544u + 524288u + 2048u);
+  // memory.max is 64 MiB but memory.high 48 MiB: the kernel throttles from there on.
+  EXPECT_EQ(r->total_bytes, 50331648u);
+  // free (48 MiB - 9068544) + inactive_file 524288 + active_file 4096 / 2
+  EXPECT_EQ(r->available_bytes, 50331648u - 9068544u + 524288u + 2048u);
   EXPECT_TRUE(r->has_psi);
   EXPECT_EQ(r->psi_some_total_us, 68921u);
   EXPECT_EQ(r->psi_full_total_us, 68921u);
@@ -103,6 +104,57 @@ TEST(Sampler, KernelOomKillsPerScope) {
   auto s = c.KernelOomKills();
   ASSERT_TRUE(s.has_value()) << s.error().ToString();
   EXPECT_EQ(*s, 2u);  // /proc/vmstat oom_kill
+}
+
+}  // namespace
+}  // namespace reaperd::daemon
+
+namespace reaperd::daemon {
+namespace {
+
+constexpr std::uint64_t kMiB = 1024 * 1024;
+
+// A cgroup without a limit of its own under a limited parent lives within the parent's
+// headroom: the parent's limit less the parent's usage (all its children), plus the parent's
+// reclaimable cache; never the system's MemAvailable.
+TEST(Sampler, V2CgroupUnderALimitedParentUsesTheParentsHeadroom) {
+  auto view = sys::RealSystemView::Open(kFx + "/cgroup/v2-guest/proc", kFx + "/cgroup/v2-nested");
+  ASSERT_TRUE(view.has_value());
+  ASSERT_EQ(view->cgroup_version(), sys::CgroupVersion::kV2);
+  sys::FakeClock clock;
+  Sampler s(*view, clock, Cgroup("/parent.slice/child"));
+  auto r = s.Sample();
+  ASSERT_TRUE(r.has_value()) << r.error().ToString();
+  EXPECT_EQ(r->total_bytes, 64 * kMiB);
+  // parent: 64 - 60 MiB free + inactive_file 1 MiB + active_file 2 MiB / 2
+  EXPECT_EQ(r->available_bytes, 6 * kMiB);
+}
+
+// memory.high below the effective memory.max is where the headroom ends.
+TEST(Sampler, V2CgroupHeadroomEndsAtItsMemoryHigh) {
+  auto view = sys::RealSystemView::Open(kFx + "/cgroup/v2-guest/proc", kFx + "/cgroup/v2-nested");
+  ASSERT_TRUE(view.has_value());
+  sys::FakeClock clock;
+  Sampler s(*view, clock, Cgroup("/parent.slice/throttled"));
+  auto r = s.Sample();
+  ASSERT_TRUE(r.has_value()) << r.error().ToString();
+  EXPECT_EQ(r->total_bytes, 32 * kMiB);
+  EXPECT_EQ(r->available_bytes, 2 * kMiB);  // 32 - 30 MiB, no cache; the parent has 6 MiB
+}
+
+// v1: hierarchical_memory_limit gives the parent's limit, and the headroom is the parent's.
+TEST(Sampler, V1CgroupUnderALimitedParentUsesTheParentsHeadroom) {
+  auto view = sys::RealSystemView::Open(kFx + "/proc/host-v1", kFx + "/cgroup/v1-nested");
+  ASSERT_TRUE(view.has_value());
+  ASSERT_EQ(view->cgroup_version(), sys::CgroupVersion::kV1);
+  sys::FakeClock clock;
+  Sampler s(*view, clock, Cgroup("/parent/child"));
+  auto r = s.Sample();
+  ASSERT_TRUE(r.has_value()) << r.error().ToString();
+  EXPECT_EQ(r->total_bytes, 64 * kMiB);
+  // parent: 64 - 60 MiB free + total_inactive_file 1 MiB + total_active_file 2 MiB / 2; the
+  // child's own 64 - 20 MiB would be a lie.
+  EXPECT_EQ(r->available_bytes, 6 * kMiB);
 }
 
 }  // namespace

@@ -106,7 +106,9 @@ bool HasCapSysResource() {
   return false;
 }
 
-TEST(EventLoop, PsiTriggerOpensAndPollsForPri) {
+// Opening only: that a trigger wakes the loop under real pressure is shown by
+// tests/integration/pressure_event_live_test.cc through the daemon's own ScopeSources.
+TEST(EventLoop, PsiTriggerOpensAndFineWindowsNeedCapSysResource) {
   if (!CanUsePsiTriggers()) GTEST_SKIP() << "needs root and /proc/pressure/memory";
   auto fd = OpenPsiTrigger("/proc/pressure/memory", "some", 150'000, 2'000'000);
   ASSERT_TRUE(fd) << fd.error().ToString();

@@ -1,0 +1,44 @@
+// The memory limits that bind a cgroup: its own and every ancestor's, as the kernel charges
+// a page to each level up to the root and reclaims (or OOM-kills) at the first level over
+// its limit. One walk serves the ranking (the OOM domain's size) and the sampler (the
+// headroom left before reclaim, throttling or the memcg OOM killer). Allocation-free.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "base/error.h"
+#include "proc/cgroup_memory.h"
+#include "sys/system_view.h"
+
+namespace reaperd::scan {
+
+struct CgroupLimits {
+  // The smallest memory.max (v1: memory.limit_in_bytes) on the path.
+  std::uint64_t max = proc::kUnlimited;
+  // The smallest min(memory.high, memory.max) on the path: where the kernel starts to
+  // throttle (v2). v1 has no such knob: equal to max.
+  std::uint64_t ceiling = proc::kUnlimited;
+  // The smallest memory.max + min(memory.swap.max, swap_total) on the path (v2; v1: max):
+  // what the kernel's badness() divides by. Read only with LimitWalk::swap.
+  std::uint64_t max_with_swap = proc::kUnlimited;
+  // The least headroom of any level with a ceiling: its ceiling less its usage, plus its
+  // reclaimable page cache (inactive + half the active file pages), at most its ceiling.
+  // Read only with LimitWalk::headroom; kUnlimited when no level has a ceiling.
+  std::uint64_t available = proc::kUnlimited;
+};
+
+struct LimitWalk {
+  bool swap = false;      // fill max_with_swap (reads memory.swap.max)
+  bool headroom = false;  // fill available (reads usage and memory.stat of limited levels)
+  std::uint64_t swap_total = 0;
+};
+
+// Walks from `cgroup` ("/a/b", relative to the hierarchy's root) up to, not including, the
+// root. The cgroup's own limit file must be readable (else its error: the scope is gone); an
+// ancestor's unreadable file is skipped. `scratch` holds memory.stat (4 KiB or more).
+Result<CgroupLimits> ReadCgroupLimits(sys::SystemView& view, std::string_view cgroup,
+                                      const LimitWalk& walk, std::span<char> scratch) noexcept;
+
+}  // namespace reaperd::scan
