@@ -8,8 +8,10 @@
 
 #include <chrono>
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <thread>
 
+#include "integration/support/daemon.h"
 #include "integration/support/hostile.h"
 #include "integration/support/kill_fixture.h"
 
@@ -120,6 +122,49 @@ TEST_F(KillLive, MmSharerOutsideTheScopeIsFoundAndKilled) {
   Next();
   EXPECT_TRUE(hog.WaitDead(hog.pid(), 5000));
   EXPECT_TRUE(hog.WaitDead(hog.sharer(), 5000));
+}
+
+// A victim whose CLONE_VM sharer sits in a protected cgroup cannot give its memory back: the
+// builder refuses it (the engine then passes over to the next candidate) and `reaperd rank`
+// lists it as protected, naming the sharer.
+TEST_F(KillLive, VictimWhoseMmAProtectedProcessSharesIsRefusedAndRankSaysWhy) {
+  if (!kCloneVmChildWorks) GTEST_SKIP() << "a CLONE_VM child cannot run under TSan";
+  auto scope = Sandbox("widen-rank", 512 * kMiB);
+  auto keep = Sandbox("widen-rank-keep", 512 * kMiB);
+  ASSERT_TRUE(scope && keep);
+  Hog hog = Hog::Spawn({.touch_mib = 64, .clone_vm_child = true}, scope.get());
+  ASSERT_GT(hog.sharer(), 0);
+  ASSERT_TRUE(keep->AddProcess(hog.sharer()));
+
+  config::RankConfig rank;
+  rank.protect_cgroup = {keep->cgroup()};
+  policy::Ranker ranker(rank);
+  auto snap = Scan(*scope);
+  long idx = IndexOf(snap, hog.pid());
+  ASSERT_GE(idx, 0);
+  kill::VictimBuilder builder(*view_, *ops_, cfg_, ranker.protection());
+  kill::Victim v;
+  EXPECT_FALSE(builder.Build(snap, static_cast<std::size_t>(idx), clock_.Now(), v));
+  EXPECT_EQ(v.mm_shared_with, hog.sharer());
+
+  itest::TempConfig file("[rank]\nprotect_cgroup = [\"" + keep->cgroup() + "\"]\n");
+  ASSERT_TRUE(file.ok());
+  int status = 0;
+  const std::string out =
+      itest::RunCapture({REAPERD_BINARY, "rank", "--scope", "cgroup:" + scope->cgroup(), "--top",
+                         "0", "--config", file.path(), "--json"},
+                        &status);
+  ASSERT_EQ(status, 0) << out;
+  auto j = nlohmann::json::parse(out);
+  for (const auto& c : j["candidates"]) EXPECT_NE(c["process"]["pid"].get<pid_t>(), hog.pid());
+  bool listed = false;
+  for (const auto& p : j["protected"]) {
+    if (p["process"]["pid"].get<pid_t>() != hog.pid()) continue;
+    listed = true;
+    EXPECT_EQ(p["reason"], "mm shared with protected pid " + std::to_string(hog.sharer()));
+    EXPECT_EQ(p["mm_shared_with"].get<pid_t>(), hog.sharer());
+  }
+  EXPECT_TRUE(listed) << out;
 }
 
 }  // namespace
