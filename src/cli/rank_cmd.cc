@@ -8,6 +8,8 @@
 #include "base/escape.h"
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "kill/process_ops.h"
+#include "kill/victim.h"
 #include "policy/rank.h"
 #include "scan/scanner.h"
 #include "sys/clock.h"
@@ -48,6 +50,37 @@ nlohmann::json ProcessJson(const policy::Process& p) {
           {"kernel_oom_score", p.kernel_oom_score}};
 }
 
+// What a protection says, with the sharer's pid for a victim passed over for its mm.
+std::string Why(const policy::Protected& pr, const config::RankConfig& rc) {
+  if (pr.reason == policy::ProtectReason::kMmShared) {
+    return fmt::format("mm shared with protected pid {}", pr.mm_with);
+  }
+  std::string why = policy::ProtectReasonName(pr.reason);
+  if (pr.rule >= 0) why += " " + RuleLabel(rc, pr.rule);
+  return why;
+}
+
+// The daemon passes over a candidate whose mm a protected process shares (its memory could
+// not come back, as the kernel's MMF_OOM_SKIP says): so does the explanation. Candidates are
+// checked in order until `top` remain (each check may walk /proc), the rest stay as ranked.
+void PassOverSharedMm(const policy::Snapshot& snap, policy::Ranking& ranking,
+                      kill::VictimBuilder& builder, int top) {
+  std::vector<policy::Score> kept;
+  kept.reserve(ranking.candidates.size());
+  std::size_t i = 0;
+  for (; i < ranking.candidates.size(); ++i) {
+    if (top > 0 && kept.size() >= static_cast<std::size_t>(top)) break;
+    policy::Score& s = ranking.candidates[i];
+    if (pid_t with = builder.ProtectedSharer(snap, s.index); with != 0) {
+      ranking.protected_processes.push_back({s.index, policy::ProtectReason::kMmShared, -1, with});
+      continue;
+    }
+    kept.push_back(std::move(s));
+  }
+  for (; i < ranking.candidates.size(); ++i) kept.push_back(std::move(ranking.candidates[i]));
+  ranking.candidates = std::move(kept);
+}
+
 void PrintJson(const policy::Snapshot& snap, const policy::Ranking& ranking,
                const config::RankConfig& rc, const RankOptions& o) {
   nlohmann::json out;
@@ -77,9 +110,9 @@ void PrintJson(const policy::Snapshot& snap, const policy::Ranking& ranking,
   }
   auto& prot = out["protected"] = nlohmann::json::array();
   for (const auto& p : ranking.protected_processes) {
-    nlohmann::json j = {{"process", ProcessJson(snap.processes[p.index])},
-                        {"reason", policy::ProtectReasonName(p.reason)}};
+    nlohmann::json j = {{"process", ProcessJson(snap.processes[p.index])}, {"reason", Why(p, rc)}};
     if (p.rule >= 0) j["rule"] = RuleLabel(rc, p.rule);
+    if (p.mm_with > 0) j["mm_shared_with"] = p.mm_with;
     prot.push_back(std::move(j));
   }
   std::printf("%s\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
@@ -129,9 +162,7 @@ void PrintText(const policy::Snapshot& snap, const policy::Ranking& ranking,
       continue;
     }
     const auto& p = snap.processes[pr.index];
-    std::string why = policy::ProtectReasonName(pr.reason);
-    if (pr.rule >= 0) why += " " + RuleLabel(rc, pr.rule);
-    fmt::print("    {:>7} {:<16} {}\n", p.pid, Escaped(p.comm.view()), why);
+    fmt::print("    {:>7} {:<16} {}\n", p.pid, Escaped(p.comm.view()), Why(pr, rc));
   }
   if (kthreads > 0)
     fmt::print("    and {} kernel threads (--all-protected lists them)\n", kthreads);
@@ -159,6 +190,9 @@ int RunRank(const RankOptions& o) {
   }
   policy::Ranker ranker(loaded->config.rank);
   auto ranking = ranker.Rank(*snap, ::getpid());
+  kill::RealProcessOps ops(*view);
+  kill::VictimBuilder builder(*view, ops, loaded->config.kill, ranker.protection());
+  PassOverSharedMm(*snap, ranking, builder, o.top);
   if (o.json) {
     PrintJson(*snap, ranking, loaded->config.rank, o);
   } else {

@@ -65,7 +65,7 @@ Engine::Engine(const config::Config& cfg, std::vector<policy::Scope> scopes, Eng
       ranker_(std::make_unique<policy::Ranker>(cfg.rank)),
       scanner_(view, clock),
       ladder_(cfg.kill, sysrq),
-      builder_(view, ops, cfg.kill) {
+      builder_(view, ops, cfg.kill, ranker_->protection()) {
   // The decision record never holds more members than a victim can.
   kill_record_.members.reserve(kill::Victim::kMaxMembers);
   reaper_ = std::make_unique<kill::Reaper>(cfg_.kill, MakeReaperOptions(cfg_, options_.dry_run),
@@ -184,6 +184,7 @@ void Engine::Stop() noexcept {
 
 void Engine::Reload(const config::Config& cfg) {
   ranker_ = std::make_unique<policy::Ranker>(cfg.rank);
+  builder_.SetProtection(ranker_->protection());  // widening spares what ranking spares
   for (auto& d : detectors_) d = pressure::Detector(cfg.detector);
   log_.Log(LogLevel::kNotice, "reload",
            "applied=detector,rank note=\"kill.* settings take effect at restart\"");

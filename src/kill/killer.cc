@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <string>
 
@@ -18,6 +19,7 @@ constexpr std::size_t kProcsBufBytes = 64 * 1024;
 constexpr int kMaxCgroupDepth = 8;
 // Enough for a busy host's /proc; a longer listing still works (the vector grows once).
 constexpr std::size_t kPidsReserved = 32768;
+constexpr std::size_t kPathReserved = 4096;
 
 bool IsAtOrBelow(std::string_view path, std::string_view root) noexcept {
   if (path == root) return true;
@@ -29,8 +31,18 @@ bool IsAtOrBelow(std::string_view path, std::string_view root) noexcept {
 
 Killer::Killer(sys::SystemView& view, ProcessOps& ops, const sys::Clock& clock,
                const config::KillConfig& config, bool dry_run)
-    : view_(view), ops_(ops), clock_(clock), config_(config), dry_run_(dry_run) {
+    : view_(view),
+      ops_(ops),
+      clock_(clock),
+      config_(config),
+      dry_run_(dry_run),
+      self_(::getpid()),
+      scanner_(view, clock) {
   procs_buf_.resize(kProcsBufBytes);
+  scratch_.exe.reserve(kPathReserved);
+  scratch_.cgroup.reserve(kPathReserved);
+  scratch_.cmdline.reserve(kPathReserved);
+  (void)policy::DefaultProtectRules();  // built now, not on the kill path
   // Filled once (not just reserved) so its pages are touched now, and locked, rather than
   // first touched on the kill path.
   pids_buf_.resize(kPidsReserved);
@@ -71,17 +83,41 @@ void Killer::Signal(Victim& v, KillResult& r) noexcept {
   r.members_signalled = sent;
 }
 
+bool Killer::MayWiden(Victim& v, pid_t pid, std::string_view under, bool* unreadable,
+                      bool* is_protected) noexcept {
+  const policy::ProtectRules& rules = v.protection ? *v.protection : *policy::DefaultProtectRules();
+  const scan::ScanOptions read{.cmdline_max = rules.reads_cmdline() ? rules.cmdline_max() : 0,
+                               .read_exe = true,
+                               .read_kernel_oom_score = false};
+  int unread = 0;
+  if (!scanner_.ReadProcess(pid, read, scratch_, &unread)) {
+    // Gone, or not readable whole: a process that cannot be judged is never signalled.
+    if (unread > 0 && unreadable != nullptr) *unreadable = true;
+    return false;
+  }
+  if (!under.empty() && !IsAtOrBelow(scratch_.cgroup, under)) return false;
+  if (rules.Check(scratch_, self_)) {
+    ++v.members_protected;
+    if (is_protected != nullptr) *is_protected = true;
+    return false;
+  }
+  return true;
+}
+
 int Killer::KillProcessGroupPass(Victim& v, int sig, KillResult& r) noexcept {
   (void)r;
   if (v.widen_pgrp <= 1 || dry_run_) return 0;
   pids_buf_.clear();
   if (!view_.ListPids(pids_buf_)) return 0;
-  const pid_t self = ::getpid();
+  // A cgroup scope's kill stays inside its cgroup: a process of the group elsewhere is
+  // not this scope's to kill.
+  const std::string_view under =
+      v.scope.kind == policy::ScopeKind::kCgroup ? v.scope.cgroup.view() : std::string_view();
   int sent = 0;
   char path[32];
   char buf[1024];
   for (pid_t pid : pids_buf_) {
-    if (pid == 1 || pid == self) continue;
+    if (pid == 1 || pid == self_) continue;
     bool member = false;
     for (const Member& m : v.active()) member = member || m.pid == pid;
     if (member) continue;
@@ -95,14 +131,7 @@ int Killer::KillProcessGroupPass(Victim& v, int sig, KillResult& r) noexcept {
     // The pidfd pins one process: read again, so a PID reused between the first read and
     // the open is judged on what it is now. (Should the pinned process die and its PID be
     // reused before this read, the signal below reaches nobody: a pidfd names one process.)
-    st = view_.Read(sys::Root::kProc, PidPath(pid, "stat", path), buf);
-    if (!st) continue;
-    auto now = proc::ParsePidStat({buf, st->size});
-    if (!now || now->pgrp != v.widen_pgrp || (now->flags & proc::kPfKthread) != 0) continue;
-    auto adj_raw = view_.Read(sys::Root::kProc, PidPath(pid, "oom_score_adj", path), buf);
-    if (!adj_raw) continue;
-    auto adj = proc::ParseOomScoreAdj({buf, adj_raw->size});
-    if (!adj || *adj == -1000) continue;  // unreadable or protected: never signalled
+    if (!MayWiden(v, pid, under, nullptr, nullptr) || scratch_.pgrp != v.widen_pgrp) continue;
     auto s = ops_.Send(fd->get(), sig);
     if (s) {
       ++sent;
@@ -114,23 +143,34 @@ int Killer::KillProcessGroupPass(Victim& v, int sig, KillResult& r) noexcept {
 }
 
 int Killer::KillCgroupPass(Victim& v, int sig, KillResult& r) noexcept {
+  (void)r;
   if (v.widen_cgroup.empty() || dry_run_) return 0;
-  if (v.widen_version == sys::CgroupVersion::kV2 && sig == SIGKILL) {
+  WalkNotes notes;
+  int sent = SignalCgroupTree(v, v.widen_cgroup.view(), sig, 0, notes);
+  // cgroup.kill spares nobody: only when the walk saw every process and none was protected.
+  if (v.widen_version == sys::CgroupVersion::kV2 && sig == SIGKILL && notes.protected_seen == 0 &&
+      !notes.incomplete) {
     char path[512];
     auto file = CgroupPath(v.widen_cgroup.view(), "cgroup.kill", path);
     auto w = view_.Write(sys::Root::kCgroup, file, "1");
-    if (w) return 1;
-    v.NoteError(w.error());  // no cgroup.kill (before 5.14): fall back to the walk
+    if (w) {
+      sent = std::max(sent, 1);
+    } else if (w.error().sys_errno != ENOENT) {
+      v.NoteError(w.error());  // no cgroup.kill (before 5.14): the walk did the work
+    }
   }
-  return SignalCgroupV1(v, v.widen_cgroup.view(), sig, r, 0);
+  return sent;
 }
 
-int Killer::SignalCgroupV1(Victim& v, std::string_view cgroup, int sig, KillResult& r,
-                           int depth) noexcept {
+int Killer::SignalCgroupTree(Victim& v, std::string_view cgroup, int sig, int depth,
+                             WalkNotes& notes) noexcept {
   char path[512];
   auto file = CgroupPath(cgroup, "cgroup.procs", path);
   auto rd = view_.Read(sys::Root::kCgroup, file, procs_buf_);
-  if (!rd) return 0;
+  if (!rd || rd->truncated) {
+    notes.incomplete = true;
+    if (!rd) return 0;
+  }
   int sent = 0;
   std::string_view text(procs_buf_.data(), rd->size);
   std::string_view line;
@@ -143,18 +183,14 @@ int Killer::SignalCgroupV1(Victim& v, std::string_view cgroup, int sig, KillResu
     if (member) continue;
     auto fd = ops_.Open(pid);
     if (!fd) continue;
-    // The pidfd pins one process; check that this process is (still) in the cgroup,
-    // so a PID reused since cgroup.procs was read is left alone.
-    char cpath[32];
-    char cbuf[2048];
-    auto c = view_.Read(sys::Root::kProc, PidPath(pid, "cgroup", cpath), cbuf);
-    if (!c) continue;
-    auto pc = proc::ParsePidCgroup(std::string_view(cbuf, c->size));
-    if (!pc) continue;
-    std::string_view where =
-        v.widen_version == sys::CgroupVersion::kV2 ? pc->v2_path.view() : pc->v1_memory_path.view();
-    if (!IsAtOrBelow(where, v.widen_cgroup.view())) {
-      ++v.members_stale;
+    // The pidfd pins one process; read it now, so a PID reused since cgroup.procs was read
+    // is judged on what it is, and left alone unless it is (still) in the cgroup.
+    bool unreadable = false;
+    bool is_protected = false;
+    if (!MayWiden(v, pid, v.widen_cgroup.view(), &unreadable, &is_protected)) {
+      if (is_protected) ++notes.protected_seen;
+      if (unreadable) notes.incomplete = true;
+      if (!is_protected && !unreadable) ++v.members_stale;
       continue;
     }
     auto s = ops_.Send(fd->get(), sig);
@@ -165,7 +201,7 @@ int Killer::SignalCgroupV1(Victim& v, std::string_view cgroup, int sig, KillResu
     }
   }
   if (depth < kMaxCgroupDepth) {
-    // Child cgroups: v1 cgroup.procs lists only the cgroup's own processes. ListDirs
+    // Child cgroups: cgroup.procs lists only the cgroup's own processes. ListDirs
     // allocates names; cgroup widening is the one path that accepts this.
     std::vector<std::string> children;
     char dir[512];
@@ -177,9 +213,11 @@ int Killer::SignalCgroupV1(Victim& v, std::string_view cgroup, int sig, KillResu
         sub.append(cgroup);
         if (sub.empty() || sub.back() != '/') sub.push_back('/');
         sub.append(child);
-        sent += SignalCgroupV1(v, sub, sig, r, depth + 1);
+        sent += SignalCgroupTree(v, sub, sig, depth + 1, notes);
       }
     }
+  } else {
+    notes.incomplete = true;
   }
   return sent;
 }

@@ -1,9 +1,16 @@
 // The killer: sends the victim's signals, in the caller's thread, through pidfds only.
 // SIGKILL by default; SIGTERM first when kill.signal_grace_ms > 0 (the reaper escalates).
-// Cgroup widening: v2 writes cgroup.kill; v1 walks cgroup.procs (and child cgroups),
-// signalling each PID through a pidfd after checking the process is still in the cgroup.
+// Every process a kill widens to is opened by pidfd, read afresh (scan::Scanner::ReadProcess)
+// and judged by the victim's policy::ProtectRules, the predicate the ranking used: a
+// protected process (oom_score_adj -1000, rank.protect_*, protect rules, reaperd and its
+// hooks, init, kernel threads) is never signalled, nor one outside the widened cgroup or,
+// for a process group, outside the scope the victim was chosen in.
+// Cgroup widening walks cgroup.procs (and child cgroups); on v2 it then writes cgroup.kill
+// (which also catches what forked meanwhile) only when the walk found no protected or
+// unreadable process, as the kernel's memory.oom.group kill spares -1000 tasks.
 // Process-group widening re-walks /proc likewise, for children forked since the scan.
-// Never blocks on a victim, never allocates in Signal (buffers are reserved up front).
+// Never blocks on a victim, never allocates in Signal (buffers are reserved up front; the
+// v1/v2 walk into child cgroups and protect rules' regexes are the exceptions).
 // Not thread safe: each thread that kills owns a Killer.
 #pragma once
 
@@ -13,6 +20,8 @@
 #include "kill/kill_result.h"
 #include "kill/process_ops.h"
 #include "kill/victim.h"
+#include "policy/snapshot.h"
+#include "scan/scanner.h"
 #include "sys/clock.h"
 #include "sys/system_view.h"
 
@@ -30,21 +39,31 @@ class Killer {
   // sig to every member not known to have exited; returns how many were sent.
   int SignalMembers(Victim& v, int sig, KillResult& r) noexcept;
 
-  // One pass over the widened cgroup; returns how many processes were signalled (v1), or
-  // 1 for a successful v2 cgroup.kill. SIGKILL only for v2 (cgroup.kill has no other).
+  // One pass over the widened cgroup; returns how many processes were signalled (at least 1
+  // after a successful v2 cgroup.kill, which is SIGKILL only).
   int KillCgroupPass(Victim& v, int sig, KillResult& r) noexcept;
 
   // One pass over /proc for processes of the victim's widened process group that are not
   // members (forked since the scan); each is checked through its pidfd and signalled unless
-  // protected (pid 1, reaperd, kernel threads, oom_score_adj -1000). Returns how many.
+  // protected or outside the victim's scope. Returns how many.
   int KillProcessGroupPass(Victim& v, int sig, KillResult& r) noexcept;
 
   int first_signal() const noexcept;
   bool dry_run() const noexcept { return dry_run_; }
 
  private:
-  int SignalCgroupV1(Victim& v, std::string_view cgroup, int sig, KillResult& r,
-                     int depth) noexcept;
+  // What the walk of a cgroup found besides what it signalled.
+  struct WalkNotes {
+    int protected_seen = 0;   // protected processes left alone
+    bool incomplete = false;  // a cgroup.procs or a process could not be read
+  };
+  int SignalCgroupTree(Victim& v, std::string_view cgroup, int sig, int depth,
+                       WalkNotes& notes) noexcept;
+  // Reads pid afresh into scratch_ (its pidfd is already open) and judges it as a widened
+  // member of v: false when it is gone or unreadable, outside `under` (a cgroup subtree;
+  // empty: anywhere), or protected (then counted in v.members_protected and *is_protected).
+  bool MayWiden(Victim& v, pid_t pid, std::string_view under, bool* unreadable,
+                bool* is_protected) noexcept;
 
   sys::SystemView& view_;
   ProcessOps& ops_;
@@ -53,6 +72,9 @@ class Killer {
   bool dry_run_;
   std::vector<char> procs_buf_;  // cgroup.procs, reserved once
   std::vector<pid_t> pids_buf_;  // /proc listing for process-group passes, reserved once
+  pid_t self_;
+  scan::Scanner scanner_;    // reads a widened process afresh
+  policy::Process scratch_;  // what it read (strings reserved up front)
 };
 
 }  // namespace reaperd::kill

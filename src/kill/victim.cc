@@ -9,6 +9,32 @@
 
 namespace reaperd::kill {
 
+namespace {
+
+// Enough for a busy host's /proc; a longer listing still works (the vector grows once).
+constexpr std::size_t kPidsReserved = 32768;
+constexpr std::size_t kPathReserved = 4096;
+
+// The statm of pid; its text field (end_code - start_code of the mm) is the prefilter of
+// the system-wide sharer walk: it is a property of the mm, so every sharer shows the same,
+// and unlike the resident or total size it does not move while a hog grows (only exec,
+// which brings a new mm, changes it). statm reads the mm's counters without its mmap lock.
+Result<proc::Statm> ReadStatm(sys::SystemView& view, pid_t pid) noexcept {
+  char path[32];
+  char buf[256];
+  auto r = view.Read(sys::Root::kProc, PidPath(pid, "statm", path), buf);
+  if (!r) return Fail(r.error());
+  return proc::ParseStatm(std::string_view(buf, r->size));
+}
+
+// The scanner's clock stamps only whole snapshots, which the builder never takes.
+const sys::Clock& BuilderClock() noexcept {
+  static const sys::MonotonicClock clock;
+  return clock;
+}
+
+}  // namespace
+
 Result<std::uint64_t> ReadStarttime(sys::SystemView& view, pid_t pid) noexcept {
   char path[32];
   char buf[1024];
@@ -28,6 +54,26 @@ Result<std::uint64_t> ReadRssBytes(sys::SystemView& view, pid_t pid,
   auto st = proc::ParseStatm(std::string_view(buf, r->size));
   if (!st) return Fail(st.error());
   return st->resident * page_size;
+}
+
+VictimBuilder::VictimBuilder(sys::SystemView& view, ProcessOps& ops,
+                             const config::KillConfig& config,
+                             std::shared_ptr<const policy::ProtectRules> protect)
+    : view_(view),
+      ops_(ops),
+      config_(config),
+      protect_(protect ? std::move(protect) : policy::DefaultProtectRules()),
+      self_(::getpid()),
+      scanner_(view, BuilderClock()) {
+  // Filled once (not just reserved) so the pages are touched now, not on the kill path.
+  pids_.resize(kPidsReserved);
+  pids_.clear();
+  scratch_.exe.reserve(kPathReserved);
+  scratch_.cgroup.reserve(kPathReserved);
+}
+
+void VictimBuilder::SetProtection(std::shared_ptr<const policy::ProtectRules> protect) noexcept {
+  protect_ = protect ? std::move(protect) : policy::DefaultProtectRules();
 }
 
 Result<sys::UniqueFd> VictimBuilder::OpenChecked(pid_t pid, std::uint64_t starttime) noexcept {
@@ -71,8 +117,8 @@ bool VictimBuilder::AddMember(Victim& v, const policy::Process& p, MemberRole ro
     return false;
   }
   // A process may have asked never to be killed (oom_score_adj -1000) since the scan; with
-  // its pidfd open, this file is this process's. Mm sharers are not checked: a write is
-  // copied to every sharer, so the main process shows it too.
+  // its pidfd open, this file is this process's. Mm sharers are not checked again: a write
+  // is copied to every sharer, so the main process shows it too.
   if (role != MemberRole::kMmSharer && MinAdjNow(p.pid)) {
     ++v.members_stale;
     return false;
@@ -129,6 +175,7 @@ Result<void> VictimBuilder::Build(const policy::Snapshot& snapshot, std::size_t 
   out.scope.cgroup.Assign(snapshot.scope.cgroup);
   out.t_decision = t_decision;
   out.deadline = t_decision + static_cast<sys::Nanos>(config_.deadline_ms) * sys::kMilli;
+  out.protection = protect_;
   if (snapshot.scope.kind == policy::ScopeKind::kCgroup) {
     if (auto u = ReadScopeUsage(view_, snapshot.scope.kind, snapshot.scope.cgroup)) {
       out.scope_usage_before = u->usage;
@@ -142,25 +189,34 @@ Result<void> VictimBuilder::Build(const policy::Snapshot& snapshot, std::size_t 
   if (auto rss = ReadRssBytes(view_, p.pid, snapshot.page_size); rss && *rss > 0) {
     out.identity.rss_bytes = *rss;
   }
-  const pid_t self = ::getpid();
-  for (std::size_t i = 0; i < snapshot.processes.size(); ++i) {
-    const policy::Process& q = snapshot.processes[i];
-    if (i == index || !q.has_mm || q.kernel_thread || q.pid == self || q.pid == 1) continue;
-    // Processes sharing one mm show the same exe (exe_file is per mm) and the same rss
-    // counters (also per mm); only those are worth a kcmp.
-    bool plausible = (!p.exe.empty() && q.exe == p.exe) ||
-                     (q.rss_anon == p.rss_anon && q.rss() == p.rss() && p.rss() > 0);
-    if (plausible) {
-      auto same = ops_.SameMm(p.pid, q.pid);
-      if (same && *same) AddMember(out, q, MemberRole::kMmSharer);
+  // The kernel's __oom_kill_process: every other user of the mm dies with the victim, and
+  // a victim whose mm a protected process shares is not reapable (MMF_OOM_SKIP).
+  bool shared_with_protected = false;
+  ForEachSharer(snapshot, index, [&](const policy::Process& q) {
+    if (protect_->Check(q, self_)) {
+      out.mm_shared_with = q.pid;
+      shared_with_protected = true;
+      return false;
     }
+    AddMember(out, q, MemberRole::kMmSharer);
+    return true;
+  });
+  if (shared_with_protected) {
+    // Close what was opened: the victim is not taken, and its pidfds must not linger.
+    const pid_t with = out.mm_shared_with;
+    out = Victim{};
+    out.identity.id = {p.pid, p.starttime};
+    out.mm_shared_with = with;
+    return Fail(Error::Of(Errc::kInvalid, kMmSharedError));
   }
   if (config_.widen == config::Widen::kProcessGroup && p.pgrp > 1) {
     out.widen_pgrp = p.pgrp;
     for (std::size_t i = 0; i < snapshot.processes.size(); ++i) {
       const policy::Process& q = snapshot.processes[i];
-      if (i == index || q.pgrp != p.pgrp || q.kernel_thread || q.pid == self || q.pid == 1 ||
-          q.oom_score_adj == -1000) {
+      if (i == index || q.pgrp != p.pgrp || !q.has_mm) continue;
+      // The snapshot holds only the scope's processes: these are inside it.
+      if (protect_->Check(q, self_)) {
+        ++out.members_protected;
         continue;
       }
       AddMember(out, q, MemberRole::kProcessGroup);
@@ -168,6 +224,65 @@ Result<void> VictimBuilder::Build(const policy::Snapshot& snapshot, std::size_t 
   }
   FindCgroupWidening(snapshot, p, out);
   return {};
+}
+
+template <class F>
+void VictimBuilder::ForEachSharer(const policy::Snapshot& snapshot, std::size_t index,
+                                  F&& on_sharer) noexcept {
+  const policy::Process& p = snapshot.processes[index];
+  for (std::size_t i = 0; i < snapshot.processes.size(); ++i) {
+    const policy::Process& q = snapshot.processes[i];
+    if (i == index || !q.has_mm || q.kernel_thread) continue;
+    // Processes sharing one mm show the same exe (exe_file is per mm) and the same rss
+    // counters (also per mm); only those are worth a kcmp.
+    bool plausible = (!p.exe.empty() && q.exe == p.exe) ||
+                     (q.rss_anon == p.rss_anon && q.rss() == p.rss() && p.rss() > 0);
+    if (!plausible) continue;
+    auto same = ops_.SameMm(p.pid, q.pid);
+    if (same && *same && !on_sharer(q)) return;
+  }
+  // A system scope's snapshot holds every process: the search above was system-wide. A
+  // cgroup scope's does not, and a sharer outside the cgroup would keep the victim's memory
+  // alive past its deadline: walk /proc, with statm's text as the prefilter (one read per
+  // process, no mmap lock) and kcmp to decide.
+  if (snapshot.scope.kind != policy::ScopeKind::kCgroup) return;
+  auto mine = ReadStatm(view_, p.pid);
+  if (!mine) return;  // gone: nothing to share
+  pids_.clear();
+  if (!view_.ListPids(pids_)) return;
+  for (pid_t pid : pids_) {
+    if (pid == p.pid || pid <= 0) continue;
+    bool seen = false;  // in the snapshot: judged above
+    for (const policy::Process& q : snapshot.processes) seen = seen || q.pid == pid;
+    if (seen) continue;
+    auto st = ReadStatm(view_, pid);
+    if (!st || st->size == 0 || st->text != mine->text) continue;
+    if (mine->text == 0 && st->size != mine->size) continue;
+    auto same = ops_.SameMm(p.pid, pid);
+    if (!same || !*same) continue;
+    // A sharer unread (vanished, unreadable) cannot be judged: if it is gone its hold on the
+    // mm is gone too; if unreadable, the kill proceeds as before this walk existed.
+    const scan::ScanOptions read{
+        .cmdline_max = protect_->reads_cmdline() ? protect_->cmdline_max() : 0,
+        .read_exe = true,
+        .read_kernel_oom_score = false};
+    if (!scanner_.ReadProcess(pid, read, scratch_, nullptr)) {
+      continue;
+    }
+    if (scratch_.kernel_thread) continue;
+    if (!on_sharer(scratch_)) return;
+  }
+}
+
+pid_t VictimBuilder::ProtectedSharer(const policy::Snapshot& snapshot, std::size_t index) noexcept {
+  if (index >= snapshot.processes.size()) return 0;
+  pid_t found = 0;
+  ForEachSharer(snapshot, index, [&](const policy::Process& q) {
+    if (!protect_->Check(q, self_)) return true;
+    found = q.pid;
+    return false;
+  });
+  return found;
 }
 
 }  // namespace reaperd::kill

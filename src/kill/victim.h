@@ -3,6 +3,10 @@
 // pidfd covers, plus each process sharing its mm via CLONE_VM), optionally widened to its
 // process group or its cgroup. Each member holds a pidfd opened and checked against the
 // snapshot's start time, so a PID reused since the scan is never signalled.
+// Every member passes the same protections as the chosen process (policy::ProtectRules, which
+// the victim carries for the killer's re-walks). Mm sharers are looked for system-wide, as
+// the kernel's __oom_kill_process does: a victim whose mm a protected process shares is not
+// chosen, since killing it would free nothing.
 // Victims are plain values of fixed size: building one does not allocate.
 #pragma once
 
@@ -11,7 +15,9 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
+#include <vector>
 
 #include "base/error.h"
 #include "base/small_string.h"
@@ -19,6 +25,7 @@
 #include "kill/process_ops.h"
 #include "policy/rank.h"
 #include "policy/snapshot.h"
+#include "scan/scanner.h"
 #include "sys/clock.h"
 #include "sys/system_view.h"
 
@@ -63,9 +70,11 @@ struct Victim {
   ScopeKey scope;
   std::array<Member, kMaxMembers> members;
   std::size_t member_count = 0;
-  int members_dropped = 0;  // beyond kMaxMembers (process-group widening only)
-  int members_stale = 0;    // PID reused or gone before the pidfd was opened
-  bool main_stale = false;  // the chosen process itself is stale: nothing is signalled
+  int members_dropped = 0;    // beyond kMaxMembers (process-group widening only)
+  int members_stale = 0;      // PID reused or gone before the pidfd was opened
+  int members_protected = 0;  // widened members left alone because they are protected
+  bool main_stale = false;    // the chosen process itself is stale: nothing is signalled
+  pid_t mm_shared_with = 0;   // a protected process sharing the mm (Build then fails)
   Error first_error{};
   int errors = 0;
   // Cgroup widening: the cgroup (absolute path in the memory hierarchy) to empty.
@@ -74,6 +83,9 @@ struct Victim {
   // Process-group widening: the group to keep emptying (0: none). The members the scan saw
   // are in `members`; a pass over /proc also signals children forked since the scan.
   pid_t widen_pgrp = 0;
+  // The protections the victim was chosen under; every widened member must pass them too.
+  // Shared, not copied: no allocation, and a reload cannot change them under a kill.
+  std::shared_ptr<const policy::ProtectRules> protection;
   std::uint64_t scope_usage_before = 0;  // 0 when unknown (system scope)
   sys::Nanos t_decision = 0;
   sys::Nanos deadline = 0;
@@ -85,23 +97,37 @@ struct Victim {
   }
 };
 
-// Fills a Victim from a snapshot: opens and checks the pidfds, finds the mm sharers among
-// the snapshot's candidates (kcmp, after a cheap prefilter), and widens per config.
-// Not thread safe (one per daemon thread); never allocates.
+// Fills a Victim from a snapshot: opens and checks the pidfds, finds the mm sharers (kcmp,
+// after a cheap prefilter; system-wide for a cgroup scope), and widens per config.
+// Not thread safe (one per daemon thread); never allocates once constructed (except through
+// protect rules' regexes, as in the ranking).
 class VictimBuilder {
  public:
-  VictimBuilder(sys::SystemView& view, ProcessOps& ops, const config::KillConfig& config) noexcept
-      : view_(view), ops_(ops), config_(config) {}
+  // protect: the ranking's protections (Ranker::protection()); null means the defaults.
+  VictimBuilder(sys::SystemView& view, ProcessOps& ops, const config::KillConfig& config,
+                std::shared_ptr<const policy::ProtectRules> protect = nullptr);
 
-  // index: into snapshot.processes. Fails only on a bad index; a stale main process (PID
-  // reused or gone, or oom_score_adj set to -1000 since the scan) is reported through
-  // out.main_stale (the killer then signals nothing).
+  // For a reload: victims built from now on carry these protections.
+  void SetProtection(std::shared_ptr<const policy::ProtectRules> protect) noexcept;
+
+  // index: into snapshot.processes. Fails on a bad index, and when the process must not be
+  // chosen because a protected process shares its mm (kMmSharedError; out.mm_shared_with
+  // names it): its memory could not come back. A stale main process (PID reused or gone,
+  // or oom_score_adj set to -1000 since the scan) is reported through out.main_stale (the
+  // killer then signals nothing).
   Result<void> Build(const policy::Snapshot& snapshot, std::size_t index, sys::Nanos t_decision,
                      Victim& out) noexcept;
+
+  // The pid of a protected process sharing the mm of snapshot.processes[index], 0 if none
+  // (what Build would refuse the victim for; `reaperd rank` shows it). Opens no pidfd.
+  pid_t ProtectedSharer(const policy::Snapshot& snapshot, std::size_t index) noexcept;
 
   // Opens a pidfd for pid and checks that the process still has this start time.
   // kStale when the PID now names another process (or is gone).
   Result<sys::UniqueFd> OpenChecked(pid_t pid, std::uint64_t starttime) noexcept;
+
+  // Build's error context when the victim's mm is shared with a protected process.
+  static constexpr const char* kMmSharedError = "mm shared with a protected process";
 
  private:
   bool AddMember(Victim& v, const policy::Process& p, MemberRole role) noexcept;
@@ -109,10 +135,20 @@ class VictimBuilder {
   bool MinAdjNow(pid_t pid) noexcept;
   void FindCgroupWidening(const policy::Snapshot& snapshot, const policy::Process& p,
                           Victim& v) noexcept;
+  // Calls on_sharer(q) for every process q other than p that shares p's mm: those in the
+  // snapshot, then (for a cgroup scope, whose snapshot does not hold the whole system) those
+  // found by a walk of /proc. Stops early when on_sharer returns false.
+  template <class F>
+  void ForEachSharer(const policy::Snapshot& snapshot, std::size_t index, F&& on_sharer) noexcept;
 
   sys::SystemView& view_;
   ProcessOps& ops_;
   const config::KillConfig& config_;
+  std::shared_ptr<const policy::ProtectRules> protect_;
+  pid_t self_;
+  scan::Scanner scanner_;    // reads a sharer found outside the snapshot
+  policy::Process scratch_;  // that sharer (strings reserved up front)
+  std::vector<pid_t> pids_;  // /proc listing for the system-wide sharer walk, reserved
 };
 
 // Reads the start time (stat field 22) of pid through the view.

@@ -26,6 +26,10 @@ const char* ProtectReasonName(ProtectReason r) noexcept {
       return "protect rule";
     case ProtectReason::kSkipped:
       return "missed its deadline earlier (skipped)";
+    case ProtectReason::kHook:
+      return "reaperd's hook";
+    case ProtectReason::kMmShared:
+      return "mm shared with a protected process";
   }
   return "?";
 }
@@ -54,34 +58,78 @@ bool PathUnder(std::string_view path, std::string_view prefix) {
 
 }  // namespace
 
-Ranker::Ranker(const config::RankConfig& config) : config_(config) {
-  compiled_.resize(config_.rules.size());
-  for (std::size_t i = 0; i < config_.rules.size(); ++i) {
-    const config::Rule& r = config_.rules[i];
-    CompiledRule& c = compiled_[i];
-    c.has_comm = Compile(r.comm, c.comm);
-    c.has_exe = Compile(r.exe, c.exe);
-    c.has_cmdline = Compile(r.cmdline, c.cmdline);
-    c.has_cgroup = Compile(r.cgroup, c.cgroup);
-  }
+RuleMatcher::RuleMatcher(const config::Rule& spec) : uid_(spec.uid) {
+  has_comm_ = Compile(spec.comm, comm_);
+  has_exe_ = Compile(spec.exe, exe_);
+  has_cmdline_ = Compile(spec.cmdline, cmdline_);
+  has_cgroup_ = Compile(spec.cgroup, cgroup_);
 }
 
-bool Ranker::Matches(const CompiledRule& rule, const config::Rule& spec, const Process& p) const {
+bool RuleMatcher::Matches(const Process& p) const {
   bool any = false;
   auto check = [&](bool has, const std::regex& re, std::string_view text) {
     if (!has) return true;
     any = true;
     return std::regex_search(text.begin(), text.end(), re);
   };
-  if (!check(rule.has_comm, rule.comm, p.comm.view())) return false;
-  if (!check(rule.has_exe, rule.exe, p.exe)) return false;
-  if (!check(rule.has_cmdline, rule.cmdline, p.cmdline)) return false;
-  if (!check(rule.has_cgroup, rule.cgroup, p.cgroup)) return false;
-  if (spec.uid) {
+  if (!check(has_comm_, comm_, p.comm.view())) return false;
+  if (!check(has_exe_, exe_, p.exe)) return false;
+  if (!check(has_cmdline_, cmdline_, p.cmdline)) return false;
+  if (!check(has_cgroup_, cgroup_, p.cgroup)) return false;
+  if (uid_) {
     any = true;
-    if (p.uid != *spec.uid) return false;
+    if (p.uid != *uid_) return false;
   }
   return any;  // a rule with no matcher matches nothing
+}
+
+ProtectRules::ProtectRules(const config::RankConfig& config) : config_(config) {
+  for (std::size_t i = 0; i < config_.rules.size(); ++i) {
+    const config::Rule& r = config_.rules[i];
+    if (r.action != config::RuleAction::kProtect) continue;
+    protect_rules_.push_back(static_cast<int>(i));
+    matchers_.emplace_back(r);
+    reads_cmdline_ = reads_cmdline_ || matchers_.back().reads_cmdline();
+  }
+}
+
+std::optional<Protection> ProtectRules::Check(const Process& p, pid_t self) const {
+  auto is = [](ProtectReason r, int rule = -1) { return Protection{r, rule}; };
+  if (p.pid == 1) return is(ProtectReason::kInit);
+  if (p.kernel_thread || p.pid == 2 || p.ppid == 2) return is(ProtectReason::kKernelThread);
+  if (p.pid == self) return is(ProtectReason::kSelf);
+  // sys::Spawn starts every hook as a child of reaperd leading a process group of its own.
+  // (self 1 means "no reaperd" in tests: pid 1's children are not its hooks.)
+  if (self > 1 && p.ppid == self && p.pgrp == p.pid) return is(ProtectReason::kHook);
+  if (p.oom_score_adj <= -1000) return is(ProtectReason::kOomScoreAdjMin);
+  if (std::find(config_.protect_comm.begin(), config_.protect_comm.end(), p.comm.view()) !=
+      config_.protect_comm.end()) {
+    return is(ProtectReason::kConfigComm);
+  }
+  if (std::any_of(config_.protect_cgroup.begin(), config_.protect_cgroup.end(),
+                  [&](const std::string& c) { return PathUnder(p.cgroup, c); })) {
+    return is(ProtectReason::kConfigCgroup);
+  }
+  if (std::find(config_.protect_uid.begin(), config_.protect_uid.end(), p.uid) !=
+      config_.protect_uid.end()) {
+    return is(ProtectReason::kConfigUid);
+  }
+  for (std::size_t i = 0; i < matchers_.size(); ++i) {
+    if (matchers_[i].Matches(p)) return is(ProtectReason::kRule, protect_rules_[i]);
+  }
+  return std::nullopt;
+}
+
+const std::shared_ptr<const ProtectRules>& DefaultProtectRules() {
+  static const std::shared_ptr<const ProtectRules> rules =
+      std::make_shared<const ProtectRules>(config::RankConfig{});
+  return rules;
+}
+
+Ranker::Ranker(const config::RankConfig& config)
+    : config_(config), protect_(std::make_shared<const ProtectRules>(config)) {
+  matchers_.reserve(config_.rules.size());
+  for (const config::Rule& r : config_.rules) matchers_.emplace_back(r);
 }
 
 Ranking Ranker::Rank(const Snapshot& snapshot, pid_t self,
@@ -111,39 +159,13 @@ void Ranker::RankInto(const Snapshot& snapshot, pid_t self, const std::vector<Pr
     auto protect = [&](ProtectReason r, int rule = -1) {
       out.protected_processes.push_back({i, r, rule});
     };
-    if (p.pid == 1) {
-      protect(ProtectReason::kInit);
-      continue;
-    }
-    if (p.kernel_thread || p.pid == 2 || p.ppid == 2) {
-      protect(ProtectReason::kKernelThread);
-      continue;
-    }
-    if (p.pid == self) {
-      protect(ProtectReason::kSelf);
+    // The one predicate the kill path asks again of every process a kill widens to.
+    if (auto pr = protect_->Check(p, self)) {
+      protect(pr->reason, pr->rule);
       continue;
     }
     if (!p.has_mm || p.state == 'Z' || p.state == 'X' || p.state == 'x') {
       protect(ProtectReason::kNoMm);
-      continue;
-    }
-    if (p.oom_score_adj <= -1000) {
-      protect(ProtectReason::kOomScoreAdjMin);
-      continue;
-    }
-    if (std::find(config_.protect_comm.begin(), config_.protect_comm.end(), p.comm.view()) !=
-        config_.protect_comm.end()) {
-      protect(ProtectReason::kConfigComm);
-      continue;
-    }
-    if (std::any_of(config_.protect_cgroup.begin(), config_.protect_cgroup.end(),
-                    [&](const std::string& c) { return PathUnder(p.cgroup, c); })) {
-      protect(ProtectReason::kConfigCgroup);
-      continue;
-    }
-    if (std::find(config_.protect_uid.begin(), config_.protect_uid.end(), p.uid) !=
-        config_.protect_uid.end()) {
-      protect(ProtectReason::kConfigUid);
       continue;
     }
     if (std::find(skipped.begin(), skipped.end(), ProcessId{p.pid, p.starttime}) != skipped.end()) {
@@ -159,20 +181,14 @@ void Ranker::RankInto(const Snapshot& snapshot, pid_t self, const std::vector<Pr
     s.swap = static_cast<std::int64_t>(p.swap) / page;
     s.pagetables = static_cast<std::int64_t>(p.pagetables) / page;
     s.adj = static_cast<std::int64_t>(p.oom_score_adj) * per_mille;
-    bool protected_by_rule = false;
     for (std::size_t r = 0; r < config_.rules.size(); ++r) {
       const config::Rule& spec = config_.rules[r];
-      if (!Matches(compiled_[r], spec, p)) continue;
-      if (spec.action == config::RuleAction::kProtect) {
-        protect(ProtectReason::kRule, static_cast<int>(r));
-        protected_by_rule = true;
-        break;
-      }
+      // Protect rules were asked above (Check): none of them matches here.
+      if (spec.action == config::RuleAction::kProtect || !matchers_[r].Matches(p)) continue;
       int w = spec.action == config::RuleAction::kAvoid ? -std::abs(spec.weight)
                                                         : std::abs(spec.weight);
       s.rules.push_back({static_cast<int>(r), w, static_cast<std::int64_t>(w) * per_mille});
     }
-    if (protected_by_rule) continue;
     s.total = s.rss + s.swap + s.pagetables + s.adj;
     for (const RuleEffect& e : s.rules) s.total += e.points;
     std::int64_t score = (1000 + s.total * 1000 / total_pages) * 2 / 3;

@@ -4,11 +4,16 @@
 // RankInto() refills a caller-owned Ranking without allocating once it is warm, as long as
 // no rule runs: matching a rule's std::regex allocates (std::regex_search's own state).
 // The default config has no rules; a config with rules allocates in the kill path.
+// Who may never be killed is decided by one predicate, ProtectRules::Check: the ranking asks
+// it of every candidate and the killer asks it again of every process a kill widens to
+// (cgroup and process-group members, mm sharers), so both spare the same processes.
 #pragma once
 
 #include <sys/types.h>
 
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <regex>
 #include <string>
 #include <string_view>
@@ -30,6 +35,8 @@ enum class ProtectReason : unsigned char {
   kConfigUid,       // rank.protect_uid
   kRule,            // a rule with action = "protect"
   kSkipped,         // an earlier victim that missed its deadline
+  kHook,            // a hook reaperd runs (its child leading its own process group)
+  kMmShared,        // its mm is shared with a protected process: killing it frees nothing
 };
 const char* ProtectReasonName(ProtectReason r) noexcept;
 
@@ -56,8 +63,55 @@ struct Score {
 struct Protected {
   std::size_t index = 0;
   ProtectReason reason = ProtectReason::kInit;
+  int rule = -1;      // for kRule
+  pid_t mm_with = 0;  // for kMmShared: the protected process sharing the mm
+};
+
+// Why a process may never be signalled.
+struct Protection {
+  ProtectReason reason = ProtectReason::kInit;
   int rule = -1;  // for kRule
 };
+
+// One rule's compiled matchers (comm, exe, cmdline, cgroup regexes; uid).
+class RuleMatcher {
+ public:
+  explicit RuleMatcher(const config::Rule& spec);
+  bool Matches(const Process& p) const;
+  bool reads_cmdline() const noexcept { return has_cmdline_; }
+
+ private:
+  std::optional<std::uint32_t> uid_;
+  bool has_comm_ = false, has_exe_ = false, has_cmdline_ = false, has_cgroup_ = false;
+  std::regex comm_, exe_, cmdline_, cgroup_;
+};
+
+// The protections of rank.* plus the fixed ones (init, kernel threads, reaperd and its
+// hooks, oom_score_adj -1000). Immutable once built, so one instance is shared (by
+// shared_ptr) between the ranking and every victim in flight, across threads and reloads.
+class ProtectRules {
+ public:
+  explicit ProtectRules(const config::RankConfig& config);
+  ProtectRules(const ProtectRules&) = delete;
+  ProtectRules& operator=(const ProtectRules&) = delete;
+
+  // Why p may never be killed, or nullopt. self is reaperd's own pid; a direct child of self
+  // that leads its own process group is one of its hooks (sys::Spawn makes them so). Does not
+  // allocate unless a protect rule is configured (std::regex_search allocates).
+  std::optional<Protection> Check(const Process& p, pid_t self) const;
+  // True when some protect rule reads the command line (the killer then reads it too).
+  bool reads_cmdline() const noexcept { return reads_cmdline_; }
+  std::uint32_t cmdline_max() const noexcept { return config_.cmdline_max; }
+
+ private:
+  config::RankConfig config_;
+  std::vector<int> protect_rules_;  // indexes of the rules whose action is protect
+  std::vector<RuleMatcher> matchers_;
+  bool reads_cmdline_ = false;
+};
+
+// The protections with no configuration: what every kill honours even without rank.*.
+const std::shared_ptr<const ProtectRules>& DefaultProtectRules();
 
 struct Ranking {
   std::vector<Score> candidates;  // best victim first
@@ -84,16 +138,13 @@ class Ranker {
                 Ranking& out) const;
 
   const config::RankConfig& config() const noexcept { return config_; }
+  // The protections this ranking applies, to hand to the kill path.
+  const std::shared_ptr<const ProtectRules>& protection() const noexcept { return protect_; }
 
  private:
-  struct CompiledRule {
-    bool has_comm = false, has_exe = false, has_cmdline = false, has_cgroup = false;
-    std::regex comm, exe, cmdline, cgroup;
-  };
-  bool Matches(const CompiledRule& rule, const config::Rule& spec, const Process& p) const;
-
   config::RankConfig config_;
-  std::vector<CompiledRule> compiled_;
+  std::vector<RuleMatcher> matchers_;
+  std::shared_ptr<const ProtectRules> protect_;
 };
 
 }  // namespace reaperd::policy

@@ -48,14 +48,36 @@ class FakeView final : public sys::SystemView {
     r.truncated = it->second.size() > buf.size();
     return r;
   }
-  Result<sys::UniqueFd> OpenDir(sys::Root, std::string_view) noexcept override {
-    return Fail(Error::Sys(ENOTSUP, "fake"));
+  // /proc/PID as a directory: an fd on /dev/null remembered with its path, so the
+  // scanner's ReadProcess works on the fake /proc ("PID/stat" and so on).
+  Result<sys::UniqueFd> OpenDir(sys::Root root, std::string_view path) noexcept override {
+    std::lock_guard lock(mu);
+    auto& m = root == sys::Root::kProc ? proc : cgroup;
+    if (m.find(std::string(path) + "/stat") == m.end() && root == sys::Root::kProc) {
+      return Fail(Error::Sys(ENOENT, "fake opendir"));
+    }
+    int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    dirs_[fd] = {root, std::string(path)};
+    return sys::UniqueFd(fd);
   }
-  Result<sys::ReadResult> ReadAt(int, std::string_view, std::span<char>) noexcept override {
-    return Fail(Error::Sys(ENOTSUP, "fake"));
+  Result<sys::ReadResult> ReadAt(int dirfd, std::string_view name,
+                                 std::span<char> buf) noexcept override {
+    std::string path;
+    sys::Root root;
+    {
+      std::lock_guard lock(mu);
+      auto it = dirs_.find(dirfd);
+      if (it == dirs_.end()) return Fail(Error::Sys(EBADF, "fake readat"));
+      root = it->second.first;
+      path = it->second.second + "/" + std::string(name);
+    }
+    return Read(root, path, buf);
   }
-  Result<std::size_t> ReadLinkAt(int, std::string_view, std::span<char>) noexcept override {
-    return Fail(Error::Sys(ENOTSUP, "fake"));
+  Result<std::size_t> ReadLinkAt(int dirfd, std::string_view name,
+                                 std::span<char> buf) noexcept override {
+    auto r = ReadAt(dirfd, name, buf);
+    if (!r) return Fail(r.error());
+    return r->size;
   }
   Result<void> Write(sys::Root root, std::string_view path,
                      std::string_view data) noexcept override {
@@ -63,7 +85,16 @@ class FakeView final : public sys::SystemView {
     (root == sys::Root::kProc ? proc_writes : writes).emplace_back(path, data);
     return {};
   }
-  Result<void> ListPids(std::vector<pid_t>&) override { return {}; }
+  // Every PID with a stat file in the fake /proc.
+  Result<void> ListPids(std::vector<pid_t>& out) override {
+    std::lock_guard lock(mu);
+    for (const auto& [path, text] : proc) {
+      auto slash = path.find('/');
+      if (slash == std::string::npos || path.substr(slash) != "/stat") continue;
+      out.push_back(static_cast<pid_t>(std::stoi(path.substr(0, slash))));
+    }
+    return {};
+  }
   Result<void> ListDirs(sys::Root, std::string_view, std::vector<std::string>&) override {
     return {};
   }
@@ -78,6 +109,9 @@ class FakeView final : public sys::SystemView {
     std::lock_guard lock(mu);
     cgroup[path] = text;
   }
+
+ private:
+  std::map<int, std::pair<sys::Root, std::string>> dirs_;
 };
 
 struct FakeProc {
@@ -213,11 +247,63 @@ class FakeSysrq final : public SysrqWriter {
   }
 };
 
+// /proc/PID/stat of p: ppid, pgrp, flags (PF_KTHREAD) and start time as p says.
+inline std::string StatLineOf(const policy::Process& p) {
+  const std::uint32_t flags = 4194560u | (p.kernel_thread ? 0x00200000u : 0u);
+  return std::to_string(p.pid) + " (" + std::string(p.comm.view()) + ") S " +
+         std::to_string(p.ppid) + " " + std::to_string(p.pgrp) + " " + std::to_string(p.pgrp) +
+         " 0 -1 " + std::to_string(flags) + " 0 0 0 0 0 0 0 0 20 0 1 0 " +
+         std::to_string(p.starttime) + " 1000000 100\n";
+}
+
 // A world of fake processes: adds each to the snapshot, the fake /proc and the fake ops.
 struct World {
   FakeView view;
   FakeOps ops;
   policy::Snapshot snapshot;
+
+  // Writes every /proc file the scanner reads for p (stat, status, statm, oom_score_adj,
+  // cgroup, exe), so a process can be read afresh as the killer does on a re-walk.
+  // text_pages: statm's text field (a property of the mm).
+  void Publish(const policy::Process& p, std::uint64_t text_pages = 10) {
+    const std::string pid = std::to_string(p.pid);
+    view.SetProc(pid + "/stat", StatLineOf(p));
+    view.SetProc(pid + "/status",
+                 "Name:\t" + std::string(p.comm.view()) + "\nState:\tS (sleeping)\nTgid:\t" + pid +
+                     "\nPid:\t" + pid + "\nPPid:\t" + std::to_string(p.ppid) + "\nUid:\t" +
+                     std::to_string(p.uid) + "\t" + std::to_string(p.uid) + "\t0\t0\nVmRSS:\t" +
+                     std::to_string(p.rss() / 1024) + " kB\nRssAnon:\t" +
+                     std::to_string(p.rss_anon / 1024) + " kB\n");
+    view.SetProc(pid + "/statm", "1000 " + std::to_string(p.rss() / 4096) + " 10 " +
+                                     std::to_string(text_pages) + " 0 500 0\n");
+    view.SetProc(pid + "/oom_score_adj", std::to_string(p.oom_score_adj) + "\n");
+    view.SetProc(pid + "/cgroup", "4:memory:" + p.cgroup + "\n0::" + p.cgroup + "\n");
+    view.SetProc(pid + "/exe", p.exe);
+  }
+  // Publishes every process of the snapshot (after a test changed their fields).
+  void PublishAll() {
+    for (const auto& p : snapshot.processes) Publish(p);
+  }
+  // A process that is in /proc and in the fake ops but not in the snapshot (another scope).
+  policy::Process Outside(pid_t pid, std::uint64_t starttime, std::string cgroup, int mm,
+                          std::uint64_t text_pages = 10) {
+    policy::Process p;
+    p.pid = pid;
+    p.starttime = starttime;
+    p.comm.Assign("other");
+    p.exe = "/usr/bin/other";
+    p.cgroup = std::move(cgroup);
+    p.has_mm = true;
+    p.pgrp = pid;
+    p.ppid = 1;
+    p.threads = 1;
+    p.rss_anon = 4096 * 10;
+    FakeProc f;
+    f.mm = mm;
+    ops.procs[pid] = f;
+    Publish(p, text_pages);
+    return p;
+  }
 
   policy::Process& Add(pid_t pid, std::uint64_t starttime, std::uint64_t rss_pages, int mm,
                        std::string exe = "/usr/bin/hog") {
@@ -229,6 +315,7 @@ struct World {
     p.cgroup = "/sandbox";
     p.has_mm = true;
     p.pgrp = pid;
+    p.ppid = 1;
     p.threads = 1;
     p.rss_anon = rss_pages * 4096;
     snapshot.processes.push_back(p);

@@ -72,11 +72,9 @@ TEST_F(KillerFixture, ReusedPidAfterBuildIsNeverSignalled) {
 TEST_F(KillerFixture, CgroupV1WalkSignalsOnlyProcessesStillInTheCgroup) {
   cfg.widen = config::Widen::kCgroup;
   w.Add(100, 5000, 1000, 1).cgroup = "/sandbox";
-  w.ops.procs[200] = {};
-  w.ops.procs[201] = {};
+  w.Outside(200, 9200, "/sandbox", 20);
+  w.Outside(201, 9201, "/elsewhere", 21);  // moved, or a reused PID
   w.view.SetCgroup("sandbox/cgroup.procs", "100\n200\n201\n");
-  w.view.SetProc("200/cgroup", "4:memory:/sandbox\n0::/\n");
-  w.view.SetProc("201/cgroup", "4:memory:/elsewhere\n0::/\n");  // moved, or a reused PID
   BuildVictim();
   Killer k(w.view, w.ops, clock, cfg, false);
   KillResult r;
@@ -91,6 +89,7 @@ TEST_F(KillerFixture, CgroupV2UsesCgroupKill) {
   cfg.widen = config::Widen::kCgroup;
   w.view.version = sys::CgroupVersion::kV2;
   w.Add(100, 5000, 1000, 1).cgroup = "/app.slice/x.scope";
+  w.view.SetCgroup("app.slice/x.scope/cgroup.procs", "100\n");  // walked first: none protected
   BuildVictim();
   Killer k(w.view, w.ops, clock, cfg, false);
   KillResult r;
