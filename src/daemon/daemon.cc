@@ -195,10 +195,17 @@ int RunDaemon(const config::Config& initial, const DaemonOptions& options, Logge
                       Q{fresh.error().ToString()});
               break;
             }
-            // Only the parts the engine re-reads change; kill.* stays as started.
-            cfg->detector = fresh->detector;
-            cfg->rank = fresh->rank;
-            engine.Reload(*cfg);
+            // Hooks apply live: a program the new file names must pass the same check.
+            bool hooks_trusted = true;
+            for (const auto& h : config::HookPrograms(*fresh)) {
+              if (auto t = sys::CheckTrustedFile(h.path, ::geteuid()); !t) {
+                log.Log(LogLevel::kError, "reload", "result=kept_old key={} error={}", h.key,
+                        Q{std::string("untrusted program: ") + t.error().context});
+                hooks_trusted = false;
+                break;
+              }
+            }
+            if (hooks_trusted) engine.Reload(*cfg, *fresh);
           } else {
             log.Log(LogLevel::kNotice, "stop", "signal={}", *s);
             running = false;

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <string_view>
 
+#include "config/reload.h"
 #include "daemon/engine_internal.h"
 
 namespace reaperd::daemon {
@@ -182,11 +183,26 @@ void Engine::Stop() noexcept {
   if (reaper_) reaper_->Stop();
 }
 
-void Engine::Reload(const config::Config& cfg) {
-  ranker_ = std::make_unique<policy::Ranker>(cfg.rank);
-  for (auto& d : detectors_) d = pressure::Detector(cfg.detector);
-  log_.Log(LogLevel::kNotice, "reload",
-           "applied=detector,rank note=\"kill.* settings take effect at restart\"");
+void Engine::Reload(config::Config& live, const config::Config& fresh) {
+  if (&live != &cfg_) {
+    log_.Log(LogLevel::kError, "reload", "result=kept_old error=\"not the engine's config\"");
+    return;
+  }
+  const config::ReloadPlan plan = config::PlanReload(live, fresh);
+  const bool reclaim_changed = !(live.reclaim == fresh.reclaim);
+  config::ApplyLive(live, fresh);  // live is cfg_: the loop reads it from the next tick on
+  ranker_ = std::make_unique<policy::Ranker>(cfg_.rank);
+  for (auto& d : detectors_) d.Reconfigure(cfg_.detector);
+  if (reclaim_changed) {
+    // A chain holds its own copy of the section: rebuild them (a running pass is cancelled;
+    // a kill held for it is judged again on the next tick).
+    for (std::size_t i = 0; i < reclaimers_.size(); ++i) {
+      if (reclaimers_[i]) reclaimers_[i]->Stop();
+      reclaimers_[i] = MakeReclaimer(status_[i].scope);
+    }
+  }
+  log_.Log(LogLevel::kNotice, "reload", "result=applied applied={} restart_needed={}",
+           config::JoinKeys(plan.applied), config::JoinKeys(plan.restart_needed));
 }
 
 int Engine::Tick() {
