@@ -166,7 +166,12 @@ int RunDaemon(const config::Config& initial, const DaemonOptions& options, Logge
       if (left <= 0) break;
       wait_ms = static_cast<int>(left / sys::kMilli) + 1;
     }
+    // systemd's watchdog is due at its own pace, whatever the sampling interval.
+    if (const int sd = engine.SystemdWatchdogWaitMs(); sd >= 0) {
+      wait_ms = wait_ms < 0 ? sd : std::min(wait_ms, sd);
+    }
     auto n = ep->Wait(events, wait_ms);
+    engine.PingSystemdWatchdog();
     if (!n) {
       log.Log(LogLevel::kError, "loop", "error={}", Q{n.error().ToString()});
       continue;

@@ -113,6 +113,12 @@ class Engine {
   const reclaim::Worker* reclaimer(std::size_t i) const noexcept { return reclaimers_[i].get(); }
   watchdog::Watchdog* stall_watchdog() noexcept { return watchdog_.get(); }
 
+  // systemd's watchdog (WATCHDOG_USEC): pinged at half its period by every loop pass, not
+  // only by ticks, since a tick may be up to interval_slow_ms (60 s) away. The loop waits at
+  // most SystemdWatchdogWaitMs() (-1: no watchdog) so that a ping is never late.
+  void PingSystemdWatchdog() noexcept { NotifySystemdWatchdog(clock_.Now()); }
+  int SystemdWatchdogWaitMs() const noexcept;
+
  private:
   // The sampling interval that keeps up with a hog filling at kMaxFillBytesPerSecond.
   int CoverInterval(const pressure::PressureSample& s) const;

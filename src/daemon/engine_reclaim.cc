@@ -43,6 +43,14 @@ void Engine::NotifySystemdWatchdog(sys::Nanos now) noexcept {
   (void)sys::Notify("WATCHDOG=1");
 }
 
+int Engine::SystemdWatchdogWaitMs() const noexcept {
+  if (sd_watchdog_usec_ == 0) return -1;
+  const auto half = static_cast<sys::Nanos>(sd_watchdog_usec_) * sys::kMicro / 2;
+  const sys::Nanos left = last_sd_notify_ns_ + half - clock_.Now();
+  if (left <= 0) return 0;
+  return static_cast<int>((left + sys::kMilli - 1) / sys::kMilli);  // rounded up: due then
+}
+
 std::uint64_t Engine::ReclaimTarget(const pressure::PressureSample& s) const {
   // Back above the reclaim level with its hysteresis: the level the detector would leave.
   const double pct = cfg_.detector.reclaim_available_percent + cfg_.detector.hysteresis_percent;
