@@ -9,6 +9,7 @@
 
 #include "config/reload.h"
 #include "daemon/engine_internal.h"
+#include "sys/realtime.h"
 
 namespace reaperd::daemon {
 
@@ -41,7 +42,7 @@ SmallString<96> ReasonsText(pressure::Reasons r) noexcept {
   std::size_t n = 0;
   auto add = [&](pressure::Reasons bit, std::string_view name) {
     if ((r & bit) == 0) return;
-    if (n > 0) buf[n++] = ',';
+    if (n > 0 && n < buf.size()) buf[n++] = ',';  // always room; the bound quiets GCC
     n += name.copy(buf.data() + n, buf.size() - n);
   };
   add(pressure::kReasonAvailableLow, "available_low");
@@ -165,8 +166,9 @@ Result<void> Engine::Start() {
   auto started = reaper_->Start();
   if (started && cfg_.kill.reaper_realtime_priority > 0) {
     if (const auto& e = reaper_->realtime_error()) {
-      log_.Log(LogLevel::kWarning, "start", "reaper_realtime_priority={} result=refused error={}",
-               cfg_.kill.reaper_realtime_priority, Q{e->ToString()});
+      log_.Log(LogLevel::kWarning, "start",
+               "reaper_realtime_priority={} result=refused error={} note={}",
+               cfg_.kill.reaper_realtime_priority, Q{e->ToString()}, Q{sys::kRealtimeAdvice});
     } else {
       log_.Log(LogLevel::kInfo, "start", "reaper_realtime_priority={} result=set policy=SCHED_FIFO",
                cfg_.kill.reaper_realtime_priority);

@@ -1,13 +1,17 @@
 // Configuration that must do what it says, on a real daemon: systemd's watchdog is pinged
-// within its period whatever the sampling interval.
+// within its period whatever the sampling interval; kill.reaper_realtime_priority is flagged
+// where SCHED_FIFO is refused (as under the shipped unit's RestrictRealtime=yes, stood in for
+// here by dropping CAP_SYS_NICE with setpriv).
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <array>
 #include <chrono>
 #include <cstddef>
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -45,6 +49,51 @@ std::vector<std::chrono::steady_clock::time_point> WatchdogPings(int fd, int ms)
     }
   }
   return at;
+}
+
+// Runs a shell command; its stdout and stderr together.
+std::string RunCapture(const std::string& cmd) {
+  std::string out;
+  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
+  if (p == nullptr) return out;
+  std::array<char, 4096> buf{};
+  while (std::fgets(buf.data(), buf.size(), p) != nullptr) out += buf.data();
+  ::pclose(p);
+  return out;
+}
+
+const std::string kNoSysNice = "setpriv --bounding-set=-sys_nice --inh-caps=-sys_nice ";
+
+TEST(ConfigLive, CheckConfigWarnsThatRealtimeNeedsADropIn) {
+  TempConfig cfg("[kill]\nreaper_realtime_priority = 10\n");
+  ASSERT_TRUE(cfg.ok());
+  // Here SCHED_FIFO is allowed: still told that the shipped unit refuses it.
+  const std::string here = RunCapture(std::string(REAPERD_BINARY) + " check-config " + cfg.path());
+  EXPECT_NE(here.find("RestrictRealtime=no"), std::string::npos) << here;
+  EXPECT_NE(here.find(": ok"), std::string::npos) << here;
+  // Refused here (no CAP_SYS_NICE, as under RestrictRealtime): said so, with the error.
+  const std::string refused =
+      RunCapture(kNoSysNice + REAPERD_BINARY + " check-config " + cfg.path());
+  EXPECT_NE(refused.find("refused here"), std::string::npos) << refused;
+  EXPECT_NE(refused.find("RestrictRealtime=no"), std::string::npos) << refused;
+  // Off: nothing to say.
+  TempConfig off("[kill]\nreaper_realtime_priority = 0\n");
+  const std::string quiet = RunCapture(std::string(REAPERD_BINARY) + " check-config " + off.path());
+  EXPECT_EQ(quiet.find("RestrictRealtime"), std::string::npos) << quiet;
+}
+
+TEST(ConfigLive, StartLineNamesTheDropInWhenRealtimeIsRefused) {
+  TempConfig cfg(
+      "[daemon]\nwatch_limited_cgroups = false\n[kill]\nreaper_realtime_priority = 10\n"
+      "[watchdog]\nenabled = false\n"
+      "[report]\nkill_report_path = \"\"\nmetrics_textfile_path = \"\"\nstatus_socket = \"\"\n");
+  ASSERT_TRUE(cfg.ok());
+  const std::string log = RunCapture(kNoSysNice + REAPERD_BINARY +
+                                     " run --no-mlock --dry-run --scope system --run-for-ms 500"
+                                     " --config " +
+                                     cfg.path());
+  EXPECT_NE(log.find("reaper_realtime_priority=10 result=refused"), std::string::npos) << log;
+  EXPECT_NE(log.find("RestrictRealtime=no"), std::string::npos) << log;
 }
 
 TEST(ConfigLive, SystemdWatchdogPingedWithinItsPeriodWhateverTheInterval) {
