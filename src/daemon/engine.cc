@@ -181,6 +181,7 @@ void Engine::Stop() noexcept {
   for (auto& w : reclaimers_) {
     if (w) w->Stop();
   }
+  CollectReclaimPasses();  // the last passes count in the metrics written at exit
   if (watchdog_) watchdog_->Stop();
   if (reaper_) reaper_->Stop();
 }
@@ -198,8 +199,11 @@ void Engine::Reload(config::Config& live, const config::Config& fresh) {
   if (reclaim_changed) {
     // A chain holds its own copy of the section: rebuild them (a running pass is cancelled;
     // a kill held for it is judged again on the next tick).
+    for (auto& w : reclaimers_) {
+      if (w) w->Stop();
+    }
+    CollectReclaimPasses();
     for (std::size_t i = 0; i < reclaimers_.size(); ++i) {
-      if (reclaimers_[i]) reclaimers_[i]->Stop();
       reclaimers_[i] = MakeReclaimer(status_[i].scope);
     }
   }
@@ -213,6 +217,7 @@ int Engine::Tick() {
   NotifySystemdWatchdog(clock_.Now());
   holding_ = false;
   PollPendingKills();
+  CollectReclaimPasses();
   vanished_.clear();
   for (std::size_t i = 0; i < samplers_.size(); ++i) {
     auto sample = samplers_[i].Sample();

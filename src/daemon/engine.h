@@ -141,6 +141,8 @@ class Engine {
   void RemoveAt(std::size_t i, std::string_view reason);
   void NotifySystemdWatchdog(sys::Nanos now) noexcept;
   std::uint64_t ReclaimTarget(const pressure::PressureSample& s) const;
+  // Hands every finished chain pass to the observers (metrics), whatever the level now.
+  void CollectReclaimPasses();
   void MaybeReclaim(std::size_t i, const pressure::PressureSample& s, const pressure::Decision& d);
   bool HoldKill(std::size_t i, const pressure::PressureSample& s, const pressure::Decision& d);
   void OnWarn(std::size_t i, const pressure::Decision& d);

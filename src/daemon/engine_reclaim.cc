@@ -57,11 +57,20 @@ std::uint64_t Engine::ReclaimTarget(const pressure::PressureSample& s) const {
   return static_cast<std::uint64_t>(static_cast<double>(s.total_bytes) * pct / 100.0);
 }
 
+void Engine::CollectReclaimPasses() {
+  for (std::size_t i = 0; i < reclaimers_.size(); ++i) {
+    if (!reclaimers_[i]) continue;
+    // The chain logged the pass; the next sample shows its effect on the level.
+    auto pass = reclaimers_[i]->TakeResult();
+    if (!pass) continue;
+    for (auto* o : observers_) o->OnReclaimPass(status_[i].scope, *pass);
+  }
+}
+
 void Engine::MaybeReclaim(std::size_t i, const pressure::PressureSample& s,
                           const pressure::Decision& d) {
   reclaim::Worker* w = reclaimers_[i].get();
   if (w == nullptr) return;
-  (void)w->TakeResult();  // the chain logged it; the next sample shows its effect
   if (w->busy()) return;
   const sys::Nanos now = clock_.Now();
   const sys::Nanos last = w->last_end_ns();
