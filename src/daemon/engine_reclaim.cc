@@ -164,12 +164,9 @@ bool Engine::StartPreKill(std::size_t i, const policy::Process& p, const pressur
   e.victim_cgroup = p.cgroup;
   e.victim_rss_bytes = p.rss();
   const sys::Nanos started = clock_.Now();
-  auto child = sys::Spawn(h.argv, reclaim::BuildEnv(e));
-  if (!child) {
-    log_.Log(LogLevel::kError, "hook", "hook=pre_kill outcome=spawn_failed error={}",
-             Q{child.error().ToString()});
-    return false;
-  }
+  // Trust-checked like every hook, before every run; refused or failed, the kill goes on.
+  auto child = reclaim::StartHook("pre_kill", h.argv, e, log_);
+  if (!child) return false;
   PendingKill& pk = pending_[i];
   pk.hook = std::move(*child);
   pk.started = started;
