@@ -53,7 +53,10 @@ int Main(int argc, char** argv) {
       "notifier figures");
   status_cmd->add_flag("--json", status.json, "The daemon's JSON answer, unchanged");
   status_cmd->add_option("--socket", status.socket,
-                         "The status socket (default: /run/reaperd/status.sock)");
+                         "The status socket (default: report.status_socket of the config)");
+  status_cmd->add_option("--config", status.config_path,
+                         "The daemon's config file, for its report.status_socket (default: "
+                         "/etc/reaperd/reaperd.toml if it exists)");
   status_cmd->add_option("--timeout-ms", status.timeout_ms, "How long to wait for the answer")
       ->check(CLI::PositiveNumber);
 

@@ -29,7 +29,10 @@ struct RunOptions {
 };
 
 struct StatusOptions {
-  std::string socket;  // empty: the default report.status_socket
+  std::string socket;  // empty: report.status_socket of config_path
+  // The daemon's config, for its report.status_socket; empty: /etc/reaperd/reaperd.toml (the
+  // shipped unit's) if it exists, else the built-in default.
+  std::string config_path;
   bool json = false;
   int timeout_ms = 2000;
 };

@@ -1,6 +1,7 @@
 // `reaperd status [--json]`: asks the running daemon over its status socket and prints the
 // answer, pretty for a person or as the daemon's JSON for a program.
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -53,14 +54,45 @@ void PrintPretty(const json& j) {
   }
   const auto notifiers = j.value("notifiers", json::array());
   fmt::print("\nnotifiers: {}\n", notifiers.size());
-  for (const auto& n : notifiers) fmt::print("  {}\n", n.dump());
+  for (const auto& n : notifiers) {
+    const json last = n.value("last_result", json());
+    fmt::print(
+        "  {} {} ({}): runs {}, last {}, {:.1f} MiB freed{}\n", n.value("scope", "?"),
+        n.value("name", "?"), n.value("kind", "?"), n.value("runs", 0),
+        last.is_string() ? last.get<std::string>() : std::string("-"), Mib(n["freed_total_bytes"]),
+        n.value("backoff_ms", 0) > 0 ? fmt::format(", backed off {} ms", n.value("backoff_ms", 0))
+                                     : std::string());
+  }
 }
 
+// The config the shipped unit runs the daemon with.
+constexpr const char* kUnitConfigPath = "/etc/reaperd/reaperd.toml";
+
+// The socket the daemon listens on: --socket, else report.status_socket of --config (or of
+// the unit's config when it exists), else the built-in default. Empty with a message when
+// the config turns the socket off or cannot be read.
+std::string StatusSocket(const StatusOptions& o) {
+  if (!o.socket.empty()) return o.socket;
+  std::string cfg_path = o.config_path;
+  if (cfg_path.empty() && ::access(kUnitConfigPath, F_OK) == 0) cfg_path = kUnitConfigPath;
+  if (cfg_path.empty()) return config::ReportConfig{}.status_socket;
+  auto cfg = config::LoadConfigFile(cfg_path);
+  if (!cfg) {
+    std::fprintf(stderr, "reaperd: cannot read the status socket from %s: %s\n", cfg_path.c_str(),
+                 cfg.error().ToString().c_str());
+    return {};
+  }
+  if (cfg->report.status_socket.empty()) {
+    std::fprintf(stderr, "reaperd: %s turns the status socket off (report.status_socket = \"\")\n",
+                 cfg_path.c_str());
+  }
+  return cfg->report.status_socket;
+}
 }  // namespace
 
 int RunStatus(const StatusOptions& o) {
-  std::string path = o.socket;
-  if (path.empty()) path = config::ReportConfig{}.status_socket;
+  const std::string path = StatusSocket(o);
+  if (path.empty()) return 1;
   auto answer = report::QueryStatus(path, o.timeout_ms);
   if (!answer) {
     std::fprintf(stderr, "reaperd: cannot ask the daemon at %s: %s\n", path.c_str(),

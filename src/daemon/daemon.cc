@@ -81,6 +81,7 @@ int RunDaemon(const config::Config& initial, const DaemonOptions& options, Logge
   eo.self = ::getpid();
   Engine engine(*cfg, options.scopes, eo, *view, clock, log, ops, sysrq);
   engine.AddObserver(&reporting);
+  reporting.SetNotifierStatus([&engine] { return NotifierStatusJson(engine); });
   if (auto r = engine.Start(); !r) {
     log.Log(LogLevel::kError, "start", "reaper=failed error={}", Q{r.error().ToString()});
     return 1;
@@ -166,7 +167,12 @@ int RunDaemon(const config::Config& initial, const DaemonOptions& options, Logge
       if (left <= 0) break;
       wait_ms = static_cast<int>(left / sys::kMilli) + 1;
     }
+    // systemd's watchdog is due at its own pace, whatever the sampling interval.
+    if (const int sd = engine.SystemdWatchdogWaitMs(); sd >= 0) {
+      wait_ms = wait_ms < 0 ? sd : std::min(wait_ms, sd);
+    }
     auto n = ep->Wait(events, wait_ms);
+    engine.PingSystemdWatchdog();
     if (!n) {
       log.Log(LogLevel::kError, "loop", "error={}", Q{n.error().ToString()});
       continue;
@@ -195,10 +201,17 @@ int RunDaemon(const config::Config& initial, const DaemonOptions& options, Logge
                       Q{fresh.error().ToString()});
               break;
             }
-            // Only the parts the engine re-reads change; kill.* stays as started.
-            cfg->detector = fresh->detector;
-            cfg->rank = fresh->rank;
-            engine.Reload(*cfg);
+            // Hooks apply live: a program the new file names must pass the same check.
+            bool hooks_trusted = true;
+            for (const auto& h : config::HookPrograms(*fresh)) {
+              if (auto t = sys::CheckTrustedFile(h.path, ::geteuid()); !t) {
+                log.Log(LogLevel::kError, "reload", "result=kept_old key={} error={}", h.key,
+                        Q{std::string("untrusted program: ") + t.error().context});
+                hooks_trusted = false;
+                break;
+              }
+            }
+            if (hooks_trusted) engine.Reload(*cfg, *fresh);
           } else {
             log.Log(LogLevel::kNotice, "stop", "signal={}", *s);
             running = false;

@@ -7,7 +7,9 @@
 #include <cstddef>
 #include <string_view>
 
+#include "config/reload.h"
 #include "daemon/engine_internal.h"
+#include "sys/realtime.h"
 
 namespace reaperd::daemon {
 
@@ -40,7 +42,7 @@ SmallString<96> ReasonsText(pressure::Reasons r) noexcept {
   std::size_t n = 0;
   auto add = [&](pressure::Reasons bit, std::string_view name) {
     if ((r & bit) == 0) return;
-    if (n > 0) buf[n++] = ',';
+    if (n > 0 && n < buf.size()) buf[n++] = ',';  // always room; the bound quiets GCC
     n += name.copy(buf.data() + n, buf.size() - n);
   };
   add(pressure::kReasonAvailableLow, "available_low");
@@ -164,8 +166,9 @@ Result<void> Engine::Start() {
   auto started = reaper_->Start();
   if (started && cfg_.kill.reaper_realtime_priority > 0) {
     if (const auto& e = reaper_->realtime_error()) {
-      log_.Log(LogLevel::kWarning, "start", "reaper_realtime_priority={} result=refused error={}",
-               cfg_.kill.reaper_realtime_priority, Q{e->ToString()});
+      log_.Log(LogLevel::kWarning, "start",
+               "reaper_realtime_priority={} result=refused error={} note={}",
+               cfg_.kill.reaper_realtime_priority, Q{e->ToString()}, Q{sys::kRealtimeAdvice});
     } else {
       log_.Log(LogLevel::kInfo, "start", "reaper_realtime_priority={} result=set policy=SCHED_FIFO",
                cfg_.kill.reaper_realtime_priority);
@@ -178,16 +181,35 @@ void Engine::Stop() noexcept {
   for (auto& w : reclaimers_) {
     if (w) w->Stop();
   }
+  CollectReclaimPasses();  // the last passes count in the metrics written at exit
   if (watchdog_) watchdog_->Stop();
   if (reaper_) reaper_->Stop();
 }
 
-void Engine::Reload(const config::Config& cfg) {
-  ranker_ = std::make_unique<policy::Ranker>(cfg.rank);
+void Engine::Reload(config::Config& live, const config::Config& fresh) {
+  if (&live != &cfg_) {
+    log_.Log(LogLevel::kError, "reload", "result=kept_old error=\"not the engine's config\"");
+    return;
+  }
+  const config::ReloadPlan plan = config::PlanReload(live, fresh);
+  const bool reclaim_changed = !(live.reclaim == fresh.reclaim);
+  config::ApplyLive(live, fresh);  // live is cfg_: the loop reads it from the next tick on
+  ranker_ = std::make_unique<policy::Ranker>(cfg_.rank);
   builder_.SetProtection(ranker_->protection());  // widening spares what ranking spares
-  for (auto& d : detectors_) d = pressure::Detector(cfg.detector);
-  log_.Log(LogLevel::kNotice, "reload",
-           "applied=detector,rank note=\"kill.* settings take effect at restart\"");
+  for (auto& d : detectors_) d.Reconfigure(cfg_.detector);
+  if (reclaim_changed) {
+    // A chain holds its own copy of the section: rebuild them (a running pass is cancelled;
+    // a kill held for it is judged again on the next tick).
+    for (auto& w : reclaimers_) {
+      if (w) w->Stop();
+    }
+    CollectReclaimPasses();
+    for (std::size_t i = 0; i < reclaimers_.size(); ++i) {
+      reclaimers_[i] = MakeReclaimer(status_[i].scope);
+    }
+  }
+  log_.Log(LogLevel::kNotice, "reload", "result=applied applied={} restart_needed={}",
+           config::JoinKeys(plan.applied), config::JoinKeys(plan.restart_needed));
 }
 
 int Engine::Tick() {
@@ -196,6 +218,7 @@ int Engine::Tick() {
   NotifySystemdWatchdog(clock_.Now());
   holding_ = false;
   PollPendingKills();
+  CollectReclaimPasses();
   vanished_.clear();
   for (std::size_t i = 0; i < samplers_.size(); ++i) {
     auto sample = samplers_[i].Sample();

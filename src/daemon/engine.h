@@ -97,15 +97,27 @@ class Engine {
   // Changes whenever a scope is added or removed (the loop then syncs its event sources).
   std::uint64_t scopes_generation() const noexcept { return scopes_generation_; }
 
-  // Applies a reloaded config's detector and rank sections (kill.* needs a restart).
-  void Reload(const config::Config& cfg);
+  // Applies a reloaded config: live is the config the engine was built with (the same
+  // object), fresh the file just read. The live sections (config/reload.h) are copied into
+  // live and take effect now: detectors keep their history, post-kill holds and levels; the
+  // reclaim chains are rebuilt when their section changed. Every other changed key keeps its
+  // running value and is logged as restart_needed.
+  void Reload(config::Config& live, const config::Config& fresh);
 
   const std::vector<ScopeStatus>& status() const noexcept { return status_; }
   std::size_t victims_in_flight() const noexcept { return reaper_->in_flight(); }
   const std::vector<Sampler>& samplers() const noexcept { return samplers_; }
+  const pressure::Detector& detector(std::size_t i) const noexcept { return detectors_[i]; }
+  const policy::Ranker& ranker() const noexcept { return *ranker_; }
   // The reclaim chain of scope i (null when it has no notifiers, or in a dry run).
   const reclaim::Worker* reclaimer(std::size_t i) const noexcept { return reclaimers_[i].get(); }
   watchdog::Watchdog* stall_watchdog() noexcept { return watchdog_.get(); }
+
+  // systemd's watchdog (WATCHDOG_USEC): pinged at half its period by every loop pass, not
+  // only by ticks, since a tick may be up to interval_slow_ms (60 s) away. The loop waits at
+  // most SystemdWatchdogWaitMs() (-1: no watchdog) so that a ping is never late.
+  void PingSystemdWatchdog() noexcept { NotifySystemdWatchdog(clock_.Now()); }
+  int SystemdWatchdogWaitMs() const noexcept;
 
  private:
   // The sampling interval that keeps up with a hog filling at kMaxFillBytesPerSecond.
@@ -129,6 +141,8 @@ class Engine {
   void RemoveAt(std::size_t i, std::string_view reason);
   void NotifySystemdWatchdog(sys::Nanos now) noexcept;
   std::uint64_t ReclaimTarget(const pressure::PressureSample& s) const;
+  // Hands every finished chain pass to the observers (metrics), whatever the level now.
+  void CollectReclaimPasses();
   void MaybeReclaim(std::size_t i, const pressure::PressureSample& s, const pressure::Decision& d);
   bool HoldKill(std::size_t i, const pressure::PressureSample& s, const pressure::Decision& d);
   void OnWarn(std::size_t i, const pressure::Decision& d);

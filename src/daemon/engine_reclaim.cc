@@ -43,17 +43,34 @@ void Engine::NotifySystemdWatchdog(sys::Nanos now) noexcept {
   (void)sys::Notify("WATCHDOG=1");
 }
 
+int Engine::SystemdWatchdogWaitMs() const noexcept {
+  if (sd_watchdog_usec_ == 0) return -1;
+  const auto half = static_cast<sys::Nanos>(sd_watchdog_usec_) * sys::kMicro / 2;
+  const sys::Nanos left = last_sd_notify_ns_ + half - clock_.Now();
+  if (left <= 0) return 0;
+  return static_cast<int>((left + sys::kMilli - 1) / sys::kMilli);  // rounded up: due then
+}
+
 std::uint64_t Engine::ReclaimTarget(const pressure::PressureSample& s) const {
   // Back above the reclaim level with its hysteresis: the level the detector would leave.
   const double pct = cfg_.detector.reclaim_available_percent + cfg_.detector.hysteresis_percent;
   return static_cast<std::uint64_t>(static_cast<double>(s.total_bytes) * pct / 100.0);
 }
 
+void Engine::CollectReclaimPasses() {
+  for (std::size_t i = 0; i < reclaimers_.size(); ++i) {
+    if (!reclaimers_[i]) continue;
+    // The chain logged the pass; the next sample shows its effect on the level.
+    auto pass = reclaimers_[i]->TakeResult();
+    if (!pass) continue;
+    for (auto* o : observers_) o->OnReclaimPass(status_[i].scope, *pass);
+  }
+}
+
 void Engine::MaybeReclaim(std::size_t i, const pressure::PressureSample& s,
                           const pressure::Decision& d) {
   reclaim::Worker* w = reclaimers_[i].get();
   if (w == nullptr) return;
-  (void)w->TakeResult();  // the chain logged it; the next sample shows its effect
   if (w->busy()) return;
   const sys::Nanos now = clock_.Now();
   const sys::Nanos last = w->last_end_ns();
@@ -147,12 +164,9 @@ bool Engine::StartPreKill(std::size_t i, const policy::Process& p, const pressur
   e.victim_cgroup = p.cgroup;
   e.victim_rss_bytes = p.rss();
   const sys::Nanos started = clock_.Now();
-  auto child = sys::Spawn(h.argv, reclaim::BuildEnv(e));
-  if (!child) {
-    log_.Log(LogLevel::kError, "hook", "hook=pre_kill outcome=spawn_failed error={}",
-             Q{child.error().ToString()});
-    return false;
-  }
+  // Trust-checked like every hook, before every run; refused or failed, the kill goes on.
+  auto child = reclaim::StartHook("pre_kill", h.argv, e, log_);
+  if (!child) return false;
   PendingKill& pk = pending_[i];
   pk.hook = std::move(*child);
   pk.started = started;

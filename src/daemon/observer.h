@@ -14,6 +14,7 @@
 #include "policy/scope.h"
 #include "policy/snapshot.h"
 #include "pressure/sample.h"
+#include "reclaim/chain.h"
 
 namespace reaperd::daemon {
 
@@ -44,6 +45,10 @@ class EngineObserver {
   }
   virtual void OnKillDecision(const KillDecision& kill) { (void)kill; }
   virtual void OnKillResult(const kill::KillResult& result) { (void)result; }
+  // A reclaim chain pass of the scope ended (collected by the loop on the tick after).
+  virtual void OnReclaimPass(const policy::Scope& scope, const reclaim::PassResult& pass) {
+    (void)scope, (void)pass;
+  }
 };
 
 }  // namespace reaperd::daemon

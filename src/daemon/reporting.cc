@@ -304,4 +304,44 @@ std::string Reporting::StatusJson() const {
   return report::DumpLine(j) + "\n";
 }
 
+void Reporting::OnReclaimPass(const policy::Scope& scope, const reclaim::PassResult& pass) {
+  (void)scope;  // the families are by notifier (docs/metrics.md)
+  try {
+    for (const auto& step : pass.steps) {
+      metrics_.Add(
+          "reaperd_reclaim_runs_total",
+          {{"notifier", step.notifier}, {"result", reclaim::NotifyOutcomeName(step.outcome)}});
+      metrics_.Add("reaperd_reclaim_bytes_freed_total", {{"notifier", step.notifier}},
+                   static_cast<double>(std::max<std::int64_t>(step.freed_bytes, 0)));
+    }
+  } catch (...) {
+  }
+}
+
+nlohmann::json NotifierStatusJson(const Engine& engine) {
+  json out = json::array();
+  for (std::size_t i = 0; i < engine.status().size(); ++i) {
+    const reclaim::Worker* w = engine.reclaimer(i);
+    if (w == nullptr) continue;
+    const reclaim::ChainStatus cs = w->status();
+    for (const auto& n : cs.notifiers) {
+      out.push_back(
+          {{"scope", engine.status()[i].name},
+           {"name", n.name},
+           {"kind", n.kind},
+           {"running", cs.running == n.name},
+           {"runs", n.runs},
+           {"skipped", n.skipped},
+           {"misses", n.misses},
+           {"freed_total_bytes", n.freed_total_bytes},
+           {"last_freed_bytes", n.last_freed_bytes},
+           // null until it has run: a default outcome would claim a run.
+           {"last_result",
+            n.runs == 0 ? json(nullptr) : json(reclaim::NotifyOutcomeName(n.last_outcome))},
+           {"backoff_ms", n.backoff_ms}});
+    }
+  }
+  return out;
+}
+
 }  // namespace reaperd::daemon

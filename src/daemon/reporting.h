@@ -24,6 +24,12 @@
 
 namespace reaperd::daemon {
 
+class Engine;
+
+// The "notifiers" of the status answer: every scope's reclaim notifiers with their figures
+// and last result (the chains' own status, read on the loop thread).
+nlohmann::json NotifierStatusJson(const Engine& engine);
+
 class Reporting final : public EngineObserver {
  public:
   // Never fails as a whole: an output that cannot be set up is logged and left off.
@@ -57,6 +63,8 @@ class Reporting final : public EngineObserver {
                      const pressure::Decision& decision) override;
   void OnKillDecision(const KillDecision& kill) override;
   void OnKillResult(const kill::KillResult& result) override;
+  // Counts each notifier's run (reaperd_reclaim_runs_total) and what it freed.
+  void OnReclaimPass(const policy::Scope& scope, const reclaim::PassResult& pass) override;
 
  private:
   struct ScopeState {

@@ -34,11 +34,16 @@ const char* LevelName(Level l) noexcept {
   return "?";
 }
 
-Detector::Detector(const config::DetectorConfig& cfg) : cfg_(cfg) {
+Detector::Detector(const config::DetectorConfig& cfg) {
+  Reconfigure(cfg);
+  last_.next_interval_ms = cfg_.interval_slow_ms;
+}
+
+void Detector::Reconfigure(const config::DetectorConfig& cfg) noexcept {
+  cfg_ = cfg;
   cfg_.interval_fast_ms = std::max(cfg_.interval_fast_ms, 1);
   cfg_.interval_slow_ms = std::max(cfg_.interval_slow_ms, cfg_.interval_fast_ms);
   cfg_.tte_confirm_samples = std::max(cfg_.tte_confirm_samples, 1);
-  last_.next_interval_ms = cfg_.interval_slow_ms;
 }
 
 Level Detector::AvailableLevel(double pct) noexcept {

@@ -37,6 +37,11 @@ class Detector {
  public:
   explicit Detector(const config::DetectorConfig& cfg);
 
+  // New settings (a config reload) for the next Update(): the history, the held level, a
+  // pending victim and the PSI and trend timers stay, so a reload during an episode neither
+  // forgets the victim whose memory is on its way back nor restarts the evidence.
+  void Reconfigure(const config::DetectorConfig& cfg) noexcept;
+
   // Feeds one sample (t_ns must not go backwards; a sample older than the last is ignored
   // and the last decision returned).
   Decision Update(const PressureSample& s) noexcept;
@@ -48,6 +53,8 @@ class Detector {
   void NoteVictimDone(std::int64_t t_ns) noexcept;
 
   bool victim_pending() const noexcept { return pending_.active; }
+  // The settings in use (after the constructor's clamping).
+  const config::DetectorConfig& config() const noexcept { return cfg_; }
   const Decision& last() const noexcept { return last_; }
 
  private:

@@ -115,6 +115,7 @@ PassResult Chain::RunPass(const NotifyContext& ctx, std::uint64_t target_availab
              after ? Mib(static_cast<std::int64_t>(after->available_bytes)) : -1.0,
              static_cast<double>(t1 - t0) / 1e6, cfg_.settle_ms);
     Account(i, scope, outcome, freed);
+    pass.steps.push_back({n.name(), outcome, freed});
     {
       std::lock_guard lock(mu_);
       status_.running.clear();

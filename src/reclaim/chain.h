@@ -52,8 +52,16 @@ struct ChainStatus {
   std::vector<NotifierStatus> notifiers;
 };
 
+// One notifier's run in a pass (for the reclaim metrics).
+struct StepResult {
+  std::string notifier;
+  NotifyOutcome outcome = NotifyOutcome::kDone;
+  std::int64_t freed_bytes = 0;  // headroom gained over the step (negative if it fell)
+};
+
 struct PassResult {
   std::uint64_t freed_bytes = 0;  // headroom gained over the pass (0 if it fell)
+  std::vector<StepResult> steps;  // the notifiers that ran, in order (skipped ones left out)
   int steps_run = 0;
   int steps_skipped = 0;  // backed off
   bool target_reached = false;

@@ -166,28 +166,37 @@ HookResult Supervise(sys::Child& child, const std::string& name, sys::Nanos star
   return r;
 }
 
-HookResult RunHook(const std::string& name, const std::vector<std::string>& argv,
-                   const HookEnv& env, int timeout_ms, const sys::Clock& clock, Logger& log,
-                   const std::atomic<bool>* cancel) {
-  const sys::Nanos started = clock.Now();
+std::expected<sys::Child, HookOutcome> StartHook(const std::string& name,
+                                                 const std::vector<std::string>& argv,
+                                                 const HookEnv& env, Logger& log) {
   // Checked at start-up too; again here, since the file may have been replaced or made
   // writable since (a root daemon running what someone else wrote is theirs to command).
   if (!argv.empty() && argv[0].starts_with('/')) {  // relative: refused by Spawn
     if (auto trusted = sys::CheckTrustedFile(argv[0], ::geteuid()); !trusted) {
       log.Log(LogLevel::kError, "hook", "hook={} event={} outcome=untrusted program={} error={}",
               Q{name}, env.event, Q{argv[0]}, Q{trusted.error().ToString()});
-      HookResult refused;
-      refused.outcome = HookOutcome::kUntrusted;
-      return refused;
+      return std::unexpected(HookOutcome::kUntrusted);
     }
   }
-  const std::vector<std::string> envp = BuildEnv(env);
-  auto child = sys::Spawn(argv, envp);
+  auto child = sys::Spawn(argv, BuildEnv(env));
   if (!child) {
     log.Log(LogLevel::kError, "hook", "hook={} event={} outcome=spawn_failed program={} error={}",
             Q{name}, env.event, Q{argv.empty() ? std::string() : argv[0]},
             Q{child.error().ToString()});
-    return HookResult{};
+    return std::unexpected(HookOutcome::kSpawnFailed);
+  }
+  return std::move(*child);
+}
+
+HookResult RunHook(const std::string& name, const std::vector<std::string>& argv,
+                   const HookEnv& env, int timeout_ms, const sys::Clock& clock, Logger& log,
+                   const std::atomic<bool>* cancel) {
+  const sys::Nanos started = clock.Now();
+  auto child = StartHook(name, argv, env, log);
+  if (!child) {
+    HookResult failed;
+    failed.outcome = child.error();
+    return failed;
   }
   HookResult r =
       Supervise(*child, name, started, started + timeout_ms * sys::kMilli, clock, log, cancel);

@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <expected>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -67,7 +68,15 @@ HookResult Supervise(sys::Child& child, const std::string& name, sys::Nanos star
                      sys::Nanos deadline_ns, const sys::Clock& clock, Logger& log,
                      const std::atomic<bool>* cancel);
 
-// Spawn + Supervise, bounded by timeout_ms.
+// The one way a hook starts: argv[0] passes the trust check (again, before every run: the
+// file may have been replaced or made writable since start-up), then Spawn. On failure the
+// error is logged (outcome=untrusted or spawn_failed, with event and program) and the
+// outcome returned.
+std::expected<sys::Child, HookOutcome> StartHook(const std::string& name,
+                                                 const std::vector<std::string>& argv,
+                                                 const HookEnv& env, Logger& log);
+
+// StartHook + Supervise, bounded by timeout_ms.
 HookResult RunHook(const std::string& name, const std::vector<std::string>& argv,
                    const HookEnv& env, int timeout_ms, const sys::Clock& clock, Logger& log,
                    const std::atomic<bool>* cancel);

@@ -2,8 +2,10 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,16 +23,71 @@ namespace reaperd::sys {
 
 namespace {
 
-// Frees posix_spawn's attribute and file-action objects on every path out.
-struct SpawnState {
-  posix_spawnattr_t attr{};
-  posix_spawn_file_actions_t actions{};
-  bool attr_ok = false;
-  bool actions_ok = false;
-  ~SpawnState() {
-    if (attr_ok) posix_spawnattr_destroy(&attr);
-    if (actions_ok) posix_spawn_file_actions_destroy(&actions);
+// What the child needs, prepared by the parent: the child runs on a stack of its own in the
+// parent's memory (CLONE_VM | CLONE_VFORK, as posix_spawn does) and may only make syscalls.
+struct ChildArgs {
+  char* const* argv = nullptr;
+  char* const* envp = nullptr;
+  int out_fd = -1;
+  int exec_errno = 0;  // written by the child when execve fails
+};
+
+constexpr std::size_t kChildStackBytes = 64 * 1024;
+
+// Until execve: every signal to its default, a process group of its own, stdin from
+// /dev/null, stdout and stderr into the pipe, oom_score_adj 0, no signal blocked.
+int ChildMain(void* p) {
+  auto* a = static_cast<ChildArgs*>(p);
+  // The handler table is the child's own copy (no CLONE_SIGHAND); every signal is blocked
+  // until the handlers are default, so none of reaperd's can run here.
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  for (int s = 1; s < NSIG; ++s) {
+    if (s != SIGKILL && s != SIGSTOP) (void)::sigaction(s, &dfl, nullptr);
   }
+  if (::setpgid(0, 0) != 0) {
+    a->exec_errno = errno;
+    ::_exit(127);
+  }
+  const int null_fd = ::open("/dev/null", O_RDONLY);
+  if (null_fd < 0 || ::dup2(null_fd, 0) < 0 || ::dup2(a->out_fd, 1) < 0 ||
+      ::dup2(a->out_fd, 2) < 0) {
+    a->exec_errno = errno;
+    ::_exit(127);
+  }
+  if (null_fd > 2) ::close(null_fd);
+  // reaperd runs at -1000; a hook must stay killable. The kernel applies this write to the
+  // vfork child alone (not to reaperd, whose memory it still shares). Raising needs no
+  // privilege; lowering below oom_score_adj_min is refused (EACCES): then the hook keeps the
+  // parent's value, which is already above -1000 and so killable.
+  const int adj = ::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+  if (adj >= 0) {
+    (void)!::write(adj, "0", 1);
+    ::close(adj);
+  }
+  sigset_t empty;
+  sigemptyset(&empty);
+  (void)::sigprocmask(SIG_SETMASK, &empty, nullptr);
+  ::execve(a->argv[0], a->argv, a->envp);
+  a->exec_errno = errno;
+  ::_exit(127);
+}
+
+// Blocks every signal for the life of the object (restored on every path out), so that the
+// child starts with none deliverable.
+class AllSignalsBlocked {
+ public:
+  AllSignalsBlocked() noexcept {
+    sigset_t all;
+    sigfillset(&all);
+    ::pthread_sigmask(SIG_SETMASK, &all, &old_);
+  }
+  ~AllSignalsBlocked() { ::pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
+  AllSignalsBlocked(const AllSignalsBlocked&) = delete;
+  AllSignalsBlocked& operator=(const AllSignalsBlocked&) = delete;
+
+ private:
+  sigset_t old_{};
 };
 
 }  // namespace
@@ -107,32 +164,6 @@ Result<Child> Spawn(std::span<const std::string> argv, std::span<const std::stri
   UniqueFd read_end(pipe_fds[0]);
   UniqueFd write_end(pipe_fds[1]);
 
-  SpawnState st;
-  int e = posix_spawnattr_init(&st.attr);
-  if (e != 0) return Fail(Error::Sys(e, "posix_spawnattr_init"));
-  st.attr_ok = true;
-  e = posix_spawn_file_actions_init(&st.actions);
-  if (e != 0) return Fail(Error::Sys(e, "posix_spawn_file_actions_init"));
-  st.actions_ok = true;
-
-  // The daemon blocks SIGTERM/SIGINT/SIGHUP for its signalfd; a hook must not inherit that.
-  sigset_t empty;
-  sigemptyset(&empty);
-  sigset_t all;
-  sigemptyset(&all);
-  for (int s = 1; s < NSIG; ++s) {
-    if (s != SIGKILL && s != SIGSTOP) sigaddset(&all, s);
-  }
-  posix_spawnattr_setsigmask(&st.attr, &empty);
-  posix_spawnattr_setsigdefault(&st.attr, &all);
-  posix_spawnattr_setpgroup(&st.attr, 0);
-  posix_spawnattr_setflags(
-      &st.attr,
-      static_cast<short>(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP));
-  posix_spawn_file_actions_addopen(&st.actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&st.actions, write_end.get(), 1);
-  posix_spawn_file_actions_adddup2(&st.actions, write_end.get(), 2);
-
   std::vector<char*> args;
   args.reserve(argv.size() + 1);
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
@@ -142,10 +173,33 @@ Result<Child> Spawn(std::span<const std::string> argv, std::span<const std::stri
   for (const auto& v : env) envp.push_back(const_cast<char*>(v.c_str()));
   envp.push_back(nullptr);
 
-  Child child;
+  // posix_spawn(3) cannot set oom_score_adj between fork and exec; this is its mechanism
+  // (a vfork-like child on its own stack) with that one step added.
+  void* stack = ::mmap(nullptr, kChildStackBytes, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED) return Fail(Error::Sys(errno, "mmap child stack"));
+  ChildArgs ca;
+  ca.argv = args.data();
+  ca.envp = envp.data();
+  ca.out_fd = write_end.get();
   pid_t pid = 0;
-  e = ::posix_spawn(&pid, args[0], &st.actions, &st.attr, args.data(), envp.data());
-  if (e != 0) return Fail(Error::Sys(e, "posix_spawn"));
+  int clone_errno = 0;
+  {
+    AllSignalsBlocked blocked;
+    // Returns once the child has exec'd or exited (CLONE_VFORK).
+    pid = ::clone(ChildMain, static_cast<char*>(stack) + kChildStackBytes,
+                  CLONE_VM | CLONE_VFORK | SIGCHLD, &ca);
+    if (pid < 0) clone_errno = errno;
+  }
+  ::munmap(stack, kChildStackBytes);
+  if (pid < 0) return Fail(Error::Sys(clone_errno, "clone"));
+  if (ca.exec_errno != 0) {
+    int status;
+    (void)::waitpid(pid, &status, 0);
+    return Fail(Error::Sys(ca.exec_errno, "spawn: execve"));
+  }
+
+  Child child;
   child.pid_ = pid;
   // The child is ours and unreaped, so its pid cannot be reused before this.
   auto pidfd = PidfdOpen(pid);

@@ -1,8 +1,10 @@
 // Starting helper programs (hooks): the only place in reaperd that creates processes.
-// posix_spawn(3) with an argv and an environment given by the caller: no shell, no PATH
-// search (argv[0] is an absolute path), signals reset to their defaults and unblocked, stdin
-// from /dev/null, stdout and stderr into one non-blocking pipe the caller reads, and a
-// process group of its own, so a hook that forked helpers is ended as a whole.
+// A vfork-like clone (posix_spawn's own mechanism) with an argv and an environment given by
+// the caller: no shell, no PATH search (argv[0] is an absolute path), signals reset to their
+// defaults and unblocked, stdin from /dev/null, stdout and stderr into one non-blocking pipe
+// the caller reads, a process group of its own, so a hook that forked helpers is ended as a
+// whole, and oom_score_adj 0: reaperd's -1000 is not inherited, so a leaking hook stays
+// killable (posix_spawn has no step that could write it).
 // A Child is owned by one thread at a time (move it to hand it over).
 #pragma once
 
