@@ -225,7 +225,7 @@ void Reporting::OnKillResult(const kill::KillResult& r) {
     if (r.bytes_freed > 0) {
       metrics_.Add("reaperd_bytes_freed_total", l, static_cast<double>(r.bytes_freed));
     }
-    if (r.last_resort != config::LastResort::kNone) {
+    if (r.last_resort != kill::LastResortAction::kNone) {
       metrics_.Add("reaperd_last_resort_total",
                    {{"scope", name}, {"action", kill::LastResortName(r.last_resort)}});
     }

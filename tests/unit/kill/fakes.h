@@ -88,6 +88,7 @@ struct FakeProc {
   bool exited = false;
   bool exits_on_kill = true;  // SIGKILL makes it exit at once
   bool exits_on_term = false;
+  int send_errno = 0;  // every signal fails with this (EPERM: a capability, seccomp, an LSM)
   std::deque<int> mrelease_errno;  // scripted results (0 = success); then the default
 };
 
@@ -120,6 +121,7 @@ class FakeOps final : public ProcessOps {
     FakeProc* p = Lookup(pidfd);
     auto id = fds_[pidfd];
     if (p == nullptr || p->exited) return Fail(Error::Sys(ESRCH, "fake send"));
+    if (p->send_errno != 0) return Fail(Error::Sys(p->send_errno, "fake send"));
     sent.push_back({id.first, id.second, sig});
     if (sig == SIGKILL) {
       p->killed = true;
@@ -201,10 +203,12 @@ class FakeOps final : public ProcessOps {
 class FakeSysrq final : public SysrqWriter {
  public:
   std::vector<char> commands;
+  int fail_errno = 0;  // the write fails with this (the command is still recorded)
   std::mutex mu;
   Result<void> Trigger(char c) noexcept override {
     std::lock_guard lock(mu);
     commands.push_back(c);
+    if (fail_errno != 0) return Fail(Error::Sys(fail_errno, "fake sysrq"));
     return {};
   }
   std::vector<char> Commands() {
