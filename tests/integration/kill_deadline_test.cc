@@ -56,29 +56,28 @@ TEST_F(KillLive, StuckVictimIsSkippedAndNextIsChosen) {
   ASSERT_TRUE(KillChosen(snap2, idx2));
   kill::KillResult r2 = Next();
   EXPECT_EQ(r2.victim.id.pid, next.pid());
-  EXPECT_EQ(r2.outcome, kill::Outcome::kReaped);
+  EXPECT_TRUE(itest::Released(r2)) << kill::OutcomeName(r2.outcome);
   EXPECT_TRUE(next.WaitDead(next.pid(), 5000));
   EXPECT_FALSE(stuck.Dead(stuck.pid()));
   auto snap3 = Scan(*sb);
   EXPECT_EQ(Choose(snap3), -1) << "the stuck victim was offered again";
 }
 
-// Two cgroup scopes under pressure at once. Scope 1's victim cannot release its memory
-// (a CLONE_VM sharer in a third cgroup, outside the scope, keeps the mm alive); scope 2's
-// victim is reaped while scope 1's is still in flight, and scope 1's then misses.
+// Two cgroup scopes under pressure at once. Scope 1's victim cannot die (its signals are
+// swallowed and it is SIGSTOPped); scope 2's victim is released while scope 1's is still in
+// flight, and scope 1's then misses. (A victim whose mm a process outside the scope keeps is
+// the system-wide mm sharer search's to fix: its exit is judged a release here.)
 TEST_F(KillLive, TwoScopesNeitherWaitsForTheOther) {
-  if (!kCloneVmChildWorks) GTEST_SKIP() << "a CLONE_VM child cannot run under TSan";
   cfg_.deadline_ms = 1500;
   auto s1 = Sandbox("scope1", 512 * kMiB);
   auto s2 = Sandbox("scope2", 512 * kMiB);
-  auto pin = Sandbox("pin", 512 * kMiB);
-  ASSERT_TRUE(s1 && s2 && pin);
+  ASSERT_TRUE(s1 && s2);
   StartReaper();
-  Hog pinned = Hog::Spawn({.touch_mib = 150, .clone_vm_child = true}, s1.get());
+  Hog stuck = Hog::Spawn({.touch_mib = 150, .stop_when_ready = true}, s1.get());
   Hog free_hog = Hog::Spawn({.touch_mib = 150}, s2.get());
-  ASSERT_GT(pinned.pid(), 0);
+  ASSERT_GT(stuck.pid(), 0);
   ASSERT_GT(free_hog.pid(), 0);
-  ASSERT_TRUE(pin->AddProcess(pinned.sharer()));
+  ops_->withheld = {stuck.pid()};
 
   auto snap1 = Scan(*s1);
   auto snap2 = Scan(*s2);
@@ -90,14 +89,13 @@ TEST_F(KillLive, TwoScopesNeitherWaitsForTheOther) {
   ASSERT_TRUE(seq1 && seq2);
   kill::KillResult first = Next();
   EXPECT_EQ(first.seq, *seq2);
-  EXPECT_EQ(first.outcome, kill::Outcome::kReaped);
+  EXPECT_TRUE(itest::Released(first)) << kill::OutcomeName(first.outcome);
   EXPECT_EQ(reaper_->in_flight(), 1u) << "scope 1's victim should still be in flight";
   kill::KillResult second = Next();
   EXPECT_EQ(second.seq, *seq1);
   EXPECT_EQ(second.outcome, kill::Outcome::kMissedDeadline);
   EXPECT_GT(second.mrelease_einval + second.mrelease_calls, 0);
-  EXPECT_TRUE(pinned.WaitDead(pinned.pid(), 5000));
-  EXPECT_GT(s1->Usage(), 100 * kMiB) << "the sharer outside the scope still holds the memory";
+  EXPECT_FALSE(stuck.Dead(stuck.pid()));
 }
 
 // Two scopes, two ordinary victims submitted back to back: both are reaped.
@@ -113,8 +111,8 @@ TEST_F(KillLive, TwoScopesBothReaped) {
   ASSERT_TRUE(KillChosen(snap1, Choose(snap1)));
   ASSERT_TRUE(KillChosen(snap2, Choose(snap2)));
   kill::KillResult a = Next(), b = Next();
-  EXPECT_EQ(a.outcome, kill::Outcome::kReaped);
-  EXPECT_EQ(b.outcome, kill::Outcome::kReaped);
+  EXPECT_TRUE(itest::Released(a)) << kill::OutcomeName(a.outcome);
+  EXPECT_TRUE(itest::Released(b)) << kill::OutcomeName(b.outcome);
   EXPECT_NE(a.scope.cgroup.view(), b.scope.cgroup.view());
   EXPECT_TRUE(h1.WaitDead(h1.pid(), 5000));
   EXPECT_TRUE(h2.WaitDead(h2.pid(), 5000));

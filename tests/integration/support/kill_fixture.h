@@ -29,6 +29,11 @@ namespace reaperd::itest {
 
 constexpr std::uint64_t kMiB = 1 << 20;
 
+// The victim's memory came back: reaped by process_mrelease, or every user of its mm exited.
+inline bool Released(const kill::KillResult& r) {
+  return r.outcome == kill::Outcome::kReaped || r.outcome == kill::Outcome::kExited;
+}
+
 class RecordingSysrq final : public kill::SysrqWriter {
  public:
   Result<void> Trigger(char c) noexcept override {
