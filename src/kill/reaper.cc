@@ -237,7 +237,7 @@ Result<std::uint64_t> Reaper::Submit(Victim&& victim) noexcept {
   std::lock_guard lock(mu_);
   if (finished) {
     if (r.last_resort != LastResortAction::kNone) {
-      QueueFireLocked(r);
+      QueueFireLocked(r, nullptr);
     } else {
       PostLocked(r);
     }
@@ -249,6 +249,7 @@ Result<std::uint64_t> Reaper::Submit(Victim&& victim) noexcept {
   slot->deadline = v.deadline;
   slot->released = false;
   slot->miss_reported = false;
+  slot->fire_pending = false;
   slot->id_count = 0;
   for (const Member& m : v.active()) slot->ids[slot->id_count++] = m.id();
   slot->next_at = clock_.Now();
@@ -310,6 +311,13 @@ void Reaper::WorkerLoop() noexcept {
       done = true;
     }
     now = clock_.Now();
+    if (pick->fire_pending) {
+      // Its miss is not posted yet (the watcher is pulling the last resort): no late
+      // report may overtake it. Look again shortly; stepping a finished job is harmless.
+      pick->next_at = now + options_.linger_interval;
+      pick->state = SlotState::kReady;
+      continue;
+    }
     if (done) {
       FinishLocked(*pick, now);
       continue;
@@ -335,7 +343,7 @@ void Reaper::WorkerLoop() noexcept {
   }
 }
 
-void Reaper::QueueFireLocked(const KillResult& r) noexcept {
+void Reaper::QueueFireLocked(const KillResult& r, Slot* slot) noexcept {
   if (fires_count_ == fires_.size()) {
     KillResult failed = r;
     failed.last_resort_failed = true;
@@ -343,7 +351,10 @@ void Reaper::QueueFireLocked(const KillResult& r) noexcept {
     PostLocked(failed);
     return;
   }
-  fires_[(fires_head_ + fires_count_) % fires_.size()] = r;
+  Fire& f = fires_[(fires_head_ + fires_count_) % fires_.size()];
+  f.result = r;
+  f.slot = slot;
+  if (slot != nullptr) slot->fire_pending = true;
   ++fires_count_;
   watch_cv_.notify_one();
 }
@@ -386,7 +397,7 @@ void Reaper::WatcherLoop() noexcept {
       for (std::size_t i = 0; i < s.id_count; ++i) skip_.Add(s.ids[i]);
       r.last_resort = ladder_.NoteMiss(r.scope);
       if (r.last_resort != LastResortAction::kNone) {
-        QueueFireLocked(r);
+        QueueFireLocked(r, &s);
       } else {
         PostLocked(r);
       }
@@ -398,9 +409,13 @@ void Reaper::WatcherLoop() noexcept {
       // sysrq-f runs the kernel OOM killer in this thread, and the cgroup kill walks the
       // cgroup: never under mu_. The miss is reported once, after, with what was done.
       lock.unlock();
-      FireLastResort(firing_);
+      FireLastResort(firing_.result);
       lock.lock();
-      PostLocked(firing_);
+      PostLocked(firing_.result);
+      if (firing_.slot != nullptr) {
+        firing_.slot->fire_pending = false;
+        work_cv_.notify_one();
+      }
       continue;
     }
     if (earliest == kNever) {

@@ -92,6 +92,7 @@ class Reaper {
   struct Slot {
     SlotState state = SlotState::kFree;
     bool miss_reported = false;
+    bool fire_pending = false;  // its miss waits for the last resort: not finished before
     bool released = false;
     sys::Nanos next_at = 0;
     sys::Nanos deadline = 0;
@@ -111,7 +112,7 @@ class Reaper {
   // A miss whose result waits for the last resort r.last_resort (fired by the watcher, which
   // posts r after); when the queue is full the result is posted at once as a failed last
   // resort. REQUIRES: mu_ held.
-  void QueueFireLocked(const KillResult& r) noexcept;
+  void QueueFireLocked(const KillResult& r, Slot* slot) noexcept;
   // Pulls r.last_resort and records the outcome in r. Called without mu_.
   void FireLastResort(KillResult& r) noexcept;
 
@@ -131,9 +132,14 @@ class Reaper {
   std::vector<KillResult> done_;  // ring
   std::size_t done_head_ = 0, done_count_ = 0;
   std::uint64_t dropped_ = 0;
-  std::vector<KillResult> fires_;  // ring of misses waiting for their last resort
+  // A miss waiting for its last resort; slot is null for a victim that is no longer tracked.
+  struct Fire {
+    KillResult result;
+    Slot* slot = nullptr;
+  };
+  std::vector<Fire> fires_;  // ring
   std::size_t fires_head_ = 0, fires_count_ = 0;
-  KillResult firing_;            // the watcher's, while it fires (outside mu_)
+  Fire firing_;                  // the watcher's, while it fires (outside mu_)
   CgroupLastResort cgroup_end_;  // the watcher's
   std::uint64_t seq_ = 0;
   bool stopping_ = false;

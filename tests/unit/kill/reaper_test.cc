@@ -27,6 +27,7 @@ struct ReaperFixture : ::testing::Test {
   sys::MonotonicClock clock;
   SkipList skip;
   testing::FakeSysrq sysrq;
+  std::unique_ptr<SysrqWriter> custom_sysrq;  // outlives the reaper, which may call it
   std::unique_ptr<LastResortLadder> ladder;
   std::unique_ptr<Reaper> reaper;
 
@@ -319,6 +320,47 @@ TEST_F(ReaperFixture, VictimWhoseSignalFailsIsAMissReportedOnce) {
   EXPECT_EQ(ladder->misses(r.scope), 1);
   EXPECT_EQ(reaper->in_flight(), 0u);
   EXPECT_FALSE(reaper->Pop(r)) << "reported twice";
+}
+
+// The miss is reported after its last resort ran, but never after the victim's late report:
+// here the victim goes while sysrq is being written, and the reports still come in order
+// (the daemon would otherwise take a finished victim for a stuck one).
+TEST_F(ReaperFixture, MissIsReportedBeforeTheLateReportEvenIfTheVictimGoesDuringTheLastResort) {
+  cfg.deadline_ms = 30;
+  cfg.last_resort = config::LastResort::kKernelOom;
+  cfg.last_resort_after_misses = 1;
+  w.Add(100, 5000, 1000, 1);
+  w.ops.procs[100].exits_on_kill = false;
+  w.ops.procs[100].mrelease_errno.assign(100000, EINVAL);
+  struct GoneDuringSysrq final : SysrqWriter {
+    explicit GoneDuringSysrq(ReaperFixture* fixture) : f(fixture) {}
+    ReaperFixture* f;
+    Result<void> Trigger(char) noexcept override {
+      {
+        std::lock_guard lock(f->w.ops.mu);
+        f->w.ops.procs[100].mrelease_errno.clear();
+        f->w.ops.procs[100].exited = true;
+      }
+      // Give the workers every chance to finish the victim while the last resort runs.
+      for (int i = 0; i < 100 && f->reaper->in_flight() != 0; ++i) ::poll(nullptr, 0, 2);
+      return {};
+    }
+  };
+  custom_sysrq = std::make_unique<GoneDuringSysrq>(this);
+  ladder = std::make_unique<LastResortLadder>(cfg, *custom_sysrq);
+  ReaperOptions opt;
+  opt.linger_interval = 5 * sys::kMilli;
+  reaper = std::make_unique<Reaper>(cfg, opt, w.view, w.ops, clock, skip, *ladder);
+  ASSERT_TRUE(reaper->Start());
+  ASSERT_TRUE(SubmitIndex(0));
+  KillResult r;
+  ASSERT_TRUE(reaper->WaitPop(r, 5000));
+  EXPECT_EQ(r.outcome, Outcome::kMissedDeadline);
+  EXPECT_FALSE(r.after_deadline);
+  EXPECT_EQ(r.last_resort, LastResortAction::kKernelOom);
+  ASSERT_TRUE(reaper->WaitPop(r, 5000));
+  EXPECT_TRUE(r.after_deadline);
+  EXPECT_EQ(r.outcome, Outcome::kExited);
 }
 
 }  // namespace
