@@ -158,10 +158,20 @@ bool ReapJob::Step(ReapContext& ctx, sys::Nanos now, sys::Nanos* next_at) noexce
   }
   if (!released_now) Release(ctx);
   CheckExit(ctx, mrelease_done ? kExitWaitMs : 0);
-  if (!released && !mm_pinned && MmUsersGone()) {
-    // The last user of the mm ran exit_mmap: its anonymous memory is back. What it mapped
-    // from files or shmem may stay charged to the scope; that is not the victim's to free.
-    MarkReleased(ctx.clock.Now(), victim.identity.rss_bytes, FreedBy::kExit);
+  if (!released && MmUsersGone()) {
+    // The group is done with the mm. It is freed unless a user outside the group keeps it:
+    // ask the mm itself when we hold it, else trust process_mrelease's EINVAL.
+    bool gone = !mm_pinned;
+    if (mm_fd) {
+      if (auto g = ctx.ops.MmGone(mm_fd.get())) gone = *g;
+    }
+    if (gone) {
+      // The last user ran exit_mmap: the anonymous memory is back. What it mapped from
+      // files or shmem may stay charged to the scope; that is not the victim's to free.
+      MarkReleased(ctx.clock.Now(), victim.identity.rss_bytes, FreedBy::kExit);
+    } else {
+      mm_pinned = true;
+    }
   }
   if (released && exited) {
     EndExited();

@@ -3,8 +3,9 @@
 // process_mrelease with bounded retries, and watch for exit and for the memory to come
 // back. Release is judged on the victim itself, never on a scope-wide figure (file and shmem
 // pages it mapped may stay charged to the scope): process_mrelease reaped its mm, or every
-// process using the mm exited or dropped it, unless process_mrelease said EINVAL (a user of
-// the mm outside the group is alive and not dying: the group's exit frees nothing). Step() never
+// process of the group using the mm exited or dropped it and the mm has no users left (seen
+// through mm_fd; without it, unless process_mrelease said EINVAL: a user of the mm outside
+// the group is alive and not dying, so the group's exit frees nothing). Step() never
 // sleeps longer than a short poll, so a job is easy to test with a fake clock and a thread is never
 // tied to one victim except inside a syscall.
 #pragma once
@@ -43,6 +44,9 @@ struct ReapJob {
   bool exited = false;           // every member exited (result.t_exit set)
   bool mm_pinned = false;        // process_mrelease said EINVAL on the mm: a user outside lives
   std::uint64_t mm_dropped = 0;  // bit i: member i has no mm any more (process_mrelease ESRCH)
+  // The victim's mm, taken before the signal (ProcessOps::OpenMm), to tell once the group is
+  // gone whether a user outside it keeps the mm; invalid when it could not be taken.
+  sys::UniqueFd mm_fd;
 
   // Prepares a job after Killer::Signal: the phase follows the first signal sent.
   void Start(sys::Nanos now, const config::KillConfig& config) noexcept;

@@ -214,6 +214,16 @@ Result<std::uint64_t> Reaper::Submit(Victim&& victim) noexcept {
     r.outcome = Outcome::kDryRun;
     r.signal = submit_killer_.first_signal();
   } else {
+    // Take the victim's mm before the signal: once it has run exit_mm, /proc/PID/mem no
+    // longer reaches the mm, and only the mm can say whether a user outside the group keeps
+    // it. The process still being alive behind its pidfd proves the PID was not reused.
+    job.mm_fd.Reset();
+    if (v.member_count > 0) {
+      if (auto mm = ops_.OpenMm(v.members[0].pid)) {
+        auto dead = ops_.WaitExit(v.members[0].pidfd.get(), 0);
+        if (dead && !*dead) job.mm_fd = std::move(*mm);
+      }
+    }
     submit_killer_.Signal(v, r);
     bool any_alive = std::any_of(v.active().begin(), v.active().end(),
                                  [](const Member& m) { return !m.exited; });
@@ -242,6 +252,7 @@ Result<std::uint64_t> Reaper::Submit(Victim&& victim) noexcept {
       PostLocked(r);
     }
     job.victim = Victim{};  // closes the pidfds
+    job.mm_fd.Reset();
     slot->state = SlotState::kFree;
     return seq;
   }
@@ -273,6 +284,7 @@ void Reaper::FinishLocked(Slot& s, sys::Nanos now) noexcept {
   (void)now;
   PostLocked(r);
   s.job.victim = Victim{};
+  s.job.mm_fd.Reset();
   s.state = SlotState::kFree;
   watch_cv_.notify_one();
 }
@@ -332,6 +344,7 @@ void Reaper::WorkerLoop() noexcept {
         r.after_deadline = true;
         PostLocked(r);
         pick->job.victim = Victim{};
+        pick->job.mm_fd.Reset();
         pick->state = SlotState::kFree;
         continue;
       }

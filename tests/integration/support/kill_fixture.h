@@ -80,6 +80,8 @@ class WithholdingOps final : public kill::ProcessOps {
   Result<bool> SameMm(pid_t a, pid_t b) noexcept override { return real_.SameMm(a, b); }
   void Boost(pid_t pid) noexcept override { real_.Boost(pid); }
   bool Unfreeze(pid_t pid) noexcept override { return real_.Unfreeze(pid); }
+  Result<sys::UniqueFd> OpenMm(pid_t pid) noexcept override { return real_.OpenMm(pid); }
+  Result<bool> MmGone(int fd) noexcept override { return real_.MmGone(fd); }
 
  private:
   kill::ProcessOps& real_;

@@ -89,6 +89,7 @@ struct FakeProc {
   bool exits_on_kill = true;  // SIGKILL makes it exit at once
   bool exits_on_term = false;
   int send_errno = 0;  // every signal fails with this (EPERM: a capability, seccomp, an LSM)
+  bool mm_held_outside = false;    // a process outside any victim group keeps its mm alive
   std::deque<int> mrelease_errno;  // scripted results (0 = success); then the default
 };
 
@@ -163,6 +164,14 @@ class FakeOps final : public ProcessOps {
     std::lock_guard lock(mu);
     unfreeze_calls.push_back(pid);
     return std::exchange(frozen, false);
+  }
+  Result<sys::UniqueFd> OpenMm(pid_t pid) noexcept override { return Open(pid); }
+  // The mm is gone once its process exited, unless something outside keeps it.
+  Result<bool> MmGone(int fd) noexcept override {
+    std::lock_guard lock(mu);
+    FakeProc* p = Lookup(fd);
+    if (p == nullptr) return true;
+    return p->exited && !p->mm_held_outside;
   }
 
   // The process behind pid exits and a new one takes the PID.

@@ -176,5 +176,35 @@ TEST_F(JobFixture, ExitAfterEinvalIsNoRelease) {
   EXPECT_FALSE(job.released);
 }
 
+// The victim exits at once (before any process_mrelease could say EINVAL) while a process
+// outside the group keeps its mm: asked through the mm taken before the signal, that is no
+// release; once the mm has no users left, it is.
+TEST_F(JobFixture, ExitWhileAUserOutsideKeepsTheMmIsNoReleaseUntilTheMmGoes) {
+  w.snapshot.scope.kind = policy::ScopeKind::kCgroup;
+  w.snapshot.scope.cgroup = "/sandbox";
+  w.Add(100, 5000, 1000, 1);
+  w.ops.procs[100].mm_held_outside = true;
+  VictimBuilder b(w.view, w.ops, cfg);
+  ASSERT_TRUE(b.Build(w.snapshot, 0, clock.Now(), job.victim));
+  auto mm = w.ops.OpenMm(100);
+  ASSERT_TRUE(mm);
+  job.mm_fd = std::move(*mm);
+  killer = std::make_unique<Killer>(w.view, w.ops, clock, cfg, false);
+  ctx = std::make_unique<ReapContext>(ReapContext{w.view, w.ops, *killer, cfg, clock, 4096});
+  killer->Signal(job.victim, job.result);
+  job.Start(clock.Now(), cfg);
+  EXPECT_FALSE(Step());
+  EXPECT_TRUE(job.exited);
+  EXPECT_FALSE(job.released);
+  {
+    std::lock_guard lock(w.ops.mu);
+    w.ops.procs[100].mm_held_outside = false;
+  }
+  clock.Advance(5 * sys::kMilli);
+  EXPECT_TRUE(Step());
+  EXPECT_TRUE(job.released);
+  EXPECT_EQ(job.result.outcome, Outcome::kExited);
+}
+
 }  // namespace
 }  // namespace reaperd::kill
