@@ -116,14 +116,6 @@ bool ReapJob::MmUsersGone() const noexcept {
   return true;
 }
 
-void ReapJob::EndExited() noexcept {
-  phase = ReapPhase::kDone;
-  result.errors = victim.errors;
-  result.first_error = victim.first_error;
-  result.members_stale = victim.members_stale;
-  result.outcome = Outcome::kExited;
-}
-
 bool ReapJob::Step(ReapContext& ctx, sys::Nanos now, sys::Nanos* next_at) noexcept {
   if (phase == ReapPhase::kGrace) {
     CheckExit(ctx, 0);
@@ -174,7 +166,10 @@ bool ReapJob::Step(ReapContext& ctx, sys::Nanos now, sys::Nanos* next_at) noexce
     }
   }
   if (released && exited) {
-    EndExited();
+    phase = ReapPhase::kDone;
+    result.errors = victim.errors;
+    result.first_error = victim.first_error;
+    result.members_stale = victim.members_stale;
     result.outcome = result.freed_by == FreedBy::kExit ? Outcome::kExited : Outcome::kReaped;
     return true;
   }

@@ -53,9 +53,6 @@ struct ReapJob {
   // Does one round of work at `now`. Returns true when the job is finished (released
   // and exited); else sets *next_at, when it wants to run again.
   bool Step(ReapContext& ctx, sys::Nanos now, sys::Nanos* next_at) noexcept;
-  // Ends a job whose members all exited though its mm may live on (pinned by a user outside
-  // the group): the late report of a victim already reported as missed.
-  void EndExited() noexcept;
 
  private:
   void Help(ReapContext& ctx) noexcept;

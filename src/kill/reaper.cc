@@ -316,12 +316,6 @@ void Reaper::WorkerLoop() noexcept {
     sys::Nanos next = 0;
     bool done = pick->job.Step(ctx, now, &next);
     lock.lock();
-    if (!done && pick->miss_reported && pick->job.exited) {
-      // Already reported as missed and now gone, though its mm may live on in a user
-      // outside the group: report that it exited, and stop working on it.
-      pick->job.EndExited();
-      done = true;
-    }
     now = clock_.Now();
     if (pick->fire_pending) {
       // Its miss is not posted yet (the watcher is pulling the last resort): no late
