@@ -52,6 +52,15 @@ void PrintPretty(const json& j) {
                    "{:.1f}"),
                Mib(t["bytes_freed"]), t.value("deadline", "?"));
   }
+  const json lr = j.value("last_resorts", json::object());
+  fmt::print("\nlast resorts: {} fired, {} failed\n", lr.value("fired", 0), lr.value("failed", 0));
+  for (const auto& e : lr.value("recent", json::array())) {
+    const json err = e.value("error", json());
+    fmt::print("  seq {} {} {}: {}, {} signalled{}{}, {:.0f} s ago\n", e.value("seq", 0),
+               e.value("scope", "?"), e.value("action", "?"), e.value("result", "?"),
+               e.value("signalled", 0), err.is_string() ? ": " : "",
+               err.is_string() ? err.get<std::string>() : std::string(), e.value("age_s", 0.0));
+  }
   const auto notifiers = j.value("notifiers", json::array());
   fmt::print("\nnotifiers: {}\n", notifiers.size());
   for (const auto& n : notifiers) {

@@ -103,7 +103,11 @@ void Reporting::DefineMetrics() {
   m.Define("reaperd_escalations_total", MetricType::kCounter,
            "SIGTERM grace periods that ran out and were followed by SIGKILL, by scope.");
   m.Define("reaperd_last_resort_total", MetricType::kCounter,
-           "Last resorts fired after repeated missed deadlines, by scope and action.");
+           "Last resorts pulled after repeated misses, by scope and action (kernel, panic, "
+           "reboot: system scope only; kill_cgroup: a cgroup scope's own).");
+  m.Define("reaperd_last_resort_failed_total", MetricType::kCounter,
+           "Last resorts that could not act (sysrq write refused, nothing killable left in "
+           "the cgroup...), by scope and action.");
   m.Define("reaperd_bytes_freed_total", MetricType::kCounter,
            "Bytes released by victims (process_mrelease, or visibly back in the scope), by scope.");
   m.Define("reaperd_level_changes_total", MetricType::kCounter,
@@ -248,10 +252,7 @@ void Reporting::OnKillResult(const kill::KillResult& r) {
     if (r.bytes_freed > 0) {
       metrics_.Add("reaperd_bytes_freed_total", l, static_cast<double>(r.bytes_freed));
     }
-    if (r.last_resort != config::LastResort::kNone) {
-      metrics_.Add("reaperd_last_resort_total",
-                   {{"scope", name}, {"action", kill::LastResortName(r.last_resort)}});
-    }
+    if (r.last_resort != kill::LastResortAction::kNone) NoteLastResort(name, r);
     const std::uint64_t errors_before = reports_.write_errors();
     reports_.NoteResult(r);
     if (reports_.write_errors() != errors_before) {
@@ -261,6 +262,30 @@ void Reporting::OnKillResult(const kill::KillResult& r) {
     metrics_.Set("reaperd_victims_in_flight", {}, static_cast<double>(in_flight_.size()));
   } catch (...) {
   }
+}
+
+void Reporting::NoteLastResort(const std::string& scope, const kill::KillResult& r) {
+  const char* action = kill::LastResortName(r.last_resort);
+  metrics_.Add("reaperd_last_resort_total", {{"scope", scope}, {"action", action}});
+  ++last_resorts_fired_;
+  LastResortEvent e;
+  e.seq = r.seq;
+  e.scope = scope;
+  e.action = action;
+  e.failed = r.last_resort_failed;
+  e.signalled = r.last_resort_signalled;
+  e.at_ns = sys::MonotonicClock().Now();
+  if (r.last_resort_failed) {
+    metrics_.Add("reaperd_last_resort_failed_total", {{"scope", scope}, {"action", action}});
+    ++last_resorts_failed_;
+    e.error = r.last_resort_error.ToString();
+  }
+  log_.Log(r.last_resort_failed ? LogLevel::kError : LogLevel::kWarning, "last_resort",
+           "seq={} scope={} action={} result={} signalled={} error={}", r.seq, Q{scope}, action,
+           r.last_resort_failed ? "failed" : "done", r.last_resort_signalled,
+           Q{r.last_resort_failed ? e.error : std::string("none")});
+  last_resorts_.push_back(std::move(e));
+  if (last_resorts_.size() > kLastResortsKept) last_resorts_.pop_front();
 }
 
 std::string Reporting::StatusJson() const {
@@ -298,6 +323,18 @@ std::string Reporting::StatusJson() const {
   for (const auto& k : reports_.recent()) recent.push_back(k);
   j["recent_kills"] = recent;
   j["notifiers"] = notifier_status_ ? notifier_status_() : json::array();
+  json pulled = json::array();
+  for (const LastResortEvent& e : last_resorts_) {
+    pulled.push_back({{"seq", e.seq},
+                      {"scope", e.scope},
+                      {"action", e.action},
+                      {"result", e.failed ? "failed" : "done"},
+                      {"signalled", e.signalled},
+                      {"error", e.failed ? json(e.error) : json(nullptr)},
+                      {"age_s", Seconds(e.at_ns, now)}});
+  }
+  j["last_resorts"] = {
+      {"fired", last_resorts_fired_}, {"failed", last_resorts_failed_}, {"recent", pulled}};
   j["metrics"] = {{"kill_report_path", cfg_.report.kill_report_path},
                   {"textfile_path", cfg_.report.metrics_textfile_path},
                   {"listen", cfg_.report.metrics_listen}};

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <algorithm>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -72,6 +73,17 @@ class Reporting final : public EngineObserver {
     pressure::Decision decision;
     std::uint64_t kills = 0;
   };
+  // A last resort pulled (after repeated misses), as `reaperd status` shows it.
+  struct LastResortEvent {
+    std::uint64_t seq = 0;
+    std::string scope;
+    std::string action;
+    bool failed = false;
+    std::string error;
+    int signalled = 0;
+    std::int64_t at_ns = 0;
+  };
+  static constexpr std::size_t kLastResortsKept = 16;
   struct InFlight {
     std::string scope;
     pid_t pid = 0;
@@ -79,6 +91,8 @@ class Reporting final : public EngineObserver {
     std::int64_t t_decision_ns = 0;
   };
   void DefineMetrics();
+  // Counts, logs and keeps for the status answer a last resort r pulled in scope.
+  void NoteLastResort(const std::string& scope, const kill::KillResult& r);
 
   const config::Config& cfg_;
   Logger& log_;
@@ -91,6 +105,9 @@ class Reporting final : public EngineObserver {
   std::map<std::string, ScopeState> scopes_;
   std::map<std::uint64_t, InFlight> in_flight_;
   std::function<nlohmann::json()> notifier_status_;
+  std::deque<LastResortEvent> last_resorts_;  // the newest kLastResortsKept
+  std::uint64_t last_resorts_fired_ = 0;
+  std::uint64_t last_resorts_failed_ = 0;
   std::int64_t started_ns_ = 0;
   std::uint64_t textfile_errors_ = 0;
 };

@@ -1,6 +1,7 @@
 #include "kill/kill_log.h"
 
 #include <csignal>
+#include <string>
 
 #include "kill/last_resort.h"
 
@@ -33,14 +34,17 @@ void LogKillResult(Logger& log, const KillResult& r) {
           "rss={} members={} signalled={} stale={} signal={} escalated={} "
           "decision_to_signal_ms={:.3f} signal_to_exit_ms={:.3f} signal_to_reaped_ms={:.3f} "
           "bytes_freed={} freed_by={} mrelease_calls={} mrelease_einval={} thawed={} "
-          "errors={} last_resort={}",
+          "errors={} last_resort={} last_resort_failed={} last_resort_signalled={} "
+          "last_resort_error={}",
           r.seq, OutcomeName(r.outcome), r.after_deadline, r.victim.id.pid, r.victim.id.starttime,
           Q{r.victim.comm.view()}, Q{r.victim.cgroup.view()}, r.victim.uid, scope,
           Q{r.scope.cgroup.view()}, r.victim.rss_bytes, r.members, r.members_signalled,
           r.members_stale, r.signal == SIGTERM ? "TERM" : (r.signal == SIGKILL ? "KILL" : "none"),
           r.escalated, Ms(r.t_decision, r.t_signal), Ms(r.t_signal, r.t_exit),
           Ms(r.t_signal, r.t_reaped), r.bytes_freed, FreedByName(r.freed_by), r.mrelease_calls,
-          r.mrelease_einval, r.thawed, r.errors, LastResortName(r.last_resort));
+          r.mrelease_einval, r.thawed, r.errors, LastResortName(r.last_resort),
+          r.last_resort_failed, r.last_resort_signalled,
+          Q{r.last_resort_failed ? r.last_resort_error.ToString() : std::string("none")});
 }
 
 }  // namespace reaperd::kill

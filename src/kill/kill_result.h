@@ -12,18 +12,25 @@
 namespace reaperd::kill {
 
 enum class Outcome : std::uint8_t {
-  kReaped,          // memory released (process_mrelease, or visibly back in the scope)
-  kExited,          // every member exited; nothing proved the memory came back earlier
+  kReaped,          // memory released (process_mrelease reaped the mm)
+  kExited,          // every process using the mm exited (or dropped it): the mm is gone
   kMissedDeadline,  // not released by the deadline: skipped, a stall
   kStale,           // the chosen PID named another process by signal time: nothing sent
   kDryRun,          // everything but the signal
-  kFailed,          // no member could be signalled
+  kFailed,          // no member could be signalled (a miss: skipped, counted on the ladder)
 };
 const char* OutcomeName(Outcome o) noexcept;
 
-// How bytes_freed was measured.
-enum class FreedBy : std::uint8_t { kNone, kMrelease, kScopeUsage, kExit };
+// How bytes_freed was measured: process_mrelease (rss before minus what statm still shows),
+// or the exit of every user of the mm (the victim's rss at the scan).
+enum class FreedBy : std::uint8_t { kNone, kMrelease, kExit };
 const char* FreedByName(FreedBy f) noexcept;
+
+// The end of the ladder a run of misses pulled. The system scope pulls the host-wide sysrq
+// action of kill.last_resort; a cgroup scope always pulls its own cgroup kill, never a
+// host-wide action (one stuck container must not take down or kill across the host).
+enum class LastResortAction : std::uint8_t { kNone, kKernelOom, kPanic, kReboot, kKillCgroup };
+const char* LastResortName(LastResortAction a) noexcept;
 
 struct KillResult {
   std::uint64_t seq = 0;  // the victim's number, given by Reaper::Submit
@@ -49,7 +56,10 @@ struct KillResult {
   // A late report for a victim already reported as kMissedDeadline (it finally went, or
   // the reaper gave up on it).
   bool after_deadline = false;
-  config::LastResort last_resort = config::LastResort::kNone;  // fired because of this miss
+  LastResortAction last_resort = LastResortAction::kNone;  // pulled because of this miss
+  bool last_resort_failed = false;  // it could not act (sysrq write refused, cgroup unreadable...)
+  Error last_resort_error{};
+  int last_resort_signalled = 0;  // kKillCgroup: processes of the cgroup signalled
 };
 
 }  // namespace reaperd::kill

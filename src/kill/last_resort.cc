@@ -39,18 +39,51 @@ Result<void> ProcSysrq::Trigger(char command) noexcept {
   return view_.Write(sys::Root::kProc, "sysrq-trigger", std::string_view(c, 1));
 }
 
-char SysrqCommand(config::LastResort r) noexcept {
-  switch (r) {
-    case config::LastResort::kKernelOom:
+char SysrqCommand(LastResortAction a) noexcept {
+  switch (a) {
+    case LastResortAction::kKernelOom:
       return 'f';
-    case config::LastResort::kPanic:
+    case LastResortAction::kPanic:
       return 'c';
-    case config::LastResort::kReboot:
+    case LastResortAction::kReboot:
       return 'b';
-    case config::LastResort::kNone:
+    case LastResortAction::kKillCgroup:
+    case LastResortAction::kNone:
       break;
   }
   return 0;
+}
+
+LastResortAction LadderEnd(config::LastResort configured, policy::ScopeKind kind) noexcept {
+  if (configured == config::LastResort::kNone) return LastResortAction::kNone;
+  if (kind != policy::ScopeKind::kSystem) return LastResortAction::kKillCgroup;
+  switch (configured) {
+    case config::LastResort::kKernelOom:
+      return LastResortAction::kKernelOom;
+    case config::LastResort::kPanic:
+      return LastResortAction::kPanic;
+    case config::LastResort::kReboot:
+      return LastResortAction::kReboot;
+    case config::LastResort::kNone:
+      break;
+  }
+  return LastResortAction::kNone;
+}
+
+const char* LastResortName(LastResortAction a) noexcept {
+  switch (a) {
+    case LastResortAction::kKernelOom:
+      return "kernel";
+    case LastResortAction::kPanic:
+      return "panic";
+    case LastResortAction::kReboot:
+      return "reboot";
+    case LastResortAction::kKillCgroup:
+      return "kill_cgroup";
+    case LastResortAction::kNone:
+      break;
+  }
+  return "none";
 }
 
 const char* LastResortName(config::LastResort r) noexcept {
@@ -79,14 +112,15 @@ LastResortLadder::Entry* LastResortLadder::Find(const ScopeKey& scope, bool crea
   return free_entry;
 }
 
-config::LastResort LastResortLadder::NoteMiss(const ScopeKey& scope) noexcept {
+LastResortAction LastResortLadder::NoteMiss(const ScopeKey& scope) noexcept {
   std::lock_guard lock(mu_);
   Entry* e = Find(scope, true);
   ++e->misses;
-  if (config_.last_resort == config::LastResort::kNone) return config::LastResort::kNone;
-  if (e->misses < std::max(1, config_.last_resort_after_misses)) return config::LastResort::kNone;
+  LastResortAction end = LadderEnd(config_.last_resort, scope.kind);
+  if (end == LastResortAction::kNone) return end;
+  if (e->misses < std::max(1, config_.last_resort_after_misses)) return LastResortAction::kNone;
   e->misses = 0;
-  return config_.last_resort;
+  return end;
 }
 
 void LastResortLadder::NoteSuccess(const ScopeKey& scope) noexcept {
@@ -102,8 +136,11 @@ int LastResortLadder::misses(const ScopeKey& scope) const noexcept {
   return 0;
 }
 
-Result<void> LastResortLadder::Fire(config::LastResort r) noexcept {
-  char c = SysrqCommand(r);
+Result<void> LastResortLadder::Fire(LastResortAction a) noexcept {
+  if (a == LastResortAction::kKillCgroup) {
+    return Fail(Error::Of(Errc::kInvalid, "last resort: a cgroup scope never writes sysrq"));
+  }
+  char c = SysrqCommand(a);
   if (c == 0) return {};
   return sysrq_.Trigger(c);
 }

@@ -1,8 +1,11 @@
 // What happens when victims do not release their memory in time: the skip list (a victim
-// that missed its deadline is never chosen again while it lives) and the ladder that,
-// after kill.last_resort_after_misses misses in a row in one scope, pulls the configured
-// last resort through /proc/sysrq-trigger: "f" (the kernel OOM killer), "c" (panic) or
-// "b" (reboot). Tests give the ladder a fake SysrqWriter; never the real one.
+// that missed its deadline, or that nobody could signal, is never chosen again while it
+// lives) and the ladder that, after kill.last_resort_after_misses misses in a row in one
+// scope, pulls that scope's end. The system scope's end is the configured host action through
+// /proc/sysrq-trigger: "f" (the kernel OOM killer), "c" (panic) or "b" (reboot). A cgroup
+// scope's end stays inside its cgroup (kill/cgroup_last_resort.h), whatever
+// kill.last_resort says, as long as it is not "none". Tests give the ladder a fake
+// SysrqWriter; never the real one.
 // Thread safety: SkipList and LastResortLadder are safe from several threads.
 #pragma once
 
@@ -13,6 +16,7 @@
 
 #include "base/error.h"
 #include "config/config.h"
+#include "kill/kill_result.h"
 #include "kill/victim.h"
 #include "policy/rank.h"
 #include "sys/system_view.h"
@@ -52,9 +56,12 @@ class ProcSysrq final : public SysrqWriter {
   sys::SystemView& view_;
 };
 
-// The sysrq command of a last resort, or 0 for none.
-char SysrqCommand(config::LastResort r) noexcept;
+// The sysrq command of a host action, or 0 for none (and for kKillCgroup).
+char SysrqCommand(LastResortAction a) noexcept;
 const char* LastResortName(config::LastResort r) noexcept;
+// The end of the ladder for a scope kind: the configured host action in the system scope,
+// the cgroup kill in a cgroup scope; kNone when kill.last_resort is "none".
+LastResortAction LadderEnd(config::LastResort configured, policy::ScopeKind kind) noexcept;
 
 class LastResortLadder {
  public:
@@ -62,12 +69,14 @@ class LastResortLadder {
   LastResortLadder(const config::KillConfig& config, SysrqWriter& sysrq) noexcept
       : config_(config), sysrq_(sysrq) {}
 
-  // A missed deadline in scope. Returns the last resort due now (kNone if none); the
-  // count then starts again. Call Fire() with it outside any lock.
-  config::LastResort NoteMiss(const ScopeKey& scope) noexcept;
+  // A missed deadline (or a victim nobody could signal) in scope. Returns the scope's end
+  // when due now (kNone if not); the count then starts again. Fire it outside any lock.
+  LastResortAction NoteMiss(const ScopeKey& scope) noexcept;
   // A victim released its memory in time: the scope's run of misses ends.
   void NoteSuccess(const ScopeKey& scope) noexcept;
-  Result<void> Fire(config::LastResort r) noexcept;
+  // Writes the sysrq command of a host action (kNone: nothing). kKillCgroup is not written
+  // here but by CgroupLastResort: kInvalid, so a cgroup scope can never reach sysrq.
+  Result<void> Fire(LastResortAction a) noexcept;
   int misses(const ScopeKey& scope) const noexcept;
 
  private:

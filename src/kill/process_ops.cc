@@ -72,6 +72,10 @@ Result<bool> RealProcessOps::WaitExit(int pidfd, int timeout_ms) noexcept {
 
 Result<bool> RealProcessOps::SameMm(pid_t a, pid_t b) noexcept { return sys::SameMm(a, b); }
 
+Result<sys::UniqueFd> RealProcessOps::OpenMm(pid_t pid) noexcept { return sys::OpenProcMem(pid); }
+
+Result<bool> RealProcessOps::MmGone(int fd) noexcept { return sys::ProcMemGone(fd); }
+
 void RealProcessOps::Boost(pid_t pid) noexcept {
   // PRIO_PROCESS on Linux sets one thread's nice value; the main thread does most of the
   // exit work (exit_mmap), and SIGKILL already wakes every thread.

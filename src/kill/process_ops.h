@@ -34,6 +34,15 @@ class ProcessOps : public Signaller {
   virtual void Boost(pid_t pid) noexcept = 0;
   // Thaws the v1 freezer cgroup or the v2 cgroup.freeze of pid if frozen; true if it did.
   virtual bool Unfreeze(pid_t pid) noexcept = 0;
+  // A handle on pid's mm as it is now (sys::OpenProcMem), for MmGone. Unsupported unless
+  // overridden: the reaper then judges release on exit and process_mrelease alone.
+  virtual Result<sys::UniqueFd> OpenMm(pid_t) noexcept {
+    return Fail(Error::Of(Errc::kUnsupported, "OpenMm"));
+  }
+  // True once the mm behind an OpenMm handle has no users left (its memory is freed).
+  virtual Result<bool> MmGone(int) noexcept {
+    return Fail(Error::Of(Errc::kUnsupported, "MmGone"));
+  }
 };
 
 class RealProcessOps final : public ProcessOps {
@@ -48,6 +57,8 @@ class RealProcessOps final : public ProcessOps {
   Result<bool> SameMm(pid_t a, pid_t b) noexcept override;
   void Boost(pid_t pid) noexcept override;
   bool Unfreeze(pid_t pid) noexcept override;
+  Result<sys::UniqueFd> OpenMm(pid_t pid) noexcept override;
+  Result<bool> MmGone(int fd) noexcept override;
 
  private:
   sys::SystemView& proc_;

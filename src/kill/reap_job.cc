@@ -4,8 +4,6 @@
 #include <cerrno>
 #include <csignal>
 
-#include "kill/trigger.h"
-
 namespace reaperd::kill {
 
 namespace {
@@ -50,7 +48,9 @@ void ReapJob::Help(ReapContext& ctx) noexcept {
 void ReapJob::Release(ReapContext& ctx) noexcept {
   if (mrelease_done) return;
   bool all_done = true;
+  std::size_t i = 0;
   for (Member& m : victim.active()) {
+    const std::uint64_t bit = std::uint64_t{1} << (i++ % 64);
     if (m.released) continue;
     ++result.mrelease_calls;
     auto r = ctx.ops.Mrelease(m.pidfd.get());
@@ -69,6 +69,7 @@ void ReapJob::Release(ReapContext& ctx) noexcept {
     int e = r.error().sys_errno;
     if (e == ESRCH) {
       m.released = true;  // past exit_mm: its own reference to the mm is gone
+      mm_dropped |= bit;
     } else if (e == EAGAIN || e == EINTR) {
       if (++retries > ctx.config.mrelease_retries) m.released = true;  // give up; exit will do
       all_done = false;
@@ -76,6 +77,7 @@ void ReapJob::Release(ReapContext& ctx) noexcept {
       // Not dying yet: a process sharing the mm is still alive. Try again shortly, until
       // the deadline decides.
       ++result.mrelease_einval;
+      if (m.role != MemberRole::kProcessGroup) mm_pinned = true;
       all_done = false;
     } else {
       victim.NoteError(r.error());  // ENOSYS or worse: rely on exit alone
@@ -104,15 +106,14 @@ void ReapJob::CheckExit(ReapContext& ctx, int wait_ms) noexcept {
   }
 }
 
-void ReapJob::CheckScopeUsage(ReapContext& ctx) noexcept {
-  if (victim.scope.kind != policy::ScopeKind::kCgroup || victim.scope_usage_before == 0) return;
-  auto u = ReadScopeUsage(ctx.view, victim.scope.kind, victim.scope.cgroup.view());
-  if (!u) return;
-  std::uint64_t drop = Minus(victim.scope_usage_before, u->usage);
-  // Half the victim's rss visibly gone from the scope counts as its memory being back.
-  if (drop > 0 && drop >= victim.identity.rss_bytes / 2) {
-    MarkReleased(ctx.clock.Now(), drop, FreedBy::kScopeUsage);
+bool ReapJob::MmUsersGone() const noexcept {
+  std::size_t i = 0;
+  for (const Member& m : victim.active()) {
+    const std::uint64_t bit = std::uint64_t{1} << (i++ % 64);
+    if (m.role == MemberRole::kProcessGroup) continue;
+    if (!m.exited && (mm_dropped & bit) == 0) return false;
   }
+  return true;
 }
 
 bool ReapJob::Step(ReapContext& ctx, sys::Nanos now, sys::Nanos* next_at) noexcept {
@@ -149,22 +150,22 @@ bool ReapJob::Step(ReapContext& ctx, sys::Nanos now, sys::Nanos* next_at) noexce
   }
   if (!released_now) Release(ctx);
   CheckExit(ctx, mrelease_done ? kExitWaitMs : 0);
-  if (!released) {
-    if (victim.scope.kind == policy::ScopeKind::kCgroup) {
-      CheckScopeUsage(ctx);
-    } else if (exited) {
-      // System scope: every sharer in the system was in the group, so exit frees the mm.
+  if (!released && MmUsersGone()) {
+    // The group is done with the mm. It is freed unless a user outside the group keeps it:
+    // ask the mm itself when we hold it, else trust process_mrelease's EINVAL.
+    bool gone = !mm_pinned;
+    if (mm_fd) {
+      if (auto g = ctx.ops.MmGone(mm_fd.get())) gone = *g;
+    }
+    if (gone) {
+      // The last user ran exit_mmap: the anonymous memory is back. What it mapped from
+      // files or shmem may stay charged to the scope; that is not the victim's to free.
       MarkReleased(ctx.clock.Now(), victim.identity.rss_bytes, FreedBy::kExit);
+    } else {
+      mm_pinned = true;
     }
   }
   if (released && exited) {
-    if (result.freed_by == FreedBy::kScopeUsage) {
-      // The usage may have kept falling since the first look; report the full drop.
-      if (auto u = ReadScopeUsage(ctx.view, victim.scope.kind, victim.scope.cgroup.view())) {
-        result.bytes_freed =
-            std::max(result.bytes_freed, Minus(victim.scope_usage_before, u->usage));
-      }
-    }
     phase = ReapPhase::kDone;
     result.errors = victim.errors;
     result.first_error = victim.first_error;

@@ -48,8 +48,6 @@ const char* FreedByName(FreedBy f) noexcept {
       return "none";
     case FreedBy::kMrelease:
       return "process_mrelease";
-    case FreedBy::kScopeUsage:
-      return "scope_usage";
     case FreedBy::kExit:
       return "exit";
   }
@@ -67,7 +65,9 @@ Reaper::Reaper(const config::KillConfig& config, ReaperOptions options, sys::Sys
       ladder_(ladder),
       submit_killer_(view, ops, clock, config, options.dry_run),
       slots_(std::max<std::size_t>(1, options.max_in_flight)),
-      done_(std::max<std::size_t>(1, options.completion_capacity)) {}
+      done_(std::max<std::size_t>(1, options.completion_capacity)),
+      fires_(std::max<std::size_t>(1, options.max_in_flight) + 1),
+      cgroup_end_(view, ops) {}
 
 Reaper::~Reaper() { Stop(); }
 
@@ -196,7 +196,8 @@ Result<std::uint64_t> Reaper::Submit(Victim&& victim) noexcept {
   job.victim = std::move(victim);
   job.phase = ReapPhase::kRelease;
   job.retries = 0;
-  job.mrelease_done = job.mm_reaped = job.released = job.exited = false;
+  job.mrelease_done = job.mm_reaped = job.released = job.exited = job.mm_pinned = false;
+  job.mm_dropped = 0;
   Victim& v = job.victim;
   KillResult& r = job.result;
   r = KillResult{};
@@ -213,6 +214,16 @@ Result<std::uint64_t> Reaper::Submit(Victim&& victim) noexcept {
     r.outcome = Outcome::kDryRun;
     r.signal = submit_killer_.first_signal();
   } else {
+    // Take the victim's mm before the signal: once it has run exit_mm, /proc/PID/mem no
+    // longer reaches the mm, and only the mm can say whether a user outside the group keeps
+    // it. The process still being alive behind its pidfd proves the PID was not reused.
+    job.mm_fd.Reset();
+    if (v.member_count > 0) {
+      if (auto mm = ops_.OpenMm(v.members[0].pid)) {
+        auto dead = ops_.WaitExit(v.members[0].pidfd.get(), 0);
+        if (dead && !*dead) job.mm_fd = std::move(*mm);
+      }
+    }
     submit_killer_.Signal(v, r);
     bool any_alive = std::any_of(v.active().begin(), v.active().end(),
                                  [](const Member& m) { return !m.exited; });
@@ -221,6 +232,13 @@ Result<std::uint64_t> Reaper::Submit(Victim&& victim) noexcept {
       r.outcome = any_alive ? Outcome::kFailed : Outcome::kExited;
       r.errors = v.errors;
       r.first_error = v.first_error;
+      if (any_alive) {
+        // Nobody may signal it (EPERM: a capability, seccomp, an LSM): a miss, now. Skipped,
+        // so it is not chosen (and scanned, reported, hooked) again every tick; counted on
+        // the ladder, which may pull the scope's end through the watcher.
+        for (const Member& m : v.active()) skip_.Add(m.id());
+        r.last_resort = ladder_.NoteMiss(v.scope);
+      }
     } else {
       finished = false;
       job.Start(clock_.Now(), config_);
@@ -228,8 +246,13 @@ Result<std::uint64_t> Reaper::Submit(Victim&& victim) noexcept {
   }
   std::lock_guard lock(mu_);
   if (finished) {
-    PostLocked(r);
+    if (r.last_resort != LastResortAction::kNone) {
+      QueueFireLocked(r, nullptr);
+    } else {
+      PostLocked(r);
+    }
     job.victim = Victim{};  // closes the pidfds
+    job.mm_fd.Reset();
     slot->state = SlotState::kFree;
     return seq;
   }
@@ -237,6 +260,7 @@ Result<std::uint64_t> Reaper::Submit(Victim&& victim) noexcept {
   slot->deadline = v.deadline;
   slot->released = false;
   slot->miss_reported = false;
+  slot->fire_pending = false;
   slot->id_count = 0;
   for (const Member& m : v.active()) slot->ids[slot->id_count++] = m.id();
   slot->next_at = clock_.Now();
@@ -260,6 +284,7 @@ void Reaper::FinishLocked(Slot& s, sys::Nanos now) noexcept {
   (void)now;
   PostLocked(r);
   s.job.victim = Victim{};
+  s.job.mm_fd.Reset();
   s.state = SlotState::kFree;
   watch_cv_.notify_one();
 }
@@ -292,6 +317,13 @@ void Reaper::WorkerLoop() noexcept {
     bool done = pick->job.Step(ctx, now, &next);
     lock.lock();
     now = clock_.Now();
+    if (pick->fire_pending) {
+      // Its miss is not posted yet (the watcher is pulling the last resort): no late
+      // report may overtake it. Look again shortly; stepping a finished job is harmless.
+      pick->next_at = now + options_.linger_interval;
+      pick->state = SlotState::kReady;
+      continue;
+    }
     if (done) {
       FinishLocked(*pick, now);
       continue;
@@ -306,6 +338,7 @@ void Reaper::WorkerLoop() noexcept {
         r.after_deadline = true;
         PostLocked(r);
         pick->job.victim = Victim{};
+        pick->job.mm_fd.Reset();
         pick->state = SlotState::kFree;
         continue;
       }
@@ -317,12 +350,47 @@ void Reaper::WorkerLoop() noexcept {
   }
 }
 
+void Reaper::QueueFireLocked(const KillResult& r, Slot* slot) noexcept {
+  if (fires_count_ == fires_.size()) {
+    KillResult failed = r;
+    failed.last_resort_failed = true;
+    failed.last_resort_error = Error::Of(Errc::kRange, "last resort: queue full");
+    PostLocked(failed);
+    return;
+  }
+  Fire& f = fires_[(fires_head_ + fires_count_) % fires_.size()];
+  f.result = r;
+  f.slot = slot;
+  if (slot != nullptr) slot->fire_pending = true;
+  ++fires_count_;
+  watch_cv_.notify_one();
+}
+
+void Reaper::FireLastResort(KillResult& r) noexcept {
+  if (options_.dry_run) return;  // never reached: a dry run signals nobody, so misses nobody
+  Result<void> done;
+  if (r.last_resort == LastResortAction::kKillCgroup) {
+    // Only a cgroup scope gets here (LadderEnd); it acts inside its own cgroup only.
+    auto n = cgroup_end_.Kill(r.scope.cgroup.view());
+    if (n) {
+      r.last_resort_signalled = *n;
+    } else {
+      done = Fail(n.error());
+    }
+  } else {
+    done = ladder_.Fire(r.last_resort);
+  }
+  if (!done) {
+    r.last_resort_failed = true;
+    r.last_resort_error = done.error();
+  }
+}
+
 void Reaper::WatcherLoop() noexcept {
   std::unique_lock lock(mu_);
   while (!stopping_) {
     sys::Nanos now = clock_.Now();
     sys::Nanos earliest = kNever;
-    config::LastResort fire = config::LastResort::kNone;
     for (Slot& s : slots_) {
       bool tracked = s.state == SlotState::kReady || s.state == SlotState::kRunning;
       if (!tracked || s.miss_reported || s.released) continue;
@@ -335,14 +403,26 @@ void Reaper::WatcherLoop() noexcept {
       r.outcome = Outcome::kMissedDeadline;
       for (std::size_t i = 0; i < s.id_count; ++i) skip_.Add(s.ids[i]);
       r.last_resort = ladder_.NoteMiss(r.scope);
-      if (r.last_resort != config::LastResort::kNone) fire = r.last_resort;
-      PostLocked(r);
+      if (r.last_resort != LastResortAction::kNone) {
+        QueueFireLocked(r, &s);
+      } else {
+        PostLocked(r);
+      }
     }
-    if (fire != config::LastResort::kNone) {
-      // sysrq-f runs the kernel OOM killer in this thread: never under mu_.
+    if (fires_count_ > 0) {
+      firing_ = fires_[fires_head_];
+      fires_head_ = (fires_head_ + 1) % fires_.size();
+      --fires_count_;
+      // sysrq-f runs the kernel OOM killer in this thread, and the cgroup kill walks the
+      // cgroup: never under mu_. The miss is reported once, after, with what was done.
       lock.unlock();
-      (void)ladder_.Fire(fire);
+      FireLastResort(firing_.result);
       lock.lock();
+      PostLocked(firing_.result);
+      if (firing_.slot != nullptr) {
+        firing_.slot->fire_pending = false;
+        work_cv_.notify_one();
+      }
       continue;
     }
     if (earliest == kNever) {

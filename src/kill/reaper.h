@@ -5,7 +5,11 @@
 // the reap. A watcher thread ("reaperd-watch") enforces deadlines without depending on
 // a worker that may be stuck in process_mrelease: a victim whose memory is not back by
 // its deadline is reported as missed, put on the skip list, counted by the last-resort
-// ladder, and then kept in the table so a worker keeps trying in the background.
+// ladder, and then kept in the table so a worker keeps trying in the background. A victim
+// that nobody could signal (EPERM) is a miss too, at once: skipped, counted, reported once.
+// The watcher also pulls the ladder's end, outside the lock: sysrq in the system scope, the
+// cgroup's own kill (CgroupLastResort) in a cgroup scope; the miss is reported after, with
+// what the last resort did or why it failed.
 // Results arrive in a bounded completion queue; event_fd() becomes readable (an
 // eventfd the daemon's epoll can watch). Nothing here allocates after Start(), except
 // the v1 cgroup walk of kill.widen = "cgroup" (child cgroup names).
@@ -22,6 +26,7 @@
 
 #include "base/error.h"
 #include "config/config.h"
+#include "kill/cgroup_last_resort.h"
 #include "kill/kill_result.h"
 #include "kill/killer.h"
 #include "kill/last_resort.h"
@@ -87,6 +92,7 @@ class Reaper {
   struct Slot {
     SlotState state = SlotState::kFree;
     bool miss_reported = false;
+    bool fire_pending = false;  // its miss waits for the last resort: not finished before
     bool released = false;
     sys::Nanos next_at = 0;
     sys::Nanos deadline = 0;
@@ -103,6 +109,12 @@ class Reaper {
   // REQUIRES: mu_ held.
   void PostLocked(const KillResult& r) noexcept;
   void FinishLocked(Slot& s, sys::Nanos now) noexcept;
+  // A miss whose result waits for the last resort r.last_resort (fired by the watcher, which
+  // posts r after); when the queue is full the result is posted at once as a failed last
+  // resort. REQUIRES: mu_ held.
+  void QueueFireLocked(const KillResult& r, Slot* slot) noexcept;
+  // Pulls r.last_resort and records the outcome in r. Called without mu_.
+  void FireLastResort(KillResult& r) noexcept;
 
   const config::KillConfig& config_;
   ReaperOptions options_;
@@ -120,6 +132,15 @@ class Reaper {
   std::vector<KillResult> done_;  // ring
   std::size_t done_head_ = 0, done_count_ = 0;
   std::uint64_t dropped_ = 0;
+  // A miss waiting for its last resort; slot is null for a victim that is no longer tracked.
+  struct Fire {
+    KillResult result;
+    Slot* slot = nullptr;
+  };
+  std::vector<Fire> fires_;  // ring
+  std::size_t fires_head_ = 0, fires_count_ = 0;
+  Fire firing_;                  // the watcher's, while it fires (outside mu_)
+  CgroupLastResort cgroup_end_;  // the watcher's
   std::uint64_t seq_ = 0;
   bool stopping_ = false;
   sys::UniqueFd event_fd_;

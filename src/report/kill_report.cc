@@ -129,6 +129,10 @@ json TimelineJson(const kill::KillResult& r, int deadline_ms) {
       {"deadline_ms", deadline_ms},
       {"deadline", r.outcome == kill::Outcome::kDryRun ? "none" : (missed ? "missed" : "met")},
       {"last_resort", kill::LastResortName(r.last_resort)},
+      {"last_resort_failed", r.last_resort_failed},
+      {"last_resort_signalled", r.last_resort_signalled},
+      {"last_resort_error",
+       r.last_resort_failed ? json(r.last_resort_error.ToString()) : json(nullptr)},
   };
 }
 

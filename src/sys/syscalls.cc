@@ -1,11 +1,14 @@
 #include "sys/syscalls.h"
 
+#include <fcntl.h>
 #include <linux/kcmp.h>
 #include <poll.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
+#include <cstring>
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
@@ -57,6 +60,28 @@ Result<bool> PidfdWaitExit(int pidfd, int timeout_ms) noexcept {
       return Fail(Error::Sys(errno, "poll(pidfd)"));
     }
     return r > 0;
+  }
+}
+
+Result<UniqueFd> OpenProcMem(pid_t pid) noexcept {
+  char path[48] = "/proc/";
+  auto [end, ec] = std::to_chars(path + 6, path + 32, pid);
+  if (ec != std::errc() || pid <= 0) return Fail(Error::Of(Errc::kInvalid, "open /proc/PID/mem"));
+  std::memcpy(end, "/mem", 5);  // with the terminating NUL
+  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Fail(Error::Sys(errno, "open /proc/PID/mem"));
+  return UniqueFd(fd);
+}
+
+Result<bool> ProcMemGone(int fd) noexcept {
+  char byte;
+  for (;;) {
+    ssize_t n = ::pread(fd, &byte, 1, 0);
+    if (n == 0) return true;
+    if (n > 0) return false;
+    if (errno == EINTR) continue;
+    if (errno == EIO) return false;
+    return Fail(Error::Sys(errno, "pread /proc/PID/mem"));
   }
 }
 

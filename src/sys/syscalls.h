@@ -21,4 +21,13 @@ Result<bool> SameMm(pid_t a, pid_t b) noexcept;
 // Waits up to timeout_ms for the process behind pidfd to exit; true if it has.
 Result<bool> PidfdWaitExit(int pidfd, int timeout_ms) noexcept;
 
+// Opens /proc/PID/mem read-only. The fd holds the mm_struct the process has now (not its
+// memory: /proc/PID/mem takes mm_count, not mm_users), so ProcMemGone can tell later whether
+// that mm still has users. Needs ptrace-attach rights (CAP_SYS_PTRACE for other processes).
+Result<UniqueFd> OpenProcMem(pid_t pid) noexcept;
+// True once the mm behind a /proc/PID/mem fd has no users left (a read returns 0: the kernel's
+// mem_rw finds mm_users at zero); false while it lives (reading address 0, never mapped, fails
+// with EIO). Other errors are returned.
+Result<bool> ProcMemGone(int fd) noexcept;
+
 }  // namespace reaperd::sys

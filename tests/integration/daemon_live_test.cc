@@ -47,7 +47,10 @@ TEST(DaemonLive, FastHogKilledBeforeMemcgOom) {
   EXPECT_EQ(Field(kills[0], "pid"), static_cast<std::uint64_t>(hog.pid()));
   auto reaped = d.Lines("reaped");
   ASSERT_FALSE(reaped.empty());
-  EXPECT_NE(reaped[0].find("outcome=reaped"), std::string::npos) << reaped[0];
+  // Released: reaped by process_mrelease, or exited with its mm (a fast exit wins the race).
+  EXPECT_TRUE(reaped[0].find("outcome=reaped") != std::string::npos ||
+              reaped[0].find("outcome=exited") != std::string::npos)
+      << reaped[0];
   EXPECT_GT(Field(reaped[0], "bytes_freed"), 100 * kMiB) << reaped[0];
   EXPECT_GE(Field(reaped[0], "mrelease_calls"), 1u) << reaped[0];
 }

@@ -29,6 +29,11 @@ namespace reaperd::itest {
 
 constexpr std::uint64_t kMiB = 1 << 20;
 
+// The victim's memory came back: reaped by process_mrelease, or every user of its mm exited.
+inline bool Released(const kill::KillResult& r) {
+  return r.outcome == kill::Outcome::kReaped || r.outcome == kill::Outcome::kExited;
+}
+
 class RecordingSysrq final : public kill::SysrqWriter {
  public:
   Result<void> Trigger(char c) noexcept override {
@@ -75,6 +80,8 @@ class WithholdingOps final : public kill::ProcessOps {
   Result<bool> SameMm(pid_t a, pid_t b) noexcept override { return real_.SameMm(a, b); }
   void Boost(pid_t pid) noexcept override { real_.Boost(pid); }
   bool Unfreeze(pid_t pid) noexcept override { return real_.Unfreeze(pid); }
+  Result<sys::UniqueFd> OpenMm(pid_t pid) noexcept override { return real_.OpenMm(pid); }
+  Result<bool> MmGone(int fd) noexcept override { return real_.MmGone(fd); }
 
  private:
   kill::ProcessOps& real_;

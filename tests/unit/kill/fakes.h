@@ -122,6 +122,8 @@ struct FakeProc {
   bool exited = false;
   bool exits_on_kill = true;  // SIGKILL makes it exit at once
   bool exits_on_term = false;
+  int send_errno = 0;  // every signal fails with this (EPERM: a capability, seccomp, an LSM)
+  bool mm_held_outside = false;    // a process outside any victim group keeps its mm alive
   std::deque<int> mrelease_errno;  // scripted results (0 = success); then the default
 };
 
@@ -154,6 +156,7 @@ class FakeOps final : public ProcessOps {
     FakeProc* p = Lookup(pidfd);
     auto id = fds_[pidfd];
     if (p == nullptr || p->exited) return Fail(Error::Sys(ESRCH, "fake send"));
+    if (p->send_errno != 0) return Fail(Error::Sys(p->send_errno, "fake send"));
     sent.push_back({id.first, id.second, sig});
     if (sig == SIGKILL) {
       p->killed = true;
@@ -196,6 +199,14 @@ class FakeOps final : public ProcessOps {
     unfreeze_calls.push_back(pid);
     return std::exchange(frozen, false);
   }
+  Result<sys::UniqueFd> OpenMm(pid_t pid) noexcept override { return Open(pid); }
+  // The mm is gone once its process exited, unless something outside keeps it.
+  Result<bool> MmGone(int fd) noexcept override {
+    std::lock_guard lock(mu);
+    FakeProc* p = Lookup(fd);
+    if (p == nullptr) return true;
+    return p->exited && !p->mm_held_outside;
+  }
 
   // The process behind pid exits and a new one takes the PID.
   void Reuse(pid_t pid) {
@@ -235,10 +246,12 @@ class FakeOps final : public ProcessOps {
 class FakeSysrq final : public SysrqWriter {
  public:
   std::vector<char> commands;
+  int fail_errno = 0;  // the write fails with this (the command is still recorded)
   std::mutex mu;
   Result<void> Trigger(char c) noexcept override {
     std::lock_guard lock(mu);
     commands.push_back(c);
+    if (fail_errno != 0) return Fail(Error::Sys(fail_errno, "fake sysrq"));
     return {};
   }
   std::vector<char> Commands() {

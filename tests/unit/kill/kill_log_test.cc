@@ -32,11 +32,15 @@ TEST(LogKillResult, MissedDeadlineIsAStall) {
   Logger log(sink);
   KillResult r;
   r.outcome = Outcome::kMissedDeadline;
-  r.last_resort = config::LastResort::kKernelOom;
+  r.last_resort = LastResortAction::kKernelOom;
+  r.last_resort_failed = true;
+  r.last_resort_error = Error::Sys(EIO, "sysrq-trigger");
   LogKillResult(log, r);
   ASSERT_EQ(sink.Lines().size(), 1u);
   EXPECT_TRUE(sink.Lines()[0].starts_with("stall ")) << sink.Lines()[0];
   EXPECT_NE(sink.Lines()[0].find("last_resort=kernel"), std::string::npos);
+  EXPECT_NE(sink.Lines()[0].find("last_resort_failed=true"), std::string::npos) << sink.Lines()[0];
+  EXPECT_NE(sink.Lines()[0].find("sysrq-trigger"), std::string::npos) << sink.Lines()[0];
 }
 
 }  // namespace

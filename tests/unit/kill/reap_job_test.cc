@@ -122,23 +122,88 @@ TEST_F(JobFixture, HelpsTheVictimExit) {
   EXPECT_TRUE(job.result.thawed);
 }
 
-TEST_F(JobFixture, CgroupScopeNeedsTheUsageToDropWhenExitAloneIsSeen) {
+// A victim that exited has let go of its mm (the group holds every sharer the kernel would
+// kill): that is a release, even when file-backed or shmem pages it mapped stay charged to
+// the scope and the scope's usage does not move. Judging by the scope's usage made this a
+// miss, which fed the last resort.
+TEST_F(JobFixture, CgroupScopeVictimThatExitedIsReleasedWhateverTheScopeUsage) {
   w.snapshot.scope.kind = policy::ScopeKind::kCgroup;
   w.snapshot.scope.cgroup = "/sandbox";
   w.view.SetCgroup("sandbox/memory.usage_in_bytes", "5000000\n");
   w.view.SetCgroup("sandbox/memory.limit_in_bytes", "8000000\n");
   w.Add(100, 5000, 1000, 1);
-  // Exits at once: process_mrelease only sees ESRCH, and the mm is pinned elsewhere.
+  // Exits at once: process_mrelease only sees ESRCH; the page cache stays charged.
   Begin();
+  EXPECT_TRUE(Step());
+  EXPECT_TRUE(job.exited);
+  EXPECT_TRUE(job.released);
+  EXPECT_EQ(job.result.freed_by, FreedBy::kExit);
+  EXPECT_EQ(job.result.outcome, Outcome::kExited);
+}
+
+// The usage of the scope falling (another process freed memory) is no proof that the victim
+// released anything: a victim that has neither exited nor been reaped is not released.
+TEST_F(JobFixture, ScopeUsageFallingIsNoReleaseOfTheVictim) {
+  w.snapshot.scope.kind = policy::ScopeKind::kCgroup;
+  w.snapshot.scope.cgroup = "/sandbox";
+  w.view.SetCgroup("sandbox/memory.usage_in_bytes", "5000000\n");
+  w.view.SetCgroup("sandbox/memory.limit_in_bytes", "8000000\n");
+  w.Add(100, 5000, 1000, 1);
+  w.ops.procs[100].exits_on_kill = false;
+  w.ops.procs[100].mrelease_errno.assign(100, EINVAL);
+  Begin();
+  EXPECT_FALSE(Step());
+  w.view.SetCgroup("sandbox/memory.usage_in_bytes", "1000000\n");
+  clock.Advance(50 * sys::kMilli);
+  EXPECT_FALSE(Step());
+  EXPECT_FALSE(job.released);
+}
+
+// process_mrelease said EINVAL: a user of the mm outside the group is alive and not dying
+// (the kernel's task_will_free_mem). The group's exit then frees nothing: not a release.
+TEST_F(JobFixture, ExitAfterEinvalIsNoRelease) {
+  w.snapshot.scope.kind = policy::ScopeKind::kCgroup;
+  w.snapshot.scope.cgroup = "/sandbox";
+  w.Add(100, 5000, 1000, 1);
+  w.ops.procs[100].exits_on_kill = false;
+  w.ops.procs[100].mrelease_errno = {EINVAL};
+  Begin();
+  EXPECT_FALSE(Step());
+  w.ops.SetExited(100);
+  clock.Advance(5 * sys::kMilli);
   EXPECT_FALSE(Step());
   EXPECT_TRUE(job.exited);
   EXPECT_FALSE(job.released);
-  w.view.SetCgroup("sandbox/memory.usage_in_bytes", "1000000\n");  // now it is back
+}
+
+// The victim exits at once (before any process_mrelease could say EINVAL) while a process
+// outside the group keeps its mm: asked through the mm taken before the signal, that is no
+// release; once the mm has no users left, it is.
+TEST_F(JobFixture, ExitWhileAUserOutsideKeepsTheMmIsNoReleaseUntilTheMmGoes) {
+  w.snapshot.scope.kind = policy::ScopeKind::kCgroup;
+  w.snapshot.scope.cgroup = "/sandbox";
+  w.Add(100, 5000, 1000, 1);
+  w.ops.procs[100].mm_held_outside = true;
+  VictimBuilder b(w.view, w.ops, cfg);
+  ASSERT_TRUE(b.Build(w.snapshot, 0, clock.Now(), job.victim));
+  auto mm = w.ops.OpenMm(100);
+  ASSERT_TRUE(mm);
+  job.mm_fd = std::move(*mm);
+  killer = std::make_unique<Killer>(w.view, w.ops, clock, cfg, false);
+  ctx = std::make_unique<ReapContext>(ReapContext{w.view, w.ops, *killer, cfg, clock, 4096});
+  killer->Signal(job.victim, job.result);
+  job.Start(clock.Now(), cfg);
+  EXPECT_FALSE(Step());
+  EXPECT_TRUE(job.exited);
+  EXPECT_FALSE(job.released);
+  {
+    std::lock_guard lock(w.ops.mu);
+    w.ops.procs[100].mm_held_outside = false;
+  }
   clock.Advance(5 * sys::kMilli);
   EXPECT_TRUE(Step());
-  EXPECT_EQ(job.result.freed_by, FreedBy::kScopeUsage);
-  EXPECT_EQ(job.result.bytes_freed, 4000000u);
-  EXPECT_EQ(job.result.outcome, Outcome::kReaped);
+  EXPECT_TRUE(job.released);
+  EXPECT_EQ(job.result.outcome, Outcome::kExited);
 }
 
 }  // namespace

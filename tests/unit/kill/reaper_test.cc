@@ -27,6 +27,7 @@ struct ReaperFixture : ::testing::Test {
   sys::MonotonicClock clock;
   SkipList skip;
   testing::FakeSysrq sysrq;
+  std::unique_ptr<SysrqWriter> custom_sysrq;  // outlives the reaper, which may call it
   std::unique_ptr<LastResortLadder> ladder;
   std::unique_ptr<Reaper> reaper;
 
@@ -162,7 +163,7 @@ TEST_F(ReaperFixture, MissedDeadlineSkipsFiresLastResortAndLingers) {
   ASSERT_TRUE(reaper->WaitPop(r, 5000));
   EXPECT_EQ(r.outcome, Outcome::kMissedDeadline);
   EXPECT_FALSE(r.after_deadline);
-  EXPECT_EQ(r.last_resort, config::LastResort::kKernelOom);
+  EXPECT_EQ(r.last_resort, LastResortAction::kKernelOom);
   EXPECT_TRUE(skip.Contains({100, 5000}));
   for (int i = 0; i < 500 && sysrq.Commands().empty(); ++i) ::poll(nullptr, 0, 2);
   EXPECT_EQ(sysrq.Commands(), std::vector<char>{'f'});
@@ -212,6 +213,154 @@ TEST_F(ReaperFixture, FullTableRefusesBeforeSignalling) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, Errc::kRange);
   EXPECT_EQ(w.ops.SentCount(200, SIGKILL), 0);
+}
+
+// A cgroup scope /sandbox (v1) whose victim 100 never dies nor releases, with 300 (an
+// ordinary process of the cgroup), 301 (oom_score_adj -1000), 302 (listed in cgroup.procs
+// but moved out since) and 400 (elsewhere on the host).
+void StuckCgroupScope(World& w) {
+  w.snapshot.scope.kind = policy::ScopeKind::kCgroup;
+  w.snapshot.scope.cgroup = "/sandbox";
+  w.view.SetCgroup("sandbox/memory.usage_in_bytes", "5000000\n");
+  w.view.SetCgroup("sandbox/memory.limit_in_bytes", "8000000\n");
+  w.view.SetCgroup("sandbox/cgroup.procs", "100\n300\n301\n302\n");
+  w.Add(100, 5000, 1000, 1);
+  w.ops.procs[100].exits_on_kill = false;
+  w.ops.procs[100].mrelease_errno.assign(100000, EINVAL);
+  for (pid_t pid : {300, 301, 302, 400}) {
+    w.ops.procs[pid] = testing::FakeProc{};
+    w.view.SetProc(std::to_string(pid) + "/stat", testing::StatLine(pid, "app", 7000));
+    w.view.SetProc(std::to_string(pid) + "/oom_score_adj", pid == 301 ? "-1000\n" : "0\n");
+  }
+  for (pid_t pid : {100, 300, 301}) {
+    w.view.SetProc(std::to_string(pid) + "/cgroup", "4:memory:/sandbox\n1:cpu:/\n");
+  }
+  w.view.SetProc("100/oom_score_adj", "0\n");
+  w.view.SetProc("302/cgroup", "4:memory:/elsewhere\n");
+  w.view.SetProc("400/cgroup", "4:memory:/\n");
+}
+
+struct CgroupLadder : ReaperFixture, ::testing::WithParamInterface<config::LastResort> {};
+
+// One stuck container must not take down the host: whatever kill.last_resort says, a cgroup
+// scope's last resort never writes /proc/sysrq-trigger; it kills what is left of its own
+// cgroup, sparing the protected and everything outside.
+TEST_P(CgroupLadder, CgroupScopeLastResortStaysInsideTheCgroup) {
+  cfg.deadline_ms = 30;
+  cfg.last_resort = GetParam();
+  cfg.last_resort_after_misses = 1;
+  StuckCgroupScope(w);
+  StartReaper();
+  ASSERT_TRUE(SubmitIndex(0));
+  KillResult r;
+  ASSERT_TRUE(reaper->WaitPop(r, 5000));
+  EXPECT_EQ(r.outcome, Outcome::kMissedDeadline);
+  for (int i = 0; i < 2500 && w.ops.SentCount(300, SIGKILL) == 0; ++i) ::poll(nullptr, 0, 2);
+  EXPECT_EQ(w.ops.SentCount(300, SIGKILL), 1);
+  EXPECT_TRUE(sysrq.Commands().empty());
+  for (const auto& sent : w.ops.Sent()) {
+    EXPECT_TRUE(sent.pid == 100 || sent.pid == 300) << "signalled " << sent.pid;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryHostAction, CgroupLadder,
+                         ::testing::Values(config::LastResort::kKernelOom,
+                                           config::LastResort::kPanic,
+                                           config::LastResort::kReboot));
+
+TEST_F(ReaperFixture, SystemScopeLastResortStillWritesSysrq) {
+  cfg.deadline_ms = 30;
+  cfg.last_resort = config::LastResort::kPanic;
+  cfg.last_resort_after_misses = 1;
+  w.Add(100, 5000, 1000, 1);
+  w.ops.procs[100].exits_on_kill = false;
+  w.ops.procs[100].mrelease_errno.assign(100000, EINVAL);
+  StartReaper();
+  ASSERT_TRUE(SubmitIndex(0));
+  KillResult r;
+  ASSERT_TRUE(reaper->WaitPop(r, 5000));
+  EXPECT_EQ(r.outcome, Outcome::kMissedDeadline);
+  EXPECT_EQ(sysrq.Commands(), std::vector<char>{'c'});
+}
+
+// A last resort that fails (the sysrq write refused) is not silent: the miss's result says
+// so, with the error, for the log, the metrics and `reaperd status`.
+TEST_F(ReaperFixture, FailedSysrqWriteIsReported) {
+  cfg.deadline_ms = 30;
+  cfg.last_resort = config::LastResort::kKernelOom;
+  cfg.last_resort_after_misses = 1;
+  sysrq.fail_errno = EIO;
+  w.Add(100, 5000, 1000, 1);
+  w.ops.procs[100].exits_on_kill = false;
+  w.ops.procs[100].mrelease_errno.assign(100000, EINVAL);
+  StartReaper();
+  ASSERT_TRUE(SubmitIndex(0));
+  KillResult r;
+  ASSERT_TRUE(reaper->WaitPop(r, 5000));
+  EXPECT_EQ(r.outcome, Outcome::kMissedDeadline);
+  EXPECT_EQ(r.last_resort, LastResortAction::kKernelOom);
+  EXPECT_TRUE(r.last_resort_failed);
+  EXPECT_EQ(r.last_resort_error.sys_errno, EIO);
+  EXPECT_EQ(sysrq.Commands(), std::vector<char>{'f'});
+}
+
+// A victim nobody may signal (EPERM: a capability, seccomp, an LSM) is a miss: skipped so it
+// is not chosen again every tick, counted on the ladder, and reported once.
+TEST_F(ReaperFixture, VictimWhoseSignalFailsIsAMissReportedOnce) {
+  cfg.last_resort_after_misses = 3;
+  w.Add(100, 5000, 1000, 1);
+  w.ops.procs[100].send_errno = EPERM;
+  StartReaper();
+  ASSERT_TRUE(SubmitIndex(0));
+  KillResult r;
+  ASSERT_TRUE(reaper->WaitPop(r, 5000));
+  EXPECT_EQ(r.outcome, Outcome::kFailed);
+  EXPECT_EQ(r.first_error.sys_errno, EPERM);
+  EXPECT_TRUE(skip.Contains({100, 5000}));
+  EXPECT_EQ(ladder->misses(r.scope), 1);
+  EXPECT_EQ(reaper->in_flight(), 0u);
+  EXPECT_FALSE(reaper->Pop(r)) << "reported twice";
+}
+
+// The miss is reported after its last resort ran, but never after the victim's late report:
+// here the victim goes while sysrq is being written, and the reports still come in order
+// (the daemon would otherwise take a finished victim for a stuck one).
+TEST_F(ReaperFixture, MissIsReportedBeforeTheLateReportEvenIfTheVictimGoesDuringTheLastResort) {
+  cfg.deadline_ms = 30;
+  cfg.last_resort = config::LastResort::kKernelOom;
+  cfg.last_resort_after_misses = 1;
+  w.Add(100, 5000, 1000, 1);
+  w.ops.procs[100].exits_on_kill = false;
+  w.ops.procs[100].mrelease_errno.assign(100000, EINVAL);
+  struct GoneDuringSysrq final : SysrqWriter {
+    explicit GoneDuringSysrq(ReaperFixture* fixture) : f(fixture) {}
+    ReaperFixture* f;
+    Result<void> Trigger(char) noexcept override {
+      {
+        std::lock_guard lock(f->w.ops.mu);
+        f->w.ops.procs[100].mrelease_errno.clear();
+        f->w.ops.procs[100].exited = true;
+      }
+      // Give the workers every chance to finish the victim while the last resort runs.
+      for (int i = 0; i < 100 && f->reaper->in_flight() != 0; ++i) ::poll(nullptr, 0, 2);
+      return {};
+    }
+  };
+  custom_sysrq = std::make_unique<GoneDuringSysrq>(this);
+  ladder = std::make_unique<LastResortLadder>(cfg, *custom_sysrq);
+  ReaperOptions opt;
+  opt.linger_interval = 5 * sys::kMilli;
+  reaper = std::make_unique<Reaper>(cfg, opt, w.view, w.ops, clock, skip, *ladder);
+  ASSERT_TRUE(reaper->Start());
+  ASSERT_TRUE(SubmitIndex(0));
+  KillResult r;
+  ASSERT_TRUE(reaper->WaitPop(r, 5000));
+  EXPECT_EQ(r.outcome, Outcome::kMissedDeadline);
+  EXPECT_FALSE(r.after_deadline);
+  EXPECT_EQ(r.last_resort, LastResortAction::kKernelOom);
+  ASSERT_TRUE(reaper->WaitPop(r, 5000));
+  EXPECT_TRUE(r.after_deadline);
+  EXPECT_EQ(r.outcome, Outcome::kExited);
 }
 
 }  // namespace
