@@ -109,6 +109,7 @@ void BM_CgroupScopeDecisionToSignal(benchmark::State& state) {
   const std::vector<policy::ProcessId> skipped;
   // Warm as the engine warms its kill path: one scan of the whole system.
   (void)scanner.ScanInto(policy::Scope{}, options, snap);
+  double nivcsw = 0, nvcsw = 0, minflt = 0;
   double scanned = 0, usage_mib = 0, scan_us = 0, build_us = 0, submit_us = 0;
   for (auto _ : state) {
     itest::Hog hog = itest::Hog::Spawn({.touch_mib = 56}, sb.get());
@@ -142,7 +143,13 @@ void BM_CgroupScopeDecisionToSignal(benchmark::State& state) {
       break;
     }
     const sys::Nanos t_built = clock.Now();
+    struct rusage ru0, ru1;
+    ::getrusage(RUSAGE_THREAD, &ru0);
     (void)reaper.Submit(std::move(v));
+    ::getrusage(RUSAGE_THREAD, &ru1);
+    nivcsw += static_cast<double>(ru1.ru_nivcsw - ru0.ru_nivcsw);
+    nvcsw += static_cast<double>(ru1.ru_nvcsw - ru0.ru_nvcsw);
+    minflt += static_cast<double>(ru1.ru_minflt - ru0.ru_minflt);
     kill::KillResult r;
     if (!reaper.WaitPop(r, 5000) || r.t_signal == 0) {
       state.SkipWithError("no result");
@@ -163,6 +170,11 @@ void BM_CgroupScopeDecisionToSignal(benchmark::State& state) {
   // Where the time goes: the scan, rank + victim build, and Submit up to the signal.
   state.counters["scan_us"] = n > 0 ? scan_us / n : 0;
   state.counters["rank_build_us"] = n > 0 ? build_us / n : 0;
+  // Per Submit: involuntary context switches (the thread was preempted before the signal
+  // went out, on a loaded machine), voluntary ones, and minor faults.
+  state.counters["submit_nivcsw"] = n > 0 ? nivcsw / n : 0;
+  state.counters["submit_nvcsw"] = n > 0 ? nvcsw / n : 0;
+  state.counters["submit_minflt"] = n > 0 ? minflt / n : 0;
   state.counters["submit_us"] = n > 0 ? submit_us / n : 0;
 }
 BENCHMARK(BM_CgroupScopeDecisionToSignal)
