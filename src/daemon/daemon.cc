@@ -125,7 +125,11 @@ int RunDaemon(const config::Config& initial, const DaemonOptions& options, Logge
     // Rescan first, so a scope found now is sampled in this very tick.
     const int rescan_next = autos ? autos->MaybeRescan(engine) : -1;
     int next = engine.Tick();
-    if (autos) next = std::min(next, rescan_next);
+    // With every cgroup watched, the periodic rescan is a fallback that rides on the next
+    // tick; only a rescan an event asked for (or an unwatched tree) wakes the loop itself.
+    if (autos && (!autos->watching() || autos->rescan_wanted())) {
+      next = std::min(next, rescan_next);
+    }
     if (engine.scopes_generation() != synced_generation) {
       sources.Sync(engine);
       std::vector<std::string> live;

@@ -129,6 +129,7 @@ bool AutoScopes::OnWatchReady() {
   }
   if (wanted) {
     next_ns_ = std::min(next_ns_, std::max(clock_.Now(), last_end_ns_ + gap_ns_));
+    rescan_wanted_ = true;
   }
   return wanted;
 }
@@ -136,6 +137,7 @@ bool AutoScopes::OnWatchReady() {
 int AutoScopes::MaybeRescan(Engine& engine) {
   sys::Nanos now = clock_.Now();
   if (now >= next_ns_) {
+    rescan_wanted_ = false;
     Rescan(engine);
     const sys::Nanos end = clock_.Now();
     // Ten times the walk's own duration: a huge tree under a storm of events still leaves

@@ -86,6 +86,11 @@ class AutoScopes final : private WalkObserver {
   // Rescans when due. Returns the milliseconds until the next rescan is due.
   int MaybeRescan(Engine& engine);
 
+  // True when the inotify watch covers every cgroup the walk visited: the periodic rescan is
+  // then only a fallback, due at the next tick rather than worth a wake-up of its own.
+  bool watching() const noexcept { return watcher_.has_value() && !watch_full_logged_; }
+  // True when an event asked for a rescan that has not run yet.
+  bool rescan_wanted() const noexcept { return rescan_wanted_; }
   std::size_t watches() const noexcept { return watcher_ ? watcher_->size() : 0; }
   std::uint64_t rescans() const noexcept { return rescans_; }
 
@@ -101,6 +106,7 @@ class AutoScopes final : private WalkObserver {
   int rescan_ms_;
   std::string limit_file_;
   sys::Nanos next_ns_ = 0;
+  bool rescan_wanted_ = false;
   sys::Nanos last_end_ns_ = 0;  // when the last rescan ended
   sys::Nanos gap_ns_ = kMinRescanGapNs;
   std::uint64_t rescans_ = 0;

@@ -147,5 +147,20 @@ TEST_F(DiscoveryWatch, WithoutEventsOnlyThePeriodicRescanRuns) {
   EXPECT_EQ(autos_->rescans(), first + 1);
 }
 
+TEST_F(DiscoveryWatch, OnlyARescanAnEventAskedForIsWorthAWakeUp) {
+  // The daemon loop arms its timer for the next rescan only when it was asked for by an
+  // event, or when some cgroup is not watched: the periodic one then rides on a tick.
+  (void)autos_->MaybeRescan(*engine_);
+  EXPECT_TRUE(autos_->watching());
+  EXPECT_FALSE(autos_->rescan_wanted());
+  ASSERT_TRUE(fs::create_directory(root_ + "/box"));
+  EXPECT_TRUE(Wake());
+  EXPECT_TRUE(autos_->rescan_wanted());
+  clock_.Advance(AutoScopes::kMinRescanGapNs);
+  (void)autos_->MaybeRescan(*engine_);
+  EXPECT_FALSE(autos_->rescan_wanted());
+  fs::remove_all(root_ + "/box");
+}
+
 }  // namespace
 }  // namespace reaperd::daemon
