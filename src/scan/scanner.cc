@@ -275,6 +275,26 @@ bool Scanner::ReadProcess(pid_t pid, const ScanOptions& options, policy::Process
   return true;
 }
 
+Result<void> Scanner::ListCandidatePids(const policy::Scope& scope) {
+  pids_.clear();
+  // A cgroup scope lists its members from cgroup.procs: reading all of /proc would make the
+  // kill's cost grow with every process elsewhere on the machine. Each member's own
+  // /proc/PID/cgroup is still checked below (it may have moved out since the listing). If
+  // the listing fails, /proc is read whole as before: slower, but no member is missed.
+  if (scope.kind == policy::ScopeKind::kCgroup && scope.cgroup != "/" &&
+      view_.cgroup_version() != sys::CgroupVersion::kNone) {
+    if (view_.ListCgroupPids(scope.cgroup, pids_)) {
+      std::sort(pids_.begin(), pids_.end());
+      pids_.erase(std::unique(pids_.begin(), pids_.end()), pids_.end());
+      return {};
+    }
+    pids_.clear();
+  }
+  if (auto r = view_.ListPids(pids_); !r) return Fail(r.error());
+  std::sort(pids_.begin(), pids_.end());
+  return {};
+}
+
 Result<policy::Snapshot> Scanner::Scan(const policy::Scope& scope, const ScanOptions& options) {
   policy::Snapshot snap;
   if (auto r = ScanInto(scope, options, snap); !r) return Fail(r.error());
@@ -292,9 +312,7 @@ Result<void> Scanner::ScanInto(const policy::Scope& scope, const ScanOptions& op
   if (!total) return Fail(total.error());
   out.total_pages = *total;
 
-  pids_.clear();
-  if (auto r = view_.ListPids(pids_); !r) return Fail(r.error());
-  std::sort(pids_.begin(), pids_.end());
+  if (auto r = ListCandidatePids(scope); !r) return Fail(r.error());
   out.processes.reserve(pids_.size());
   // Slots are overwritten in order; one that was not kept (vanished, unreadable, outside
   // the scope) is reused for the next process. Slots past the end are dropped last.

@@ -42,8 +42,9 @@ class Scanner {
  public:
   Scanner(sys::SystemView& view, const sys::Clock& clock);
 
-  // Reads every process of the scope. Fails only when /proc itself cannot be listed or
-  // the scope's totals cannot be read. A fresh snapshot each call: for tools and tests.
+  // Reads every process of the scope: all of /proc for the system, the cgroup.procs of the
+  // cgroup and its descendants for a cgroup scope. Fails only when the processes cannot be
+  // listed or the scope's totals cannot be read. A fresh snapshot each call: for tools and tests.
   Result<policy::Snapshot> Scan(const policy::Scope& scope, const ScanOptions& options);
 
   // The same into out, overwriting its processes in place: their strings and the vector keep
@@ -61,6 +62,9 @@ class Scanner {
   Result<std::uint64_t> TotalPages(const policy::Scope& scope);
 
  private:
+  // Fills pids_ (sorted, unique) with the PIDs that may belong to the scope.
+  Result<void> ListCandidatePids(const policy::Scope& scope);
+
   sys::SystemView& view_;
   const sys::Clock& clock_;
   std::uint64_t page_size_;

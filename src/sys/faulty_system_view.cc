@@ -150,6 +150,12 @@ Result<void> FaultySystemView::ListPids(std::vector<pid_t>& out) {
   return base_.ListPids(out);
 }
 
+Result<void> FaultySystemView::ListCgroupPids(std::string_view path, std::vector<pid_t>& out) {
+  const FaultRule* f = Match("<cgroup.procs>");
+  if (f != nullptr) return Fail(Error::Sys(ErrnoOf(f->fault), "injected fault"));
+  return base_.ListCgroupPids(path, out);
+}
+
 Result<void> FaultySystemView::ListDirs(Root root, std::string_view path,
                                         std::vector<std::string>& out) {
   const FaultRule* f = Match(path);

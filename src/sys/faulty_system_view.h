@@ -3,7 +3,7 @@
 // A rule matches by path substring ("status", "1234/", "" for all) and fires on every Nth
 // matching call after the first `skip` ones, so a fault lands in the middle of a scan.
 // Paths seen by ReadAt/ReadLinkAt are "<dir opened by OpenDir>/<name>"; ListPids is
-// "<pids>". Thread safety: not thread safe; one per test.
+// "<pids>", ListCgroupPids "<cgroup.procs>". Thread safety: not thread safe; one per test.
 #pragma once
 
 #include <cstdint>
@@ -54,6 +54,7 @@ class FaultySystemView final : public SystemView {
                                  std::span<char> buf) noexcept override;
   Result<void> Write(Root root, std::string_view path, std::string_view data) noexcept override;
   Result<void> ListPids(std::vector<pid_t>& out) override;
+  Result<void> ListCgroupPids(std::string_view path, std::vector<pid_t>& out) override;
   Result<void> ListDirs(Root root, std::string_view path, std::vector<std::string>& out) override;
   CgroupVersion cgroup_version() const noexcept override { return base_.cgroup_version(); }
   std::string_view cgroup_root_path() const noexcept override { return base_.cgroup_root_path(); }

@@ -46,6 +46,75 @@ bool FileContainsWord(const std::string& path, std::string_view word) {
   return false;
 }
 
+// Deep enough for any real hierarchy (systemd nests a few levels); a deeper subtree is an
+// error, so the caller falls back to a full scan rather than missing members.
+constexpr int kMaxCgroupDepth = 32;
+
+// Appends the PIDs of cgroup.procs in dirfd, read in chunks into a stack buffer (a cgroup of
+// 10,000 processes lists ~70 KB). A number cut by a chunk boundary carries over.
+Result<void> ReadProcsAt(int dirfd, std::vector<pid_t>& out) {
+  UniqueFd fd(::openat(dirfd, "cgroup.procs", O_RDONLY | O_CLOEXEC));
+  if (!fd) return Fail(Error::Sys(errno, "open cgroup.procs"));
+  char buf[4096];
+  long pid = 0;
+  bool in_number = false;
+  for (;;) {
+    const ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Fail(Error::Sys(errno, "read cgroup.procs"));
+    }
+    if (n == 0) break;
+    for (ssize_t i = 0; i < n; ++i) {
+      const char c = buf[i];
+      if (c >= '0' && c <= '9') {
+        if (pid > INT_MAX / 10) return Fail(Error::Parse("cgroup.procs: pid out of range"));
+        pid = pid * 10 + (c - '0');
+        in_number = true;
+      } else if (c == '\n') {
+        if (in_number && pid > 0) out.push_back(static_cast<pid_t>(pid));
+        pid = 0;
+        in_number = false;
+      } else {
+        return Fail(Error::Parse("cgroup.procs: not a pid list"));
+      }
+    }
+  }
+  if (in_number && pid > 0) out.push_back(static_cast<pid_t>(pid));
+  return {};
+}
+
+// The cgroup at dirfd and its descendants, depth first. getdents64 into a stack buffer per
+// level, not readdir: no heap allocation beyond out's growth.
+Result<void> ListProcsTree(int dirfd, int depth, std::vector<pid_t>& out) {
+  if (depth > kMaxCgroupDepth) return Fail(Error::Of(Errc::kInvalid, "cgroup tree too deep"));
+  if (auto r = ReadProcsAt(dirfd, out); !r) return r;
+  alignas(8) char buf[2048];
+  for (;;) {
+    const long n = ::syscall(SYS_getdents64, dirfd, buf, sizeof buf);
+    if (n < 0) return Fail(Error::Sys(errno, "getdents64 cgroup"));
+    if (n == 0) break;
+    for (long off = 0; off < n;) {
+      const auto* e = reinterpret_cast<const struct dirent64*>(buf + off);
+      off += e->d_reclen;
+      if (e->d_type != DT_DIR || e->d_name[0] == '.') continue;
+      UniqueFd child(::openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      if (!child) {
+        if (errno == ENOENT || errno == ENODEV) continue;  // removed since the listing
+        return Fail(Error::Sys(errno, "open child cgroup"));
+      }
+      auto r = ListProcsTree(child.get(), depth + 1, out);
+      // A child removed between its open and its read (rmdir of an empty cgroup) is gone.
+      if (!r && r.error().code == Errc::kSys &&
+          (r.error().sys_errno == ENOENT || r.error().sys_errno == ENODEV)) {
+        continue;
+      }
+      if (!r) return r;
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<std::size_t> ReadAll(int fd, std::span<char> buf, bool* truncated) noexcept {
@@ -175,6 +244,13 @@ Result<void> RealSystemView::ListPids(std::vector<pid_t>& out) {
     }
   }
   return {};
+}
+
+Result<void> RealSystemView::ListCgroupPids(std::string_view path, std::vector<pid_t>& out) {
+  while (!path.empty() && path.front() == '/') path.remove_prefix(1);
+  auto dir = OpenDir(Root::kCgroup, path.empty() ? std::string_view(".") : path);
+  if (!dir) return Fail(dir.error());
+  return ListProcsTree(dir->get(), 0, out);
 }
 
 Result<void> RealSystemView::ListDirs(Root root, std::string_view path,

@@ -44,6 +44,11 @@ class SystemView {
   virtual Result<void> Write(Root root, std::string_view path, std::string_view data) noexcept = 0;
   // The numeric entries of /proc, i.e. the PIDs of the namespace. Appends to out.
   virtual Result<void> ListPids(std::vector<pid_t>& out) = 0;
+  // The PIDs in cgroup.procs of the cgroup at path (under the cgroup root) and of every
+  // cgroup below it, appended to out (unsorted; v1 may list a PID twice). Reads only that
+  // subtree, so a cgroup scope's scan does not depend on how many processes run elsewhere.
+  // Fails when the cgroup itself cannot be listed; a child removed meanwhile is skipped.
+  virtual Result<void> ListCgroupPids(std::string_view path, std::vector<pid_t>& out) = 0;
   // Names of the subdirectories of root/path (child cgroups).
   virtual Result<void> ListDirs(Root root, std::string_view path,
                                 std::vector<std::string>& out) = 0;
@@ -67,6 +72,7 @@ class RealSystemView final : public SystemView {
                                  std::span<char> buf) noexcept override;
   Result<void> Write(Root root, std::string_view path, std::string_view data) noexcept override;
   Result<void> ListPids(std::vector<pid_t>& out) override;
+  Result<void> ListCgroupPids(std::string_view path, std::vector<pid_t>& out) override;
   Result<void> ListDirs(Root root, std::string_view path, std::vector<std::string>& out) override;
   CgroupVersion cgroup_version() const noexcept override { return version_; }
   std::string_view cgroup_root_path() const noexcept override { return cgroup_root_; }

@@ -120,6 +120,7 @@ Result<void> Watchdog::Start() {
   int e = pthread_create(&thread_, &attr, &Watchdog::ThreadMain, this);
   pthread_attr_destroy(&attr);
   if (e != 0) return Fail(Error::Sys(e, "pthread_create(watchdog)"));
+  ::pthread_setname_np(thread_, "reaperd-stall");  // tells it apart in top and idle_compare
   started_ = true;
   return {};
 }
@@ -138,21 +139,41 @@ void Watchdog::Stop() {
 
 void Watchdog::Loop() {
   for (;;) {
+    const int wait_ms = NextWaitMs();
     {
       std::unique_lock lock(mu_);
-      if (cv_.wait_for(lock, std::chrono::milliseconds(cfg_.check_interval_ms),
-                       [&] { return stop_; })) {
+      if (cv_.wait_for(lock, std::chrono::milliseconds(wait_ms),
+                       [&] { return stop_ || kicked_; }) &&
+          stop_) {
         return;
       }
+      kicked_ = false;
     }
     (void)Check();
   }
 }
 
-void Watchdog::NoteKill(pid_t pid) noexcept {
+bool Watchdog::Busy() {
+  if (!dstate_.empty() || pressure_ || psi_high_since_ >= 0) return true;
   std::lock_guard lock(mu_);
-  ++kills_;
-  dying_.push_back(pid);
+  return !dying_.empty() || !missed_.empty();
+}
+
+int Watchdog::NextWaitMs() {
+  if (Busy()) return cfg_.check_interval_ms;
+  // Idle, a look can only find the loop late or a task newly in D, and neither is due
+  // sooner: a wake-up a second would cost the host for nothing.
+  return std::max(cfg_.check_interval_ms, std::min(cfg_.loop_late_ms, cfg_.d_state_ms));
+}
+
+void Watchdog::NoteKill(pid_t pid) noexcept {
+  {
+    std::lock_guard lock(mu_);
+    ++kills_;
+    dying_.push_back(pid);
+    kicked_ = true;  // look at once, and then every check_interval_ms
+  }
+  cv_.notify_one();
 }
 
 void Watchdog::NoteVictimDone(pid_t pid) noexcept {
@@ -162,8 +183,12 @@ void Watchdog::NoteVictimDone(pid_t pid) noexcept {
 }
 
 void Watchdog::NoteMissedDeadline(pid_t pid, const std::string& comm, std::int64_t signalled_ns) {
-  std::lock_guard lock(mu_);
-  missed_.push_back(Missed{pid, comm, signalled_ns, false});
+  {
+    std::lock_guard lock(mu_);
+    missed_.push_back(Missed{pid, comm, signalled_ns, false});
+    kicked_ = true;
+  }
+  cv_.notify_one();
 }
 
 bool Watchdog::ReadTask(pid_t pid, StalledTask& t) {
@@ -190,42 +215,64 @@ bool Watchdog::ReadTask(pid_t pid, StalledTask& t) {
 std::optional<StallReport> Watchdog::Check() {
   const sys::Nanos now = clock_.Now();
   StallReport rep;
-  // Tasks in D, and since when (a task keeps its first-seen time while it stays in D).
-  pids_.clear();
-  (void)view_.ListPids(pids_);
-  std::vector<pid_t> stalled;
-  std::unordered_map<pid_t, DState> seen;
-  for (pid_t pid : pids_) {
-    auto r = view_.Read(sys::Root::kProc, std::to_string(pid) + "/stat", buf_);
-    if (!r) continue;
-    auto st = proc::ParsePidStat(std::string_view(buf_.data(), r->size));
-    if (!st || st->state != 'D') continue;
-    DState d{st->starttime, now};
-    if (auto it = dstate_.find(pid); it != dstate_.end() && it->second.starttime == st->starttime) {
-      d.since = it->second.since;
-    }
-    seen[pid] = d;
-    if (now - d.since >= cfg_.d_state_ms * sys::kMilli) stalled.push_back(pid);
-  }
-  dstate_ = std::move(seen);
-
-  // System PSI full, as a share of wall time since the last look.
+  // System PSI, as a share of wall time since the last look: "full" for the stall report,
+  // "some" (or any "full") to tell a host under memory pressure from an idle one.
+  double psi_some_percent = 0;
   if (auto r = view_.Read(sys::Root::kProc, "pressure/memory", buf_)) {
-    if (auto psi = proc::ParsePsi(std::string_view(buf_.data(), r->size)); psi && psi->has_full) {
-      if (last_psi_ns_ != 0 && now > last_psi_ns_ && psi->full.total_us >= last_psi_full_us_) {
-        rep.psi_full_percent = static_cast<double>(psi->full.total_us - last_psi_full_us_) * 1e3 /
-                               static_cast<double>(now - last_psi_ns_) * 100.0;
+    if (auto psi = proc::ParsePsi(std::string_view(buf_.data(), r->size))) {
+      const double elapsed_us = static_cast<double>(now - last_psi_ns_) / 1e3;
+      if (last_psi_ns_ != 0 && now > last_psi_ns_) {
+        if (psi->some.total_us >= last_psi_some_us_) {
+          psi_some_percent =
+              static_cast<double>(psi->some.total_us - last_psi_some_us_) / elapsed_us * 100.0;
+        }
+        if (psi->has_full && psi->full.total_us >= last_psi_full_us_) {
+          rep.psi_full_percent =
+              static_cast<double>(psi->full.total_us - last_psi_full_us_) / elapsed_us * 100.0;
+        }
       }
-      last_psi_full_us_ = psi->full.total_us;
+      last_psi_some_us_ = psi->some.total_us;
+      if (psi->has_full) last_psi_full_us_ = psi->full.total_us;
       last_psi_ns_ = now;
     }
   }
+  pressure_ = psi_some_percent >= kPressureSomePercent || rep.psi_full_percent > 0;
   bool psi_stall = false;
   if (rep.psi_full_percent >= cfg_.psi_full_percent && cfg_.psi_full_percent > 0) {
     if (psi_high_since_ < 0) psi_high_since_ = now;
     psi_stall = now - psi_high_since_ >= cfg_.psi_full_sustain_ms * sys::kMilli;
   } else {
     psi_high_since_ = -1;
+  }
+
+  // Tasks in D, and since when (a task keeps its first-seen time while it stays in D). The
+  // walk reads every /proc/PID/stat: it runs at every look while the host is under memory
+  // pressure, a victim is dying or a task is in D, and otherwise once per d_state_ms, which
+  // still finds a task stuck in D within twice d_state_ms.
+  const bool walk =
+      last_walk_ns_ == 0 || Busy() || now - last_walk_ns_ >= cfg_.d_state_ms * sys::kMilli;
+  std::vector<pid_t> stalled;
+  if (walk) {
+    last_walk_ns_ = now;
+    pids_.clear();
+    (void)view_.ListPids(pids_);
+    std::unordered_map<pid_t, DState> seen;
+    char path[32];
+    for (pid_t pid : pids_) {
+      auto end = fmt::format_to_n(path, sizeof path - 1, "{}/stat", pid).out;
+      auto r = view_.Read(sys::Root::kProc, std::string_view(path, end - path), buf_);
+      if (!r) continue;
+      auto st = proc::ParsePidStat(std::string_view(buf_.data(), r->size));
+      if (!st || st->state != 'D') continue;
+      DState d{st->starttime, now};
+      if (auto it = dstate_.find(pid);
+          it != dstate_.end() && it->second.starttime == st->starttime) {
+        d.since = it->second.since;
+      }
+      seen[pid] = d;
+      if (now - d.since >= cfg_.d_state_ms * sys::kMilli) stalled.push_back(pid);
+    }
+    dstate_ = std::move(seen);
   }
 
   const sys::Nanos beat = heartbeat_ns_.load(std::memory_order_relaxed);

@@ -79,6 +79,11 @@ class Watchdog {
 
   // One look; returns the report it wrote, if any.
   std::optional<StallReport> Check();
+  // How long the thread sleeps before its next look: check_interval_ms while something is
+  // going on (memory pressure at the last look, a task in D, a victim dying or late), else
+  // min(loop_late_ms, d_state_ms), so an idle host is not woken every second. A kill wakes
+  // the thread at once. Thread of Check() only.
+  int NextWaitMs();
   std::uint64_t reports() const noexcept { return reports_.load(); }
 
  private:
@@ -92,7 +97,12 @@ class Watchdog {
     sys::Nanos signalled_ns = 0;
     bool reported = false;
   };
+  // The share of wall time with memory "some" stall at which the host counts as under
+  // pressure (and the watchdog looks at every check_interval_ms).
+  static constexpr double kPressureSomePercent = 1.0;
+
   static void* ThreadMain(void* self);
+  bool Busy();
   void Loop();
   void PrepareReportDir();
   bool ReadTask(pid_t pid, StalledTask& t);
@@ -107,12 +117,16 @@ class Watchdog {
   std::mutex mu_;  // guards the notes below and stop_
   std::condition_variable cv_;
   bool stop_ = false;
+  bool kicked_ = false;  // a kill or a missed deadline: look now
   std::uint64_t kills_ = 0;
   std::vector<pid_t> dying_;
   std::vector<Missed> missed_;
   // Only the watchdog thread (or the Check() caller) touches these.
   std::unordered_map<pid_t, DState> dstate_;
   std::uint64_t last_psi_full_us_ = 0;
+  std::uint64_t last_psi_some_us_ = 0;
+  bool pressure_ = false;        // memory pressure at the last look
+  sys::Nanos last_walk_ns_ = 0;  // the last walk of /proc for tasks in D
   sys::Nanos last_psi_ns_ = 0;
   sys::Nanos psi_high_since_ = -1;
   sys::Nanos last_report_ns_ = 0;

@@ -11,6 +11,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -192,6 +193,41 @@ TEST(ZeroAlloc, WarmRescanIntoTheSameSnapshotAllocatesNothing) {
   ASSERT_TRUE(fresh_snap);
   ASSERT_EQ(fresh_snap->processes.size(), snap.processes.size());
   EXPECT_EQ(fresh_snap->total_pages, snap.total_pages);
+}
+
+TEST(ZeroAlloc, WarmCgroupScopeRescanAllocatesNothing) {
+  // A cgroup scope lists its members from cgroup.procs of the cgroup and its descendants:
+  // the listing goes into the scanner's reused PID vector through stack buffers, so a warm
+  // re-scan makes none. The captured processes' cgroup, rebuilt in a temporary v1 tree.
+  const std::string fx = REAPERD_FIXTURES;
+  char templ[] = "/tmp/reaperd-alloc-cg-XXXXXX";
+  ASSERT_NE(::mkdtemp(templ), nullptr);
+  const std::filesystem::path root = templ;
+  const std::filesystem::path leaf =
+      root / "process_api/f23a496f531af42c86ef3b5f16495f23/reaperd-capture";
+  std::filesystem::create_directories(leaf);
+  std::ofstream(root / "memory.usage_in_bytes") << "4096\n";
+  std::ofstream(root / "process_api/memory.limit_in_bytes") << "268435456\n";
+  std::ofstream(root / "process_api/cgroup.procs") << "";  // every cgroup has one
+  std::ofstream(root / "process_api/f23a496f531af42c86ef3b5f16495f23/cgroup.procs") << "";
+  std::ofstream(leaf / "cgroup.procs") << "19627\n19628\n19629\n19630\n19631\n19632\n";
+  auto view = sys::RealSystemView::Open(fx + "/proc/host-v1", root.string());
+  ASSERT_TRUE(view);
+  sys::MonotonicClock clock;
+  scan::Scanner scanner(*view, clock);
+  policy::Scope cg;
+  ASSERT_TRUE(policy::ParseScope("cgroup:/process_api", &cg));
+  policy::Snapshot snap;
+  ASSERT_TRUE(scanner.ScanInto(cg, {}, snap));  // warm-up
+  EXPECT_EQ(snap.processes.size(), 5u);         // 19630 is listed but has exited
+  EXPECT_EQ(snap.vanished, 1);
+  bool ok = true;
+  Counted warm = Count([&] {
+    for (int i = 0; i < 3; ++i) ok = ok && scanner.ScanInto(cg, {}, snap).has_value();
+  });
+  std::filesystem::remove_all(root);
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(warm.allocs, 0) << warm.bytes << " bytes";
 }
 
 TEST(ZeroAlloc, ReusedSlotOfALongerProcessKeepsNoStaleText) {

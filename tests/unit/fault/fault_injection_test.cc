@@ -50,7 +50,11 @@ struct CgroupTree {
       made.push_back(dir);
       Put(dir + "/memory.limit_in_bytes", "268435456\n");
       Put(dir + "/memory.usage_in_bytes", "4096\n");
+      Put(dir + "/cgroup.procs", "");  // every cgroup has one
     }
+    // The leaf's members, as the captured leaf listed them (19630 exited before the capture
+    // of /proc: a vanished member).
+    Put(dir + "/cgroup.procs", "19627\n19628\n19629\n19630\n19631\n19632\n");
   }
   void Put(const std::string& rel, const std::string& text) {
     std::ofstream(root + "/" + rel) << text;
@@ -59,6 +63,7 @@ struct CgroupTree {
     for (auto it = made.rbegin(); it != made.rend(); ++it) {
       ::unlink((root + "/" + *it + "/memory.limit_in_bytes").c_str());
       ::unlink((root + "/" + *it + "/memory.usage_in_bytes").c_str());
+      ::unlink((root + "/" + *it + "/cgroup.procs").c_str());
       ::rmdir((root + "/" + *it).c_str());
     }
     ::unlink((root + "/memory.usage_in_bytes").c_str());
@@ -128,6 +133,7 @@ const Case kCases[] = {
     {"cgroup:/process_api", "/cgroup"},
     {"cgroup:/process_api", "/oom_score_adj"},
     {"cgroup:/process_api", "/status"},
+    {"cgroup:/process_api", "<cgroup.procs>"},  // the listing fails: all of /proc is read
 };
 const Fault kFaults[] = {Fault::kEnoent, Fault::kEsrch,     Fault::kEacces,
                          Fault::kEio,    Fault::kShortRead, Fault::kGarbage};

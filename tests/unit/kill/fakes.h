@@ -64,6 +64,28 @@ class FakeView final : public sys::SystemView {
     return {};
   }
   Result<void> ListPids(std::vector<pid_t>&) override { return {}; }
+  // The PIDs of every "<dir>/cgroup.procs" and "<dir>/.../cgroup.procs" in the cgroup map.
+  Result<void> ListCgroupPids(std::string_view path, std::vector<pid_t>& out) override {
+    std::lock_guard lock(mu);
+    while (!path.empty() && path.front() == '/') path.remove_prefix(1);
+    const std::string prefix = path.empty() ? "" : std::string(path) + "/";
+    bool found = false;
+    for (const auto& [file, text] : cgroup) {
+      if (!file.starts_with(prefix) || !file.ends_with("cgroup.procs")) continue;
+      const std::string_view tail = std::string_view(file).substr(prefix.size());
+      if (tail != "cgroup.procs" && !tail.ends_with("/cgroup.procs")) continue;
+      found = true;
+      std::size_t pos = 0;
+      while (pos < text.size()) {
+        std::size_t end = text.find('\n', pos);
+        if (end == std::string::npos) end = text.size();
+        if (end > pos) out.push_back(static_cast<pid_t>(std::stoi(text.substr(pos, end - pos))));
+        pos = end + 1;
+      }
+    }
+    if (!found) return Fail(Error::Sys(ENOENT, "fake cgroup.procs"));
+    return {};
+  }
   Result<void> ListDirs(sys::Root, std::string_view, std::vector<std::string>&) override {
     return {};
   }

@@ -2,6 +2,9 @@
 #include "sys/system_view.h"
 
 #include <gtest/gtest.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -64,6 +67,50 @@ TEST(RealSystemView, ListsChildCgroups) {
   std::vector<std::string> dirs;
   ASSERT_TRUE(v.ListDirs(Root::kCgroup, "", dirs));
   EXPECT_EQ(dirs, std::vector<std::string>{"reaperd-capture"});
+}
+
+TEST(RealSystemView, ListsTheCgroupsProcsAndItsDescendants) {
+  RealSystemView v = OpenFixtures();
+  std::vector<pid_t> pids;
+  ASSERT_TRUE(v.ListCgroupPids("/reaperd-capture", pids));
+  EXPECT_EQ(pids, (std::vector<pid_t>{19627, 19628, 19629, 19630, 19631, 19632}));
+  pids.clear();
+  ASSERT_TRUE(v.ListCgroupPids("/", pids));  // the root and its child
+  EXPECT_EQ(pids.size(), 13u);
+  EXPECT_FALSE(v.ListCgroupPids("/gone", pids));
+}
+
+TEST(RealSystemView, ListsALongCgroupProcsReadInChunks) {
+  // 20,000 PIDs (~120 KB): numbers cut by the read buffer's end must carry over whole.
+  char templ[] = "/tmp/reaperd-procs-XXXXXX";
+  ASSERT_NE(::mkdtemp(templ), nullptr);
+  const std::string dir = templ;
+  std::ofstream(dir + "/memory.usage_in_bytes") << "4096\n";
+  ::mkdir((dir + "/a").c_str(), 0755);
+  ::mkdir((dir + "/a/b").c_str(), 0755);
+  std::string text;
+  std::vector<pid_t> want;
+  for (pid_t pid = 1; pid <= 20000; ++pid) {
+    text += std::to_string(pid * 7) + "\n";
+    want.push_back(pid * 7);
+  }
+  std::ofstream(dir + "/a/cgroup.procs") << text;
+  std::ofstream(dir + "/a/b/cgroup.procs") << "3\n";
+  want.push_back(3);
+  auto v = RealSystemView::Open(kProc, dir);
+  ASSERT_TRUE(v);
+  std::vector<pid_t> pids;
+  EXPECT_TRUE(v->ListCgroupPids("/a", pids));
+  EXPECT_EQ(pids, want);
+  std::ofstream(dir + "/a/b/cgroup.procs") << "3\nx\n";  // not a PID list: an error
+  pids.clear();
+  EXPECT_FALSE(v->ListCgroupPids("/a", pids));
+  for (const char* f : {"/a/b/cgroup.procs", "/a/cgroup.procs", "/memory.usage_in_bytes"}) {
+    ::unlink((dir + f).c_str());
+  }
+  ::rmdir((dir + "/a/b").c_str());
+  ::rmdir((dir + "/a").c_str());
+  ::rmdir(dir.c_str());
 }
 
 TEST(RealSystemView, OpenDirThenReadAt) {

@@ -1,0 +1,115 @@
+// A cgroup scope's scan reads only the cgroup's members, listed from cgroup.procs of the
+// cgroup and its descendants, not all of /proc: a /proc and a v1 cgroup tree in a temporary
+// directory, read through a FaultySystemView that fails (and so records) any read of a
+// process outside the scope.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "scan/scanner.h"
+#include "sys/faulty_system_view.h"
+
+namespace reaperd {
+namespace {
+
+class FixedClock final : public sys::Clock {
+ public:
+  sys::Nanos Now() const noexcept override { return 1'000'000'000; }
+};
+
+struct Tree {
+  std::string root;
+  Tree() {
+    char templ[] = "/tmp/reaperd-scan-XXXXXX";
+    EXPECT_NE(::mkdtemp(templ), nullptr);
+    root = templ;
+    Put("proc/meminfo", "MemTotal: 1000000 kB\nMemFree: 500000 kB\nMemAvailable: 500000 kB\n");
+    Put("cg/memory.usage_in_bytes", "4096\n");  // marks a v1 memory hierarchy
+    for (const char* dir : {"cg/app", "cg/app/sub", "cg/other"}) {
+      Put(std::string(dir) + "/memory.limit_in_bytes", "268435456\n");
+    }
+  }
+  ~Tree() { std::filesystem::remove_all(root); }
+  void Put(const std::string& rel, const std::string& text) {
+    std::filesystem::create_directories(std::filesystem::path(root + "/" + rel).parent_path());
+    std::ofstream(root + "/" + rel) << text;
+  }
+  void Process(pid_t pid, const std::string& cgroup) {
+    const std::string d = "proc/" + std::to_string(pid);
+    Put(d + "/stat", std::to_string(pid) + " (p) S 1 1 1 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 " +
+                         std::to_string(5000 + pid) + " 1000000 100\n");
+    Put(d + "/status", "Name:\tp\nTgid:\t" + std::to_string(pid) +
+                           "\nUid:\t0\t0\t0\t0\nVmRSS:\t1000 kB\nRssAnon:\t1000 kB\n"
+                           "RssFile:\t0 kB\nRssShmem:\t0 kB\n");
+    Put(d + "/oom_score_adj", "0\n");
+    Put(d + "/cgroup", "4:memory:" + cgroup + "\n");
+  }
+  void Procs(const std::string& cgroup, const std::string& text) {
+    Put("cg" + cgroup + "/cgroup.procs", text);
+  }
+};
+
+std::vector<pid_t> Pids(const policy::Snapshot& s) {
+  std::vector<pid_t> out;
+  for (const auto& p : s.processes) out.push_back(p.pid);
+  return out;
+}
+
+TEST(ScannerCgroup, ScopeScanReadsOnlyTheCgroupsMembers) {
+  Tree t;
+  t.Process(100, "/app");
+  t.Process(101, "/app/sub");
+  t.Process(102, "/other");  // elsewhere: must not even be opened
+  t.Process(103, "/other");  // listed in /app but moved out since: not a member
+  // 104 is listed in /app but has no /proc entry: it exited, a normal event.
+  t.Procs("/app", "103\n100\n104\n100\n");
+  t.Procs("/app/sub", "101\n");
+  t.Procs("/other", "102\n");
+  auto base = sys::RealSystemView::Open(t.root + "/proc", t.root + "/cg");
+  ASSERT_TRUE(base) << base.error().ToString();
+  sys::FaultySystemView view(*base);
+  view.AddRule({"102/", sys::Fault::kEio, 1, 0});
+  FixedClock clock;
+  scan::Scanner scanner(view, clock);
+  policy::Scope scope;
+  ASSERT_TRUE(policy::ParseScope("cgroup:/app", &scope));
+  policy::Snapshot snap;
+  ASSERT_TRUE(scanner.ScanInto(scope, {}, snap));
+  EXPECT_EQ(Pids(snap), (std::vector<pid_t>{100, 101}));
+  EXPECT_EQ(snap.vanished, 1);
+  EXPECT_EQ(snap.unreadable, 0);
+  EXPECT_EQ(view.injected_total(), 0) << "read outside the scope: " << view.faulted_paths()[0];
+
+  // The system scope still reads every process of /proc.
+  sys::FaultySystemView plain(*base);
+  scan::Scanner all(plain, clock);
+  auto sys_snap = all.Scan(policy::Scope{}, {});
+  ASSERT_TRUE(sys_snap);
+  EXPECT_EQ(Pids(*sys_snap), (std::vector<pid_t>{100, 101, 102, 103}));
+}
+
+TEST(ScannerCgroup, UnlistableCgroupFallsBackToAllOfProc) {
+  // Without a cgroup.procs to read, the scan still finds the members, through /proc.
+  Tree t;
+  t.Process(100, "/app");
+  t.Process(102, "/other");
+  auto base = sys::RealSystemView::Open(t.root + "/proc", t.root + "/cg");
+  ASSERT_TRUE(base);
+  FixedClock clock;
+  scan::Scanner scanner(*base, clock);
+  policy::Scope scope;
+  ASSERT_TRUE(policy::ParseScope("cgroup:/app", &scope));
+  auto snap = scanner.Scan(scope, {});
+  ASSERT_TRUE(snap) << snap.error().ToString();
+  EXPECT_EQ(Pids(*snap), (std::vector<pid_t>{100}));
+}
+
+}  // namespace
+}  // namespace reaperd
