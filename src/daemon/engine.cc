@@ -151,9 +151,41 @@ int Engine::CoverInterval(const pressure::PressureSample& s) const {
 }
 
 void Engine::WarmKillPath() {
-  if (!scanner_.ScanInto(policy::Scope{}, scan::KillScanOptions(cfg_.rank), kill_snap_)) return;
+  policy::Snapshot& standing = snaps_[standing_];
+  if (!scanner_.ScanInto(policy::Scope{}, scan::KillScanOptions(cfg_.rank), standing)) return;
   skip_.CopyTo(skipped_);
-  ranker_->RankInto(kill_snap_, options_.self, skipped_, kill_ranking_);
+  ranker_->RankInto(standing, options_.self, skipped_, kill_ranking_);
+  NoteTop(kill_ranking_, standing);
+  // The spare as large as the standing snapshot, strings included.
+  snaps_[1 - standing_] = standing;
+}
+
+void Engine::RefreshStanding(sys::Nanos now) {
+  for (const auto& st : status_) {
+    if (st.scope.kind != policy::ScopeKind::kSystem) continue;
+    if (st.decision.level != pressure::Level::kWarn &&
+        st.decision.level != pressure::Level::kReclaim) {
+      return;
+    }
+    policy::Snapshot& standing = snaps_[standing_];
+    if (standing.full_at_ns != 0 && now - standing.full_at_ns < kStandingRefreshNs) return;
+    if (!scanner_.ScanInto(st.scope, scan::KillScanOptions(cfg_.rank), standing)) {
+      standing.full_at_ns = 0;
+      return;
+    }
+    skip_.CopyTo(skipped_);
+    ranker_->RankInto(standing, options_.self, skipped_, kill_ranking_);
+    NoteTop(kill_ranking_, standing);
+    return;
+  }
+}
+
+void Engine::NoteTop(const policy::Ranking& ranking, const policy::Snapshot& snap) noexcept {
+  top_count_ = 0;
+  for (const auto& c : ranking.candidates) {
+    if (top_count_ == top_.size()) break;
+    top_[top_count_++] = snap.processes[c.index].pid;
+  }
 }
 
 Result<void> Engine::Start() {
@@ -240,6 +272,7 @@ int Engine::Tick() {
     next = std::min(next, CoverInterval(*sample));
   }
   for (auto it = vanished_.rbegin(); it != vanished_.rend(); ++it) RemoveAt(*it, "vanished");
+  RefreshStanding(clock_.Now());
   // A kill held for the reclaim chain is decided again soon, on a fresh sample.
   if (holding_) next = std::min(next, kHoldTickMs);
   return next;

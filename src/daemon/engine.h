@@ -11,6 +11,7 @@
 
 #include <sys/types.h>
 
+#include <array>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -61,6 +62,13 @@ struct ScopeStatus {
   // Since when a kill in this scope waits for an exiting process to finish (0: not waiting).
   std::int64_t exit_hold_since_ns = 0;
 };
+
+// The system scope's kill decides on a standing snapshot (see Engine::ScanForKill): how many
+// top candidates are re-read at the kill, how often the snapshot is read whole at warn and
+// reclaim, and the age past which a kill reads it whole again.
+constexpr std::size_t kRereadTop = 8;
+constexpr std::int64_t kStandingRefreshNs = 1000 * 1000 * 1000;
+constexpr std::int64_t kStandingMaxAgeNs = 5LL * 1000 * 1000 * 1000;
 
 // How long a kill waits for a process of the scope that is already exiting (its memory is on
 // its way back) before choosing a victim anyway: an exit can get stuck.
@@ -127,6 +135,13 @@ class Engine {
   // Scans and ranks the whole system once into the kill path's members, so that the first
   // kill does not grow them (a system scan holds every process any scope can hold).
   void WarmKillPath();
+  // The snapshot a kill in scope i decides on: a cgroup scope's members, or the system's
+  // standing snapshot refreshed (a full scan when it is older than kStandingMaxAgeNs).
+  Result<policy::Snapshot*> ScanForKill(std::size_t i, sys::Nanos now);
+  // While the system scope is at warn or reclaim, and memory is still there to read /proc
+  // with, a full scan of the standing snapshot every kStandingRefreshNs.
+  void RefreshStanding(sys::Nanos now);
+  void NoteTop(const policy::Ranking& ranking, const policy::Snapshot& snap) noexcept;
   // True (and logged as cancelled) when the kernel's OOM killer killed in the scope since
   // oom_before, i.e. during the scan: its victim's memory is on its way back.
   bool CancelIfKernelKilled(std::size_t i, const Result<std::uint64_t>& oom_before);
@@ -203,7 +218,15 @@ class Engine {
   // The kill path's working set, reused by every kill decision of every scope (one at a time,
   // on the loop thread) so that none allocates once warm. A kill held for its pre-kill hook
   // copies the snapshot and ranking into its PendingKill.
-  policy::Snapshot kill_snap_;
+  // Two snapshot buffers: the system scope's standing snapshot (snaps_[standing_]) and a
+  // spare. A kill in the system scope refreshes the standing one into the spare (reading
+  // only new processes and the top candidates: Scanner::RefreshInto) and the spare becomes
+  // the standing one; a cgroup scope's kill scans its members into the spare.
+  std::array<policy::Snapshot, 2> snaps_;
+  std::size_t standing_ = 0;
+  // The system scope's top candidates at the last ranking: re-read at the next kill.
+  std::array<pid_t, kRereadTop> top_{};
+  std::size_t top_count_ = 0;
   policy::Ranking kill_ranking_;
   KillDecision kill_record_;
   std::int64_t last_no_candidate_log_ns_ = 0;

@@ -49,6 +49,29 @@ bool Engine::HoldForExiting(std::size_t i, const policy::Snapshot& snap, sys::Na
   return true;
 }
 
+Result<policy::Snapshot*> Engine::ScanForKill(std::size_t i, sys::Nanos now) {
+  const policy::Scope& scope = status_[i].scope;
+  const scan::ScanOptions options = scan::KillScanOptions(cfg_.rank);
+  policy::Snapshot& spare = snaps_[1 - standing_];
+  if (scope.kind != policy::ScopeKind::kSystem) {
+    if (auto r = scanner_.ScanInto(scope, options, spare); !r) return Fail(r.error());
+    return &spare;
+  }
+  // The system scope: every process is listed, but only the new ones and the top candidates
+  // are read, so the decision costs the same with 100 or 10,000 processes. The spare becomes
+  // the standing snapshot (the old one's entries were moved into it).
+  policy::Snapshot& standing = snaps_[standing_];
+  const bool fresh = standing.full_at_ns != 0 && now - standing.full_at_ns <= kStandingMaxAgeNs;
+  auto r = fresh ? scanner_.RefreshInto(scope, options, {top_.data(), top_count_}, standing, spare)
+                 : scanner_.ScanInto(scope, options, spare);
+  standing_ = 1 - standing_;
+  if (!r) {
+    spare.full_at_ns = 0;  // partly filled: the next kill reads everything
+    return Fail(r.error());
+  }
+  return &spare;
+}
+
 void Engine::KillIn(std::size_t i, const pressure::Decision& d) {
   if (pending_[i].active) return;  // this scope's victim waits for its pre-kill hook
   ScopeStatus& st = status_[i];
@@ -57,13 +80,14 @@ void Engine::KillIn(std::size_t i, const pressure::Decision& d) {
   // The scan can take a while under pressure, and its own reads can make the kernel's OOM
   // killer act meanwhile: note its count now and look again before choosing.
   auto oom_before = samplers_[i].KernelOomKills();
-  // Into the warm member snapshot: no allocation when it is as large as before.
-  policy::Snapshot& snap = kill_snap_;
-  if (auto r = scanner_.ScanInto(st.scope, scan::KillScanOptions(cfg_.rank), snap); !r) {
+  // Into the warm snapshot buffers: no allocation when they are as large as before.
+  auto scanned = ScanForKill(i, t_decision);
+  if (!scanned) {
     log_.Log(LogLevel::kError, "kill", "scope={} outcome=scan_failed error={}", Q{st.name},
-             Q{r.error().ToString()});
+             Q{scanned.error().ToString()});
     return;
   }
+  policy::Snapshot& snap = **scanned;
   if (CancelIfKernelKilled(i, oom_before)) return;
   // A process already exiting is giving its memory back (the kernel's victim, or one that
   // was killed or quit on its own): wait for it, bounded, as the kernel does.
@@ -71,6 +95,7 @@ void Engine::KillIn(std::size_t i, const pressure::Decision& d) {
   skip_.CopyTo(skipped_);
   policy::Ranking& ranking = kill_ranking_;
   ranker_->RankInto(snap, options_.self, skipped_, ranking);
+  if (st.scope.kind == policy::ScopeKind::kSystem) NoteTop(ranking, snap);
   if (ranking.candidates.empty()) {
     if (t_decision - last_no_candidate_log_ns_ > sys::kSecond) {
       last_no_candidate_log_ns_ = t_decision;
@@ -193,12 +218,14 @@ void Engine::LogKill(const ScopeStatus& st, std::uint64_t seq, const policy::Pro
            "seq={} scope={} {}pid={} comm={} uid={} cgroup={} members={} rss_mib={:.1f} "
            "score={} rss_pages={} swap_pages={} pgtables_pages={} adj_pages={} rules={} "
            "reasons={} available_pct={:.1f} tte_ms={} psi_some_pct={:.1f} psi_full_pct={:.1f} "
-           "candidates={} protected={} unreadable={} largest_protected={}",
+           "candidates={} protected={} unreadable={} read_unchanged={} snapshot_age_ms={} "
+           "largest_protected={}",
            seq, Q{st.name}, options_.dry_run ? "dry_run=1 " : "", p.pid, Q{p.comm.view()}, p.uid,
            Q{p.cgroup}, members, Mib(rss), score.total, score.rss, score.swap, score.pagetables,
            score.adj, std::string_view(rules.data(), rules.size()), ReasonsText(d.reasons).view(),
            d.available_percent, d.time_to_exhaustion_ms, d.psi_some_percent, d.psi_full_percent,
            ranking.candidates.size(), ranking.protected_processes.size(), snap.unreadable,
+           snap.reused, (snap.taken_at_ns - snap.full_at_ns) / sys::kMilli,
            Q{std::string_view(bigger_protected.data(), bigger_protected.size())});
 }
 

@@ -50,6 +50,10 @@ struct Snapshot {
   std::uint64_t total_pages = 0;
   std::uint64_t page_size = 4096;
   std::int64_t taken_at_ns = 0;  // monotonic
+  // When every entry was last read (a refresh re-reads only some: see Scanner::RefreshInto);
+  // equal to taken_at_ns after a full scan.
+  std::int64_t full_at_ns = 0;
+  int reused = 0;  // entries a refresh carried over unread
   // What could not be read, for the "not running as root" warning.
   int unreadable = 0;
   int vanished = 0;

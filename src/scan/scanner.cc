@@ -261,18 +261,22 @@ Result<policy::Snapshot> Scanner::Scan(const policy::Scope& scope, const ScanOpt
   return snap;
 }
 
-Result<void> Scanner::ScanInto(const policy::Scope& scope, const ScanOptions& options,
-                               policy::Snapshot& out) {
+Result<void> Scanner::Begin(const policy::Scope& scope, policy::Snapshot& out) {
   out.scope.kind = scope.kind;
   out.scope.cgroup.assign(scope.cgroup);
   out.page_size = page_size_;
   out.unreadable = 0;
   out.vanished = 0;
+  out.reused = 0;
   auto total = TotalPages(scope);
   if (!total) return Fail(total.error());
   out.total_pages = *total;
+  return ListCandidatePids(scope);
+}
 
-  if (auto r = ListCandidatePids(scope); !r) return Fail(r.error());
+Result<void> Scanner::ScanInto(const policy::Scope& scope, const ScanOptions& options,
+                               policy::Snapshot& out) {
+  if (auto r = Begin(scope, out); !r) return Fail(r.error());
   out.processes.reserve(pids_.size());
   // Slots are overwritten in order; one that was not kept (vanished, unreadable, outside
   // the scope) is reused for the next process. Slots past the end are dropped last.
@@ -290,6 +294,44 @@ Result<void> Scanner::ScanInto(const policy::Scope& scope, const ScanOptions& op
   }
   out.processes.resize(kept);
   out.taken_at_ns = clock_.Now();
+  out.full_at_ns = out.taken_at_ns;
+  return {};
+}
+
+Result<void> Scanner::RefreshInto(const policy::Scope& scope, const ScanOptions& options,
+                                  std::span<const pid_t> reread, policy::Snapshot& prev,
+                                  policy::Snapshot& out) {
+  if (prev.scope.kind != scope.kind || prev.scope.cgroup != scope.cgroup || prev.full_at_ns == 0) {
+    return ScanInto(scope, options, out);
+  }
+  if (auto r = Begin(scope, out); !r) return Fail(r.error());
+  out.processes.reserve(pids_.size());
+  std::size_t kept = 0;
+  std::size_t j = 0;
+  for (pid_t pid : pids_) {
+    while (j < prev.processes.size() && prev.processes[j].pid < pid) ++j;
+    if (kept == out.processes.size()) out.processes.emplace_back();
+    policy::Process& p = out.processes[kept];
+    const bool known = j < prev.processes.size() && prev.processes[j].pid == pid;
+    if (known && std::find(reread.begin(), reread.end(), pid) == reread.end()) {
+      // Carried over as prev read it. A PID reused since is caught where it matters: the
+      // victim builder checks the start time through the pidfd before any signal.
+      std::swap(p, prev.processes[j++]);
+      ++out.reused;
+      ++kept;
+      continue;
+    }
+    const int unreadable_before = out.unreadable;
+    if (!ReadProcess(pid, options, p, &out.unreadable)) {
+      if (out.unreadable == unreadable_before) ++out.vanished;
+      continue;
+    }
+    if (!scope.Contains(p.cgroup)) continue;
+    ++kept;
+  }
+  out.processes.resize(kept);
+  out.taken_at_ns = clock_.Now();
+  out.full_at_ns = prev.full_at_ns;
   return {};
 }
 

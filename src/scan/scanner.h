@@ -10,6 +10,7 @@
 
 #include <sys/types.h>
 
+#include <span>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,17 @@ class Scanner {
   Result<void> ScanInto(const policy::Scope& scope, const ScanOptions& options,
                         policy::Snapshot& out);
 
+  // The kill path's cheap re-scan of a scope that prev already holds (same scope, sorted by
+  // pid, as ScanInto leaves it): lists the scope's pids, reads whole only the processes new
+  // since prev and those named in reread (the top candidates), and moves every other entry
+  // over from prev unread, so its cost is the listing plus reread.size() + new processes,
+  // not the number of processes. prev's entries are swapped out (its contents are then
+  // unspecified). Falls back to ScanInto when prev holds another scope. No allocation once
+  // out is warm.
+  Result<void> RefreshInto(const policy::Scope& scope, const ScanOptions& options,
+                           std::span<const pid_t> reread, policy::Snapshot& prev,
+                           policy::Snapshot& out);
+
   // Reads one process (pid) into p (every field overwritten; its strings keep their
   // capacity); false if it vanished or is unreadable (then counted in *unreadable, which may
   // be null).
@@ -64,6 +76,8 @@ class Scanner {
  private:
   // Fills pids_ (sorted, unique) with the PIDs that may belong to the scope.
   Result<void> ListCandidatePids(const policy::Scope& scope);
+  // Fills the snapshot's header (scope, page size, counters, total pages) for a new scan.
+  Result<void> Begin(const policy::Scope& scope, policy::Snapshot& out);
 
   sys::SystemView& view_;
   const sys::Clock& clock_;

@@ -111,5 +111,58 @@ TEST(ScannerCgroup, UnlistableCgroupFallsBackToAllOfProc) {
   EXPECT_EQ(Pids(*snap), (std::vector<pid_t>{100}));
 }
 
+TEST(ScannerRefresh, ReadsOnlyNewProcessesAndTheOnesAskedFor) {
+  // The kill path's refresh of a standing system snapshot: a process that appeared since is
+  // read, a top candidate named in reread is read again, one that exited is dropped, and
+  // every other entry is carried over unread (a fault on any of their files would show).
+  Tree t;
+  for (pid_t pid = 100; pid < 110; ++pid) t.Process(pid, "/app");
+  auto base = sys::RealSystemView::Open(t.root + "/proc", t.root + "/cg");
+  ASSERT_TRUE(base);
+  sys::FaultySystemView view(*base);
+  FixedClock clock;
+  scan::Scanner scanner(view, clock);
+  policy::Snapshot standing;
+  ASSERT_TRUE(scanner.ScanInto(policy::Scope{}, {}, standing));
+  ASSERT_EQ(standing.processes.size(), 10u);
+  ASSERT_EQ(standing.full_at_ns, 1'000'000'000);
+
+  t.Process(120, "/app");                             // new since
+  std::filesystem::remove_all(t.root + "/proc/103");  // exited
+  t.Put("proc/101/status", "Name:\tp\nTgid:\t101\nUid:\t0\t0\t0\t0\nRssAnon:\t9000 kB\n");
+  t.Put("proc/105/status", "Name:\tp\nTgid:\t105\nUid:\t0\t0\t0\t0\nRssAnon:\t7000 kB\n");
+  for (pid_t pid : {100, 102, 104, 105, 106, 107, 108, 109}) {
+    view.AddRule({std::to_string(pid) + "/", sys::Fault::kEio, 1, 0});
+  }
+  const std::vector<pid_t> reread = {101, 103};
+  policy::Snapshot out;
+  ASSERT_TRUE(scanner.RefreshInto(policy::Scope{}, {}, reread, standing, out));
+  EXPECT_EQ(view.injected_total(), 0) << "read a carried-over process: " << view.faulted_paths()[0];
+  EXPECT_EQ(Pids(out), (std::vector<pid_t>{100, 101, 102, 104, 105, 106, 107, 108, 109, 120}));
+  EXPECT_EQ(out.reused, 8);
+  EXPECT_EQ(out.full_at_ns, standing.full_at_ns);
+  auto rss = [&](pid_t pid) {
+    for (const auto& p : out.processes) {
+      if (p.pid == pid) return p.rss_anon;
+    }
+    return std::uint64_t{0};
+  };
+  EXPECT_EQ(rss(101), 9000u * 1024) << "a top candidate is read again";
+  EXPECT_EQ(rss(105), 1000u * 1024) << "the others keep the standing snapshot's figures";
+  EXPECT_EQ(rss(120), 1000u * 1024);
+
+  // Another scope in prev: a full scan instead.
+  policy::Scope app;
+  ASSERT_TRUE(policy::ParseScope("cgroup:/app", &app));
+  policy::Snapshot wrong_scope;
+  wrong_scope.scope = app;
+  wrong_scope.full_at_ns = 1;
+  view.ClearRules();
+  policy::Snapshot full;
+  ASSERT_TRUE(scanner.RefreshInto(policy::Scope{}, {}, reread, wrong_scope, full));
+  EXPECT_EQ(full.reused, 0);
+  EXPECT_EQ(full.processes.size(), 10u);
+}
+
 }  // namespace
 }  // namespace reaperd
