@@ -71,6 +71,8 @@ class Reporting final : public EngineObserver {
     std::int64_t t_decision_ns = 0;
   };
   void DefineMetrics();
+  // Brings reaperd_log_lines_dropped_total up to the log sink's own count.
+  void SyncLogDrops() noexcept;
 
   const config::Config& cfg_;
   Logger& log_;
@@ -84,6 +86,7 @@ class Reporting final : public EngineObserver {
   std::function<nlohmann::json()> notifier_status_;
   std::int64_t started_ns_ = 0;
   std::uint64_t textfile_errors_ = 0;
+  std::uint64_t log_dropped_seen_ = 0;
 };
 
 }  // namespace reaperd::daemon
