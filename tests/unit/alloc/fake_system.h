@@ -104,6 +104,10 @@ struct FakeSystem {
   void SetStat(int pid, unsigned flags) const {
     WriteFile(dir + "/" + std::to_string(pid) + "/stat", Stat(pid, flags));
   }
+  // Moves a process to another v1 memory cgroup (a path from the hierarchy's root).
+  void SetCgroup(int pid, const std::string& path) const {
+    WriteFile(dir + "/" + std::to_string(pid) + "/cgroup", "4:memory:" + path + "\n0::/\n");
+  }
   // The kernel's OOM kill count in vmstat (what the system scope's sampler reads).
   void SetOomKills(int n) const {
     WriteFile(dir + "/vmstat", "pgfault 1\noom_kill " + std::to_string(n) + "\n");

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -72,16 +73,21 @@ class EngineKillGuards : public testing::Test {
     cfg_.report.kill_report_path.clear();
     cfg_.report.metrics_textfile_path.clear();
     cfg_.report.status_socket.clear();
-    auto v = sys::RealSystemView::Open(sys_.dir, std::string(REAPERD_FIXTURES) + "/cgroup/host-v1");
+    for (pid_t pid = kFirstPid; pid < kFirstPid + kProcesses; ++pid) ops_.procs[pid] = {};
+  }
+  // The engine over the fixture /proc and cgroup_root, guarding scope; left one tick before
+  // a fresh kill decision (plenty of memory, then the kill level set for the next tick).
+  void StartEngine(const policy::Scope& scope = policy::Scope{},
+                   const std::string& cgroup_root = std::string(REAPERD_FIXTURES) +
+                                                    "/cgroup/host-v1") {
+    auto v = sys::RealSystemView::Open(sys_.dir, cgroup_root);
     ASSERT_TRUE(v.has_value()) << v.error().ToString();
     real_.emplace(std::move(*v));
     view_ = std::make_unique<ScanHookView>(*real_);
-    for (pid_t pid = kFirstPid; pid < kFirstPid + kProcesses; ++pid) ops_.procs[pid] = {};
-    engine_ = std::make_unique<Engine>(cfg_, std::vector<policy::Scope>{policy::Scope{}},
+    engine_ = std::make_unique<Engine>(cfg_, std::vector<policy::Scope>{scope},
                                        EngineOptions{.dry_run = false, .self = ::getpid()}, *view_,
                                        clock_, log_, ops_, sysrq_);
     ASSERT_TRUE(engine_->Start());
-    // Plenty of memory first, so the next low tick is a fresh kill decision.
     ASSERT_TRUE(sys_.SetMeminfo(sys_.high));
     Tick();
     ASSERT_TRUE(sys_.SetMeminfo(sys_.low));
@@ -118,6 +124,7 @@ class EngineKillGuards : public testing::Test {
 };
 
 TEST_F(EngineKillGuards, TheKernelKillingDuringTheScanCancelsTheKill) {
+  StartEngine();
   view_->during_scan = [&] { sys_.SetOomKills(1); };  // the kernel's OOM killer acts meanwhile
   Tick();
   EXPECT_EQ(Kills(), 0);
@@ -133,6 +140,7 @@ TEST_F(EngineKillGuards, TheKernelKillingDuringTheScanCancelsTheKill) {
 }
 
 TEST_F(EngineKillGuards, AnExitingProcessHoldsTheKillForAtMostTheExitHold) {
+  StartEngine();
   sys_.SetStat(kFirstPid + 1, kFlags | proc::kPfExiting);
   Tick();  // the kill decision meets an exiting process: held, from now
   EXPECT_EQ(Kills(), 0);
@@ -147,6 +155,7 @@ TEST_F(EngineKillGuards, AnExitingProcessHoldsTheKillForAtMostTheExitHold) {
 }
 
 TEST_F(EngineKillGuards, AnExitThatEndsLiftsTheHoldAndANewOneStartsItsOwn) {
+  StartEngine();
   sys_.SetStat(kFirstPid + 1, kFlags | proc::kPfExiting);
   Tick();
   EXPECT_EQ(Kills(), 0);
@@ -155,6 +164,37 @@ TEST_F(EngineKillGuards, AnExitThatEndsLiftsTheHoldAndANewOneStartsItsOwn) {
   Tick(kExitHoldNs / 4);
   EXPECT_EQ(Kills(), 1);
   EXPECT_EQ(engine_->status()[0].exit_hold_since_ns, 0);
+}
+
+TEST_F(EngineKillGuards, InAV1CgroupScopeTheCgroupsOwnOomKillCountCancelsTheKill) {
+  // A writable copy of the captured v1 hierarchy; the processes live in its leaf, which then
+  // comes within 1 MiB of its 128 MiB limit (the kill level) while the system has plenty.
+  const std::string cg = sys_.dir + "-cg";
+  std::filesystem::copy(std::string(REAPERD_FIXTURES) + "/cgroup/host-v1", cg,
+                        std::filesystem::copy_options::recursive);
+  const std::string leaf = cg + "/reaperd-capture";
+  for (pid_t pid = kFirstPid; pid < kFirstPid + kProcesses; ++pid) {
+    sys_.SetCgroup(pid, "/reaperd-capture");
+  }
+  policy::Scope scope;
+  ASSERT_TRUE(policy::ParseScope("cgroup:/reaperd-capture", &scope));
+  StartEngine(scope, cg);                   // the leaf as captured: 7 MiB used
+  ASSERT_TRUE(sys_.SetMeminfo(sys_.high));  // only the cgroup is short
+  alloc_test::WriteFile(leaf + "/memory.usage_in_bytes", std::to_string(127 * 1024 * 1024) + "\n");
+  const std::string oom = leaf + "/memory.oom_control";
+  view_->during_scan = [&] {
+    alloc_test::WriteFile(oom, "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n");  // was 1
+  };
+  Tick();
+  EXPECT_EQ(engine_->status()[0].kill_decisions, 1u);
+  EXPECT_EQ(Kills(), 0);
+  EXPECT_EQ(Lines("scope=\"cgroup:/reaperd-capture\" outcome=cancelled reason=kernel_oom_kill"),
+            1u);
+  view_->during_scan = nullptr;
+  Tick();
+  EXPECT_EQ(Kills(), 1);
+  engine_->Stop();
+  std::filesystem::remove_all(cg);
 }
 
 }  // namespace
