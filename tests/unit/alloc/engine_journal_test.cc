@@ -167,5 +167,29 @@ TEST_F(EngineCycle, AJournalThatNeverReadsDelaysNeitherTheKillNorTheLoop) {
   EXPECT_GT(journal_sink.lines_dropped(), 0u);
 }
 
+TEST(LogSinkAlloc, TheJournalSinkSendsDropsAndNotesWithoutAllocating) {
+  FakeJournal journal;
+  report::JournalSink sink(journal.path());
+  constexpr std::string_view kLine =
+      "kill seq=7 scope=\"system\" pid=103 comm=\"hog\" uid=1000 rss_mib=3.9 rules=none";
+  sink.Write(LogLevel::kWarning, "kill", kLine);  // warm-up
+  journal.Drain();
+  const Counted sent = alloc_test::Count([&] {
+    for (int i = 0; i < 5; ++i) sink.Write(LogLevel::kWarning, "kill", kLine);
+  });
+  EXPECT_EQ(journal.Drain(), 5);
+  ASSERT_GT(journal.Fill(), 0);
+  const Counted dropped = alloc_test::Count([&] {
+    for (int i = 0; i < 5; ++i) sink.Write(LogLevel::kWarning, "kill", kLine);
+  });
+  EXPECT_EQ(sink.lines_dropped(), 5u);
+  journal.Drain();
+  const Counted noted = alloc_test::Count([&] { sink.Write(LogLevel::kNotice, "level", "level"); });
+  EXPECT_EQ(journal.Drain(), 1);
+  EXPECT_EQ(sent.allocs, 0) << sent.bytes << " bytes";
+  EXPECT_EQ(dropped.allocs, 0) << dropped.bytes << " bytes";
+  EXPECT_EQ(noted.allocs, 0) << noted.bytes << " bytes";
+}
+
 }  // namespace
 }  // namespace reaperd
