@@ -120,6 +120,35 @@ TEST(ZeroAlloc, WarmKillPathCycleAllocatesNothing) {
   reaper.Stop();
 }
 
+TEST(ZeroAlloc, TheReaperIsWarmWhenStartReturns) {
+  // Each reaper thread builds its killer (a 64 KiB cgroup.procs buffer and more) when it
+  // first runs: on a loaded machine that was after Start returned, so a thread's first
+  // allocations could land in the first kill (and in a counted cycle of the test above).
+  // Start now waits for every thread to be ready.
+  FakeProcTree tree;
+  auto view = sys::RealSystemView::Open(tree.dir, tree.dir);
+  ASSERT_TRUE(view) << view.error().ToString();
+  StaticOps ops;
+  config::KillConfig cfg;
+  alloc_test::SteppedClock clock;
+  kill::SkipList skip;
+  struct NoSysrq final : kill::SysrqWriter {
+    Result<void> Trigger(char) noexcept override { return {}; }
+  } sysrq;
+  kill::LastResortLadder ladder(cfg, sysrq);
+  kill::ReaperOptions opt;
+  opt.threads = 4;
+  kill::Reaper reaper(cfg, opt, *view, ops, clock, skip, ladder);
+  alloc_test::StartCounting();
+  ASSERT_TRUE(reaper.Start());
+  const long at_start = alloc_test::AllocsSoFar();
+  ::usleep(200 * 1000);  // time for any thread still setting up to allocate
+  const Counted c = alloc_test::StopCounting();
+  reaper.Stop();
+  EXPECT_GT(at_start, 0);  // the threads' setup, inside Start
+  EXPECT_EQ(c.allocs - at_start, 0) << "reaper threads allocated after Start returned";
+}
+
 TEST(ZeroAlloc, SamplerAndDetectorAllocateNothingWhenWarm) {
   const std::string fx = REAPERD_FIXTURES;
   auto view = sys::RealSystemView::Open(fx + "/proc/host-v1", fx + "/cgroup/host-v1");
