@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <iterator>
 #include <mutex>
 #include <string>
@@ -26,6 +27,9 @@ class LogSink {
   virtual ~LogSink() = default;
   // event: a short stable word ("kill", "level", "stall"); line: the whole formatted line.
   virtual void Write(LogLevel level, std::string_view event, std::string_view line) noexcept = 0;
+  // Lines dropped so far because the destination would have blocked (a stalled journald, a
+  // stderr pipe nobody reads): the daemon's sinks never wait (report/journal_sink.h).
+  virtual std::uint64_t lines_dropped() const noexcept { return 0; }
 };
 
 // Writes "reaperd[LEVEL] line" to stderr with one write(2) per line.

@@ -25,6 +25,8 @@ std::string Num(const json& v, const char* fmt_spec) {
 void PrintPretty(const json& j) {
   fmt::print("reaperd {} pid {} up {:.0f} s{}\n", j.value("version", "?"), j.value("pid", 0),
              j.value("uptime_s", 0.0), j.value("dry_run", false) ? " (dry run)" : "");
+  fmt::print("log lines dropped (journal or stderr not keeping up): {}\n",
+             j.value("log_lines_dropped", std::uint64_t{0}));
   fmt::print("\n{:<40} {:<8} {:>10} {:>10} {:>7} {:>7} {:>7} {:>6}\n", "SCOPE", "LEVEL",
              "AVAIL_MIB", "TOTAL_MIB", "AVAIL%", "SOME%", "FULL%", "KILLS");
   for (const auto& s : j.value("scopes", json::array())) {

@@ -39,8 +39,9 @@ void Engine::NotifySystemdWatchdog(sys::Nanos now) noexcept {
   if (sd_watchdog_usec_ == 0) return;
   const auto half = static_cast<sys::Nanos>(sd_watchdog_usec_) * sys::kMicro / 2;
   if (now - last_sd_notify_ns_ < half) return;
-  last_sd_notify_ns_ = now;
-  (void)sys::Notify("WATCHDOG=1");
+  // Never waiting: systemd stalled by the same pressure must not hold this tick's kill. A
+  // ping it refused is sent again next tick.
+  if (sys::Notify("WATCHDOG=1", /*wait=*/false)) last_sd_notify_ns_ = now;
 }
 
 int Engine::SystemdWatchdogWaitMs() const noexcept {

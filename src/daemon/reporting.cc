@@ -134,6 +134,10 @@ void Reporting::DefineMetrics() {
   m.Define("reaperd_total_bytes", MetricType::kGauge, "The scope's memory (MemTotal, or limit).");
   m.Define("reaperd_level", MetricType::kGauge,
            "The scope's detector level: 0 ok, 1 warn, 2 reclaim, 3 kill.");
+  m.Define("reaperd_log_lines_dropped_total", MetricType::kCounter,
+           "Log lines dropped because journald (or stderr's reader) was not keeping up: the "
+           "daemon never waits for its log.");
+  m.Add("reaperd_log_lines_dropped_total", {}, 0);
   m.Define("reaperd_victims_in_flight", MetricType::kGauge,
            "Victims signalled whose memory is not yet released.");
   m.Set("reaperd_victims_in_flight", {}, 0);
@@ -143,9 +147,21 @@ void Reporting::OnReady() noexcept {
   if (endpoints_) endpoints_->OnReady();
 }
 
+void Reporting::SyncLogDrops() noexcept {
+  // The sink counts on its own (it must not call out while dropping); brought in per tick.
+  const std::uint64_t n = log_.sink().lines_dropped();
+  if (n <= log_dropped_seen_) return;
+  try {
+    metrics_.Add("reaperd_log_lines_dropped_total", {}, static_cast<double>(n - log_dropped_seen_));
+    log_dropped_seen_ = n;
+  } catch (...) {
+  }
+}
+
 void Reporting::WriteTextfile() noexcept {
   const std::string& path = textfile_path_;
   if (path.empty()) return;
+  SyncLogDrops();
   try {
     auto r = report::WriteFileAtomic(path, metrics_.Render());
     if (!r && textfile_errors_++ % 100 == 0) {
@@ -172,6 +188,7 @@ void Reporting::RetainScopes(const std::vector<std::string>& live) {
 
 void Reporting::OnSample(const policy::Scope& scope, const pressure::PressureSample& sample,
                          const pressure::Decision& decision) {
+  SyncLogDrops();
   try {
     const std::string name = scope.Name();
     ScopeState& st = scopes_[name];
@@ -335,6 +352,7 @@ std::string Reporting::StatusJson() const {
   }
   j["last_resorts"] = {
       {"fired", last_resorts_fired_}, {"failed", last_resorts_failed_}, {"recent", pulled}};
+  j["log_lines_dropped"] = log_.sink().lines_dropped();
   j["metrics"] = {{"kill_report_path", cfg_.report.kill_report_path},
                   {"textfile_path", cfg_.report.metrics_textfile_path},
                   {"listen", cfg_.report.metrics_listen}};

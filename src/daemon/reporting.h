@@ -93,6 +93,8 @@ class Reporting final : public EngineObserver {
   void DefineMetrics();
   // Counts, logs and keeps for the status answer a last resort r pulled in scope.
   void NoteLastResort(const std::string& scope, const kill::KillResult& r);
+  // Brings reaperd_log_lines_dropped_total up to the log sink's own count.
+  void SyncLogDrops() noexcept;
 
   const config::Config& cfg_;
   Logger& log_;
@@ -110,6 +112,7 @@ class Reporting final : public EngineObserver {
   std::uint64_t last_resorts_failed_ = 0;
   std::int64_t started_ns_ = 0;
   std::uint64_t textfile_errors_ = 0;
+  std::uint64_t log_dropped_seen_ = 0;
 };
 
 }  // namespace reaperd::daemon

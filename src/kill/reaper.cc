@@ -102,6 +102,9 @@ Result<void> Reaper::Start() {
     }
   }
   ::pthread_attr_destroy(&attr);
+  // Bounded: a thread that never runs must not stop the daemon from starting.
+  std::unique_lock lock(mu_);
+  ready_cv_.wait_for(lock, std::chrono::seconds(10), [&] { return threads_ready_ > n; });
   return {};
 }
 
@@ -294,6 +297,8 @@ void Reaper::WorkerLoop() noexcept {
   Killer killer(view_, ops_, clock_, config_, options_.dry_run);
   ReapContext ctx{view_, ops_, killer, config_, clock_, options_.page_size};
   std::unique_lock lock(mu_);
+  ++threads_ready_;
+  ready_cv_.notify_all();
   while (!stopping_) {
     sys::Nanos now = clock_.Now();
     Slot* pick = nullptr;
@@ -388,6 +393,8 @@ void Reaper::FireLastResort(KillResult& r) noexcept {
 
 void Reaper::WatcherLoop() noexcept {
   std::unique_lock lock(mu_);
+  ++threads_ready_;
+  ready_cv_.notify_all();
   while (!stopping_) {
     sys::Nanos now = clock_.Now();
     sys::Nanos earliest = kNever;

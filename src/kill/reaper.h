@@ -61,8 +61,10 @@ class Reaper {
   Reaper(const Reaper&) = delete;
   Reaper& operator=(const Reaper&) = delete;
 
-  // Creates the eventfd and the threads. A real-time priority that cannot be set is not
-  // an error (the threads run at a raised nice value instead): see realtime_error().
+  // Creates the eventfd and the threads, and returns once every thread has set up (its
+  // stack pre-faulted, a worker's killer built): a thread first scheduled after a kill would
+  // otherwise allocate during it. A real-time priority that cannot be set is not an error
+  // (the threads run at a raised nice value instead): see realtime_error().
   Result<void> Start();
   // Why the threads did not get options.realtime_priority (EPERM without CAP_SYS_NICE).
   const std::optional<Error>& realtime_error() const noexcept { return realtime_error_; }
@@ -127,6 +129,8 @@ class Reaper {
 
   mutable std::mutex mu_;
   std::condition_variable work_cv_;
+  std::condition_variable ready_cv_;
+  int threads_ready_ = 0;  // threads past their setup (guarded by mu_)
   std::condition_variable watch_cv_;
   std::vector<Slot> slots_;
   std::vector<KillResult> done_;  // ring

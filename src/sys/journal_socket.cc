@@ -11,11 +11,12 @@
 
 namespace reaperd::sys {
 
-void AppendJournalField(std::string& out, std::string_view field) {
-  const std::size_t eq = field.find('=');
-  const std::string_view key = field.substr(0, eq);
-  const std::string_view value =
-      eq == std::string_view::npos ? std::string_view() : field.substr(eq + 1);
+namespace {
+
+// The native encoding of one field into out (anything with append(string_view) and
+// push_back(char)).
+template <class Out>
+void EncodeField(Out& out, std::string_view key, std::string_view value) {
   out.append(key);
   if (value.find('\n') == std::string_view::npos) {
     out.push_back('=');
@@ -31,6 +32,31 @@ void AppendJournalField(std::string& out, std::string_view field) {
     out.append(value);
   }
   out.push_back('\n');
+}
+
+}  // namespace
+
+void AppendJournalField(std::string& out, std::string_view field) {
+  const std::size_t eq = field.find('=');
+  const std::string_view key = field.substr(0, eq);
+  const std::string_view value =
+      eq == std::string_view::npos ? std::string_view() : field.substr(eq + 1);
+  EncodeField(out, key, value);
+}
+
+void JournalEntryBuffer::append(std::string_view s) noexcept {
+  if (s.size() > buf_.size() - size_) {
+    overflowed_ = true;
+    return;
+  }
+  std::memcpy(buf_.data() + size_, s.data(), s.size());
+  size_ += s.size();
+}
+
+void JournalEntryBuffer::push_back(char c) noexcept { append(std::string_view(&c, 1)); }
+
+void JournalEntryBuffer::Add(std::string_view key, std::string_view value) noexcept {
+  EncodeField(*this, key, value);
 }
 
 std::string EncodeJournalEntry(std::span<const std::string> fields) {
@@ -49,7 +75,7 @@ Result<JournalSocket> JournalSocket::Open(std::string_view path) noexcept {
     return Fail(Error::Of(Errc::kInvalid, "journal socket path length"));
   }
   std::memcpy(addr.sun_path, path.data(), path.size());
-  UniqueFd fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  UniqueFd fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!fd) return Fail(Error::Sys(errno, "socket(journal)"));
   const auto len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() + 1);
   return JournalSocket(std::move(fd), addr, len);

@@ -27,7 +27,7 @@ bool ParseWhole(const char* s, T* out) noexcept {
 
 }  // namespace
 
-Result<void> NotifyTo(std::string_view socket_path, std::string_view state) noexcept {
+Result<void> NotifyTo(std::string_view socket_path, std::string_view state, bool wait) noexcept {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (socket_path.size() < 2 || (socket_path[0] != '/' && socket_path[0] != '@') ||
@@ -42,7 +42,7 @@ Result<void> NotifyTo(std::string_view socket_path, std::string_view state) noex
   if (!fd) return Fail(Error::Sys(errno, "socket(notify)"));
   ssize_t n;
   do {
-    n = ::sendto(fd.get(), state.data(), state.size(), MSG_NOSIGNAL,
+    n = ::sendto(fd.get(), state.data(), state.size(), MSG_NOSIGNAL | (wait ? 0 : MSG_DONTWAIT),
                  reinterpret_cast<const sockaddr*>(&addr), len);
   } while (n < 0 && errno == EINTR);
   if (n < 0) return Fail(Error::Sys(errno, "sendto(notify)"));
@@ -52,10 +52,10 @@ Result<void> NotifyTo(std::string_view socket_path, std::string_view state) noex
   return {};
 }
 
-Result<bool> Notify(std::string_view state) noexcept {
+Result<bool> Notify(std::string_view state, bool wait) noexcept {
   const char* path = std::getenv("NOTIFY_SOCKET");
   if (path == nullptr || *path == '\0') return false;
-  if (auto r = NotifyTo(path, state); !r) return Fail(r.error());
+  if (auto r = NotifyTo(path, state, wait); !r) return Fail(r.error());
   return true;
 }
 

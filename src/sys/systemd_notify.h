@@ -17,11 +17,14 @@ namespace reaperd::sys {
 // Sends state (e.g. "READY=1", "WATCHDOG=1", "STATUS=text") to the datagram socket at
 // socket_path: a filesystem path ("/run/systemd/notify") or "@name" for the abstract
 // namespace. Errors: kInvalid for an empty, relative or too long path; kSys from socket/sendto.
-Result<void> NotifyTo(std::string_view socket_path, std::string_view state) noexcept;
+// With wait false, a full queue (systemd itself stalled, under the memory pressure being
+// handled, say) gives kSys EAGAIN at once: the loop's WATCHDOG=1 must not hold a kill.
+Result<void> NotifyTo(std::string_view socket_path, std::string_view state,
+                      bool wait = true) noexcept;
 
-// NotifyTo($NOTIFY_SOCKET, state). Returns false (and sends nothing) when NOTIFY_SOCKET is
-// unset, as when reaperd runs by hand or under a test.
-Result<bool> Notify(std::string_view state) noexcept;
+// NotifyTo($NOTIFY_SOCKET, state, wait). Returns false (and sends nothing) when
+// NOTIFY_SOCKET is unset, as when reaperd runs by hand or under a test.
+Result<bool> Notify(std::string_view state, bool wait = true) noexcept;
 
 // sd_watchdog_enabled(3): the watchdog interval in microseconds that systemd asks this
 // process to keep (WATCHDOG_USEC), or 0 when it asks none, the value is malformed, or

@@ -5,6 +5,7 @@
 // allocations, on any thread; a warm re-scan into the same snapshot makes none either.
 // engine_cycle_test.cc drives the whole Engine through the same cycle.
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -22,6 +23,7 @@
 #include "scan/scanner.h"
 #include "sys/clock.h"
 #include "unit/alloc/counting.h"
+#include "unit/alloc/engine_fixture.h"
 #include "unit/alloc/static_ops.h"
 
 namespace reaperd {
@@ -81,7 +83,10 @@ TEST(ZeroAlloc, WarmKillPathCycleAllocatesNothing) {
   ASSERT_TRUE(view) << view.error().ToString();
   StaticOps ops;
   config::KillConfig cfg;
-  sys::MonotonicClock clock;
+  // A clock that stands still: on the real one, a reaper thread held off the CPU past the
+  // victim's deadline (a loaded machine) took the missed-deadline path, whose first use
+  // allocates, and the test failed now and then.
+  alloc_test::SteppedClock clock;
   kill::SkipList skip;
   struct NoSysrq final : kill::SysrqWriter {
     Result<void> Trigger(char) noexcept override { return {}; }
@@ -100,7 +105,10 @@ TEST(ZeroAlloc, WarmKillPathCycleAllocatesNothing) {
     auto seq = reaper.Submit(std::move(v));
     if (!seq) std::abort();
     kill::KillResult r;
-    if (!reaper.WaitPop(r, 5000)) std::abort();
+    // Waited for in real time (the reaper's clock stands still).
+    pollfd p{reaper.event_fd(), POLLIN, 0};
+    for (int i = 0; i < 100 && !reaper.Pop(r); ++i) ::poll(&p, 1, 50);
+    if (r.seq != *seq) std::abort();
     if (r.outcome != kill::Outcome::kReaped) std::abort();
   };
   cycle(0);  // warm-up: first use of every path
@@ -111,6 +119,35 @@ TEST(ZeroAlloc, WarmKillPathCycleAllocatesNothing) {
   EXPECT_EQ(c.allocs, 0) << c.bytes << " bytes";
   EXPECT_GE(ops.signals.load(), 5);  // every cycle really signalled
   reaper.Stop();
+}
+
+TEST(ZeroAlloc, TheReaperIsWarmWhenStartReturns) {
+  // Each reaper thread builds its killer (a 64 KiB cgroup.procs buffer and more) when it
+  // first runs: on a loaded machine that was after Start returned, so a thread's first
+  // allocations could land in the first kill (and in a counted cycle of the test above).
+  // Start now waits for every thread to be ready.
+  FakeProcTree tree;
+  auto view = sys::RealSystemView::Open(tree.dir, tree.dir);
+  ASSERT_TRUE(view) << view.error().ToString();
+  StaticOps ops;
+  config::KillConfig cfg;
+  alloc_test::SteppedClock clock;
+  kill::SkipList skip;
+  struct NoSysrq final : kill::SysrqWriter {
+    Result<void> Trigger(char) noexcept override { return {}; }
+  } sysrq;
+  kill::LastResortLadder ladder(cfg, sysrq);
+  kill::ReaperOptions opt;
+  opt.threads = 4;
+  kill::Reaper reaper(cfg, opt, *view, ops, clock, skip, ladder);
+  alloc_test::StartCounting();
+  ASSERT_TRUE(reaper.Start());
+  const long at_start = alloc_test::AllocsSoFar();
+  ::usleep(200 * 1000);  // time for any thread still setting up to allocate
+  const Counted c = alloc_test::StopCounting();
+  reaper.Stop();
+  EXPECT_GT(at_start, 0);  // the threads' setup, inside Start
+  EXPECT_EQ(c.allocs - at_start, 0) << "reaper threads allocated after Start returned";
 }
 
 TEST(ZeroAlloc, SamplerAndDetectorAllocateNothingWhenWarm) {

@@ -50,4 +50,6 @@ Counted StopCounting() noexcept {
   return {g_allocs.load(), g_bytes.load()};
 }
 
+long AllocsSoFar() noexcept { return g_allocs.load(); }
+
 }  // namespace reaperd::alloc_test

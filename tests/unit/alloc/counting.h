@@ -14,6 +14,9 @@ struct Counted {
 
 void StartCounting() noexcept;
 Counted StopCounting() noexcept;
+// The allocations counted so far (while counting is on), without stopping: a fake reads it at
+// the moment it receives the kill signal.
+long AllocsSoFar() noexcept;
 
 // Counts what f allocates (on every thread) while it runs.
 template <class F>

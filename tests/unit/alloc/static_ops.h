@@ -12,6 +12,7 @@
 #include <csignal>
 
 #include "kill/process_ops.h"
+#include "unit/alloc/counting.h"
 
 namespace reaperd::alloc_test {
 
@@ -19,6 +20,9 @@ class StaticOps final : public kill::ProcessOps {
  public:
   std::atomic<int> signals{0};
   std::array<std::atomic<bool>, 8> killed{};
+  // The allocation count (counting.h) when the first SIGKILL arrived since the test set it to
+  // -1: what the path from the kill decision to the signal allocated.
+  std::atomic<long> allocs_at_kill{-1};
 
   Result<sys::UniqueFd> Open(pid_t pid) noexcept override {
     if (pid < 100 || pid >= 108) return Fail(Error::Sys(ESRCH, "static open"));
@@ -28,8 +32,12 @@ class StaticOps final : public kill::ProcessOps {
     return sys::UniqueFd(fd);
   }
   Result<void> Send(int pidfd, int sig) noexcept override {
+    if (sig == SIGKILL) {
+      long unset = -1;
+      allocs_at_kill.compare_exchange_strong(unset, AllocsSoFar());
+      killed[Index(pidfd)] = true;
+    }
     ++signals;
-    if (sig == SIGKILL) killed[Index(pidfd)] = true;
     return {};
   }
   Result<void> Mrelease(int pidfd) noexcept override {

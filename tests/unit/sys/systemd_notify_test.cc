@@ -9,6 +9,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstddef>
 #include <cstring>
 #include <string>
@@ -61,6 +62,32 @@ TEST_F(NotifyTest, PathSocketGetsTheStateAsOneDatagram) {
   EXPECT_EQ(Receive(server.get()), "READY=1\nSTATUS=watching 2 scopes");
   EXPECT_EQ(Receive(server.get()), "WATCHDOG=1");
   EXPECT_EQ(Receive(server.get()), "<nothing>");
+}
+
+TEST_F(NotifyTest, WithoutWaitingAFullQueueRefusesAtOnce) {
+  UniqueFd server = Bind(path_);
+  ASSERT_TRUE(server);
+  // systemd not reading: its queue fills (each NotifyTo is a fresh sender, so only the
+  // receiver's queue limits it). A send that waits ends the binary (SIGALRM) instead of
+  // hanging it.
+  ::alarm(20);
+  int queued = 0;
+  for (; queued < 100000; ++queued) {
+    auto r = NotifyTo(path_, "WATCHDOG=1", /*wait=*/false);
+    if (!r) {
+      EXPECT_EQ(r.error().sys_errno, EAGAIN);
+      break;
+    }
+  }
+  EXPECT_GT(queued, 0);
+  auto again = NotifyTo(path_, "WATCHDOG=1", /*wait=*/false);
+  ::alarm(0);
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().sys_errno, EAGAIN);
+  // Once systemd reads again, it gets through.
+  while (Receive(server.get()) != "<nothing>") {
+  }
+  EXPECT_TRUE(NotifyTo(path_, "WATCHDOG=1", /*wait=*/false));
 }
 
 TEST_F(NotifyTest, AbstractNamespaceWithAt) {

@@ -1,0 +1,201 @@
+// The two guards of the engine's kill stage (engine_kill.cc), through a fixture /proc and
+// fake process ops: the kernel's OOM killer acting during the scan (its oom_kill count
+// rising between the look before and the look after) cancels that decision; a process of the
+// scope already exiting (PF_EXITING) holds the kill, for at most kExitHoldNs of the engine's
+// clock, and then the kill goes ahead.
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/log.h"
+#include "config/config.h"
+#include "daemon/engine.h"
+#include "proc/pid_stat.h"
+#include "sys/system_view.h"
+#include "unit/alloc/fake_system.h"
+#include "unit/kill/fakes.h"
+
+namespace reaperd::daemon {
+namespace {
+
+using alloc_test::FakeSystem;
+using alloc_test::kFirstPid;
+using alloc_test::kFlags;
+using alloc_test::kProcesses;
+
+// Forwards to a RealSystemView; runs during_scan when PIDs are listed (the scan's first step).
+class ScanHookView final : public sys::SystemView {
+ public:
+  explicit ScanHookView(sys::SystemView& base) : base_(base) {}
+  std::function<void()> during_scan;
+
+  Result<sys::ReadResult> Read(sys::Root r, std::string_view p,
+                               std::span<char> b) noexcept override {
+    return base_.Read(r, p, b);
+  }
+  Result<sys::UniqueFd> OpenDir(sys::Root r, std::string_view p) noexcept override {
+    return base_.OpenDir(r, p);
+  }
+  Result<sys::ReadResult> ReadAt(int d, std::string_view n, std::span<char> b) noexcept override {
+    return base_.ReadAt(d, n, b);
+  }
+  Result<std::size_t> ReadLinkAt(int d, std::string_view n, std::span<char> b) noexcept override {
+    return base_.ReadLinkAt(d, n, b);
+  }
+  Result<void> Write(sys::Root r, std::string_view p, std::string_view d) noexcept override {
+    return base_.Write(r, p, d);
+  }
+  Result<void> ListPids(std::vector<pid_t>& out) override {
+    if (during_scan) during_scan();
+    return base_.ListPids(out);
+  }
+  Result<void> ListDirs(sys::Root r, std::string_view p, std::vector<std::string>& out) override {
+    return base_.ListDirs(r, p, out);
+  }
+  sys::CgroupVersion cgroup_version() const noexcept override { return base_.cgroup_version(); }
+  std::string_view cgroup_root_path() const noexcept override { return base_.cgroup_root_path(); }
+
+ private:
+  sys::SystemView& base_;
+};
+
+class EngineKillGuards : public testing::Test {
+ protected:
+  void SetUp() override {
+    cfg_.watchdog.check_interval_ms = 3600 * 1000;
+    cfg_.watchdog.report_path.clear();
+    cfg_.report.kill_report_path.clear();
+    cfg_.report.metrics_textfile_path.clear();
+    cfg_.report.status_socket.clear();
+    for (pid_t pid = kFirstPid; pid < kFirstPid + kProcesses; ++pid) ops_.procs[pid] = {};
+  }
+  // The engine over the fixture /proc and cgroup_root, guarding scope; left one tick before
+  // a fresh kill decision (plenty of memory, then the kill level set for the next tick).
+  void StartEngine(const policy::Scope& scope = policy::Scope{},
+                   const std::string& cgroup_root = std::string(REAPERD_FIXTURES) +
+                                                    "/cgroup/host-v1") {
+    auto v = sys::RealSystemView::Open(sys_.dir, cgroup_root);
+    ASSERT_TRUE(v.has_value()) << v.error().ToString();
+    real_.emplace(std::move(*v));
+    view_ = std::make_unique<ScanHookView>(*real_);
+    engine_ = std::make_unique<Engine>(cfg_, std::vector<policy::Scope>{scope},
+                                       EngineOptions{.dry_run = false, .self = ::getpid()}, *view_,
+                                       clock_, log_, ops_, sysrq_);
+    ASSERT_TRUE(engine_->Start());
+    ASSERT_TRUE(sys_.SetMeminfo(sys_.high));
+    Tick();
+    ASSERT_TRUE(sys_.SetMeminfo(sys_.low));
+  }
+  void TearDown() override {
+    if (engine_) engine_->Stop();
+  }
+  void Tick(sys::Nanos advance = 100 * sys::kMilli) {
+    clock_.Advance(advance);
+    (void)engine_->Tick();
+  }
+  int Kills() {
+    std::lock_guard lock(ops_.mu);
+    int n = 0;
+    for (const auto& s : ops_.sent) n += s.sig == SIGKILL ? 1 : 0;
+    return n;
+  }
+  std::size_t Lines(const std::string& part) const {
+    std::size_t n = 0;
+    for (const auto& l : sink_.Lines()) n += l.find(part) != std::string::npos ? 1 : 0;
+    return n;
+  }
+
+  FakeSystem sys_;
+  config::Config cfg_;
+  std::optional<sys::RealSystemView> real_;
+  std::unique_ptr<ScanHookView> view_;
+  alloc_test::SteppedClock clock_;
+  RecordingSink sink_;
+  Logger log_{sink_, LogLevel::kDebug};
+  kill::testing::FakeOps ops_;
+  kill::testing::FakeSysrq sysrq_;
+  std::unique_ptr<Engine> engine_;
+};
+
+TEST_F(EngineKillGuards, TheKernelKillingDuringTheScanCancelsTheKill) {
+  StartEngine();
+  view_->during_scan = [&] { sys_.SetOomKills(1); };  // the kernel's OOM killer acts meanwhile
+  Tick();
+  EXPECT_EQ(Kills(), 0);
+  EXPECT_EQ(Lines("outcome=cancelled reason=kernel_oom_kill count=1"), 1u);
+  EXPECT_EQ(engine_->status()[0].kill_decisions, 1u);
+  EXPECT_EQ(engine_->status()[0].kills, 0u);
+  // Only that decision: the next tick, with no new kernel kill, judges afresh and kills.
+  view_->during_scan = nullptr;
+  Tick();
+  EXPECT_EQ(Kills(), 1);
+  EXPECT_EQ(engine_->status()[0].kills, 1u);
+  EXPECT_EQ(Lines("outcome=cancelled"), 1u);
+}
+
+TEST_F(EngineKillGuards, AnExitingProcessHoldsTheKillForAtMostTheExitHold) {
+  StartEngine();
+  sys_.SetStat(kFirstPid + 1, kFlags | proc::kPfExiting);
+  Tick();  // the kill decision meets an exiting process: held, from now
+  EXPECT_EQ(Kills(), 0);
+  EXPECT_EQ(Lines("outcome=held reason=exiting pid=101"), 1u);
+  Tick(kExitHoldNs / 2);  // still exiting, within the hold
+  EXPECT_EQ(Kills(), 0);
+  EXPECT_EQ(Lines("outcome=held reason=exiting pid=101"), 2u);
+  Tick(kExitHoldNs / 2);  // the hold has run out: the exit is stuck, choose anyway
+  EXPECT_EQ(Kills(), 1);
+  EXPECT_EQ(Lines("outcome=held"), 2u);
+  EXPECT_EQ(engine_->status()[0].kills, 1u);
+}
+
+TEST_F(EngineKillGuards, AnExitThatEndsLiftsTheHoldAndANewOneStartsItsOwn) {
+  StartEngine();
+  sys_.SetStat(kFirstPid + 1, kFlags | proc::kPfExiting);
+  Tick();
+  EXPECT_EQ(Kills(), 0);
+  // The exit finished (the flag is gone) before the hold ran out: no hold on the next decision.
+  sys_.SetStat(kFirstPid + 1, kFlags);
+  Tick(kExitHoldNs / 4);
+  EXPECT_EQ(Kills(), 1);
+  EXPECT_EQ(engine_->status()[0].exit_hold_since_ns, 0);
+}
+
+TEST_F(EngineKillGuards, InAV1CgroupScopeTheCgroupsOwnOomKillCountCancelsTheKill) {
+  // A writable copy of the captured v1 hierarchy; the processes live in its leaf, which then
+  // comes within 1 MiB of its 128 MiB limit (the kill level) while the system has plenty.
+  const std::string cg = sys_.dir + "-cg";
+  std::filesystem::copy(std::string(REAPERD_FIXTURES) + "/cgroup/host-v1", cg,
+                        std::filesystem::copy_options::recursive);
+  const std::string leaf = cg + "/reaperd-capture";
+  for (pid_t pid = kFirstPid; pid < kFirstPid + kProcesses; ++pid) {
+    sys_.SetCgroup(pid, "/reaperd-capture");
+  }
+  policy::Scope scope;
+  ASSERT_TRUE(policy::ParseScope("cgroup:/reaperd-capture", &scope));
+  StartEngine(scope, cg);                   // the leaf as captured: 7 MiB used
+  ASSERT_TRUE(sys_.SetMeminfo(sys_.high));  // only the cgroup is short
+  alloc_test::WriteFile(leaf + "/memory.usage_in_bytes", std::to_string(127 * 1024 * 1024) + "\n");
+  const std::string oom = leaf + "/memory.oom_control";
+  view_->during_scan = [&] {
+    alloc_test::WriteFile(oom, "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n");  // was 1
+  };
+  Tick();
+  EXPECT_EQ(engine_->status()[0].kill_decisions, 1u);
+  EXPECT_EQ(Kills(), 0);
+  EXPECT_EQ(Lines("scope=\"cgroup:/reaperd-capture\" outcome=cancelled reason=kernel_oom_kill"),
+            1u);
+  view_->during_scan = nullptr;
+  Tick();
+  EXPECT_EQ(Kills(), 1);
+  engine_->Stop();
+  std::filesystem::remove_all(cg);
+}
+
+}  // namespace
+}  // namespace reaperd::daemon
