@@ -55,6 +55,10 @@ class ScanHookView final : public sys::SystemView {
     if (during_scan) during_scan();
     return base_.ListPids(out);
   }
+  Result<void> ListCgroupPids(std::string_view path, std::vector<pid_t>& out) override {
+    if (during_scan) during_scan();  // a cgroup scope's scan lists its members here
+    return base_.ListCgroupPids(path, out);
+  }
   Result<void> ListDirs(sys::Root r, std::string_view p, std::vector<std::string>& out) override {
     return base_.ListDirs(r, p, out);
   }
@@ -173,9 +177,12 @@ TEST_F(EngineKillGuards, InAV1CgroupScopeTheCgroupsOwnOomKillCountCancelsTheKill
   std::filesystem::copy(std::string(REAPERD_FIXTURES) + "/cgroup/host-v1", cg,
                         std::filesystem::copy_options::recursive);
   const std::string leaf = cg + "/reaperd-capture";
+  std::string procs;
   for (pid_t pid = kFirstPid; pid < kFirstPid + kProcesses; ++pid) {
     sys_.SetCgroup(pid, "/reaperd-capture");
+    procs += std::to_string(pid) + "\n";
   }
+  alloc_test::WriteFile(leaf + "/cgroup.procs", procs);  // the scope's scan lists these
   policy::Scope scope;
   ASSERT_TRUE(policy::ParseScope("cgroup:/reaperd-capture", &scope));
   StartEngine(scope, cg);                   // the leaf as captured: 7 MiB used
