@@ -72,6 +72,7 @@ Engine::Engine(const config::Config& cfg, std::vector<policy::Scope> scopes, Eng
   kill_record_.members.reserve(kill::Victim::kMaxMembers);
   reaper_ = std::make_unique<kill::Reaper>(cfg_.kill, MakeReaperOptions(cfg_, options_.dry_run),
                                            view_, ops_, clock_, skip_, ladder_);
+  reaper_->SetProtection(ranker_->protection());
   BuildShared();
   for (const auto& s : scopes) {
     samplers_.emplace_back(view_, clock_, s);
@@ -228,6 +229,7 @@ void Engine::Reload(config::Config& live, const config::Config& fresh) {
   config::ApplyLive(live, fresh);  // live is cfg_: the loop reads it from the next tick on
   ranker_ = std::make_unique<policy::Ranker>(cfg_.rank);
   builder_.SetProtection(ranker_->protection());  // widening spares what ranking spares
+  reaper_->SetProtection(ranker_->protection());  // and so does a cgroup's last resort
   for (auto& d : detectors_) d.Reconfigure(cfg_.detector);
   if (reclaim_changed) {
     // A chain holds its own copy of the section: rebuild them (a running pass is cancelled;

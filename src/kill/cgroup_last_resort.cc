@@ -39,9 +39,28 @@ bool ProtectedFromLastResort(sys::SystemView& view, pid_t pid) noexcept {
   return !adj || *adj == -1000;
 }
 
-CgroupLastResort::CgroupLastResort(sys::SystemView& view, ProcessOps& ops)
-    : view_(view), ops_(ops) {
+CgroupLastResort::CgroupLastResort(sys::SystemView& view, ProcessOps& ops, const sys::Clock& clock)
+    : view_(view), ops_(ops), scanner_(view, clock), rules_(policy::DefaultProtectRules()) {
   procs_buf_.resize(kProcsBufBytes);
+}
+
+void CgroupLastResort::SetProtection(std::shared_ptr<const policy::ProtectRules> rules) {
+  std::lock_guard lock(mu_);
+  if (rules) rules_ = std::move(rules);
+}
+
+bool CgroupLastResort::ProtectedByConfig(pid_t pid) noexcept {
+  std::shared_ptr<const policy::ProtectRules> rules;
+  {
+    std::lock_guard lock(mu_);
+    rules = rules_;
+  }
+  const scan::ScanOptions read{.cmdline_max = rules->reads_cmdline() ? rules->cmdline_max() : 0,
+                               .read_exe = true,
+                               .read_kernel_oom_score = false};
+  // What cannot be read whole cannot be judged, and is left alone.
+  if (!scanner_.ReadProcess(pid, read, scratch_, nullptr)) return true;
+  return rules->Check(scratch_, ::getpid()).has_value();
 }
 
 Result<int> CgroupLastResort::Kill(std::string_view cgroup) noexcept {
@@ -82,7 +101,7 @@ int CgroupLastResort::KillLevel(std::string_view root, std::string_view cgroup, 
     auto pc = proc::ParsePidCgroup(std::string_view(cbuf, c->size));
     if (!pc) continue;
     if (!AtOrBelow(v2 ? pc->v2_path.view() : pc->v1_memory_path.view(), root)) continue;
-    if (ProtectedFromLastResort(view_, pid)) continue;
+    if (ProtectedFromLastResort(view_, pid) || ProtectedByConfig(pid)) continue;
     auto s = ops_.Send(fd->get(), SIGKILL);
     if (s) {
       ++sent;

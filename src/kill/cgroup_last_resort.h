@@ -12,11 +12,16 @@
 
 #include <sys/types.h>
 
+#include <memory>
+#include <mutex>
 #include <string_view>
 #include <vector>
 
 #include "base/error.h"
 #include "kill/process_ops.h"
+#include "policy/rank.h"
+#include "scan/scanner.h"
+#include "sys/clock.h"
 #include "sys/system_view.h"
 
 namespace reaperd::kill {
@@ -24,12 +29,16 @@ namespace reaperd::kill {
 // True when pid must never be signalled by a last resort: init, a kernel thread, oom_score_adj
 // -1000, reaperd itself, or unreadable (what cannot be judged is left alone). The kernel's
 // oom_unkillable_task() plus OOM_SCORE_ADJ_MIN. The configured protections (protect_comm,
-// protect_uid, protect_cgroup, rules) are the ranker's and are not checked here.
+// protect_uid, protect_cgroup, rules) are checked by CgroupLastResort on top of this.
 bool ProtectedFromLastResort(sys::SystemView& view, pid_t pid) noexcept;
 
 class CgroupLastResort {
  public:
-  CgroupLastResort(sys::SystemView& view, ProcessOps& ops);
+  CgroupLastResort(sys::SystemView& view, ProcessOps& ops, const sys::Clock& clock);
+
+  // The configured protections (protect_comm, protect_uid, protect_cgroup, rules: the
+  // ranker's ProtectRules), checked on top of the kernel's. Safe from any thread.
+  void SetProtection(std::shared_ptr<const policy::ProtectRules> rules);
 
   // SIGKILLs every unprotected process at or below cgroup (absolute in the memory
   // hierarchy). Returns how many were signalled; fails when the cgroup cannot be read, or
@@ -39,9 +48,16 @@ class CgroupLastResort {
  private:
   int KillLevel(std::string_view root, std::string_view cgroup, int depth, Error& err) noexcept;
 
+  // True when the configured protections spare pid (or it cannot be read whole).
+  bool ProtectedByConfig(pid_t pid) noexcept;
+
   sys::SystemView& view_;
   ProcessOps& ops_;
   std::vector<char> procs_buf_;  // cgroup.procs, reserved once
+  scan::Scanner scanner_;        // reads a process whole for the configured protections
+  policy::Process scratch_;
+  std::mutex mu_;  // guards rules_ (set from the loop thread, read by the watcher)
+  std::shared_ptr<const policy::ProtectRules> rules_;
 };
 
 }  // namespace reaperd::kill

@@ -67,7 +67,7 @@ Reaper::Reaper(const config::KillConfig& config, ReaperOptions options, sys::Sys
       slots_(std::max<std::size_t>(1, options.max_in_flight)),
       done_(std::max<std::size_t>(1, options.completion_capacity)),
       fires_(std::max<std::size_t>(1, options.max_in_flight) + 1),
-      cgroup_end_(view, ops) {}
+      cgroup_end_(view, ops, clock) {}
 
 Reaper::~Reaper() { Stop(); }
 

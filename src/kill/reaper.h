@@ -75,6 +75,11 @@ class Reaper {
   // sequence number; every submitted victim yields at least one KillResult. Fails with
   // kRange, having signalled nothing, when max_in_flight victims are already tracked.
   // Call from one thread (the daemon loop).
+  // The configured protections a cgroup scope's last resort honours (the ranker's); safe from
+  // any thread.
+  void SetProtection(std::shared_ptr<const policy::ProtectRules> rules) {
+    cgroup_end_.SetProtection(std::move(rules));
+  }
   Result<std::uint64_t> Submit(Victim&& victim) noexcept;
 
   // Readable while results wait in the queue.

@@ -176,11 +176,6 @@ Result<void> VictimBuilder::Build(const policy::Snapshot& snapshot, std::size_t 
   out.t_decision = t_decision;
   out.deadline = t_decision + static_cast<sys::Nanos>(config_.deadline_ms) * sys::kMilli;
   out.protection = protect_;
-  if (snapshot.scope.kind == policy::ScopeKind::kCgroup) {
-    if (auto u = ReadScopeUsage(view_, snapshot.scope.kind, snapshot.scope.cgroup)) {
-      out.scope_usage_before = u->usage;
-    }
-  }
   if (!AddMember(out, p, MemberRole::kMain)) {
     out.main_stale = true;
     return {};

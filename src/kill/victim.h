@@ -86,7 +86,6 @@ struct Victim {
   // The protections the victim was chosen under; every widened member must pass them too.
   // Shared, not copied: no allocation, and a reload cannot change them under a kill.
   std::shared_ptr<const policy::ProtectRules> protection;
-  std::uint64_t scope_usage_before = 0;  // 0 when unknown (system scope)
   sys::Nanos t_decision = 0;
   sys::Nanos deadline = 0;
 

@@ -80,6 +80,12 @@ TEST(ReclaimLive, WatchdogReportsARealStalledTask) {
 // stopped): the kernel cannot reap it (process_mrelease refuses while a sharer lives), so
 // it misses its deadline; the watchdog reports it at once, in the log and the file.
 TEST(ReclaimLive, WatchdogReportsAVictimPastItsDeadline) {
+  // Since issue 12 reaperd finds a victim's mm sharers system-wide and kills the unprotected
+  // ones (as the kernel's __oom_kill_process does), so a stopped sharer in another cgroup no
+  // longer keeps the memory: this premise cannot make a victim miss any more, and no other way
+  // to pin an mm against a root reaperd is known on this host. The watchdog's report of a
+  // victim past its deadline is covered by unit_watchdog (NoteMissedDeadline) meanwhile.
+  GTEST_SKIP() << "needs a new way to make a victim miss its deadline (see the comment)";
   auto sb = Sandbox("wd-dl", 256 * kMiB);
   auto pin = Sandbox("wd-pin", 256 * kMiB);
   ASSERT_TRUE(sb && pin);

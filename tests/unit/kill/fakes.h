@@ -28,6 +28,12 @@ inline std::string StatLine(pid_t pid, std::string_view comm, std::uint64_t star
          std::to_string(starttime) + " 1000000 100\n";
 }
 
+// A minimal /proc/PID/status, for a process the kill path reads whole.
+inline std::string StatusLine(pid_t pid, std::string_view comm) {
+  return "Name:\t" + std::string(comm) + "\nTgid:\t" + std::to_string(pid) +
+         "\nUid:\t0\t0\t0\t0\nRssAnon:\t1000 kB\nRssFile:\t0 kB\nRssShmem:\t0 kB\n";
+}
+
 class FakeView final : public sys::SystemView {
  public:
   std::map<std::string, std::string> proc, cgroup;

@@ -97,6 +97,7 @@ TEST(CgroupLastResort, KillsOnlyUnprotectedProcessesOfTheCgroup) {
   for (pid_t pid : {100, 101, 102, 103, 104, 200}) {
     w.ops.procs[pid] = testing::FakeProc{};
     w.view.SetProc(std::to_string(pid) + "/stat", testing::StatLine(pid, "app", 7000));
+    w.view.SetProc(std::to_string(pid) + "/status", testing::StatusLine(pid, "app"));
     w.view.SetProc(std::to_string(pid) + "/oom_score_adj", pid == 102 ? "-1000\n" : "0\n");
     w.view.SetProc(std::to_string(pid) + "/cgroup", "4:memory:/sandbox/x\n");
   }
@@ -105,7 +106,8 @@ TEST(CgroupLastResort, KillsOnlyUnprotectedProcessesOfTheCgroup) {
                  "7000 0 0\n");
   w.view.SetProc("104/cgroup", "4:memory:/elsewhere\n");
   w.view.SetProc("200/cgroup", "4:memory:/sandboxed\n");
-  CgroupLastResort end(w.view, w.ops);
+  sys::MonotonicClock clock;
+  CgroupLastResort end(w.view, w.ops, clock);
   auto n = end.Kill("/sandbox");
   ASSERT_TRUE(n) << n.error().ToString();
   EXPECT_EQ(*n, 2);
@@ -121,11 +123,37 @@ TEST(CgroupLastResort, NothingKillableIsAFailureAndTheRootIsRefused) {
   w.view.SetProc("102/stat", testing::StatLine(102, "app", 7000));
   w.view.SetProc("102/oom_score_adj", "-1000\n");
   w.view.SetProc("102/cgroup", "4:memory:/sandbox\n");
-  CgroupLastResort end(w.view, w.ops);
+  sys::MonotonicClock clock;
+  CgroupLastResort end(w.view, w.ops, clock);
   EXPECT_FALSE(end.Kill("/sandbox"));
   EXPECT_FALSE(end.Kill("/"));
   EXPECT_FALSE(end.Kill("/missing"));
   EXPECT_TRUE(w.ops.Sent().empty());
+}
+
+TEST(CgroupLastResort, SparesWhatTheConfiguredProtectionsSpare) {
+  // protect_comm (and every other configured protection) holds for the last resort too, not
+  // only the kernel's own rules.
+  testing::World w;
+  w.view.SetCgroup("sandbox/cgroup.procs", "100\n101\n");
+  for (pid_t pid : {100, 101}) {
+    w.ops.procs[pid] = testing::FakeProc{};
+    const char* comm = pid == 101 ? "keeper" : "app";
+    w.view.SetProc(std::to_string(pid) + "/stat", testing::StatLine(pid, comm, 7000));
+    w.view.SetProc(std::to_string(pid) + "/status", testing::StatusLine(pid, comm));
+    w.view.SetProc(std::to_string(pid) + "/oom_score_adj", "0\n");
+    w.view.SetProc(std::to_string(pid) + "/cgroup", "4:memory:/sandbox\n");
+  }
+  config::RankConfig rank;
+  rank.protect_comm = {"keeper"};
+  sys::MonotonicClock clock;
+  CgroupLastResort end(w.view, w.ops, clock);
+  end.SetProtection(std::make_shared<const policy::ProtectRules>(rank));
+  auto n = end.Kill("/sandbox");
+  ASSERT_TRUE(n) << n.error().ToString();
+  EXPECT_EQ(*n, 1);
+  EXPECT_EQ(w.ops.SentCount(100, SIGKILL), 1);
+  EXPECT_EQ(w.ops.SentCount(101, SIGKILL), 0) << "a protect_comm process was killed";
 }
 
 TEST(SkipList, AddContainsRemoveAndBound) {

@@ -230,6 +230,7 @@ void StuckCgroupScope(World& w) {
   for (pid_t pid : {300, 301, 302, 400}) {
     w.ops.procs[pid] = testing::FakeProc{};
     w.view.SetProc(std::to_string(pid) + "/stat", testing::StatLine(pid, "app", 7000));
+    w.view.SetProc(std::to_string(pid) + "/status", testing::StatusLine(pid, "app"));
     w.view.SetProc(std::to_string(pid) + "/oom_score_adj", pid == 301 ? "-1000\n" : "0\n");
   }
   for (pid_t pid : {100, 300, 301}) {
