@@ -2,6 +2,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
+
 #include "kill/path_util.h"
 #include "kill/trigger.h"
 #include "proc/pid_misc.h"
@@ -14,18 +17,6 @@ namespace {
 // Enough for a busy host's /proc; a longer listing still works (the vector grows once).
 constexpr std::size_t kPidsReserved = 32768;
 constexpr std::size_t kPathReserved = 4096;
-
-// The statm of pid; its text field (end_code - start_code of the mm) is the prefilter of
-// the system-wide sharer walk: it is a property of the mm, so every sharer shows the same,
-// and unlike the resident or total size it does not move while a hog grows (only exec,
-// which brings a new mm, changes it). statm reads the mm's counters without its mmap lock.
-Result<proc::Statm> ReadStatm(sys::SystemView& view, pid_t pid) noexcept {
-  char path[32];
-  char buf[256];
-  auto r = view.Read(sys::Root::kProc, PidPath(pid, "statm", path), buf);
-  if (!r) return Fail(r.error());
-  return proc::ParseStatm(std::string_view(buf, r->size));
-}
 
 // The scanner's clock stamps only whole snapshots, which the builder never takes.
 const sys::Clock& BuilderClock() noexcept {
@@ -238,23 +229,33 @@ void VictimBuilder::ForEachSharer(const policy::Snapshot& snapshot, std::size_t 
   }
   // A system scope's snapshot holds every process: the search above was system-wide. A
   // cgroup scope's does not, and a sharer outside the cgroup would keep the victim's memory
-  // alive past its deadline: walk /proc, with statm's text as the prefilter (one read per
-  // process, no mmap lock) and kcmp to decide.
+  // alive past its deadline: walk /proc with kcmp alone. One kcmp (no file opened, no mmap
+  // lock) costs less than any /proc read that could prefilter it; the snapshot's own
+  // processes, judged above, are skipped by a binary search (the scanner sorts by pid).
   if (snapshot.scope.kind != policy::ScopeKind::kCgroup) return;
-  auto mine = ReadStatm(view_, p.pid);
-  if (!mine) return;  // gone: nothing to share
   pids_.clear();
   if (!view_.ListPids(pids_)) return;
+  const auto by_pid = [](const policy::Process& a, const policy::Process& b) {
+    return a.pid < b.pid;
+  };
+  const bool sorted = std::is_sorted(snapshot.processes.begin(), snapshot.processes.end(), by_pid);
+  auto in_snapshot = [&](pid_t pid) {
+    if (!sorted) {
+      return std::any_of(snapshot.processes.begin(), snapshot.processes.end(),
+                         [pid](const policy::Process& q) { return q.pid == pid; });
+    }
+    auto it = std::lower_bound(snapshot.processes.begin(), snapshot.processes.end(), pid,
+                               [](const policy::Process& q, pid_t v) { return q.pid < v; });
+    return it != snapshot.processes.end() && it->pid == pid;
+  };
   for (pid_t pid : pids_) {
-    if (pid == p.pid || pid <= 0) continue;
-    bool seen = false;  // in the snapshot: judged above
-    for (const policy::Process& q : snapshot.processes) seen = seen || q.pid == pid;
-    if (seen) continue;
-    auto st = ReadStatm(view_, pid);
-    if (!st || st->size == 0 || st->text != mine->text) continue;
-    if (mine->text == 0 && st->size != mine->size) continue;
+    if (pid == p.pid || pid <= 1 || in_snapshot(pid)) continue;
     auto same = ops_.SameMm(p.pid, pid);
-    if (!same || !*same) continue;
+    if (!same) {
+      if (same.error().sys_errno == ESRCH && !ops_.SameMm(p.pid, p.pid)) return;  // victim gone
+      continue;
+    }
+    if (!*same) continue;
     // A sharer unread (vanished, unreadable) cannot be judged: if it is gone its hold on the
     // mm is gone too; if unreadable, the kill proceeds as before this walk existed.
     const scan::ScanOptions read{
