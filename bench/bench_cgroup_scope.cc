@@ -1,4 +1,5 @@
-// Decision to signal for a kill in a cgroup scope, with many processes elsewhere: a v1
+// Decision to signal for a kill in a cgroup scope (and, below, the system scope's decision
+// up to the victim), with many processes elsewhere: a v1
 // memory cgroup of 64 MiB (created under this process's own) holds a hog of 56 MiB, near its
 // limit, while 1,000 and then 10,000 sleeping children of this benchmark sit outside it.
 // Each iteration runs the kill path as Engine::KillIn runs it: the scope's scan with the
@@ -17,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <string>
 #include <vector>
 
@@ -182,6 +184,80 @@ BENCHMARK(BM_CgroupScopeDecisionToSignal)
     ->Arg(1000)
     ->Arg(10000)
     ->Iterations(30)
+    ->UseManualTime()
+    ->Unit(benchmark::kMicrosecond);
+
+// The system scope's decision, up to the built victim (no signal: the top candidate of this
+// whole machine is nobody's to kill): a full scan of /proc each time (refresh=0, as before
+// the standing snapshot), or the kill path's refresh of the standing snapshot (refresh=1,
+// Scanner::RefreshInto: the listing, the new processes and the top 8 re-read), then rank
+// and build. The standing snapshot is read whole once, off the timed path, as the engine
+// does at warn and reclaim.
+void BM_SystemScopeDecisionToVictim(benchmark::State& state) {
+  const auto sleepers = static_cast<std::size_t>(state.range(0));
+  const bool refresh = state.range(1) != 0;
+  if (!GrowSleepersTo(sleepers)) {
+    state.SkipWithError("fork failed (ulimit -u, pid_max?)");
+    return;
+  }
+  const config::Config cfg = config::DefaultConfig();
+  const policy::Scope scope{};
+  const scan::ScanOptions options = scan::KillScanOptions(cfg.rank);
+  sys::MonotonicClock clock;
+  scan::Scanner scanner(View(), clock);
+  policy::Ranker ranker(cfg.rank);
+  kill::RealProcessOps ops(View());
+  kill::VictimBuilder builder(View(), ops, cfg.kill);
+  std::array<policy::Snapshot, 2> snaps;
+  std::size_t standing = 0;
+  policy::Ranking ranking;
+  const std::vector<policy::ProcessId> skipped;
+  (void)scanner.ScanInto(scope, options, snaps[0]);
+  snaps[1] = snaps[0];
+  ranker.RankInto(snaps[0], ::getpid(), skipped, ranking);
+  std::vector<pid_t> top;
+  for (std::size_t i = 0; i < ranking.candidates.size() && i < 8; ++i) {
+    top.push_back(snaps[0].processes[ranking.candidates[i].index].pid);
+  }
+  double read = 0, listed = 0;
+  for (auto _ : state) {
+    const sys::Nanos t_decision = clock.Now();
+    policy::Snapshot& out = snaps[1 - standing];
+    auto r = refresh ? scanner.RefreshInto(scope, options, top, snaps[standing], out)
+                     : scanner.ScanInto(scope, options, out);
+    if (!r) {
+      state.SkipWithError("scan failed");
+      break;
+    }
+    if (refresh) standing = 1 - standing;
+    ranker.RankInto(out, ::getpid(), skipped, ranking);
+    if (ranking.candidates.empty()) {
+      state.SkipWithError("no candidate");
+      break;
+    }
+    kill::Victim v;
+    (void)builder.Build(out, ranking.candidates[0].index, t_decision, v);
+    state.SetIterationTime(static_cast<double>(clock.Now() - t_decision) / 1e9);
+    listed += static_cast<double>(out.processes.size());
+    read += static_cast<double>(out.processes.size() - static_cast<std::size_t>(out.reused));
+    if (refresh) {
+      // As the engine does after a kill: the standing snapshot keeps its age, so refresh it
+      // whole now and then (the engine: every second at warn and reclaim).
+      snaps[standing].full_at_ns = clock.Now();
+    }
+  }
+  const double n = static_cast<double>(state.iterations());
+  state.counters["sleepers"] = static_cast<double>(Sleepers().size());
+  state.counters["listed"] = n > 0 ? listed / n : 0;
+  state.counters["read"] = n > 0 ? read / n : 0;
+}
+BENCHMARK(BM_SystemScopeDecisionToVictim)
+    ->ArgNames({"sleepers", "refresh"})
+    ->Args({1000, 0})
+    ->Args({1000, 1})
+    ->Args({10000, 0})
+    ->Args({10000, 1})
+    ->Iterations(20)
     ->UseManualTime()
     ->Unit(benchmark::kMicrosecond);
 
