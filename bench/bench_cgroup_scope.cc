@@ -50,6 +50,12 @@ std::vector<pid_t>& Sleepers() {
 
 bool GrowSleepersTo(std::size_t n) {
   auto& pids = Sleepers();
+  while (pids.size() > n) {  // a later benchmark may want fewer than an earlier one left
+    ::kill(pids.back(), SIGKILL);
+    while (::waitpid(pids.back(), nullptr, 0) < 0 && errno == EINTR) {
+    }
+    pids.pop_back();
+  }
   const pid_t parent = ::getpid();
   while (pids.size() < n) {
     const pid_t pid = ::fork();
