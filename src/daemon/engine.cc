@@ -153,7 +153,9 @@ int Engine::CoverInterval(const pressure::PressureSample& s) const {
 
 void Engine::WarmKillPath() {
   policy::Snapshot& standing = snaps_[standing_];
+  const sys::Nanos started = clock_.Now();
   if (!scanner_.ScanInto(policy::Scope{}, scan::KillScanOptions(cfg_.rank), standing)) return;
+  standing_scan_ns_ = clock_.Now() - started;
   skip_.CopyTo(skipped_);
   ranker_->RankInto(standing, options_.self, skipped_, kill_ranking_);
   NoteTop(kill_ranking_, standing);
@@ -169,11 +171,12 @@ void Engine::RefreshStanding(sys::Nanos now) {
       return;
     }
     policy::Snapshot& standing = snaps_[standing_];
-    if (standing.full_at_ns != 0 && now - standing.full_at_ns < kStandingRefreshNs) return;
+    if (standing.full_at_ns != 0 && now - standing.full_at_ns < StandingPeriodNs()) return;
     if (!scanner_.ScanInto(st.scope, scan::KillScanOptions(cfg_.rank), standing)) {
       standing.full_at_ns = 0;
       return;
     }
+    standing_scan_ns_ = clock_.Now() - now;
     skip_.CopyTo(skipped_);
     ranker_->RankInto(standing, options_.self, skipped_, kill_ranking_);
     NoteTop(kill_ranking_, standing);

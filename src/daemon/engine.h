@@ -11,6 +11,7 @@
 
 #include <sys/types.h>
 
+#include <algorithm>
 #include <array>
 #include <memory>
 #include <string>
@@ -69,6 +70,10 @@ struct ScopeStatus {
 constexpr std::size_t kRereadTop = 8;
 constexpr std::int64_t kStandingRefreshNs = 1000 * 1000 * 1000;
 constexpr std::int64_t kStandingMaxAgeNs = 5LL * 1000 * 1000 * 1000;
+// A whole read of /proc may take the loop at most this share of its time at warn and reclaim:
+// on a host where it takes 200 ms (10,000 processes) the refresh comes every 4 s, not every
+// second, and the age a kill accepts grows with it.
+constexpr std::int64_t kStandingDutyDivisor = 20;
 
 // How long a kill waits for a process of the scope that is already exiting (its memory is on
 // its way back) before choosing a victim anyway: an exit can get stuck.
@@ -225,6 +230,14 @@ class Engine {
   std::array<policy::Snapshot, 2> snaps_;
   std::size_t standing_ = 0;
   // The system scope's top candidates at the last ranking: re-read at the next kill.
+  std::int64_t standing_scan_ns_ = 0;  // how long the last whole read took
+  // The refresh period and the age a kill accepts, stretched by standing_scan_ns_.
+  std::int64_t StandingPeriodNs() const noexcept {
+    return std::max<std::int64_t>(kStandingRefreshNs, kStandingDutyDivisor * standing_scan_ns_);
+  }
+  std::int64_t StandingMaxAgeNs() const noexcept {
+    return std::max<std::int64_t>(kStandingMaxAgeNs, 2 * StandingPeriodNs());
+  }
   std::array<pid_t, kRereadTop> top_{};
   std::size_t top_count_ = 0;
   policy::Ranking kill_ranking_;

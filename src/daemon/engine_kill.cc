@@ -61,10 +61,11 @@ Result<policy::Snapshot*> Engine::ScanForKill(std::size_t i, sys::Nanos now) {
   // are read, so the decision costs the same with 100 or 10,000 processes. The spare becomes
   // the standing snapshot (the old one's entries were moved into it).
   policy::Snapshot& standing = snaps_[standing_];
-  const bool fresh = standing.full_at_ns != 0 && now - standing.full_at_ns <= kStandingMaxAgeNs;
+  const bool fresh = standing.full_at_ns != 0 && now - standing.full_at_ns <= StandingMaxAgeNs();
   auto r = fresh ? scanner_.RefreshInto(scope, options, {top_.data(), top_count_}, standing, spare)
                  : scanner_.ScanInto(scope, options, spare);
   standing_ = 1 - standing_;
+  if (r && !fresh) standing_scan_ns_ = clock_.Now() - now;
   if (!r) {
     spare.full_at_ns = 0;  // partly filled: the next kill reads everything
     return Fail(r.error());
