@@ -17,8 +17,6 @@ namespace {
 
 constexpr std::size_t kProcsBufBytes = 64 * 1024;
 constexpr int kMaxCgroupDepth = 8;
-// Enough for a busy host's /proc; a longer listing still works (the vector grows once).
-constexpr std::size_t kPidsReserved = 32768;
 constexpr std::size_t kPathReserved = 4096;
 
 bool IsAtOrBelow(std::string_view path, std::string_view root) noexcept {
@@ -45,7 +43,7 @@ Killer::Killer(sys::SystemView& view, ProcessOps& ops, const sys::Clock& clock,
   (void)policy::DefaultProtectRules();  // built now, not on the kill path
   // Filled once (not just reserved) so its pages are touched now, and locked, rather than
   // first touched on the kill path.
-  pids_buf_.resize(kPidsReserved);
+  pids_buf_.resize(PidListReserve(view_));
   pids_buf_.clear();
 }
 

@@ -14,8 +14,6 @@ namespace reaperd::kill {
 
 namespace {
 
-// Enough for a busy host's /proc; a longer listing still works (the vector grows once).
-constexpr std::size_t kPidsReserved = 32768;
 constexpr std::size_t kPathReserved = 4096;
 
 // The scanner's clock stamps only whole snapshots, which the builder never takes.
@@ -47,6 +45,18 @@ Result<std::uint64_t> ReadRssBytes(sys::SystemView& view, pid_t pid,
   return st->resident * page_size;
 }
 
+std::size_t PidListReserve(sys::SystemView& view) noexcept {
+  // Twice the processes there are now, and at least 1024: sized to the host rather than to
+  // the busiest host there is (32768 pids were 128 KiB locked per buffer, four buffers).
+  std::size_t n = 0;
+  try {
+    std::vector<pid_t> now;
+    if (view.ListPids(now)) n = now.size();
+  } catch (...) {
+  }
+  return std::max<std::size_t>(1024, 2 * n);
+}
+
 VictimBuilder::VictimBuilder(sys::SystemView& view, ProcessOps& ops,
                              const config::KillConfig& config,
                              std::shared_ptr<const policy::ProtectRules> protect)
@@ -57,7 +67,7 @@ VictimBuilder::VictimBuilder(sys::SystemView& view, ProcessOps& ops,
       self_(::getpid()),
       scanner_(view, BuilderClock()) {
   // Filled once (not just reserved) so the pages are touched now, not on the kill path.
-  pids_.resize(kPidsReserved);
+  pids_.resize(PidListReserve(view_));
   pids_.clear();
   scratch_.exe.reserve(kPathReserved);
   scratch_.cgroup.reserve(kPathReserved);

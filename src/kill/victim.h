@@ -150,6 +150,10 @@ class VictimBuilder {
   std::vector<pid_t> pids_;  // /proc listing for the system-wide sharer walk, reserved
 };
 
+// How many pids a reused /proc listing buffer is made for at start: twice the processes
+// there are now, at least 1024 (a longer listing still works: the vector grows once).
+std::size_t PidListReserve(sys::SystemView& view) noexcept;
+
 // Reads the start time (stat field 22) of pid through the view.
 Result<std::uint64_t> ReadStarttime(sys::SystemView& view, pid_t pid) noexcept;
 // Reads the resident set of pid in bytes (statm; 0 after the mm is gone).
