@@ -86,6 +86,11 @@ int RunDaemon(const config::Config& initial, const DaemonOptions& options, Logge
     log.Log(LogLevel::kError, "start", "reaper=failed error={}", Q{r.error().ToString()});
     return 1;
   }
+  // After the engine's threads started (they keep their own settings): the loop decides the
+  // kills and must not wait for a CPU behind the hog it is about to kill.
+  if (auto b = sys::SetThreadNice(kill::kBoostNice); !b) {
+    log.Log(LogLevel::kWarning, "self", "loop_nice=unchanged error={}", Q{b.error().ToString()});
+  }
 
   auto ep = sys::Epoll::Create();
   auto timer = sys::Timer::Create();

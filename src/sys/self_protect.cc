@@ -4,6 +4,7 @@
 #include <link.h>
 #include <malloc.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -75,6 +76,13 @@ SelfProtection ProtectSelf(bool lock_memory) noexcept {
     }
   }
   return out;
+}
+
+Result<void> SetThreadNice(int nice) noexcept {
+  if (::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), nice) != 0) {
+    return Fail(Error::Sys(errno, "setpriority"));
+  }
+  return {};
 }
 
 }  // namespace reaperd::sys

@@ -28,4 +28,9 @@ Result<std::size_t> LockExecutable() noexcept;
 // Best effort: each step may fail (unprivileged, RLIMIT_MEMLOCK); the caller logs it.
 SelfProtection ProtectSelf(bool lock_memory) noexcept;
 
+// Sets the calling thread's nice value (threads it creates later inherit it). The daemon's
+// loop thread takes the reapers' boost once they run: it is the thread that decides a kill,
+// and a hog at nice 0 on every CPU must not delay that decision. Needs CAP_SYS_NICE to lower.
+Result<void> SetThreadNice(int nice) noexcept;
+
 }  // namespace reaperd::sys

@@ -6,6 +6,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -35,7 +36,7 @@ struct ChildArgs {
 constexpr std::size_t kChildStackBytes = 64 * 1024;
 
 // Until execve: every signal to its default, a process group of its own, stdin from
-// /dev/null, stdout and stderr into the pipe, oom_score_adj 0, no signal blocked.
+// /dev/null, stdout and stderr into the pipe, oom_score_adj 0, nice 0, no signal blocked.
 int ChildMain(void* p) {
   auto* a = static_cast<ChildArgs*>(p);
   // The handler table is the child's own copy (no CLONE_SIGHAND); every signal is blocked
@@ -65,6 +66,9 @@ int ChildMain(void* p) {
     (void)!::write(adj, "0", 1);
     ::close(adj);
   }
+  // The loop thread that spawns runs boosted (SetThreadNice); a hook runs at the normal 0.
+  // Raising nice needs no privilege.
+  (void)::setpriority(PRIO_PROCESS, 0, 0);
   sigset_t empty;
   sigemptyset(&empty);
   (void)::sigprocmask(SIG_SETMASK, &empty, nullptr);

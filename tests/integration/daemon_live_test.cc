@@ -10,11 +10,13 @@
 
 #include <chrono>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "kill/process_ops.h"
 #include "support/cgroup_sandbox.h"
 #include "support/daemon.h"
 #include "support/hog.h"
@@ -136,6 +138,27 @@ TEST(DaemonLive, TwoScopesAtOnce) {
   EXPECT_EQ(a->OomKills(), 0u) << d.Log();
   EXPECT_EQ(b->OomKills(), 0u) << d.Log();
   EXPECT_EQ(d.Lines("kill").size(), 2u) << d.Log();
+}
+
+TEST(DaemonLive, TheLoopThreadRunsBoosted) {
+  // The thread that decides kills must not queue for a CPU behind the hog: once started, the
+  // loop (the main thread, tid == pid) runs at the reapers' nice (kill::kBoostNice). Root
+  // here has CAP_SYS_NICE.
+  auto sb = Sandbox("nice", 64 * kMiB);
+  ASSERT_TRUE(sb);
+  Daemon d({sb->cgroup()}, 10000, {"--dry-run"});
+  ASSERT_TRUE(d.WaitStarted()) << d.Log();
+  std::ifstream in("/proc/" + std::to_string(d.pid()) + "/task/" + std::to_string(d.pid()) +
+                   "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::size_t close = stat.rfind(')');
+  ASSERT_NE(close, std::string::npos) << stat;
+  std::istringstream fields(stat.substr(close + 2));
+  std::string f;
+  for (int i = 3; i <= 19 && fields >> f; ++i) {
+  }
+  EXPECT_EQ(f, std::to_string(kill::kBoostNice)) << stat;
+  d.Stop();
 }
 
 TEST(DaemonLive, DryRunSignalsNothing) {

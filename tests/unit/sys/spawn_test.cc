@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,12 +16,14 @@
 #include <string>
 #include <vector>
 
+#include "sys/self_protect.h"
+
 namespace reaperd::sys {
 namespace {
 
 // Runs argv through Spawn in a child process whose oom_score_adj is first set to adj;
 // returns what the program printed (or "<error>").
-std::string RunWithAdj(int adj, const std::vector<std::string>& argv) {
+std::string RunWithAdj(int adj, const std::vector<std::string>& argv, int nice = 0) {
   int p[2];
   if (::pipe(p) != 0) return "<error>";
   const pid_t pid = ::fork();
@@ -30,6 +33,12 @@ std::string RunWithAdj(int adj, const std::vector<std::string>& argv) {
     const std::string v = std::to_string(adj);
     if (fd < 0 || ::write(fd, v.data(), v.size()) != static_cast<ssize_t>(v.size())) _exit(2);
     ::close(fd);
+    if (nice != 0) {
+      // As the daemon's loop thread: boosted, then spawning.
+      if (!SetThreadNice(nice)) _exit(4);
+      errno = 0;
+      if (::getpriority(PRIO_PROCESS, 0) != nice) _exit(5);
+    }
     auto child = Spawn(argv, std::vector<std::string>{});
     if (!child) _exit(3);
     std::string out;
@@ -61,6 +70,11 @@ std::string RunWithAdj(int adj, const std::vector<std::string>& argv) {
 
 TEST(Spawn, HookGetsANormalOomScoreAdj) {
   EXPECT_EQ(RunWithAdj(500, {"/bin/cat", "/proc/self/oom_score_adj"}), "0\n");
+}
+
+TEST(Spawn, HookRunsAtNormalNiceWhenTheLoopIsBoosted) {
+  // stat's field 19 is the nice value.
+  EXPECT_EQ(RunWithAdj(0, {"/bin/sh", "-c", "cut -d' ' -f19 /proc/self/stat"}, -10), "0\n");
 }
 
 TEST(Spawn, HookIsItsOwnProcessGroupWithSignalsUnblocked) {
