@@ -86,6 +86,7 @@ sys::RealSystemView& View() {
 
 void BM_CgroupScopeDecisionToSignal(benchmark::State& state) {
   const auto sleepers = static_cast<std::size_t>(state.range(0));
+  const bool watched = state.range(1) != 0;
   if (!GrowSleepersTo(sleepers)) {
     state.SkipWithError("fork failed (ulimit -u, pid_max?)");
     return;
@@ -118,7 +119,7 @@ void BM_CgroupScopeDecisionToSignal(benchmark::State& state) {
   // Warm as the engine warms its kill path: one scan of the whole system.
   (void)scanner.ScanInto(policy::Scope{}, options, snap);
   double nivcsw = 0, nvcsw = 0, minflt = 0;
-  double scanned = 0, usage_mib = 0, scan_us = 0, build_us = 0, submit_us = 0;
+  double scanned = 0, usage_mib = 0, scan_us = 0, build_us = 0, submit_us = 0, walks = 0;
   for (auto _ : state) {
     itest::Hog hog = itest::Hog::Spawn({.touch_mib = 56}, sb.get());
     if (hog.pid() <= 0) {
@@ -130,6 +131,18 @@ void BM_CgroupScopeDecisionToSignal(benchmark::State& state) {
     // before pidfd_send_signal returns to it, which would count in t_signal.
     ::setpriority(PRIO_PROCESS, static_cast<id_t>(hog.pid()), 19);
     usage_mib += static_cast<double>(sb->Usage()) / kMiB;
+    if (watched) {
+      // As the engine does while the scope is at warn (Engine::WatchSharers), off the timed
+      // path: scan and rank the scope, and have its top candidates' mm sharers watched.
+      if (!scanner.ScanInto(scope, options, snap)) {
+        state.SkipWithError("scan failed");
+        break;
+      }
+      ranker.RankInto(snap, ::getpid(), skipped, ranking);
+      const std::size_t top = std::min<std::size_t>(ranking.candidates.size(), 2);
+      walks += static_cast<double>(
+          builder.WatchSharers(snap, {ranking.candidates.data(), top}, clock.Now()));
+    }
     const sys::Nanos t_decision = clock.Now();
     if (!scanner.ScanInto(scope, options, snap)) {
       state.SkipWithError("scan failed");
@@ -173,6 +186,7 @@ void BM_CgroupScopeDecisionToSignal(benchmark::State& state) {
   reaper.Stop();
   const double n = static_cast<double>(state.iterations());
   state.counters["sleepers"] = static_cast<double>(Sleepers().size());
+  state.counters["watch_walks"] = n > 0 ? walks / n : 0;
   state.counters["scanned"] = n > 0 ? scanned / n : 0;
   state.counters["usage_MiB"] = n > 0 ? usage_mib / n : 0;
   // Where the time goes: the scan, rank + victim build, and Submit up to the signal.
@@ -185,10 +199,14 @@ void BM_CgroupScopeDecisionToSignal(benchmark::State& state) {
   state.counters["submit_minflt"] = n > 0 ? minflt / n : 0;
   state.counters["submit_us"] = n > 0 ? submit_us / n : 0;
 }
+// watched=0: the first kill of a scope that went from ok to kill in one tick (no watch yet:
+// the sharers are found by a walk of /proc); watched=1: a scope that passed through warn.
 BENCHMARK(BM_CgroupScopeDecisionToSignal)
-    ->ArgName("sleepers")
-    ->Arg(1000)
-    ->Arg(10000)
+    ->ArgNames({"sleepers", "watched"})
+    ->Args({1000, 0})
+    ->Args({1000, 1})
+    ->Args({10000, 0})
+    ->Args({10000, 1})
     ->Iterations(30)
     ->UseManualTime()
     ->Unit(benchmark::kMicrosecond);

@@ -278,6 +278,7 @@ int Engine::Tick() {
   }
   for (auto it = vanished_.rbegin(); it != vanished_.rend(); ++it) RemoveAt(*it, "vanished");
   RefreshStanding(clock_.Now());
+  WatchSharers(clock_.Now());
   // A kill held for the reclaim chain is decided again soon, on a fresh sample.
   if (holding_) next = std::min(next, kHoldTickMs);
   return next;

@@ -62,6 +62,8 @@ struct ScopeStatus {
   bool automatic = false;
   // Since when a kill in this scope waits for an exiting process to finish (0: not waiting).
   std::int64_t exit_hold_since_ns = 0;
+  // When a cgroup scope's top candidates were last handed to the sharer watch (0: never).
+  std::int64_t sharers_watched_ns = 0;
 };
 
 // The system scope's kill decides on a standing snapshot (see Engine::ScanForKill): how many
@@ -74,6 +76,13 @@ constexpr std::int64_t kStandingMaxAgeNs = 5LL * 1000 * 1000 * 1000;
 // on a host where it takes 200 ms (10,000 processes) the refresh comes every 4 s, not every
 // second, and the age a kill accepts grows with it.
 constexpr std::int64_t kStandingDutyDivisor = 20;
+
+// A cgroup scope at warn or above has its top candidates' mm sharers watched
+// (kill::SharerWatch), so that its kill probes only the PIDs allocated since instead of
+// walking /proc: this many candidates, looked at this often (a scan of the scope's own
+// processes and a ranking; the walk of /proc only when the watch no longer vouches).
+constexpr std::size_t kWatchedPerScope = 2;
+constexpr std::int64_t kSharerWatchPeriodNs = 1000 * 1000 * 1000;
 
 // How long a kill waits for a process of the scope that is already exiting (its memory is on
 // its way back) before choosing a victim anyway: an exit can get stuck.
@@ -147,6 +156,9 @@ class Engine {
   // with, a full scan of the standing snapshot every kStandingRefreshNs.
   void RefreshStanding(sys::Nanos now);
   void NoteTop(const policy::Ranking& ranking, const policy::Snapshot& snap) noexcept;
+  // Every kSharerWatchPeriodNs, for each cgroup scope at warn or above: scan and rank it and
+  // hand its top kWatchedPerScope candidates to the victim builder's sharer watch.
+  void WatchSharers(sys::Nanos now);
   // True (and logged as cancelled) when the kernel's OOM killer killed in the scope since
   // oom_before, i.e. during the scan: its victim's memory is on its way back.
   bool CancelIfKernelKilled(std::size_t i, const Result<std::uint64_t>& oom_before);
@@ -241,6 +253,10 @@ class Engine {
   std::array<pid_t, kRereadTop> top_{};
   std::size_t top_count_ = 0;
   policy::Ranking kill_ranking_;
+  // The sharer watch's scan of a cgroup scope, apart from the kill path's buffers (a smaller
+  // snapshot would shrink the spare the system scope's kill refreshes into).
+  policy::Snapshot watch_snap_;
+  policy::Ranking watch_ranking_;
   KillDecision kill_record_;
   std::int64_t last_no_candidate_log_ns_ = 0;
   std::vector<EngineObserver*> observers_;

@@ -73,6 +73,22 @@ Result<policy::Snapshot*> Engine::ScanForKill(std::size_t i, sys::Nanos now) {
   return &spare;
 }
 
+void Engine::WatchSharers(sys::Nanos now) {
+  for (std::size_t i = 0; i < status_.size(); ++i) {
+    ScopeStatus& st = status_[i];
+    if (st.scope.kind != policy::ScopeKind::kCgroup || st.decision.level < pressure::Level::kWarn) {
+      continue;
+    }
+    if (st.sharers_watched_ns != 0 && now - st.sharers_watched_ns < kSharerWatchPeriodNs) continue;
+    st.sharers_watched_ns = now;
+    if (!scanner_.ScanInto(st.scope, scan::KillScanOptions(cfg_.rank), watch_snap_)) continue;
+    skip_.CopyTo(skipped_);
+    ranker_->RankInto(watch_snap_, options_.self, skipped_, watch_ranking_);
+    const auto& c = watch_ranking_.candidates;
+    builder_.WatchSharers(watch_snap_, {c.data(), std::min(c.size(), kWatchedPerScope)}, now);
+  }
+}
+
 void Engine::KillIn(std::size_t i, const pressure::Decision& d) {
   if (pending_[i].active) return;  // this scope's victim waits for its pre-kill hook
   ScopeStatus& st = status_[i];

@@ -7,6 +7,7 @@
 
 #include "kill/path_util.h"
 #include "kill/trigger.h"
+#include "proc/parse_util.h"
 #include "proc/pid_misc.h"
 #include "proc/pid_stat.h"
 
@@ -65,7 +66,8 @@ VictimBuilder::VictimBuilder(sys::SystemView& view, ProcessOps& ops,
       config_(config),
       protect_(protect ? std::move(protect) : policy::DefaultProtectRules()),
       self_(::getpid()),
-      scanner_(view, BuilderClock()) {
+      scanner_(view, BuilderClock()),
+      watch_(view, ops) {
   // Filled once (not just reserved) so the pages are touched now, not on the kill path.
   pids_.resize(PidListReserve(view_));
   pids_.clear();
@@ -188,7 +190,7 @@ Result<void> VictimBuilder::Build(const policy::Snapshot& snapshot, std::size_t 
   // The kernel's __oom_kill_process: every other user of the mm dies with the victim, and
   // a victim whose mm a protected process shares is not reapable (MMF_OOM_SKIP).
   bool shared_with_protected = false;
-  ForEachSharer(snapshot, index, [&](const policy::Process& q) {
+  ForEachSharer(snapshot, index, t_decision, [&](const policy::Process& q) {
     if (protect_->Check(q, self_)) {
       out.mm_shared_with = q.pid;
       shared_with_protected = true;
@@ -224,7 +226,7 @@ Result<void> VictimBuilder::Build(const policy::Snapshot& snapshot, std::size_t 
 
 template <class F>
 void VictimBuilder::ForEachSharer(const policy::Snapshot& snapshot, std::size_t index,
-                                  F&& on_sharer) noexcept {
+                                  sys::Nanos now, F&& on_sharer) noexcept {
   const policy::Process& p = snapshot.processes[index];
   for (std::size_t i = 0; i < snapshot.processes.size(); ++i) {
     const policy::Process& q = snapshot.processes[i];
@@ -239,12 +241,11 @@ void VictimBuilder::ForEachSharer(const policy::Snapshot& snapshot, std::size_t 
   }
   // A system scope's snapshot holds every process: the search above was system-wide. A
   // cgroup scope's does not, and a sharer outside the cgroup would keep the victim's memory
-  // alive past its deadline: walk /proc with kcmp alone. One kcmp (no file opened, no mmap
-  // lock) costs less than any /proc read that could prefilter it; the snapshot's own
-  // processes, judged above, are skipped by a binary search (the scanner sorts by pid).
+  // alive past its deadline: look at every other process with kcmp alone (one kcmp opens no
+  // file and takes no mmap lock: cheaper than any /proc read that could prefilter it). The
+  // snapshot's own processes, judged above, are skipped by a binary search (the scanner
+  // sorts by pid).
   if (snapshot.scope.kind != policy::ScopeKind::kCgroup) return;
-  pids_.clear();
-  if (!view_.ListPids(pids_)) return;
   const auto by_pid = [](const policy::Process& a, const policy::Process& b) {
     return a.pid < b.pid;
   };
@@ -258,32 +259,64 @@ void VictimBuilder::ForEachSharer(const policy::Snapshot& snapshot, std::size_t 
                                [](const policy::Process& q, pid_t v) { return q.pid < v; });
     return it != snapshot.processes.end() && it->pid == pid;
   };
-  for (pid_t pid : pids_) {
-    if (pid == p.pid || pid <= 1 || in_snapshot(pid)) continue;
+  // False stops the search (on_sharer said so, or the victim is gone).
+  auto visit = [&](pid_t pid, bool probed) {
+    if (pid == p.pid || pid <= 1 || in_snapshot(pid)) return true;
     auto same = ops_.SameMm(p.pid, pid);
-    if (!same) {
-      if (same.error().sys_errno == ESRCH && !ops_.SameMm(p.pid, p.pid)) return;  // victim gone
-      continue;
-    }
-    if (!*same) continue;
+    if (!same) return !(same.error().sys_errno == ESRCH && !ops_.SameMm(p.pid, p.pid));
+    if (!*same) return true;
+    // A probed PID may be a thread: its process is the victim, a recorded sharer, or was
+    // created after the walk too and is probed itself.
+    if (probed && !IsProcess(pid)) return true;
     // A sharer unread (vanished, unreadable) cannot be judged: if it is gone its hold on the
-    // mm is gone too; if unreadable, the kill proceeds as before this walk existed.
+    // mm is gone too; if unreadable, the kill proceeds as before this search existed.
     const scan::ScanOptions read{
         .cmdline_max = protect_->reads_cmdline() ? protect_->cmdline_max() : 0,
         .read_exe = true,
         .read_kernel_oom_score = false};
-    if (!scanner_.ReadProcess(pid, read, scratch_, nullptr)) {
-      continue;
-    }
-    if (scratch_.kernel_thread) continue;
-    if (!on_sharer(scratch_)) return;
+    if (!scanner_.ReadProcess(pid, read, scratch_, nullptr)) return true;
+    if (scratch_.kernel_thread) return true;
+    return on_sharer(scratch_);
+  };
+  if (now != 0 && watch_.ForEachCandidate({p.pid, p.starttime}, now, visit)) return;
+  pids_.clear();
+  if (!view_.ListPids(pids_)) return;
+  for (pid_t pid : pids_) {
+    if (!visit(pid, false)) return;
   }
+}
+
+bool VictimBuilder::IsProcess(pid_t pid) noexcept {
+  char path[32];
+  char buf[512];  // Name, Umask, State, Tgid: the first lines
+  auto r = view_.Read(sys::Root::kProc, PidPath(pid, "status", path), buf);
+  if (!r) return false;
+  std::string_view text(buf, r->size);
+  const auto at = text.find("\nTgid:");
+  if (at == std::string_view::npos) return false;
+  text.remove_prefix(at + 6);
+  const auto end = text.find('\n');
+  auto tgid = proc::ParseU64(proc::Trim(text.substr(0, end)));
+  return tgid && *tgid == static_cast<std::uint64_t>(pid);
+}
+
+std::size_t VictimBuilder::WatchSharers(const policy::Snapshot& snapshot,
+                                        std::span<const policy::Score> candidates,
+                                        sys::Nanos now) noexcept {
+  std::array<policy::ProcessId, SharerWatch::kEntries> ids{};
+  std::size_t n = 0;
+  for (const auto& c : candidates) {
+    if (n == ids.size()) break;
+    if (c.index >= snapshot.processes.size()) continue;
+    ids[n++] = {snapshot.processes[c.index].pid, snapshot.processes[c.index].starttime};
+  }
+  return watch_.Watch({ids.data(), n}, now, pids_);
 }
 
 pid_t VictimBuilder::ProtectedSharer(const policy::Snapshot& snapshot, std::size_t index) noexcept {
   if (index >= snapshot.processes.size()) return 0;
   pid_t found = 0;
-  ForEachSharer(snapshot, index, [&](const policy::Process& q) {
+  ForEachSharer(snapshot, index, 0, [&](const policy::Process& q) {
     if (!protect_->Check(q, self_)) return true;
     found = q.pid;
     return false;

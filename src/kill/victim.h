@@ -23,6 +23,7 @@
 #include "base/small_string.h"
 #include "config/config.h"
 #include "kill/process_ops.h"
+#include "kill/sharer_watch.h"
 #include "policy/rank.h"
 #include "policy/snapshot.h"
 #include "scan/scanner.h"
@@ -117,6 +118,14 @@ class VictimBuilder {
   Result<void> Build(const policy::Snapshot& snapshot, std::size_t index, sys::Nanos t_decision,
                      Victim& out) noexcept;
 
+  // Has the mm sharers of these candidates (snapshot.processes[candidates[i].index], at most
+  // SharerWatch::kEntries) found ahead of a kill in a cgroup scope, so that Build then probes
+  // only the PIDs allocated since instead of walking /proc (see SharerWatch). The engine
+  // calls it while a cgroup scope is at warn or above. Returns how many were walked for.
+  std::size_t WatchSharers(const policy::Snapshot& snapshot,
+                           std::span<const policy::Score> candidates, sys::Nanos now) noexcept;
+  const SharerWatch& sharer_watch() const noexcept { return watch_; }
+
   // The pid of a protected process sharing the mm of snapshot.processes[index], 0 if none
   // (what Build would refuse the victim for; `reaperd rank` shows it). Opens no pidfd.
   pid_t ProtectedSharer(const policy::Snapshot& snapshot, std::size_t index) noexcept;
@@ -136,9 +145,13 @@ class VictimBuilder {
                           Victim& v) noexcept;
   // Calls on_sharer(q) for every process q other than p that shares p's mm: those in the
   // snapshot, then (for a cgroup scope, whose snapshot does not hold the whole system) those
-  // found by a walk of /proc. Stops early when on_sharer returns false.
+  // found by a walk of /proc, or, when the watch vouches for p at `now` (0: never), among
+  // the sharers it recorded and the PIDs allocated since. Stops when on_sharer returns false.
   template <class F>
-  void ForEachSharer(const policy::Snapshot& snapshot, std::size_t index, F&& on_sharer) noexcept;
+  void ForEachSharer(const policy::Snapshot& snapshot, std::size_t index, sys::Nanos now,
+                     F&& on_sharer) noexcept;
+  // False if pid names a thread other than its process's main one (or nothing readable).
+  bool IsProcess(pid_t pid) noexcept;
 
   sys::SystemView& view_;
   ProcessOps& ops_;
@@ -148,6 +161,7 @@ class VictimBuilder {
   scan::Scanner scanner_;    // reads a sharer found outside the snapshot
   policy::Process scratch_;  // that sharer (strings reserved up front)
   std::vector<pid_t> pids_;  // /proc listing for the system-wide sharer walk, reserved
+  SharerWatch watch_;        // a cgroup scope's candidates' sharers, found ahead of the kill
 };
 
 // How many pids a reused /proc listing buffer is made for at start: twice the processes

@@ -83,6 +83,37 @@ TEST_F(KillLive, CloneVmSharerDiesWithTheVictim) {
   EXPECT_LT(sb->Usage() + 150 * kMiB, before);
 }
 
+// Issue 13: a CLONE_VM sharer made after the scope's candidates were watched (as the engine
+// does at warn) is found at the kill among the PIDs allocated since, with no walk of /proc:
+// real kcmp, the real /proc/loadavg cursor, the kernel's own PID allocation.
+TEST_F(KillLive, SharerMadeAfterTheWatchIsFoundWithoutAWalk) {
+  if (!kCloneVmChildWorks) GTEST_SKIP() << "a CLONE_VM child cannot run under TSan";
+  auto sb = Sandbox("late-sharer", 512 * kMiB);
+  ASSERT_NE(sb, nullptr);
+  StartReaper();
+  Hog hog = Hog::Spawn({.touch_mib = 100, .clone_vm_child_later = true}, sb.get());
+  ASSERT_GT(hog.pid(), 0);
+  auto snap = Scan(*sb);
+  long idx = Choose(snap);
+  ASSERT_GE(idx, 0);
+  kill::VictimBuilder builder(*view_, *ops_, cfg_);
+  std::vector<policy::Score> top(1);
+  top[0].index = static_cast<std::size_t>(idx);
+  ASSERT_EQ(builder.WatchSharers(snap, top, clock_.Now()), 1u);
+  const pid_t late = hog.CloneVmChildNow();
+  ASSERT_GT(late, 0);
+  kill::Victim v;
+  ASSERT_TRUE(builder.Build(snap, static_cast<std::size_t>(idx), clock_.Now(), v));
+  EXPECT_EQ(builder.sharer_watch().vouched(), 1u) << "the kill walked /proc";
+  ASSERT_EQ(v.member_count, 2u) << "the sharer made after the watch was missed";
+  EXPECT_EQ(v.members[1].pid, late);
+  ASSERT_TRUE(reaper_->Submit(std::move(v)));
+  kill::KillResult r = Next();
+  EXPECT_TRUE(itest::Released(r)) << kill::OutcomeName(r.outcome);
+  EXPECT_TRUE(hog.WaitDead(hog.pid(), 5000));
+  EXPECT_TRUE(hog.WaitDead(late, 5000));
+}
+
 // A victim held in a frozen v1 freezer cgroup cannot run its own exit: process_mrelease
 // reaps its memory first (recorded as such), then the reaper thaws it and it dies.
 TEST_F(KillLive, FrozenVictimIsReapedByProcessMrelease) {

@@ -43,15 +43,21 @@ void Touch(std::uint64_t mib) {
   if (::read(go, &c, 1) != 1) ::_exit(11);
   Touch(spec.touch_mib);
   pid_t sharer = 0;
-  if (spec.clone_vm_child) {
+  auto clone_vm_child = [&] {
     void* stack = ::mmap(nullptr, 64 * 1024, PROT_READ | PROT_WRITE,
                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
     if (stack == MAP_FAILED) ::_exit(12);
     sharer = ::clone(&SharerMain, static_cast<char*>(stack) + 64 * 1024,
                      CLONE_VM | CLONE_PARENT | SIGCHLD, nullptr);
     if (sharer < 0) ::_exit(13);
-  }
+  };
+  if (spec.clone_vm_child) clone_vm_child();
   if (::write(ready, &sharer, sizeof sharer) != sizeof sharer) ::_exit(14);
+  if (spec.clone_vm_child_later) {
+    if (::read(go, &c, 1) != 1) ::_exit(15);
+    clone_vm_child();
+    if (::write(ready, &sharer, sizeof sharer) != sizeof sharer) ::_exit(16);
+  }
   if (spec.stop_when_ready) ::raise(SIGSTOP);
   if (spec.grow_mib_per_s > 0) {
     long ns_per_mib = static_cast<long>(1e9 / spec.grow_mib_per_s);
@@ -112,8 +118,13 @@ Hog Hog::Spawn(const HogSpec& spec, const CgroupSandbox* sandbox) {
   ok = ok && ::write(go[1], &c, 1) == 1;
   pid_t sharer = 0;
   ok = ok && ::read(ready[0], &sharer, sizeof sharer) == sizeof sharer;
-  ::close(go[1]);
-  ::close(ready[0]);
+  if (ok && spec.clone_vm_child_later) {
+    h.later_go_ = go[1];
+    h.later_ready_ = ready[0];
+  } else {
+    ::close(go[1]);
+    ::close(ready[0]);
+  }
   h.sharer_ = sharer;
   if (!ok) {
     h.Kill();
@@ -126,13 +137,29 @@ Hog Hog::Spawn(const HogSpec& spec, const CgroupSandbox* sandbox) {
   return h;
 }
 
-Hog::Hog(Hog&& o) noexcept : pid_(std::exchange(o.pid_, 0)), sharer_(std::exchange(o.sharer_, 0)) {}
+Hog::Hog(Hog&& o) noexcept
+    : pid_(std::exchange(o.pid_, 0)),
+      sharer_(std::exchange(o.sharer_, 0)),
+      later_go_(std::exchange(o.later_go_, -1)),
+      later_ready_(std::exchange(o.later_ready_, -1)) {}
+
+pid_t Hog::CloneVmChildNow() {
+  if (later_go_ < 0) return 0;
+  char c = 'c';
+  pid_t sharer = 0;
+  if (::write(later_go_, &c, 1) != 1) return 0;
+  if (::read(later_ready_, &sharer, sizeof sharer) != sizeof sharer) return 0;
+  sharer_ = sharer;
+  return sharer;
+}
 
 Hog& Hog::operator=(Hog&& o) noexcept {
   if (this != &o) {
     Kill();
     pid_ = std::exchange(o.pid_, 0);
     sharer_ = std::exchange(o.sharer_, 0);
+    later_go_ = std::exchange(o.later_go_, -1);
+    later_ready_ = std::exchange(o.later_ready_, -1);
   }
   return *this;
 }
@@ -164,6 +191,10 @@ void Hog::Kill() {
     ::waitpid(p, nullptr, 0);
   }
   pid_ = sharer_ = 0;
+  for (int* fd : {&later_go_, &later_ready_}) {
+    if (*fd >= 0) ::close(*fd);
+    *fd = -1;
+  }
 }
 
 }  // namespace reaperd::itest

@@ -27,6 +27,8 @@ struct HogSpec {
   std::uint64_t grow_max_mib = 0;  // ...up to this much more
   bool clone_vm_child = false;     // a CLONE_VM sharer (CLONE_PARENT: our child too)
   bool stop_when_ready = false;    // SIGSTOP itself once ready
+  // The CLONE_VM sharer is made later, when the test calls CloneVmChildNow().
+  bool clone_vm_child_later = false;
 };
 
 class Hog {
@@ -40,6 +42,8 @@ class Hog {
 
   pid_t pid() const { return pid_; }
   pid_t sharer() const { return sharer_; }  // the CLONE_VM child, or 0
+  // With clone_vm_child_later: has the hog make its CLONE_VM sharer now; returns its PID.
+  pid_t CloneVmChildNow();
   // True once the process (pid() or sharer()) has died; the zombie is kept until Kill().
   bool Dead(pid_t which) const;
   // Waits up to timeout_ms for `which` to die.
@@ -50,6 +54,8 @@ class Hog {
  private:
   pid_t pid_ = 0;
   pid_t sharer_ = 0;
+  int later_go_ = -1;     // clone_vm_child_later: the write end of "go", kept
+  int later_ready_ = -1;  // and the read end of "ready"
 };
 
 // Reads /proc/PID/stat's start time; 0 if gone.

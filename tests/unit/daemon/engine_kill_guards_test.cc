@@ -204,5 +204,44 @@ TEST_F(EngineKillGuards, InAV1CgroupScopeTheCgroupsOwnOomKillCountCancelsTheKill
   std::filesystem::remove_all(cg);
 }
 
+// Issue 13: a cgroup scope that passed through warn has its top candidates' mm sharers
+// watched, so its kill does not walk all of /proc (one kcmp per process on the host) before
+// the signal: the kill tick lists no PIDs. The warn tick's own walk is off the kill path.
+TEST_F(EngineKillGuards, ACgroupScopeWatchedAtWarnKillsWithoutWalkingProc) {
+  const std::string cg = sys_.dir + "-cg";
+  std::filesystem::copy(std::string(REAPERD_FIXTURES) + "/cgroup/host-v1", cg,
+                        std::filesystem::copy_options::recursive);
+  const std::string leaf = cg + "/reaperd-capture";
+  std::string procs;
+  for (pid_t pid = kFirstPid; pid < kFirstPid + kProcesses; ++pid) {
+    sys_.SetCgroup(pid, "/reaperd-capture");
+    procs += std::to_string(pid) + "\n";
+  }
+  alloc_test::WriteFile(leaf + "/cgroup.procs", procs);
+  sys_.Add("loadavg", "0.10 0.20 0.30 1/80 5000\n");
+  policy::Scope scope;
+  ASSERT_TRUE(policy::ParseScope("cgroup:/reaperd-capture", &scope));
+  // 116 of 128 MiB from the start: below warn's 10% left, above reclaim's 7%.
+  const std::string usage = leaf + "/memory.usage_in_bytes";
+  alloc_test::WriteFile(usage, std::to_string(116 * 1024 * 1024) + "\n");
+  int listings = 0;
+  StartEngine(scope, cg);
+  ASSERT_TRUE(sys_.SetMeminfo(sys_.high));  // only the cgroup is short
+  view_->during_scan = [&] { ++listings; };
+  Tick(2 * sys::kSecond);
+  ASSERT_EQ(engine_->status()[0].decision.level, pressure::Level::kWarn);
+  EXPECT_GE(listings, 1) << "the warn tick did not watch the candidates";
+  alloc_test::WriteFile(usage, std::to_string(127 * 1024 * 1024) + "\n");
+  listings = 0;
+  view_->during_scan = [&] { listings += Kills() == 0 ? 1 : 0; };  // before the signal only
+  Tick();
+  EXPECT_EQ(Kills(), 1);
+  // The kill's own scan lists the cgroup's members (ListCgroupPids): one listing; no
+  // ListPids of the whole of /proc before the signal.
+  EXPECT_EQ(listings, 1) << "the kill walked /proc for mm sharers";
+  engine_->Stop();
+  std::filesystem::remove_all(cg);
+}
+
 }  // namespace
 }  // namespace reaperd::daemon

@@ -91,9 +91,11 @@ class FakeView final : public sys::SystemView {
     (root == sys::Root::kProc ? proc_writes : writes).emplace_back(path, data);
     return {};
   }
+  int list_calls = 0;  // ListPids calls: a walk of all of /proc
   // Every PID with a stat file in the fake /proc.
   Result<void> ListPids(std::vector<pid_t>& out) override {
     std::lock_guard lock(mu);
+    ++list_calls;
     for (const auto& [path, text] : proc) {
       auto slash = path.find('/');
       if (slash == std::string::npos || path.substr(slash) != "/stat") continue;
