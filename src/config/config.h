@@ -88,8 +88,9 @@ struct DetectorConfig {
   int tte_confirm_samples = 3;
   // After a kill, the next kill waits until headroom rose by this share of the victim's bytes,
   double victim_return_percent = 50.0;
-  // or until this long after the reaper reported the victim done, or the victim's deadline.
-  int victim_settle_ms = 200;
+  // or until this long after the reaper reported the victim done (0: the first sample after
+  // it; its pages are free by then: reaped, or its mm gone), or the victim's deadline.
+  int victim_settle_ms = 0;
   friend bool operator==(const DetectorConfig&, const DetectorConfig&) = default;
 };
 

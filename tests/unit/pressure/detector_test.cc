@@ -160,6 +160,7 @@ TEST(Detector, NoSecondKillUntilMemoryIsBack) {
 
 TEST(Detector, PendingVictimEndsAtItsDeadlineOrWhenReaped) {
   config::DetectorConfig cfg;
+  cfg.victim_settle_ms = 200;  // a settle time configured by hand
   Detector by_deadline(cfg);
   by_deadline.Update(At(0, 35));
   by_deadline.NoteKill(0, 300 * kMiB, 1000 * kMs);
@@ -172,6 +173,19 @@ TEST(Detector, PendingVictimEndsAtItsDeadlineOrWhenReaped) {
   by_reaper.NoteVictimDone(100 * kMs);
   EXPECT_EQ(by_reaper.Update(At(200, 35)).level, Level::kReclaim);  // settling
   EXPECT_EQ(by_reaper.Update(At(100 + cfg.victim_settle_ms, 35)).level, Level::kKill);
+}
+
+// Issue 13: when other processes grow while the victim dies, its memory never shows as
+// "back" in the headroom; once the reaper says it is done (reaped or its mm gone, so its
+// pages are free), the first sample after that judges afresh: a burst of growing processes
+// is met with the next kill at once, not after a fixed settle time.
+TEST(Detector, TheFirstSampleAfterTheVictimIsDoneMayKillAgain) {
+  Detector d(config::DetectorConfig{});
+  d.Update(At(0, 35));
+  d.NoteKill(0, 300 * kMiB, 5000 * kMs);
+  EXPECT_EQ(d.Update(At(50, 30)).level, Level::kReclaim);  // on its way
+  d.NoteVictimDone(100 * kMs);
+  EXPECT_EQ(d.Update(At(110, 30)).level, Level::kKill) << "the next victim waited on a settle";
 }
 
 TEST(Detector, IntervalIsSlowWhenIdleAndFastWhenFalling) {
