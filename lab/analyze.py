@@ -14,7 +14,7 @@ import sys
 import tempfile
 
 SCENARIOS = ["fast_hog", "slow_leak", "many_workers", "clone_vm", "sigterm", "cache_churn",
-             "two_cgroups"]
+             "two_cgroups", "growers"]
 CONTENDER_ORDER = ["reaperd", "kernel", "earlyoom", "nohang", "oomd", "systemd-oomd"]
 NO_KILL = {"cache_churn"}
 DESCRIPTION = {
@@ -31,6 +31,9 @@ DESCRIPTION = {
     "two_cgroups": "two cgroups with memory.max = MemTotal/4, each a hog growing MemTotal/20 "
                    "per second and a bystander of MemTotal/32: both hogs should die, not the "
                    "bystanders",
+    "growers": "8 processes of one application in one scope, each growing MemTotal/4 per "
+               "second without bound (about MemTotal/8 each when memory runs out): every one "
+               "must die, one kill after the other, none by the kernel",
 }
 SIGNALS = {9: "KILL", 15: "TERM", 6: "ABRT", 11: "SEGV", 1: "HUP", 2: "INT"}
 

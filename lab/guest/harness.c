@@ -217,6 +217,7 @@ struct Scenario {
 static const struct Scenario kScenarios[] = {
     {"fast_hog", 60, 0}, {"slow_leak", 90, 0},   {"many_workers", 60, 0}, {"clone_vm", 60, 0},
     {"sigterm", 60, 0},  {"cache_churn", 0, 20}, {"two_cgroups", 60, 0},
+    {"growers", 60, 0},
 };
 
 static int StartScenario(const char* name, long total_kb) {
@@ -260,6 +261,19 @@ static int StartScenario(const char* name, long total_kb) {
     Spawn("lab-steady.scope", 0, (char*[]){"steady", "0", a, NULL});
     snprintf(c, sizeof c, "%ld", total_kb * 5 / 4);
     return Spawn("lab-churn.scope", 0, (char*[]){"churn", "/opt/lab/churn.dat", c, NULL});
+  }
+  if (strcmp(name, "growers") == 0) {
+    /* One application's 8 processes (a parallel build, a browser's content processes), each
+     * growing T/4 per second without bound: together twice the machine's memory a second,
+     * none large alone when memory runs out (about T/8 each). One kill is never enough:
+     * every grower must die, one after the other, and the kernel's OOM killer must not be
+     * the one that does it. */
+    MakeCgroup("lab-build.scope", 0);
+    snprintf(a, sizeof a, "%ld", total_kb / 4);
+    for (int i = 0; i < 8; ++i) {
+      if (Spawn("lab-build.scope", 1, (char*[]){"grower", a, b, NULL}) < 0) return -1;
+    }
+    return 0;
   }
   if (strcmp(name, "two_cgroups") == 0) {
     const char* cgs[2] = {"lab-a.scope", "lab-b.scope"};

@@ -196,7 +196,8 @@ int RoleMain(int argc, char** argv) {
   prctl(PR_SET_NAME, role);
   long a1 = argc > 1 ? atol(argv[1]) : 0;
   long a2 = argc > 2 ? atol(argv[2]) : 0;
-  if (strcmp(role, "hog") == 0 || strcmp(role, "leak") == 0 || strcmp(role, "steady") == 0) {
+  if (strcmp(role, "hog") == 0 || strcmp(role, "leak") == 0 || strcmp(role, "steady") == 0 ||
+      strcmp(role, "grower") == 0) {
     Grow(a1, a2);
   } else if (strcmp(role, "termhog") == 0) {
     signal(SIGTERM, SIG_IGN);
