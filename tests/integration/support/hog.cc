@@ -52,6 +52,15 @@ void Touch(std::uint64_t mib) {
     if (sharer < 0) ::_exit(13);
   };
   if (spec.clone_vm_child) clone_vm_child();
+  for (int i = 0; i < spec.clone_vm_extra; ++i) {
+    void* stack = ::mmap(nullptr, 64 * 1024, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stack == MAP_FAILED) ::_exit(17);
+    if (::clone(&SharerMain, static_cast<char*>(stack) + 64 * 1024, CLONE_VM | SIGCHLD, nullptr) <
+        0) {
+      ::_exit(18);
+    }
+  }
   if (::write(ready, &sharer, sizeof sharer) != sizeof sharer) ::_exit(14);
   if (spec.clone_vm_child_later) {
     if (::read(go, &c, 1) != 1) ::_exit(15);

@@ -29,6 +29,9 @@ struct HogSpec {
   bool stop_when_ready = false;    // SIGSTOP itself once ready
   // The CLONE_VM sharer is made later, when the test calls CloneVmChildNow().
   bool clone_vm_child_later = false;
+  // This many more CLONE_VM sharers, children of the hog (not ours: when the hog dies they
+  // are reparented and reaped there; the sandbox's KillAll ends them).
+  int clone_vm_extra = 0;
 };
 
 class Hog {
