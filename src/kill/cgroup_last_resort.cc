@@ -25,20 +25,6 @@ bool AtOrBelow(std::string_view path, std::string_view root) noexcept {
 
 }  // namespace
 
-bool ProtectedFromLastResort(sys::SystemView& view, pid_t pid) noexcept {
-  if (pid <= 1 || pid == ::getpid()) return true;
-  char path[32];
-  char buf[1024];
-  auto st = view.Read(sys::Root::kProc, PidPath(pid, "stat", path), buf);
-  if (!st) return true;
-  auto stat = proc::ParsePidStat({buf, st->size});
-  if (!stat || (stat->flags & proc::kPfKthread) != 0) return true;
-  auto adj_raw = view.Read(sys::Root::kProc, PidPath(pid, "oom_score_adj", path), buf);
-  if (!adj_raw) return true;
-  auto adj = proc::ParseOomScoreAdj({buf, adj_raw->size});
-  return !adj || *adj == -1000;
-}
-
 CgroupLastResort::CgroupLastResort(sys::SystemView& view, ProcessOps& ops, const sys::Clock& clock)
     : view_(view), ops_(ops), scanner_(view, clock), rules_(policy::DefaultProtectRules()) {
   procs_buf_.resize(kProcsBufBytes);
@@ -49,7 +35,7 @@ void CgroupLastResort::SetProtection(std::shared_ptr<const policy::ProtectRules>
   if (rules) rules_ = std::move(rules);
 }
 
-bool CgroupLastResort::ProtectedByConfig(pid_t pid) noexcept {
+bool CgroupLastResort::Protected(pid_t pid) noexcept {
   std::shared_ptr<const policy::ProtectRules> rules;
   {
     std::lock_guard lock(mu_);
@@ -101,7 +87,10 @@ int CgroupLastResort::KillLevel(std::string_view root, std::string_view cgroup, 
     auto pc = proc::ParsePidCgroup(std::string_view(cbuf, c->size));
     if (!pc) continue;
     if (!AtOrBelow(v2 ? pc->v2_path.view() : pc->v1_memory_path.view(), root)) continue;
-    if (ProtectedFromLastResort(view_, pid) || ProtectedByConfig(pid)) continue;
+    // One read of the process and the ranking's own predicate: init, kernel threads,
+    // reaperd and its hooks, -1000, and the configured protections (the kernel's
+    // oom_unkillable_task() and OOM_SCORE_ADJ_MIN, and the config on top).
+    if (Protected(pid)) continue;
     auto s = ops_.Send(fd->get(), SIGKILL);
     if (s) {
       ++sent;

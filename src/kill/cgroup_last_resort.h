@@ -26,12 +26,6 @@
 
 namespace reaperd::kill {
 
-// True when pid must never be signalled by a last resort: init, a kernel thread, oom_score_adj
-// -1000, reaperd itself, or unreadable (what cannot be judged is left alone). The kernel's
-// oom_unkillable_task() plus OOM_SCORE_ADJ_MIN. The configured protections (protect_comm,
-// protect_uid, protect_cgroup, rules) are checked by CgroupLastResort on top of this.
-bool ProtectedFromLastResort(sys::SystemView& view, pid_t pid) noexcept;
-
 class CgroupLastResort {
  public:
   CgroupLastResort(sys::SystemView& view, ProcessOps& ops, const sys::Clock& clock);
@@ -48,8 +42,9 @@ class CgroupLastResort {
  private:
   int KillLevel(std::string_view root, std::string_view cgroup, int depth, Error& err) noexcept;
 
-  // True when the configured protections spare pid (or it cannot be read whole).
-  bool ProtectedByConfig(pid_t pid) noexcept;
+  // True when policy::ProtectRules::Check spares pid (init, kernel threads, reaperd and its
+  // hooks, -1000, the configured protections), or when it cannot be read whole.
+  bool Protected(pid_t pid) noexcept;
 
   sys::SystemView& view_;
   ProcessOps& ops_;
