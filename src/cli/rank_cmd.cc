@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <array>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -10,7 +11,9 @@
 #include "cli/common.h"
 #include "kill/process_ops.h"
 #include "kill/victim.h"
+#include "policy/container.h"
 #include "policy/rank.h"
+#include "report/kill_report.h"
 #include "scan/scanner.h"
 #include "sys/clock.h"
 #include "sys/system_view.h"
@@ -31,23 +34,32 @@ std::string RuleLabel(const config::RankConfig& rc, int index) {
 }
 
 nlohmann::json ProcessJson(const policy::Process& p) {
-  return {{"pid", p.pid},
-          {"starttime", p.starttime},
-          {"comm", std::string(p.comm.view())},
-          {"cmdline", p.cmdline},
-          {"exe", p.exe},
-          {"uid", p.uid},
-          {"state", std::string(1, p.state)},
-          {"cgroup", p.cgroup},
-          {"pgrp", p.pgrp},
-          {"session", p.session},
-          {"rss_anon_bytes", p.rss_anon},
-          {"rss_file_bytes", p.rss_file},
-          {"rss_shmem_bytes", p.rss_shmem},
-          {"swap_bytes", p.swap},
-          {"pagetables_bytes", p.pagetables},
-          {"oom_score_adj", p.oom_score_adj},
-          {"kernel_oom_score", p.kernel_oom_score}};
+  nlohmann::json j = {{"pid", p.pid},
+                      {"starttime", p.starttime},
+                      {"comm", std::string(p.comm.view())},
+                      {"cmdline", p.cmdline},
+                      {"exe", p.exe},
+                      {"uid", p.uid},
+                      {"state", std::string(1, p.state)},
+                      {"cgroup", p.cgroup},
+                      {"pgrp", p.pgrp},
+                      {"session", p.session},
+                      {"rss_anon_bytes", p.rss_anon},
+                      {"rss_file_bytes", p.rss_file},
+                      {"rss_shmem_bytes", p.rss_shmem},
+                      {"swap_bytes", p.swap},
+                      {"pagetables_bytes", p.pagetables},
+                      {"oom_score_adj", p.oom_score_adj},
+                      {"kernel_oom_score", p.kernel_oom_score}};
+  if (auto c = report::ContainerJson(p.cgroup); !c.is_null()) j["container"] = std::move(c);
+  return j;
+}
+
+// " [docker:0123456789ab]" after a process of a container, "" for any other.
+std::string ContainerSuffix(const policy::Process& p) {
+  std::array<char, 128> buf;
+  const auto label = policy::ContainerLabel(policy::IdentifyContainer(p.cgroup), buf);
+  return label.empty() ? std::string() : fmt::format(" [{}]", Escaped(label));
 }
 
 // What a protection says, with the sharer's pid for a victim passed over for its mm.
@@ -146,10 +158,10 @@ void PrintText(const policy::Snapshot& snap, const policy::Ranking& ranking,
     std::string adj = p.oom_score_adj == 0 ? "0" : fmt::format("{:+d}", p.oom_score_adj);
     std::string cmd = Escaped(p.cmdline.empty() ? std::string_view("-") : p.cmdline);
     if (cmd.size() > 60) cmd = cmd.substr(0, 57) + "...";
-    fmt::print("{:>3} {:>7} {:<16} {:>6} {:>9} {:>8} {:>7} {:>9} {:>9} {:>9} {:>5} {:>6}  {}{}\n",
+    fmt::print("{:>3} {:>7} {:<16} {:>6} {:>9} {:>8} {:>7} {:>9} {:>9} {:>9} {:>5} {:>6}  {}{}{}\n",
                rank, p.pid, Escaped(p.comm.view()), p.uid, Mib(s.rss, ps), Mib(s.swap, ps),
                Mib(s.pagetables, ps), adj + "=" + Mib(s.adj, ps), Mib(rule_points, ps),
-               Mib(s.total, ps), s.oom_score, p.kernel_oom_score, applied, cmd);
+               Mib(s.total, ps), s.oom_score, p.kernel_oom_score, applied, cmd, ContainerSuffix(p));
   }
   if (o.top > 0 && static_cast<std::size_t>(o.top) < ranking.candidates.size()) {
     fmt::print("    ... {} more (--top 0 shows all)\n", ranking.candidates.size() - o.top);
@@ -162,7 +174,8 @@ void PrintText(const policy::Snapshot& snap, const policy::Ranking& ranking,
       continue;
     }
     const auto& p = snap.processes[pr.index];
-    fmt::print("    {:>7} {:<16} {}\n", p.pid, Escaped(p.comm.view()), Why(pr, rc));
+    fmt::print("    {:>7} {:<16} {}{}\n", p.pid, Escaped(p.comm.view()), Why(pr, rc),
+               ContainerSuffix(p));
   }
   if (kthreads > 0)
     fmt::print("    and {} kernel threads (--all-protected lists them)\n", kthreads);

@@ -3,6 +3,7 @@
 // logs or tells the observers runs after that signal.
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <iterator>
 #include <string_view>
@@ -10,6 +11,7 @@
 #include "base/escape.h"
 #include "daemon/engine.h"
 #include "daemon/engine_internal.h"
+#include "policy/container.h"
 #include "proc/pid_stat.h"
 
 namespace reaperd::daemon {
@@ -231,15 +233,21 @@ void Engine::LogKill(const ScopeStatus& st, std::uint64_t seq, const policy::Pro
     out = EscapeTo(q.comm.view(), out);
     fmt::format_to(out, ":{:.1f}MiB:{}", Mib(q.rss()), policy::ProtectReasonName(bigger->reason));
   }
+  // The container the victim is in, named from its cgroup path alone (nothing read).
+  std::array<char, 128> container_buf;
+  const std::string_view container =
+      policy::ContainerLabel(policy::IdentifyContainer(p.cgroup), container_buf);
   log_.Log(LogLevel::kWarning, "kill",
-           "seq={} scope={} {}pid={} comm={} uid={} cgroup={} members={} rss_mib={:.1f} "
+           "seq={} scope={} {}pid={} comm={} uid={} cgroup={} container={} members={} "
+           "rss_mib={:.1f} "
            "score={} rss_pages={} swap_pages={} pgtables_pages={} adj_pages={} rules={} "
            "reasons={} available_pct={:.1f} tte_ms={} psi_some_pct={:.1f} psi_full_pct={:.1f} "
            "candidates={} protected={} unreadable={} read_unchanged={} snapshot_age_ms={} "
            "largest_protected={}",
            seq, Q{st.name}, options_.dry_run ? "dry_run=1 " : "", p.pid, Q{p.comm.view()}, p.uid,
-           Q{p.cgroup}, members, Mib(rss), score.total, score.rss, score.swap, score.pagetables,
-           score.adj, std::string_view(rules.data(), rules.size()), ReasonsText(d.reasons).view(),
+           Q{p.cgroup}, Q{container.empty() ? std::string_view("none") : container}, members,
+           Mib(rss), score.total, score.rss, score.swap, score.pagetables, score.adj,
+           std::string_view(rules.data(), rules.size()), ReasonsText(d.reasons).view(),
            d.available_percent, d.time_to_exhaustion_ms, d.psi_some_percent, d.psi_full_percent,
            ranking.candidates.size(), ranking.protected_processes.size(), snap.unreadable,
            snap.reused, (snap.taken_at_ns - snap.full_at_ns) / sys::kMilli,

@@ -1,8 +1,10 @@
 #include "report/kill_report.h"
 
+#include <array>
 #include <csignal>
 
 #include "kill/last_resort.h"
+#include "policy/container.h"
 
 namespace reaperd::report {
 namespace {
@@ -96,9 +98,24 @@ json DecisionJson(const DecisionView& d, const config::RankConfig& rank, std::in
         {"pid", p.pid},         {"starttime", p.starttime}, {"comm", std::string(p.comm.view())},
         {"uid", p.uid},         {"cgroup", p.cgroup},       {"exe", p.exe},
         {"rss_bytes", p.rss()}, {"threads", p.threads},     {"rank", d.victim_rank + 1}};
+    if (auto c = ContainerJson(p.cgroup); !c.is_null()) victim["container"] = std::move(c);
   }
   victim["members"] = d.members;
   j["victim"] = victim;
+  return j;
+}
+
+json ContainerJson(std::string_view cgroup) {
+  const policy::ContainerInfo c = policy::IdentifyContainer(cgroup);
+  if (!c.known()) return nullptr;
+  std::array<char, 128> buf;
+  json j = {{"engine", policy::ContainerEngineName(c.engine)},
+            {"id", std::string(c.id)},
+            {"label", std::string(policy::ContainerLabel(c, buf))}};
+  if (c.kubernetes()) {
+    j["pod_uid"] = std::string(c.pod_uid);
+    j["qos"] = policy::PodQosName(c.qos);
+  }
   return j;
 }
 

@@ -50,6 +50,9 @@ nlohmann::json DecisionJson(const DecisionView& d, const config::RankConfig& ran
                             std::int64_t wall_time_ms, std::size_t top = kReportTop);
 // The result half: the timeline (milliseconds from the decision; null when it did not happen).
 nlohmann::json TimelineJson(const kill::KillResult& r, int deadline_ms);
+// The container a cgroup path belongs to (policy::IdentifyContainer): {"engine", "id",
+// "label", and for a Kubernetes pod "pod_uid", "qos"}; null when it is in none.
+nlohmann::json ContainerJson(std::string_view cgroup);
 // JSON text on one line; invalid UTF-8 (a comm is arbitrary bytes) is replaced, not thrown on.
 std::string DumpLine(const nlohmann::json& j);
 

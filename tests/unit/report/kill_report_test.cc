@@ -97,6 +97,20 @@ TEST(KillReportTest, DecisionHoldsTriggerTopFiveAndVictim) {
   EXPECT_EQ(j["victim"]["members"], json({100, 101}));
 }
 
+// Issue 16: a victim in a Kubernetes pod's container is named by its container and pod.
+TEST(KillReportTest, VictimInAContainerNamesTheContainerAndThePod) {
+  Fixture fx;
+  EXPECT_FALSE(DecisionJson(fx.View(1), fx.rank, 0)["victim"].contains("container"));
+  fx.snapshot.processes[0].cgroup =
+      "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-podab_cd.slice/"
+      "cri-containerd-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.scope";
+  json c = DecisionJson(fx.View(2), fx.rank, 0)["victim"]["container"];
+  EXPECT_EQ(c["engine"], "containerd");
+  EXPECT_EQ(c["label"], "containerd:0123456789ab");
+  EXPECT_EQ(c["pod_uid"], "ab_cd");
+  EXPECT_EQ(c["qos"], "burstable");
+}
+
 TEST(KillReportTest, TimelineInMillisecondsFromDecision) {
   json t = TimelineJson(Result(1, kill::Outcome::kReaped), 5000);
   EXPECT_DOUBLE_EQ(t["decision_to_signal_ms"].get<double>(), 0.4);
