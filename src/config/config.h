@@ -79,7 +79,7 @@ struct DetectorConfig {
   int psi_sustain_ms = 2000;
   // Sampling interval adapts between these.
   int interval_fast_ms = 100;
-  int interval_slow_ms = 2000;
+  int interval_slow_ms = 10000;
   // Hysteresis: a level drops only when headroom exceeds its threshold by this much.
   double hysteresis_percent = 2.0;
   // The headroom trend is a least-squares fit over this window.
@@ -184,7 +184,7 @@ struct WatchdogConfig {
   // System PSI memory full above this share of wall time for psi_full_sustain_ms: a stall.
   double psi_full_percent = 50.0;
   int psi_full_sustain_ms = 5000;
-  // The daemon loop not seen for this long: late.
+  // The daemon loop this long past the tick it announced (Watchdog::Beat): late.
   int loop_late_ms = 5000;
   // At most one report per this interval (a stall lasts; its report need not repeat).
   int report_interval_ms = 30000;

@@ -251,7 +251,6 @@ void Engine::Reload(config::Config& live, const config::Config& fresh) {
 
 int Engine::Tick() {
   int next = cfg_.detector.interval_slow_ms;
-  if (watchdog_) watchdog_->Beat();
   NotifySystemdWatchdog(clock_.Now());
   holding_ = false;
   PollPendingKills();
@@ -281,6 +280,8 @@ int Engine::Tick() {
   WatchSharers(clock_.Now());
   // A kill held for the reclaim chain is decided again soon, on a fresh sample.
   if (holding_) next = std::min(next, kHoldTickMs);
+  // Told the next tick, the stall watchdog does not take a long idle one for a stuck loop.
+  if (watchdog_) watchdog_->Beat(next);
   return next;
 }
 

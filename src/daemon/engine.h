@@ -37,9 +37,8 @@
 
 namespace reaperd::daemon {
 
-// The fastest rate at which a process is expected to fill memory (page faults on
-// anonymous memory run at a few GiB/s on current machines; 2 GiB/s keeps the cost low).
-constexpr double kMaxFillBytesPerSecond = 2.0 * 1024 * 1024 * 1024;
+// The fastest rate at which a process is expected to fill memory (pressure/detector.h).
+using pressure::kMaxFillBytesPerSecond;
 // The tick interval while a kill is held for the reclaim chain.
 constexpr int kHoldTickMs = 20;
 

@@ -72,16 +72,6 @@ Reporting::Reporting(const config::Config& cfg, Logger& log, bool dry_run)
   log_.Log(LogLevel::kInfo, "report", "metrics_textfile={} textfile_state={} metrics_listen={}",
            textfile_path_.empty() ? std::string("off") : fmt::format("\"{}\"", textfile_path_),
            textfile_note, rc.metrics_listen.empty() ? std::string("off") : rc.metrics_listen);
-  if (!textfile_path_.empty()) {
-    if (auto t = sys::Timer::Create();
-        t && t->Set(rc.metrics_interval_ms, rc.metrics_interval_ms)) {
-      textfile_timer_ = std::make_unique<sys::Timer>(std::move(*t));
-      (void)endpoints_->Watch(textfile_timer_->fd(), [this] {
-        (void)textfile_timer_->ReadExpirations();
-        WriteTextfile();
-      });
-    }
-  }
 }
 
 Reporting::~Reporting() { WriteTextfile(); }
@@ -201,6 +191,14 @@ void Reporting::OnSample(const policy::Scope& scope, const pressure::PressureSam
     metrics_.Set("reaperd_total_bytes", l, static_cast<double>(sample.total_bytes));
     metrics_.Set("reaperd_level", l, static_cast<double>(decision.level));
   } catch (...) {
+  }
+  // The textfile rides on the ticks (at least one every interval_slow_ms) rather than on a
+  // timer of its own, which would wake an idle daemon for a file nobody may be reading.
+  if (!textfile_path_.empty() &&
+      (textfile_written_ns_ < 0 || sample.t_ns - textfile_written_ns_ >=
+                                       std::int64_t{cfg_.report.metrics_interval_ms} * 1'000'000)) {
+    WriteTextfile();
+    textfile_written_ns_ = sample.t_ns;
   }
 }
 

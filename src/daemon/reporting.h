@@ -21,7 +21,6 @@
 #include "report/endpoints.h"
 #include "report/kill_report.h"
 #include "report/metrics.h"
-#include "sys/event_loop.h"
 
 namespace reaperd::daemon {
 
@@ -55,7 +54,8 @@ class Reporting final : public EngineObserver {
   void RetainScopes(const std::vector<std::string>& live);
   std::size_t scopes_known() const noexcept { return scopes_.size(); }
 
-  // Rewrites the textfile now (also done every report.metrics_interval_ms, and at stop).
+  // Rewrites the textfile now (also done at the first sample, then at the first sample
+  // report.metrics_interval_ms after the last rewrite, and at stop).
   void WriteTextfile() noexcept;
 
   void OnSample(const policy::Scope& scope, const pressure::PressureSample& sample,
@@ -102,7 +102,7 @@ class Reporting final : public EngineObserver {
   report::Metrics metrics_;
   report::KillReports reports_;
   std::unique_ptr<report::Endpoints> endpoints_;
-  std::unique_ptr<sys::Timer> textfile_timer_;
+  std::int64_t textfile_written_ns_ = -1;  // the sample time of the last rewrite
   std::string textfile_path_;  // empty: no textfile (off, or the default without node_exporter)
   std::map<std::string, ScopeState> scopes_;
   std::map<std::uint64_t, InFlight> in_flight_;

@@ -5,6 +5,7 @@
 #include <csignal>
 #include <string>
 
+#include "kill/killer.h"
 #include "kill/path_util.h"
 #include "proc/parse_util.h"
 #include "proc/pid_misc.h"
@@ -14,7 +15,6 @@ namespace reaperd::kill {
 
 namespace {
 
-constexpr std::size_t kProcsBufBytes = 64 * 1024;
 constexpr int kMaxDepth = 8;
 
 bool AtOrBelow(std::string_view path, std::string_view root) noexcept {
@@ -27,7 +27,7 @@ bool AtOrBelow(std::string_view path, std::string_view root) noexcept {
 
 CgroupLastResort::CgroupLastResort(sys::SystemView& view, ProcessOps& ops, const sys::Clock& clock)
     : view_(view), ops_(ops), scanner_(view, clock), rules_(policy::DefaultProtectRules()) {
-  procs_buf_.resize(kProcsBufBytes);
+  procs_buf_.resize(ProcsListBytes(view_));
 }
 
 void CgroupLastResort::SetProtection(std::shared_ptr<const policy::ProtectRules> rules) {

@@ -15,7 +15,6 @@ namespace reaperd::kill {
 
 namespace {
 
-constexpr std::size_t kProcsBufBytes = 64 * 1024;
 constexpr int kMaxCgroupDepth = 8;
 constexpr std::size_t kPathReserved = 4096;
 
@@ -27,6 +26,8 @@ bool IsAtOrBelow(std::string_view path, std::string_view root) noexcept {
 
 }  // namespace
 
+std::size_t ProcsListBytes(sys::SystemView& view) noexcept { return 8 * PidListReserve(view); }
+
 Killer::Killer(sys::SystemView& view, ProcessOps& ops, const sys::Clock& clock,
                const config::KillConfig& config, bool dry_run)
     : view_(view),
@@ -36,7 +37,7 @@ Killer::Killer(sys::SystemView& view, ProcessOps& ops, const sys::Clock& clock,
       dry_run_(dry_run),
       self_(::getpid()),
       scanner_(view, clock) {
-  procs_buf_.resize(kProcsBufBytes);
+  procs_buf_.resize(ProcsListBytes(view_));
   scratch_.exe.reserve(kPathReserved);
   scratch_.cgroup.reserve(kPathReserved);
   scratch_.cmdline.reserve(kPathReserved);

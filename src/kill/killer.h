@@ -27,6 +27,12 @@
 
 namespace reaperd::kill {
 
+// The bytes a cgroup.procs listing of PidListReserve(view) pids takes: at most 7 digits each
+// (pid_max is at most 4194304) and a newline. The kill path's cgroup.procs buffers are sized
+// to the host with it, as its /proc listings are; a longer listing is read truncated, and a
+// walk that read one is incomplete (no cgroup.kill after it).
+std::size_t ProcsListBytes(sys::SystemView& view) noexcept;
+
 class Killer {
  public:
   Killer(sys::SystemView& view, ProcessOps& ops, const sys::Clock& clock,

@@ -165,7 +165,14 @@ Decision Detector::Update(const PressureSample& s) noexcept {
                     d.available_percent < 2 * cfg_.warn_available_percent ||
                     (d.time_to_exhaustion_ms >= 0 && d.time_to_exhaustion_ms <= 10 * horizon_ms) ||
                     d.psi_some_percent >= cfg_.psi_some_warn_percent / 2;
-  d.next_interval_ms = busy ? cfg_.interval_fast_ms : cfg_.interval_slow_ms;
+  // However idle the scope looks, look again before the fastest plausible hog could eat the
+  // headroom down to the kill floor: PSI triggers and memory events wake the loop early, but
+  // a hog on an otherwise idle host stalls nobody until the floor.
+  const double cover_ms = std::max(0.0, headroom - floor_bytes) / kMaxFillBytesPerSecond * 1e3;
+  d.next_interval_ms =
+      busy ? cfg_.interval_fast_ms
+           : static_cast<int>(std::clamp(cover_ms, static_cast<double>(cfg_.interval_fast_ms),
+                                         static_cast<double>(cfg_.interval_slow_ms)));
   last_ = d;
   return d;
 }

@@ -22,7 +22,9 @@
 //   sustain timers and the trend confirmations start afresh.
 // - The next interval is interval_fast_ms while anything is going on (a level above ok,
 //   headroom under twice the warn threshold, a trend reaching the floor within ten horizons,
-//   PSI some above half its threshold, a victim pending), else interval_slow_ms.
+//   PSI some above half its threshold, a victim pending), else the time a hog filling at
+//   kMaxFillBytesPerSecond needs to reach the kill floor, within [interval_fast_ms,
+//   interval_slow_ms].
 #pragma once
 
 #include <cstdint>
@@ -32,6 +34,10 @@
 #include "pressure/sample.h"
 
 namespace reaperd::pressure {
+
+// The fastest rate at which a process is expected to fill memory (page faults on
+// anonymous memory run at a few GiB/s on current machines; 2 GiB/s keeps the cost low).
+constexpr double kMaxFillBytesPerSecond = 2.0 * 1024 * 1024 * 1024;
 
 class Detector {
  public:

@@ -161,9 +161,16 @@ bool Watchdog::Busy() {
 
 int Watchdog::NextWaitMs() {
   if (Busy()) return cfg_.check_interval_ms;
-  // Idle, a look can only find the loop late or a task newly in D, and neither is due
-  // sooner: a wake-up a second would cost the host for nothing.
-  return std::max(cfg_.check_interval_ms, std::min(cfg_.loop_late_ms, cfg_.d_state_ms));
+  // Idle, a look can only find the loop late or a task newly in D: wake when either is due
+  // and not before (a wake-up a second would cost the host for nothing). Rounded up, so the
+  // walk is not found a fraction of a millisecond early and put off by a whole interval.
+  const sys::Nanos now = clock_.Now();
+  sys::Nanos wake = last_walk_ns_ + cfg_.d_state_ms * sys::kMilli;
+  if (const sys::Nanos due = due_ns_.load(std::memory_order_relaxed); due != kNoBeat) {
+    wake = std::min(wake, due + cfg_.loop_late_ms * sys::kMilli);
+  }
+  const sys::Nanos ms = (wake - now + sys::kMilli - 1) / sys::kMilli;
+  return static_cast<int>(std::clamp<sys::Nanos>(ms, cfg_.check_interval_ms, cfg_.d_state_ms));
 }
 
 void Watchdog::NoteKill(pid_t pid) noexcept {
@@ -275,9 +282,9 @@ std::optional<StallReport> Watchdog::Check() {
     dstate_ = std::move(seen);
   }
 
-  const sys::Nanos beat = heartbeat_ns_.load(std::memory_order_relaxed);
-  const bool loop_late = beat != 0 && now - beat > cfg_.loop_late_ms * sys::kMilli;
-  if (loop_late) rep.loop_late_seconds = static_cast<double>(now - beat) / 1e9;
+  const sys::Nanos due = due_ns_.load(std::memory_order_relaxed);
+  const bool loop_late = due != kNoBeat && now - due >= cfg_.loop_late_ms * sys::kMilli;
+  if (loop_late) rep.loop_late_seconds = static_cast<double>(now - due) / 1e9;
 
   std::vector<Missed> missed;
   bool new_miss = false;

@@ -11,9 +11,11 @@
 #include <pthread.h>
 #include <sys/types.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -72,7 +74,12 @@ class Watchdog {
   Result<void> Start();
   void Stop();
 
-  void Beat() noexcept { heartbeat_ns_.store(clock_.Now(), std::memory_order_relaxed); }
+  // The loop ticked and will tick again within next_ms: it is late only loop_late_ms past
+  // that, so a loop that ticks every 10 s on an idle host is not taken for a stuck one.
+  void Beat(int next_ms = 0) noexcept {
+    due_ns_.store(clock_.Now() + std::int64_t{std::max(next_ms, 0)} * sys::kMilli,
+                  std::memory_order_relaxed);
+  }
   void NoteKill(pid_t pid) noexcept;
   void NoteVictimDone(pid_t pid) noexcept;
   void NoteMissedDeadline(pid_t pid, const std::string& comm, std::int64_t signalled_ns);
@@ -81,8 +88,9 @@ class Watchdog {
   std::optional<StallReport> Check();
   // How long the thread sleeps before its next look: check_interval_ms while something is
   // going on (memory pressure at the last look, a task in D, a victim dying or late), else
-  // min(loop_late_ms, d_state_ms), so an idle host is not woken every second. A kill wakes
-  // the thread at once. Thread of Check() only.
+  // until the next walk for tasks in D is due or the loop would be late, whichever is first
+  // (at least check_interval_ms), so an idle host is not woken every second and a stuck loop
+  // is seen when it becomes late. A kill wakes the thread at once. Thread of Check() only.
   int NextWaitMs();
   std::uint64_t reports() const noexcept { return reports_.load(); }
 
@@ -112,7 +120,8 @@ class Watchdog {
   sys::SystemView& view_;
   const sys::Clock& clock_;
   Logger& log_;
-  std::atomic<sys::Nanos> heartbeat_ns_{0};
+  static constexpr sys::Nanos kNoBeat = std::numeric_limits<sys::Nanos>::min();
+  std::atomic<sys::Nanos> due_ns_{kNoBeat};  // the loop's next tick, as it announced it
   std::atomic<std::uint64_t> reports_{0};
   std::mutex mu_;  // guards the notes below and stop_
   std::condition_variable cv_;

@@ -8,6 +8,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -102,6 +103,46 @@ TEST(ReportingTextfile, ChosenPathIsWrittenAndSaidOnceAtStart) {
   std::string first;
   std::getline(in, first);
   EXPECT_NE(first.find("reaperd"), std::string::npos) << first;
+  ::unlink(path.c_str());
+  ::rmdir(tmpl);
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// The textfile is rewritten by the loop's ticks, not by a timer of its own (an idle daemon
+// would wake for it): at the first sample, then at the first sample metrics_interval_ms after
+// the last write.
+TEST(ReportingTextfile, RewrittenOnTheTickOnceTheIntervalPassed) {
+  char tmpl[] = "/tmp/reaperd-textfile-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string path = std::string(tmpl) + "/reaperd.prom";
+  config::Config cfg = QuietConfig();
+  cfg.report.metrics_textfile_path = path;
+  RecordingSink sink;
+  Logger log(sink, LogLevel::kDebug);
+  {
+    Reporting r(cfg, log, /*dry_run=*/true);
+    const std::int64_t ms = 1'000'000;
+    const std::int64_t interval = cfg.report.metrics_interval_ms * ms;
+    auto at = [&](std::int64_t t_ns, std::uint64_t available) {
+      pressure::PressureSample s;
+      s.t_ns = t_ns;
+      s.total_bytes = 1000;
+      s.available_bytes = available;
+      r.OnSample(policy::Scope{}, s, pressure::Decision{});
+    };
+    at(1000 * ms, 111);
+    EXPECT_NE(ReadAll(path).find("reaperd_available_bytes{scope=\"system\"} 111"),
+              std::string::npos);
+    at(1000 * ms + interval - ms, 222);  // too soon: not rewritten
+    EXPECT_NE(ReadAll(path).find("} 111"), std::string::npos);
+    at(1000 * ms + interval, 333);
+    EXPECT_NE(ReadAll(path).find("reaperd_available_bytes{scope=\"system\"} 333"),
+              std::string::npos);
+  }
   ::unlink(path.c_str());
   ::rmdir(tmpl);
 }

@@ -116,6 +116,28 @@ TEST(CgroupLastResort, KillsOnlyUnprotectedProcessesOfTheCgroup) {
   EXPECT_EQ(w.ops.Sent().size(), 2u);
 }
 
+// The cgroup.procs buffer is sized to the host at start (ProcsListBytes): on a host with few
+// processes it is at its smallest, and it still holds 1024 pids of the longest kind (7
+// digits, pid_max 4194304), every one of which is killed.
+TEST(CgroupLastResort, TheSmallestListingBufferHolds1024LongPids) {
+  testing::World w;
+  sys::MonotonicClock clock;
+  CgroupLastResort end(w.view, w.ops, clock);  // sized on an empty /proc
+  std::string procs;
+  for (pid_t pid = 4193000; pid < 4193000 + 1024; ++pid) {
+    procs += std::to_string(pid) + "\n";
+    w.ops.procs[pid] = testing::FakeProc{};
+    w.view.SetProc(std::to_string(pid) + "/stat", testing::StatLine(pid, "app", 7000));
+    w.view.SetProc(std::to_string(pid) + "/status", testing::StatusLine(pid, "app"));
+    w.view.SetProc(std::to_string(pid) + "/oom_score_adj", "0\n");
+    w.view.SetProc(std::to_string(pid) + "/cgroup", "4:memory:/sandbox\n");
+  }
+  w.view.SetCgroup("sandbox/cgroup.procs", procs);
+  auto n = end.Kill("/sandbox");
+  ASSERT_TRUE(n) << n.error().ToString();
+  EXPECT_EQ(*n, 1024);
+}
+
 TEST(CgroupLastResort, NothingKillableIsAFailureAndTheRootIsRefused) {
   testing::World w;
   w.view.SetCgroup("sandbox/cgroup.procs", "102\n");

@@ -190,11 +190,33 @@ TEST(Detector, TheFirstSampleAfterTheVictimIsDoneMayKillAgain) {
 
 TEST(Detector, IntervalIsSlowWhenIdleAndFastWhenFalling) {
   config::DetectorConfig cfg;
+  cfg.interval_slow_ms = 300;  // below the time a fast hog needs to eat 760 MiB
   Detector d(cfg);
   EXPECT_EQ(d.Update(At(0, 800)).next_interval_ms, cfg.interval_slow_ms);
   EXPECT_EQ(d.Update(At(1000, 800)).next_interval_ms, cfg.interval_slow_ms);
   EXPECT_EQ(d.Update(At(2000, 600)).next_interval_ms, cfg.interval_fast_ms);  // 200 MiB/s
   EXPECT_EQ(d.Update(At(3000, 150)).next_interval_ms, cfg.interval_fast_ms);  // 15% headroom
+}
+
+// Idle, the next look comes before a hog at kMaxFillBytesPerSecond could eat the headroom
+// down to the kill floor, however long interval_slow_ms is: a small scope is looked at often,
+// a big one only every interval_slow_ms.
+TEST(Detector, IdleIntervalIsNoLongerThanAFastHogNeedsToReachTheFloor) {
+  config::DetectorConfig cfg;
+  cfg.interval_slow_ms = 60000;
+  Detector small(cfg);
+  const Decision d = small.Update(At(0, 800));
+  ASSERT_EQ(d.level, Level::kOk);
+  const double floor_mib = 1000 * cfg.kill_available_percent / 100;
+  const double cover_ms = (800 - floor_mib) * kMiB / kMaxFillBytesPerSecond * 1000;
+  EXPECT_LE(d.next_interval_ms, cover_ms);
+  EXPECT_GE(d.next_interval_ms, cover_ms - 1);
+
+  Detector big(cfg);
+  PressureSample s = At(0, 0);
+  s.total_bytes = 1024 * 1024 * kMiB;  // 1 TiB, nearly all of it available
+  s.available_bytes = s.total_bytes - kMiB;
+  EXPECT_EQ(big.Update(s).next_interval_ms, cfg.interval_slow_ms);
 }
 
 TEST(Detector, SampleFromThePastIsIgnored) {

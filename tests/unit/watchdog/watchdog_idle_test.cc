@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -117,6 +118,43 @@ TEST(WatchdogIdle, IdleWaitIsLongAndABusyOneIsCheckInterval) {
   EXPECT_GE(wd.NextWaitMs(), std::min(f.cfg.loop_late_ms, f.cfg.d_state_ms));
   wd.NoteKill(100);
   EXPECT_EQ(wd.NextWaitMs(), f.cfg.check_interval_ms);
+}
+
+// The loop announces its next tick with each beat (a big idle host ticks every 10 s): it is
+// late only loop_late_ms past that tick, not loop_late_ms after its last beat.
+TEST(WatchdogIdle, ALoopIsNotLateBeforeTheTickItAnnounced) {
+  Fixture f;
+  Watchdog wd(f.cfg, f.view, f.clock, f.log);
+  wd.Beat(10000);
+  f.clock.Advance((10000 + f.cfg.loop_late_ms - 1) * sys::kMilli);
+  EXPECT_FALSE(wd.Check().has_value());
+}
+
+TEST(WatchdogIdle, ALoopPastTheTickItAnnouncedIsLate) {
+  Fixture f;
+  Watchdog wd(f.cfg, f.view, f.clock, f.log);
+  wd.Beat(10000);
+  f.clock.Advance((10000 + f.cfg.loop_late_ms + 500) * sys::kMilli);
+  auto rep = wd.Check();
+  ASSERT_TRUE(rep.has_value());
+  EXPECT_NE(std::find(rep->reasons.begin(), rep->reasons.end(), "loop_late"), rep->reasons.end());
+  EXPECT_NEAR(rep->loop_late_seconds, f.cfg.loop_late_ms / 1000.0 + 0.5, 1e-9);
+}
+
+// Idle, the thread wakes for the next walk for tasks in D or when the loop would become
+// late, whichever comes first: never more often, and never after a stuck loop is due.
+TEST(WatchdogIdle, IdleWaitEndsAtTheWalkOrWhenTheLoopWouldBeLate) {
+  Fixture f;
+  Watchdog wd(f.cfg, f.view, f.clock, f.log);
+  wd.Beat(10000);
+  (void)wd.Check();  // walks /proc now: the next walk is d_state_ms away
+  EXPECT_EQ(wd.NextWaitMs(), std::min(f.cfg.d_state_ms, 10000 + f.cfg.loop_late_ms));
+  f.clock.Advance(1000 * sys::kMilli);
+  wd.Beat(200);  // a scope under pressure: the loop ticks fast
+  EXPECT_EQ(wd.NextWaitMs(), 200 + f.cfg.loop_late_ms);
+  f.clock.Advance(8000 * sys::kMilli);
+  wd.Beat(10000);
+  EXPECT_EQ(wd.NextWaitMs(), f.cfg.d_state_ms - 9000);
 }
 
 }  // namespace
