@@ -136,12 +136,12 @@ deb: deb-deps
 	@deb=$(DEB_OUT)/reaperd_$(DEB_VERSION)_amd64.deb; \
 	  [ -f $$deb ] || { echo "deb: $$deb was not built" >&2; exit 1; }; \
 	  mkdir -p $(BUILD) && cp $$deb $(BUILD)/; \
-	  echo "=== lintian"; lintian --info --display-info $(DEB_OUT)/reaperd_$(DEB_VERSION)_amd64.changes; \
+	  REAPERD_DEB=$$deb bash tests/install/deb.sh $(BUILD) . none || exit 1; \
+	  echo "=== lintian"; lintian --info $(DEB_OUT)/reaperd_$(DEB_VERSION)_amd64.changes; \
 	  rc=$$?; [ $$rc -eq 0 ] || { echo "deb: lintian reported errors (exit $$rc)" >&2; exit 1; }; \
 	  echo "deb: built $(BUILD)/reaperd_$(DEB_VERSION)_amd64.deb"
 
 # reaperd as its packaged unit under a real systemd (lab/run.sh systemd): boots the lab guest
 # with systemd as PID 1, installs the .deb with apt and prints PASS/FAIL per check. Not in CI.
-lab-systemd:
-	@ls $(BUILD)/reaperd_$(DEB_VERSION)_amd64.deb >/dev/null 2>&1 || $(MAKE) --no-print-directory deb
+lab-systemd: deb
 	REAPERD_DEB=$(BUILD)/reaperd_$(DEB_VERSION)_amd64.deb bash lab/run.sh systemd
