@@ -282,7 +282,7 @@ sd_rootfs() {
   echo lab >"$SDROOT/etc/hostname"
   local u
   for u in earlyoom.service nohang.service nohang-desktop.service oomd.service \
-    systemd-oomd.service systemd-oomd.socket systemd-firstboot.service apt-daily.timer \
+    systemd-firstboot.service apt-daily.timer \
     apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer man-db.timer; do
     ln -sfn /dev/null "$SDROOT/etc/systemd/system/$u"
   done
@@ -315,10 +315,17 @@ systemd_lab() {
   sed -i 's/^Version: .*/&+labupgrade1/' "$up/tree/DEBIAN/control"
   dpkg-deb -b --root-owner-group "$up/tree" "$opt/reaperd-upgrade.deb" >/dev/null
   install -m 0644 "$LAB/guest/sd-check.service" "$SDROOT/etc/systemd/system/sd-check.service"
+  # systemd-oomd as Debian enables it (LAB_SD_OOMD=1: the checks then also show what the
+  # unit's Conflicts= does between the two), else masked like the other contenders.
+  local u
+  for u in systemd-oomd.service systemd-oomd.socket; do
+    rm -f "$SDROOT/etc/systemd/system/$u"
+    [ "${LAB_SD_OOMD:-0}" = 1 ] || ln -s /dev/null "$SDROOT/etc/systemd/system/$u"
+  done
   ln -sfn ../sd-check.service "$SDROOT/etc/systemd/system/multi-user.target.wants/sd-check.service"
   local key files=("$opt/labtool" "$opt/sd-check.sh" "$opt/reaperd.deb"
     "$SDROOT/etc/systemd/system/sd-check.service" "$SDROOT/.complete")
-  key=$( (echo "$SDROOT" && cat "${files[@]}") | sha256sum | cut -c1-16)
+  key=$( (echo "$SDROOT oomd=${LAB_SD_OOMD:-0}" && cat "${files[@]}") | sha256sum | cut -c1-16)
   IMG=$CACHE/lab-systemd.img
   if [ "$(cat "$IMG.key" 2>/dev/null)" != "$key" ]; then
     log "mke2fs -d -> $IMG"

@@ -44,6 +44,12 @@ say "INFO boot: pid1=$(readlink /proc/1/exe) state=$(systemctl is-system-running
   "uptime=$(cut -d' ' -f1 /proc/uptime)s kernel=$(uname -r)" \
   "cgroup=$(stat -fc %T /sys/fs/cgroup)"
 
+oomd_on=0
+if [ "$(systemctl is-enabled systemd-oomd.service 2>&1)" != masked ]; then
+  oomd_on=1
+  say "INFO systemd-oomd before install: $(systemctl is-active systemd-oomd.service) (socket $(systemctl is-active systemd-oomd.socket))"
+fi
+
 # 1. Install with apt, as a user would.
 apt_log=$OUT/apt-install.log
 DEBIAN_FRONTEND=noninteractive apt-get install -y /opt/lab/reaperd.deb >$apt_log 2>&1
@@ -122,6 +128,22 @@ rc=$?
 wait_for 30 running
 check upgrade "dpkg -i $(dpkg-query -W -f '${Version}' reaperd) rc=$rc, edited conffile kept: $(grep -c '^warn_available_percent = 12.0$' $CFG), $(prop reaperd ActiveState)" \
   test $rc = 0 -a "$(grep -c '^warn_available_percent = 12.0$' $CFG)" = 1 -a "$(prop reaperd ActiveState)" = active
+
+# 8b. With systemd-oomd enabled as Debian ships it (LAB_SD_OOMD=1): what Conflicts= does.
+if [ $oomd_on = 1 ]; then
+  say "INFO after install: systemd-oomd $(systemctl is-active systemd-oomd.service), socket $(systemctl is-active systemd-oomd.socket), reaperd $(prop reaperd ActiveState)"
+  # A unit with a ManagedOOM setting makes PID 1 connect to systemd-oomd's socket.
+  systemd-run --unit idle --slice=user.slice -p ManagedOOMMemoryPressure=kill sleep 600 >/dev/null 2>&1
+  sleep 8
+  both="systemd-oomd $(systemctl is-active systemd-oomd.service), reaperd $(prop reaperd ActiveState)/$(prop reaperd SubState)"
+  # Two OOM killers on the same cgroups: the unit's Conflicts= should prevent it.
+  check oomd_not_beside "after a ManagedOOMMemoryPressure=kill unit (socket-activates systemd-oomd): $both" \
+    test "$(systemctl is-active systemd-oomd.service)/$(prop reaperd ActiveState)" != active/active
+  journalctl -b --no-pager -o cat -u systemd-oomd -u systemd-oomd.socket | tail -3 | sed 's/^/LABSD INFO oomd journal: /'
+  systemctl start reaperd
+  sleep 3
+  say "INFO after systemctl start reaperd: systemd-oomd $(systemctl is-active systemd-oomd.service), reaperd $(prop reaperd ActiveState)"
+fi
 
 # 9. Purge removes the unit, the config and the state directory.
 ls /var/lib/reaperd >$OUT/state-before-purge.txt 2>&1
