@@ -143,6 +143,11 @@ if [ $oomd_on = 1 ]; then
   systemctl start reaperd
   sleep 3
   say "INFO after systemctl start reaperd: systemd-oomd $(systemctl is-active systemd-oomd.service), reaperd $(prop reaperd ActiveState)"
+  systemctl start systemd-oomd.service
+  sleep 3
+  say "INFO after systemctl start systemd-oomd: systemd-oomd $(systemctl is-active systemd-oomd.service), reaperd $(prop reaperd ActiveState)"
+  systemctl start reaperd
+  wait_for 30 running
 fi
 
 # 9. Purge removes the unit, the config and the state directory.
