@@ -12,7 +12,8 @@
 #                        packaged unit (READY, kill, sandbox, journal, reload, restart, purge)
 # Environment: REAPERD_BIN (default build/reaperd, else build-lab/reaperd), LAB_ACCEL (kvm|tcg,
 # default: probe KVM, fall back to TCG), REPS (3), CONTENDERS, SCENARIOS, LAB_MEM (384, MiB),
-# REAPERD_DEB (systemd mode; default: the newest build/reaperd_*_amd64.deb).
+# REAPERD_DEB (systemd mode; default: the newest build/reaperd_*_amd64.deb), LAB_SD_OOMD=1
+# (systemd mode: systemd-oomd left enabled, as Debian ships it).
 set -euo pipefail
 
 LAB=$(cd "$(dirname "$0")" && pwd)
@@ -302,7 +303,7 @@ systemd_lab() {
   gcc -O2 -static -pthread -Wall -Wextra -Werror -Wno-format-truncation -o "$WORK/labtool" \
     "$LAB"/guest/main.c "$LAB"/guest/roles.c "$LAB"/guest/harness.c
   local opt=$SDROOT/opt/lab
-  rm -rf "$opt/bin" "$opt"/*.deb
+  rm -rf "${opt:?}/bin" "$opt"/*.deb
   mkdir -p "$opt/bin"
   install -m 0755 "$WORK/labtool" "$opt/labtool"
   ln -s ../labtool "$opt/bin/hog"
