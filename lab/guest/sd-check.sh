@@ -148,6 +148,19 @@ if [ $oomd_on = 1 ]; then
   say "INFO after systemctl start systemd-oomd: systemd-oomd $(systemctl is-active systemd-oomd.service), reaperd $(prop reaperd ActiveState)"
   systemctl start reaperd
   wait_for 30 running
+  # A candidate fix, tried as a drop-in (the packaged unit is unchanged): conflicting with the
+  # socket too stops it when reaperd starts, so nothing can socket-activate systemd-oomd.
+  mkdir -p /etc/systemd/system/reaperd.service.d
+  printf '[Unit]\nConflicts=systemd-oomd.socket\n' >/etc/systemd/system/reaperd.service.d/lab-oomd.conf
+  systemctl daemon-reload
+  systemctl restart reaperd
+  wait_for 30 running
+  systemd-run --unit idle2 --slice=user.slice -p ManagedOOMMemoryPressure=kill sleep 600 >/dev/null 2>&1
+  sleep 8
+  check oomd_not_beside_with_socket_conflict "drop-in Conflicts=systemd-oomd.socket, then another ManagedOOM unit: systemd-oomd $(systemctl is-active systemd-oomd.service), socket $(systemctl is-active systemd-oomd.socket), reaperd $(prop reaperd ActiveState)/$(prop reaperd SubState)" \
+    test "$(systemctl is-active systemd-oomd.service)/$(prop reaperd ActiveState)" = inactive/active
+  rm -rf /etc/systemd/system/reaperd.service.d
+  systemctl daemon-reload
 fi
 
 # 9. Purge removes the unit, the config and the state directory.
