@@ -8,8 +8,12 @@
 #   lab/run.sh capture   capture cgroup v2 fixture files into tests/fixtures/cgroup/v2-guest
 #   lab/run.sh runs C:S:R,...   one boot running the listed runs (development)
 #   lab/run.sh report DIR       rebuild report.md and plots from DIR/raw
+#   lab/run.sh systemd   boot with systemd as PID 1, install the .deb (make deb), check the
+#                        packaged unit (READY, kill, sandbox, journal, reload, restart, purge)
 # Environment: REAPERD_BIN (default build/reaperd, else build-lab/reaperd), LAB_ACCEL (kvm|tcg,
-# default: probe KVM, fall back to TCG), REPS (3), CONTENDERS, SCENARIOS, LAB_MEM (384, MiB).
+# default: probe KVM, fall back to TCG), REPS (3), CONTENDERS, SCENARIOS, LAB_MEM (384, MiB),
+# REAPERD_DEB (systemd mode; default: the newest build/reaperd_*_amd64.deb), LAB_SD_OOMD=1
+# (systemd mode: systemd-oomd left enabled, as Debian ships it).
 set -euo pipefail
 
 LAB=$(cd "$(dirname "$0")" && pwd)
@@ -123,11 +127,12 @@ boot() {
   rm -f "$outimg"
   truncate -s 64M "$outimg"
   set +e
+  local init=${BOOT_INIT-init=/opt/lab/init}
   timeout -k 10 "$limit" qemu-system-x86_64 $accel -m "$MEM" -smp 2 -nographic -no-reboot \
     -kernel "$VMLINUZ" -initrd "$INITRD" \
     -drive file="$IMG",format=raw,if=virtio,snapshot=on \
     -drive file="$outimg",format=raw,if=virtio \
-    -append "console=ttyS0 quiet root=/dev/vda rw init=/opt/lab/init panic=-1 $extra" \
+    -append "console=ttyS0 quiet root=/dev/vda rw $init panic=-1 $extra" \
     </dev/null >"$console" 2>&1
   local rc=$?
   set -e
@@ -258,8 +263,94 @@ capture() {
   log "captured into $fx"
 }
 
+# The systemd-booted guest (issue 14): the same rootfs (GUEST_PKGS has systemd-sysv) copied
+# once into its own cache dir, the contenders' units masked (one OOM killer at a time), and a
+# first-boot unit (guest/sd-check.service) that installs the .deb with apt and prints one
+# "LABSD PASS|FAIL|INFO name: detail" line per check (guest/sd-check.sh).
+SD_VERSION=1 # bump to force a new copy of the systemd rootfs
+sd_rootfs() {
+  local key
+  key=$(echo "$SD_VERSION $ROOTFS" | sha256sum | cut -c1-12)
+  SDROOT=$CACHE/rootfs-systemd-$key
+  [ -f "$SDROOT/.complete" ] && return 0
+  log "copying $ROOTFS -> $SDROOT"
+  rm -rf "$SDROOT"
+  cp -a "$ROOTFS/." "$SDROOT/"
+  rm -rf "$SDROOT/opt/lab/bin" "$SDROOT/opt/lab/reaperd" "$SDROOT/opt/lab/init" "$SDROOT/.complete"
+  # A fixed machine id: an empty one makes this a "first boot", whose systemd-firstboot
+  # prompts on the console for a locale and a root password.
+  echo 5eed1ab0c0ffee0000000000000000a1 >"$SDROOT/etc/machine-id"
+  echo lab >"$SDROOT/etc/hostname"
+  local u
+  for u in earlyoom.service nohang.service nohang-desktop.service oomd.service \
+    systemd-firstboot.service apt-daily.timer \
+    apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer man-db.timer; do
+    ln -sfn /dev/null "$SDROOT/etc/systemd/system/$u"
+  done
+  touch "$SDROOT/.complete"
+}
+
+systemd_lab() {
+  local deb=${REAPERD_DEB:-}
+  [ -n "$deb" ] || deb=$(ls -t "$REPO/${BUILD:-build}"/reaperd_*_amd64.deb 2>/dev/null | head -1)
+  [ -f "$deb" ] || die "no reaperd .deb (make deb, or set REAPERD_DEB)"
+  host_tools
+  kernel_files
+  rootfs
+  sd_rootfs
+  pick_accel
+  mkdir -p "$WORK"
+  gcc -O2 -static -pthread -Wall -Wextra -Werror -Wno-format-truncation -o "$WORK/labtool" \
+    "$LAB"/guest/main.c "$LAB"/guest/roles.c "$LAB"/guest/harness.c
+  local opt=$SDROOT/opt/lab
+  rm -rf "${opt:?}/bin" "$opt"/*.deb
+  mkdir -p "$opt/bin"
+  install -m 0755 "$WORK/labtool" "$opt/labtool"
+  ln -s ../labtool "$opt/bin/hog"
+  install -m 0755 "$LAB/guest/sd-check.sh" "$opt/sd-check.sh"
+  install -m 0644 "$deb" "$opt/reaperd.deb"
+  # The upgrade check: the same package as version V+labupgrade1 (repacked, not rebuilt).
+  local up=$WORK/sd-upgrade
+  rm -rf "$up" && mkdir -p "$up"
+  dpkg-deb -R "$deb" "$up/tree"
+  sed -i 's/^Version: .*/&+labupgrade1/' "$up/tree/DEBIAN/control"
+  dpkg-deb -b --root-owner-group "$up/tree" "$opt/reaperd-upgrade.deb" >/dev/null
+  install -m 0644 "$LAB/guest/sd-check.service" "$SDROOT/etc/systemd/system/sd-check.service"
+  # systemd-oomd as Debian enables it (LAB_SD_OOMD=1: the checks then also show what the
+  # unit's Conflicts= does between the two), else masked like the other contenders.
+  local u
+  for u in systemd-oomd.service systemd-oomd.socket; do
+    rm -f "$SDROOT/etc/systemd/system/$u"
+    [ "${LAB_SD_OOMD:-0}" = 1 ] || ln -s /dev/null "$SDROOT/etc/systemd/system/$u"
+  done
+  ln -sfn ../sd-check.service "$SDROOT/etc/systemd/system/multi-user.target.wants/sd-check.service"
+  local key files=("$opt/labtool" "$opt/sd-check.sh" "$opt/reaperd.deb"
+    "$SDROOT/etc/systemd/system/sd-check.service" "$SDROOT/.complete")
+  key=$( (echo "$SDROOT oomd=${LAB_SD_OOMD:-0}" && cat "${files[@]}") | sha256sum | cut -c1-16)
+  IMG=$CACHE/lab-systemd.img
+  if [ "$(cat "$IMG.key" 2>/dev/null)" != "$key" ]; then
+    log "mke2fs -d -> $IMG"
+    rm -f "$IMG"
+    mke2fs -q -t ext4 -L labroot -d "$SDROOT" "$IMG" 2G
+    echo "$key" >"$IMG.key"
+  fi
+  local dest=$WORK/systemd t0=$SECONDS
+  rm -rf "$dest" && mkdir -p "$dest"
+  log "boot with systemd as PID 1 ($ACCEL), .deb $(basename "$deb"); up to 600 s"
+  BOOT_INIT="" boot "systemd.show_status=0 lab.mode=systemd" 600 "$dest/console.log" "$dest/out"
+  local lines
+  # journal+console prefixes each line with the kernel time and "sd-check.sh[PID]: ".
+  lines=$(tr -d '\r' <"$dest/console.log" | grep -ao 'LABSD .*' || true)
+  echo "$lines" | sed 's/^LABSD //'
+  log "systemd lab took $((SECONDS - t0)) s ($ACCEL); console $dest/console.log, guest files $dest/out"
+  echo "$lines" | grep -q '^LABSD DONE' || die "the guest did not finish its checks"
+  if echo "$lines" | grep -q '^LABSD FAIL'; then die "some systemd checks failed"; fi
+  log "systemd checks: all passed"
+}
+
 cmd=${1:-}
 case $cmd in
+  systemd) systemd_lab ;;
   suite) suite ;;
   smoke) smoke ;;
   image) image ;;
@@ -271,7 +362,7 @@ case $cmd in
     ;;
   report) report "${2:?DIR}" "${3:-}" ;;
   *)
-    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
     exit 64
     ;;
 esac

@@ -9,3 +9,11 @@ foreach(check tree unit man capabilities footprint trust)
   set_tests_properties(install_${check} PROPERTIES LABELS install SKIP_RETURN_CODE 77
                        RUN_SERIAL TRUE TIMEOUT 180)
 endforeach()
+# The Debian package's contents (tests/install/deb.sh): skipped (77) unless `make deb` has
+# built BUILD/reaperd_VERSION_amd64.deb, so `make test` never pays for a package build;
+# `make deb` runs the script itself, and `ctest -L deb` reruns it.
+add_test(NAME install_deb
+         COMMAND ${CMAKE_SOURCE_DIR}/tests/install/deb.sh ${CMAKE_BINARY_DIR} ${CMAKE_SOURCE_DIR}
+                 $<TARGET_FILE:reaperd>)
+set_tests_properties(install_deb PROPERTIES LABELS "install;deb" SKIP_RETURN_CODE 77
+                     RUN_SERIAL TRUE TIMEOUT 180)
