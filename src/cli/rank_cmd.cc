@@ -55,6 +55,13 @@ nlohmann::json ProcessJson(const policy::Process& p) {
   return j;
 }
 
+// The cgroup's OOM preference, as rank shows it.
+const char* PreferenceName(int tier) {
+  return tier > 0   ? "prefer (trusted.oomd_prefer)"
+         : tier < 0 ? "avoid (ManagedOOMPreference=avoid / trusted.oomd_avoid)"
+                    : "none";
+}
+
 // " [docker:0123456789ab]" after a process of a container, "" for any other.
 std::string ContainerSuffix(const policy::Process& p) {
   std::array<char, 128> buf;
@@ -118,7 +125,8 @@ void PrintJson(const policy::Snapshot& snap, const policy::Ranking& ranking,
                        {"adj", s.adj},
                        {"rules", rules},
                        {"total", s.total},
-                       {"oom_score", s.oom_score}}}});
+                       {"oom_score", s.oom_score},
+                       {"preference", PreferenceName(s.tier)}}}});
   }
   auto& prot = out["protected"] = nlohmann::json::array();
   for (const auto& p : ranking.protected_processes) {
@@ -155,6 +163,7 @@ void PrintText(const policy::Snapshot& snap, const policy::Ranking& ranking,
       applied +=
           fmt::format("{}{}({:+d}) ", applied.empty() ? "" : "", RuleLabel(rc, e.rule), e.weight);
     }
+    if (s.tier != 0) applied += s.tier > 0 ? "prefer(oomd) " : "avoid(ManagedOOMPreference) ";
     std::string adj = p.oom_score_adj == 0 ? "0" : fmt::format("{:+d}", p.oom_score_adj);
     std::string cmd = Escaped(p.cmdline.empty() ? std::string_view("-") : p.cmdline);
     if (cmd.size() > 60) cmd = cmd.substr(0, 57) + "...";

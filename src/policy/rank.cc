@@ -30,6 +30,8 @@ const char* ProtectReasonName(ProtectReason r) noexcept {
       return "reaperd's hook";
     case ProtectReason::kMmShared:
       return "mm shared with a protected process";
+    case ProtectReason::kOomdOmit:
+      return "ManagedOOMPreference=omit (user.oomd_omit)";
   }
   return "?";
 }
@@ -102,6 +104,7 @@ std::optional<Protection> ProtectRules::Check(const Process& p, pid_t self) cons
   // (self 1 means "no reaperd" in tests: pid 1's children are not its hooks.)
   if (self > 1 && p.ppid == self && p.pgrp == p.pid) return is(ProtectReason::kHook);
   if (p.oom_score_adj <= -1000) return is(ProtectReason::kOomScoreAdjMin);
+  if ((p.oomd & kOomdOmit) != 0) return is(ProtectReason::kOomdOmit);
   if (std::find(config_.protect_comm.begin(), config_.protect_comm.end(), p.comm.view()) !=
       config_.protect_comm.end()) {
     return is(ProtectReason::kConfigComm);
@@ -189,6 +192,8 @@ void Ranker::RankInto(const Snapshot& snapshot, pid_t self, const std::vector<Pr
                                                         : std::abs(spec.weight);
       s.rules.push_back({static_cast<int>(r), w, static_cast<std::int64_t>(w) * per_mille});
     }
+    // The cgroup's preference orders before any score: avoided last, preferred first.
+    s.tier = (p.oomd & kOomdAvoid) != 0 ? -1 : (p.oomd & kOomdPrefer) != 0 ? 1 : 0;
     s.total = s.rss + s.swap + s.pagetables + s.adj;
     for (const RuleEffect& e : s.rules) s.total += e.points;
     std::int64_t score = (1000 + s.total * 1000 / total_pages) * 2 / 3;
@@ -197,10 +202,12 @@ void Ranker::RankInto(const Snapshot& snapshot, pid_t self, const std::vector<Pr
   }
   out.candidates.resize(kept);
 
-  // Highest score first; ties go to the larger footprint, then to the newer process, then
+  // A preferred cgroup's processes first and an avoided one's last, then highest score
+  // first; ties go to the larger footprint, then to the newer process, then
   // to snapshot order. The last key makes the order total, so std::sort gives what a stable
   // sort would without std::stable_sort's temporary buffer (a heap allocation).
   std::sort(out.candidates.begin(), out.candidates.end(), [&](const Score& a, const Score& b) {
+    if (a.tier != b.tier) return a.tier > b.tier;
     if (a.total != b.total) return a.total > b.total;
     const Process& pa = snapshot.processes[a.index];
     const Process& pb = snapshot.processes[b.index];

@@ -37,6 +37,7 @@ enum class ProtectReason : unsigned char {
   kSkipped,         // an earlier victim that missed its deadline
   kHook,            // a hook reaperd runs (its child leading its own process group)
   kMmShared,        // its mm is shared with a protected process: killing it frees nothing
+  kOomdOmit,        // its cgroup says ManagedOOMPreference=omit (user.oomd_omit)
 };
 const char* ProtectReasonName(ProtectReason r) noexcept;
 
@@ -58,6 +59,9 @@ struct Score {
   // Kernel-style 0..2000 figure against total_pages (comparable to /proc/PID/oom_score
   // only in the system scope).
   int oom_score = 0;
+  // The cgroup's preference (policy::OomdPreference): 1 preferred (trusted.oomd_prefer), -1
+  // avoided (ManagedOOMPreference=avoid, trusted.oomd_avoid): ordered before the score.
+  int tier = 0;
 };
 
 struct Protected {

@@ -13,6 +13,16 @@
 
 namespace reaperd::policy {
 
+// What a process's cgroup (or an ancestor) asks of OOM killers through extended attributes:
+// systemd's ManagedOOMPreference= (user.oomd_omit, user.oomd_avoid, honoured only on a cgroup
+// owned by root or by the owner of the scope's cgroup, as systemd-oomd does) and oomd's own
+// trusted.oomd_prefer / trusted.oomd_avoid (trusted.* can be set by root alone).
+enum OomdPreference : std::uint8_t {
+  kOomdOmit = 1,    // never chosen (protected)
+  kOomdAvoid = 2,   // chosen only when no other candidate is left
+  kOomdPrefer = 4,  // chosen before every other candidate
+};
+
 struct Process {
   pid_t pid = 0;
   std::uint64_t starttime = 0;  // /proc/PID/stat field 22: with pid, the process identity
@@ -36,6 +46,7 @@ struct Process {
   std::uint64_t swap = 0;
   std::uint64_t pagetables = 0;
   int oom_score_adj = 0;
+  std::uint8_t oomd = 0;  // OomdPreference bits of its cgroup
   // The kernel's own /proc/PID/oom_score (0..2000), -1 when unread; for cross-checks only.
   int kernel_oom_score = -1;
 

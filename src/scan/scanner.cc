@@ -211,6 +211,7 @@ bool Scanner::ReadProcess(pid_t pid, const ScanOptions& options, policy::Process
   } else if (cg->has_v2) {
     p.cgroup.assign(cg->v2_path.view());
   }
+  p.oomd = prefs_.Lookup(view_, p.cgroup, trusted_owner_);
 
   if (!p.kernel_thread && p.has_mm) {
     // cmdline takes the target's mmap lock (see KillScanOptions): read only when asked.
@@ -268,6 +269,11 @@ Result<void> Scanner::Begin(const policy::Scope& scope, policy::Snapshot& out) {
   out.unreadable = 0;
   out.vanished = 0;
   out.reused = 0;
+  // user.oomd_* attributes are trusted on cgroups owned by root or by the scope's owner.
+  std::string_view scope_cg = scope.kind == policy::ScopeKind::kCgroup ? scope.cgroup : "/";
+  while (scope_cg.size() > 1 && scope_cg.front() == '/') scope_cg.remove_prefix(1);
+  auto owner = view_.Owner(sys::Root::kCgroup, scope_cg == "/" ? "" : scope_cg);
+  trusted_owner_ = owner ? *owner : 0;
   auto total = TotalPages(scope);
   if (!total) return Fail(total.error());
   out.total_pages = *total;
@@ -276,6 +282,7 @@ Result<void> Scanner::Begin(const policy::Scope& scope, policy::Snapshot& out) {
 
 Result<void> Scanner::ScanInto(const policy::Scope& scope, const ScanOptions& options,
                                policy::Snapshot& out) {
+  prefs_.Clear();  // a whole read reads the cgroups' attributes afresh too
   if (auto r = Begin(scope, out); !r) return Fail(r.error());
   out.processes.reserve(pids_.size());
   // Slots are overwritten in order; one that was not kept (vanished, unreadable, outside

@@ -17,6 +17,7 @@
 #include "base/error.h"
 #include "config/config.h"
 #include "policy/snapshot.h"
+#include "scan/cgroup_prefs.h"
 #include "sys/clock.h"
 #include "sys/system_view.h"
 
@@ -84,6 +85,8 @@ class Scanner {
   std::uint64_t page_size_;
   std::vector<pid_t> pids_;        // reused by every scan
   std::vector<char> cmdline_raw_;  // grown to the largest cmdline_max asked for
+  CgroupPrefs prefs_;              // the cgroups' OOM preferences, cached between whole reads
+  uid_t trusted_owner_ = 0;        // the owner of the last scope's cgroup (see CgroupPrefs)
 };
 
 }  // namespace reaperd::scan

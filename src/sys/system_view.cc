@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -164,6 +165,39 @@ Result<RealSystemView> RealSystemView::Open(std::string proc_root, std::string c
     }
   }
   return v;
+}
+
+Result<std::size_t> SystemView::GetXattr(Root, std::string_view, const char*,
+                                         std::span<char>) noexcept {
+  return Fail(Error::Sys(ENOTSUP, "getxattr"));
+}
+
+Result<uid_t> SystemView::Owner(Root, std::string_view) noexcept {
+  return Fail(Error::Sys(ENOTSUP, "owner"));
+}
+
+Result<std::size_t> RealSystemView::GetXattr(Root root, std::string_view path, const char* name,
+                                             std::span<char> buf) noexcept {
+  char p[PATH_MAX];
+  if (!ToPath(path.empty() ? std::string_view(".") : path, p)) {
+    return Fail(Error::Of(Errc::kInvalid, "path too long"));
+  }
+  // getxattr takes a path only: open the directory below the root's fd first.
+  UniqueFd fd(::openat(RootFd(root), p, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) return Fail(Error::Sys(errno, "openat"));
+  const ssize_t n = ::fgetxattr(fd.get(), name, buf.data(), buf.size());
+  if (n < 0) return Fail(Error::Sys(errno, "fgetxattr"));
+  return static_cast<std::size_t>(n);
+}
+
+Result<uid_t> RealSystemView::Owner(Root root, std::string_view path) noexcept {
+  char p[PATH_MAX];
+  if (!ToPath(path.empty() ? std::string_view(".") : path, p)) {
+    return Fail(Error::Of(Errc::kInvalid, "path too long"));
+  }
+  struct stat st {};
+  if (::fstatat(RootFd(root), p, &st, 0) != 0) return Fail(Error::Sys(errno, "fstatat"));
+  return st.st_uid;
 }
 
 Result<ReadResult> RealSystemView::Read(Root root, std::string_view path,

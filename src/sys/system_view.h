@@ -53,6 +53,12 @@ class SystemView {
   virtual Result<void> ListDirs(Root root, std::string_view path,
                                 std::vector<std::string>& out) = 0;
   // Which cgroup hierarchy holds the memory controller under the cgroup root.
+  // The value of the extended attribute `name` of root/path into buf (ENODATA: not set).
+  // By default no view has extended attributes.
+  virtual Result<std::size_t> GetXattr(Root root, std::string_view path, const char* name,
+                                       std::span<char> buf) noexcept;
+  // The uid owning root/path.
+  virtual Result<uid_t> Owner(Root root, std::string_view path) noexcept;
   virtual CgroupVersion cgroup_version() const noexcept = 0;
   // Path of the cgroup root, for messages and for tools that need a real path.
   virtual std::string_view cgroup_root_path() const noexcept = 0;
@@ -72,6 +78,9 @@ class RealSystemView final : public SystemView {
                                  std::span<char> buf) noexcept override;
   Result<void> Write(Root root, std::string_view path, std::string_view data) noexcept override;
   Result<void> ListPids(std::vector<pid_t>& out) override;
+  Result<std::size_t> GetXattr(Root root, std::string_view path, const char* name,
+                               std::span<char> buf) noexcept override;
+  Result<uid_t> Owner(Root root, std::string_view path) noexcept override;
   Result<void> ListCgroupPids(std::string_view path, std::vector<pid_t>& out) override;
   Result<void> ListDirs(Root root, std::string_view path, std::vector<std::string>& out) override;
   CgroupVersion cgroup_version() const noexcept override { return version_; }

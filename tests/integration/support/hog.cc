@@ -12,6 +12,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <utility>
 
@@ -103,6 +104,17 @@ std::uint64_t StartTime(pid_t pid) {
 }
 
 Hog Hog::Spawn(const HogSpec& spec, const CgroupSandbox* sandbox) {
+  return SpawnPlaced(
+      spec, [sandbox](pid_t pid) { return sandbox == nullptr || sandbox->AddProcess(pid); });
+}
+
+Hog Hog::SpawnIn(const HogSpec& spec, const std::string& cgroup_dir) {
+  return SpawnPlaced(spec, [&cgroup_dir](pid_t pid) {
+    return WriteFile(cgroup_dir + "/cgroup.procs", std::to_string(pid));
+  });
+}
+
+Hog Hog::SpawnPlaced(const HogSpec& spec, const std::function<bool(pid_t)>& place) {
   Hog h;
   int go[2], ready[2];
   if (::pipe2(go, O_CLOEXEC) != 0) return h;
@@ -122,7 +134,7 @@ Hog Hog::Spawn(const HogSpec& spec, const CgroupSandbox* sandbox) {
   ::close(go[0]);
   ::close(ready[1]);
   h.pid_ = pid;
-  bool ok = pid > 0 && (sandbox == nullptr || sandbox->AddProcess(pid));
+  bool ok = pid > 0 && place(pid);
   char c = 'g';
   ok = ok && ::write(go[1], &c, 1) == 1;
   pid_t sharer = 0;

@@ -7,6 +7,8 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
+#include <string>
 
 // A raw CLONE_VM child runs instrumented code that TSan's runtime does not know as a thread
 // of ours, and crashes at once (SEGV in the child); the tests that need one (they check kcmp
@@ -38,6 +40,9 @@ class Hog {
  public:
   // Returns a hog with pid() <= 0 on failure.
   static Hog Spawn(const HogSpec& spec, const CgroupSandbox* sandbox);
+  // The same in the cgroup directory cgroup_dir (e.g. a child of a sandbox), entered before
+  // the hog touches any memory, so all of it is charged there.
+  static Hog SpawnIn(const HogSpec& spec, const std::string& cgroup_dir);
   Hog() = default;
   Hog(Hog&& o) noexcept;
   Hog& operator=(Hog&& o) noexcept;
@@ -55,6 +60,7 @@ class Hog {
   void Kill();
 
  private:
+  static Hog SpawnPlaced(const HogSpec& spec, const std::function<bool(pid_t)>& place);
   pid_t pid_ = 0;
   pid_t sharer_ = 0;
   int later_go_ = -1;     // clone_vm_child_later: the write end of "go", kept

@@ -91,6 +91,26 @@ class FakeView final : public sys::SystemView {
     (root == sys::Root::kProc ? proc_writes : writes).emplace_back(path, data);
     return {};
   }
+  // Extended attributes ("cgroup path|name" -> value) and owners (path -> uid) of the fake
+  // cgroup tree (paths relative to its root, "" for the root).
+  std::map<std::string, std::string> xattrs;
+  std::map<std::string, uid_t> owners;
+  int xattr_calls = 0;
+  Result<std::size_t> GetXattr(sys::Root, std::string_view path, const char* name,
+                               std::span<char> buf) noexcept override {
+    std::lock_guard lock(mu);
+    ++xattr_calls;
+    auto it = xattrs.find(std::string(path) + "|" + name);
+    if (it == xattrs.end()) return Fail(Error::Sys(ENODATA, "fake getxattr"));
+    const std::size_t n = std::min(buf.size(), it->second.size());
+    std::memcpy(buf.data(), it->second.data(), n);
+    return n;
+  }
+  Result<uid_t> Owner(sys::Root, std::string_view path) noexcept override {
+    std::lock_guard lock(mu);
+    auto it = owners.find(std::string(path));
+    return it == owners.end() ? 0 : it->second;
+  }
   int list_calls = 0;  // ListPids calls: a walk of all of /proc
   // Every PID with a stat file in the fake /proc.
   Result<void> ListPids(std::vector<pid_t>& out) override {

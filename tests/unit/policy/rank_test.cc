@@ -247,5 +247,27 @@ TEST(Rank, FullTiesKeepSnapshotOrder) {
   for (std::size_t i = 0; i < ps.size(); ++i) EXPECT_EQ(ranking.candidates[i].index, i);
 }
 
+// Issue 15: the cgroup's own preferences (scan::CgroupPrefs) order before any score:
+// ManagedOOMPreference=omit protects, avoid ranks last, oomd's prefer ranks first.
+TEST(Rank, CgroupPreferencesOrderBeforeTheScore) {
+  auto omitted = Proc(10, "db", 900);
+  omitted.oomd = kOomdOmit;
+  auto avoided = Proc(11, "shell", 800);
+  avoided.oomd = kOomdAvoid;
+  auto preferred = Proc(12, "batch", 5);
+  preferred.oomd = kOomdPrefer;
+  auto plain = Proc(13, "tab", 100);
+  Ranker r(config::RankConfig{});
+  auto out = r.Rank(Snap({omitted, avoided, preferred, plain}), 1);
+  ASSERT_EQ(out.candidates.size(), 3u);
+  EXPECT_EQ(out.candidates[0].index, 2u) << "the preferred cgroup's process first";
+  EXPECT_EQ(out.candidates[1].index, 3u);
+  EXPECT_EQ(out.candidates[2].index, 1u) << "the avoided one only when nothing else is left";
+  EXPECT_EQ(out.candidates[2].tier, -1);
+  ASSERT_EQ(out.protected_processes.size(), 1u);
+  EXPECT_EQ(out.protected_processes[0].reason, ProtectReason::kOomdOmit);
+  EXPECT_TRUE(r.protection()->Check(omitted, 1).has_value()) << "the killer's re-walks spare it";
+}
+
 }  // namespace
 }  // namespace reaperd::policy
