@@ -194,6 +194,7 @@ void Engine::NoteTop(const policy::Ranking& ranking, const policy::Snapshot& sna
 
 Result<void> Engine::Start() {
   WarmKillPath();
+  coexist_.Check(view_, log_);
   if (watchdog_) {
     if (auto w = watchdog_->Start(); !w) {
       log_.Log(LogLevel::kWarning, "start", "watchdog=failed error={}", Q{w.error().ToString()});

@@ -22,6 +22,7 @@
 #include "base/log.h"
 #include "base/small_string.h"
 #include "config/config.h"
+#include "daemon/coexist.h"
 #include "daemon/observer.h"
 #include "daemon/sampler.h"
 #include "kill/last_resort.h"
@@ -254,6 +255,7 @@ class Engine {
   policy::Ranking kill_ranking_;
   // The sharer watch's scan of a cgroup scope, apart from the kill path's buffers (a smaller
   // snapshot would shrink the spare the system scope's kill refreshes into).
+  CoexistCheck coexist_;  // other OOM daemons running beside this one (said once each)
   policy::Snapshot watch_snap_;
   policy::Ranking watch_ranking_;
   KillDecision kill_record_;

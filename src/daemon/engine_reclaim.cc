@@ -150,6 +150,8 @@ void Engine::OnWarn(std::size_t i, const pressure::Decision& d) {
            Q{status_[i].name}, static_cast<double>(s.available_bytes) / kMiB,
            static_cast<double>(s.total_bytes) / kMiB, d.available_percent,
            ReasonsText(d.reasons).view(), cfg_.hooks.warn.argv.empty() ? "none" : "queued");
+  // systemd-oomd may have been socket-activated since the start (see CoexistCheck).
+  coexist_.Check(view_, log_);
   if (cfg_.hooks.warn.argv.empty() || options_.dry_run) return;
   hooks_->Queue("warn", cfg_.hooks.warn.argv, PressureEnv(i, "warn", d),
                 cfg_.hooks.warn.timeout_ms);
