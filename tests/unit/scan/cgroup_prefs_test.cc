@@ -37,9 +37,8 @@ TEST(CgroupPrefs, UserAttributesCountOnlyOnCgroupsOwnedByRootOrTheScopesOwner) {
   EXPECT_EQ(system_scope.Lookup(v, "/user.slice/user-1000.slice/user@1000.service/app.scope", 0),
             0);
   CgroupPrefs users_scope;  // a scope on the user's own subtree, owned by 1000
-  EXPECT_EQ(
-      users_scope.Lookup(v, "/user.slice/user-1000.slice/user@1000.service/app.scope", 1000),
-      policy::kOomdOmit | policy::kOomdAvoid);
+  EXPECT_EQ(users_scope.Lookup(v, "/user.slice/user-1000.slice/user@1000.service/app.scope", 1000),
+            policy::kOomdOmit | policy::kOomdAvoid);
   // trusted.* can be set by root alone: honoured whoever owns the cgroup.
   v.xattrs["user.slice/user-1000.slice/user@1000.service/app.scope|trusted.oomd_prefer"] = "1";
   CgroupPrefs again;
