@@ -2,7 +2,8 @@
 
 #include <algorithm>
 #include <array>
-#include <string>
+#include <charconv>
+#include <cstring>
 
 #include "proc/pid_stat.h"
 
@@ -27,14 +28,17 @@ constexpr std::array<Other, 4> kOthers = {{
 }  // namespace
 
 int CoexistCheck::Check(sys::SystemView& view, Logger& log) {
-  std::vector<pid_t> pids;
-  if (!view.ListPids(pids)) return 0;
+  pids_.clear();
+  if (!view.ListPids(pids_)) return 0;
   int running = 0;
-  std::vector<std::pair<pid_t, std::uint64_t>> seen;
-  for (pid_t pid : pids) {
+  std::array<std::pair<pid_t, std::uint64_t>, kTracked> seen{};
+  std::size_t seen_count = 0;
+  for (pid_t pid : pids_) {
+    char path[32];
     char buf[1024];
-    const std::string p = std::to_string(pid) + "/stat";
-    auto r = view.Read(sys::Root::kProc, p, buf);
+    auto end = std::to_chars(path, path + sizeof path - 6, pid).ptr;
+    std::memcpy(end, "/stat", 5);
+    auto r = view.Read(sys::Root::kProc, {path, static_cast<std::size_t>(end + 5 - path)}, buf);
     if (!r) continue;
     auto st = proc::ParsePidStat({buf, r->size});
     if (!st) continue;
@@ -43,12 +47,15 @@ int CoexistCheck::Check(sys::SystemView& view, Logger& log) {
                               [&](const Other& o) { return o.comm == comm; });
     if (other == kOthers.end()) continue;
     ++running;
-    seen.emplace_back(pid, st->starttime);
-    if (std::find(reported_.begin(), reported_.end(), seen.back()) != reported_.end()) continue;
+    const std::pair<pid_t, std::uint64_t> id{pid, st->starttime};
+    if (seen_count < seen.size()) seen[seen_count++] = id;
+    const auto reported_end = reported_.begin() + static_cast<std::ptrdiff_t>(reported_count_);
+    if (std::find(reported_.begin(), reported_end, id) != reported_end) continue;
     log.Log(LogLevel::kWarning, "coexist", "other={} pid={} state=running note={}", Q{other->comm},
             pid, Q{other->advice});
   }
-  reported_ = std::move(seen);
+  reported_ = seen;
+  reported_count_ = seen_count;
   return running;
 }
 

@@ -8,7 +8,10 @@
 
 #include <sys/types.h>
 
+#include <array>
+#include <cstdint>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/log.h"
@@ -19,11 +22,15 @@ namespace reaperd::daemon {
 class CoexistCheck {
  public:
   // Logs a warning for each OOM daemon (systemd-oomd, earlyoom, nohang, oomd) found running
-  // that was not reported before; returns how many are running. Walks /proc (comm only).
+  // that was not reported before; returns how many are running. Walks /proc (stat only).
+  // Allocates nothing once its listing buffer has grown to the host's processes.
   int Check(sys::SystemView& view, Logger& log);
 
  private:
-  std::vector<std::pair<pid_t, std::uint64_t>> reported_;  // pid, start time
+  static constexpr std::size_t kTracked = 8;
+  std::vector<pid_t> pids_;
+  std::array<std::pair<pid_t, std::uint64_t>, kTracked> reported_{};  // pid, start time
+  std::size_t reported_count_ = 0;
 };
 
 }  // namespace reaperd::daemon

@@ -211,7 +211,14 @@ bool Scanner::ReadProcess(pid_t pid, const ScanOptions& options, policy::Process
   } else if (cg->has_v2) {
     p.cgroup.assign(cg->v2_path.view());
   }
-  p.oomd = prefs_.Lookup(view_, p.cgroup, trusted_owner_);
+  // A refresh re-reading a process it knew keeps what its cgroup said if it is still in the
+  // same cgroup: the kill path then reads no attribute (see RefreshInto).
+  if (carry_ != nullptr && carry_->pid == pid && carry_->starttime == p.starttime &&
+      carry_->cgroup == p.cgroup) {
+    p.oomd = carry_->oomd;
+  } else {
+    p.oomd = prefs_.Lookup(view_, p.cgroup, trusted_owner_);
+  }
 
   if (!p.kernel_thread && p.has_mm) {
     // cmdline takes the target's mmap lock (see KillScanOptions): read only when asked.
@@ -282,7 +289,12 @@ Result<void> Scanner::Begin(const policy::Scope& scope, policy::Snapshot& out) {
 
 Result<void> Scanner::ScanInto(const policy::Scope& scope, const ScanOptions& options,
                                policy::Snapshot& out) {
-  prefs_.Clear();  // a whole read reads the cgroups' attributes afresh too
+  // The cgroups' attributes are read afresh at most every kPrefsMaxAgeNs (the standing
+  // snapshot's whole reads and the sharer watch's scans come far more often).
+  if (const sys::Nanos now = clock_.Now(); now - prefs_cleared_ns_ >= kPrefsMaxAgeNs) {
+    prefs_.Clear();
+    prefs_cleared_ns_ = now;
+  }
   if (auto r = Begin(scope, out); !r) return Fail(r.error());
   out.processes.reserve(pids_.size());
   // Slots are overwritten in order; one that was not kept (vanished, unreadable, outside
@@ -329,7 +341,10 @@ Result<void> Scanner::RefreshInto(const policy::Scope& scope, const ScanOptions&
       continue;
     }
     const int unreadable_before = out.unreadable;
-    if (!ReadProcess(pid, options, p, &out.unreadable)) {
+    carry_ = known ? &prev.processes[j] : nullptr;
+    const bool read = ReadProcess(pid, options, p, &out.unreadable);
+    carry_ = nullptr;
+    if (!read) {
       if (out.unreadable == unreadable_before) ++out.vanished;
       continue;
     }

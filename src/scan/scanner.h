@@ -87,6 +87,11 @@ class Scanner {
   std::vector<char> cmdline_raw_;  // grown to the largest cmdline_max asked for
   CgroupPrefs prefs_;              // the cgroups' OOM preferences, cached between whole reads
   uid_t trusted_owner_ = 0;        // the owner of the last scope's cgroup (see CgroupPrefs)
+  static constexpr sys::Nanos kPrefsMaxAgeNs = 5 * sys::kSecond;
+  sys::Nanos prefs_cleared_ns_ = 0;
+  // During a refresh, the entry the process being re-read had (its cgroup's preference is
+  // carried over when the cgroup is the same); null otherwise.
+  const policy::Process* carry_ = nullptr;
 };
 
 }  // namespace reaperd::scan

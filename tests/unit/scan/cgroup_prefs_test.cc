@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include "policy/snapshot.h"
+#include "scan/scanner.h"
+#include "sys/clock.h"
 #include "unit/kill/fakes.h"
 
 namespace reaperd::scan {
@@ -66,6 +68,34 @@ TEST(CgroupPrefs, ALookupIsCachedUntilCleared) {
   v.xattrs.erase("a/b|user.oomd_avoid");
   prefs.Clear();
   EXPECT_EQ(prefs.Lookup(v, "/a/b/c", 0), 0);
+}
+
+// The kill path's refresh re-reads the top candidates: one that is still in the cgroup it
+// was in keeps that cgroup's preference without a lookup, even when more cgroups than the
+// cache holds were read since (a host has dozens).
+TEST(CgroupPrefs, ARefreshReadsNoAttributeForAProcessStillInItsCgroup) {
+  kill::testing::World w;
+  w.view.SetProc("meminfo",
+                 "MemTotal: 16777216 kB\nMemFree: 1000 kB\nMemAvailable: 1000 kB\n"
+                 "SwapTotal: 0 kB\nSwapFree: 0 kB\n");
+  const int cgroups = static_cast<int>(CgroupPrefs::kCached) + 8;
+  for (int i = 0; i < cgroups; ++i) {
+    auto p = w.Outside(100 + i, 5000 + static_cast<std::uint64_t>(i),
+                       "/app.slice/s" + std::to_string(i) + ".service", i + 1);
+  }
+  w.view.xattrs["app.slice/s0.service|user.oomd_avoid"] = "1";
+  sys::FakeClock clock;
+  Scanner scanner(w.view, clock);
+  policy::Snapshot standing, refreshed;
+  const ScanOptions options{.cmdline_max = 0, .read_exe = true, .read_kernel_oom_score = false};
+  ASSERT_TRUE(scanner.ScanInto(policy::Scope{}, options, standing));
+  ASSERT_EQ(standing.processes.size(), static_cast<std::size_t>(cgroups));
+  EXPECT_EQ(standing.processes[0].oomd, policy::kOomdAvoid);
+  const int calls = w.view.xattr_calls;
+  const pid_t top[] = {100};
+  ASSERT_TRUE(scanner.RefreshInto(policy::Scope{}, options, top, standing, refreshed));
+  EXPECT_EQ(refreshed.processes[0].oomd, policy::kOomdAvoid);
+  EXPECT_EQ(w.view.xattr_calls, calls) << "the refresh looked the cgroup up again";
 }
 
 }  // namespace
