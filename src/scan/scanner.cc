@@ -277,7 +277,8 @@ Result<void> Scanner::Begin(const policy::Scope& scope, policy::Snapshot& out) {
   out.vanished = 0;
   out.reused = 0;
   // user.oomd_* attributes are trusted on cgroups owned by root or by the scope's owner.
-  std::string_view scope_cg = scope.kind == policy::ScopeKind::kCgroup ? scope.cgroup : "/";
+  std::string_view scope_cg = "/";
+  if (scope.kind == policy::ScopeKind::kCgroup) scope_cg = scope.cgroup;
   while (scope_cg.size() > 1 && scope_cg.front() == '/') scope_cg.remove_prefix(1);
   auto owner = view_.Owner(sys::Root::kCgroup, scope_cg == "/" ? "" : scope_cg);
   trusted_owner_ = owner ? *owner : 0;

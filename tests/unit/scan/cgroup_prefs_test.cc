@@ -98,5 +98,31 @@ TEST(CgroupPrefs, ARefreshReadsNoAttributeForAProcessStillInItsCgroup) {
   EXPECT_EQ(w.view.xattr_calls, calls) << "the refresh looked the cgroup up again";
 }
 
+// In a cgroup scope, the scope's own owner is trusted: a user's delegated subtree guarded as
+// a scope honours the user's own ManagedOOMPreference= (systemd --user writes them there).
+TEST(CgroupPrefs, ACgroupScopeTrustsItsOwnOwner) {
+  kill::testing::World w;
+  w.view.SetProc("meminfo",
+                 "MemTotal: 16777216 kB\nMemFree: 1000 kB\nMemAvailable: 1000 kB\n"
+                 "SwapTotal: 0 kB\nSwapFree: 0 kB\n");
+  w.Outside(100, 5000, "/user.slice/u1000/app.scope", 1);
+  w.view.SetCgroup("user.slice/u1000/memory.limit_in_bytes", "1073741824\n");
+  w.view.SetCgroup("user.slice/u1000/app.scope/cgroup.procs", "100\n");
+  w.view.owners["user.slice/u1000"] = 1000;
+  w.view.owners["user.slice/u1000/app.scope"] = 1000;
+  w.view.xattrs["user.slice/u1000/app.scope|user.oomd_avoid"] = "1";
+  sys::FakeClock clock;
+  Scanner scanner(w.view, clock);
+  policy::Snapshot snap;
+  const ScanOptions options{.cmdline_max = 0, .read_exe = true, .read_kernel_oom_score = false};
+  ASSERT_TRUE(scanner.ScanInto({policy::ScopeKind::kCgroup, "/user.slice/u1000"}, options, snap));
+  ASSERT_EQ(snap.processes.size(), 1u);
+  EXPECT_EQ(snap.processes[0].oomd, policy::kOomdAvoid);
+  // The same process seen from the system scope (the root is root's): not trusted.
+  Scanner system(w.view, clock);
+  ASSERT_TRUE(system.ScanInto(policy::Scope{}, options, snap));
+  EXPECT_EQ(snap.processes[0].oomd, 0);
+}
+
 }  // namespace
 }  // namespace reaperd::scan
