@@ -34,15 +34,17 @@ TEST(Container, KubernetesSystemdDriverNamesPodQosAndRuntime) {
       kId + ".scope");
   EXPECT_EQ(crio.engine, ContainerEngine::kCrio);
   EXPECT_EQ(crio.qos, PodQos::kBestEffort);
-  auto guaranteed =
-      IdentifyContainer("/kubepods.slice/kubepods-podcc_dd.slice/docker-" + kId + ".scope");
+  const std::string guaranteed_path =
+      "/kubepods.slice/kubepods-podcc_dd.slice/docker-" + kId + ".scope";
+  auto guaranteed = IdentifyContainer(guaranteed_path);
   EXPECT_EQ(guaranteed.engine, ContainerEngine::kDocker);
   EXPECT_EQ(guaranteed.qos, PodQos::kGuaranteed);
   EXPECT_EQ(guaranteed.pod_uid, "cc_dd");
 }
 
 TEST(Container, KubernetesCgroupfsDriver) {
-  auto c = IdentifyContainer("/kubepods/besteffort/pod1b2c3d4e-5f60-7182-93a4-b5c6d7e8f901/" + kId);
+  const std::string path = "/kubepods/besteffort/pod1b2c3d4e-5f60-7182-93a4-b5c6d7e8f901/" + kId;
+  auto c = IdentifyContainer(path);
   EXPECT_EQ(c.engine, ContainerEngine::kCri);
   EXPECT_EQ(c.id, kId);
   EXPECT_EQ(c.pod_uid, "1b2c3d4e-5f60-7182-93a4-b5c6d7e8f901");
