@@ -2,9 +2,8 @@
 
 #include <algorithm>
 #include <array>
-#include <charconv>
-#include <cstring>
 
+#include "kill/path_util.h"
 #include "proc/pid_stat.h"
 
 namespace reaperd::daemon {
@@ -36,9 +35,7 @@ int CoexistCheck::Check(sys::SystemView& view, Logger& log) {
   for (pid_t pid : pids_) {
     char path[32];
     char buf[1024];
-    auto end = std::to_chars(path, path + sizeof path - 6, pid).ptr;
-    std::memcpy(end, "/stat", 5);
-    auto r = view.Read(sys::Root::kProc, {path, static_cast<std::size_t>(end + 5 - path)}, buf);
+    auto r = view.Read(sys::Root::kProc, kill::PidPath(pid, "stat", path), buf);
     if (!r) continue;
     auto st = proc::ParsePidStat({buf, r->size});
     if (!st) continue;

@@ -7,9 +7,9 @@
 
 #include "kill/path_util.h"
 #include "kill/trigger.h"
-#include "proc/parse_util.h"
 #include "proc/pid_misc.h"
 #include "proc/pid_stat.h"
+#include "proc/pid_status.h"
 
 namespace reaperd::kill {
 
@@ -288,16 +288,11 @@ void VictimBuilder::ForEachSharer(const policy::Snapshot& snapshot, std::size_t 
 
 bool VictimBuilder::IsProcess(pid_t pid) noexcept {
   char path[32];
-  char buf[512];  // Name, Umask, State, Tgid: the first lines
+  char buf[4096];
   auto r = view_.Read(sys::Root::kProc, PidPath(pid, "status", path), buf);
   if (!r) return false;
-  std::string_view text(buf, r->size);
-  const auto at = text.find("\nTgid:");
-  if (at == std::string_view::npos) return false;
-  text.remove_prefix(at + 6);
-  const auto end = text.find('\n');
-  auto tgid = proc::ParseU64(proc::Trim(text.substr(0, end)));
-  return tgid && *tgid == static_cast<std::uint64_t>(pid);
+  auto st = proc::ParsePidStatus(std::string_view(buf, r->size));
+  return st && st->tgid == pid;
 }
 
 std::size_t VictimBuilder::WatchSharers(const policy::Snapshot& snapshot,

@@ -86,7 +86,8 @@ TEST_F(Watched, ANewThreadOfTheVictimIsNotTakenForASharer) {
   VictimBuilder b(w.view, w.ops, cfg);
   WatchThenForget(b);
   w.Outside(1001, 5000, "/sandbox", 1);
-  w.view.SetProc("1001/status", "Name:\thog\nUmask:\t0022\nState:\tS\nTgid:\t100\nPid:\t1001\n");
+  w.view.SetProc("1001/status",
+                 "Name:\thog\nUmask:\t0022\nState:\tS\nTgid:\t100\nPid:\t1001\nUid:\t0\t0\t0\t0\n");
   Cursor(1001);
   ASSERT_TRUE(b.Build(w.snapshot, 0, kKillAt, v));
   EXPECT_FALSE(Member(1001));
