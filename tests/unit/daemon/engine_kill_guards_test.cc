@@ -96,6 +96,20 @@ class EngineKillGuards : public testing::Test {
     Tick();
     ASSERT_TRUE(sys_.SetMeminfo(sys_.low));
   }
+  // A writable copy of the captured v1 hierarchy (removed by the test) whose leaf
+  // /reaperd-capture holds the fixture's processes; returns its root.
+  std::string CaptureCopy() {
+    const std::string cg = sys_.dir + "-cg";
+    std::filesystem::copy(std::string(REAPERD_FIXTURES) + "/cgroup/host-v1", cg,
+                          std::filesystem::copy_options::recursive);
+    std::string procs;
+    for (pid_t pid = kFirstPid; pid < kFirstPid + kProcesses; ++pid) {
+      sys_.SetCgroup(pid, "/reaperd-capture");
+      procs += std::to_string(pid) + "\n";
+    }
+    alloc_test::WriteFile(cg + "/reaperd-capture/cgroup.procs", procs);  // the scope's scan
+    return cg;
+  }
   void TearDown() override {
     if (engine_) engine_->Stop();
   }
@@ -171,18 +185,10 @@ TEST_F(EngineKillGuards, AnExitThatEndsLiftsTheHoldAndANewOneStartsItsOwn) {
 }
 
 TEST_F(EngineKillGuards, InAV1CgroupScopeTheCgroupsOwnOomKillCountCancelsTheKill) {
-  // A writable copy of the captured v1 hierarchy; the processes live in its leaf, which then
-  // comes within 1 MiB of its 128 MiB limit (the kill level) while the system has plenty.
-  const std::string cg = sys_.dir + "-cg";
-  std::filesystem::copy(std::string(REAPERD_FIXTURES) + "/cgroup/host-v1", cg,
-                        std::filesystem::copy_options::recursive);
+  // The processes live in the leaf, which then comes within 1 MiB of its 128 MiB limit (the
+  // kill level) while the system has plenty.
+  const std::string cg = CaptureCopy();
   const std::string leaf = cg + "/reaperd-capture";
-  std::string procs;
-  for (pid_t pid = kFirstPid; pid < kFirstPid + kProcesses; ++pid) {
-    sys_.SetCgroup(pid, "/reaperd-capture");
-    procs += std::to_string(pid) + "\n";
-  }
-  alloc_test::WriteFile(leaf + "/cgroup.procs", procs);  // the scope's scan lists these
   policy::Scope scope;
   ASSERT_TRUE(policy::ParseScope("cgroup:/reaperd-capture", &scope));
   StartEngine(scope, cg);                   // the leaf as captured: 7 MiB used
@@ -208,16 +214,8 @@ TEST_F(EngineKillGuards, InAV1CgroupScopeTheCgroupsOwnOomKillCountCancelsTheKill
 // watched, so its kill does not walk all of /proc (one kcmp per process on the host) before
 // the signal: the kill tick lists no PIDs. The warn tick's own walk is off the kill path.
 TEST_F(EngineKillGuards, ACgroupScopeWatchedAtWarnKillsWithoutWalkingProc) {
-  const std::string cg = sys_.dir + "-cg";
-  std::filesystem::copy(std::string(REAPERD_FIXTURES) + "/cgroup/host-v1", cg,
-                        std::filesystem::copy_options::recursive);
+  const std::string cg = CaptureCopy();
   const std::string leaf = cg + "/reaperd-capture";
-  std::string procs;
-  for (pid_t pid = kFirstPid; pid < kFirstPid + kProcesses; ++pid) {
-    sys_.SetCgroup(pid, "/reaperd-capture");
-    procs += std::to_string(pid) + "\n";
-  }
-  alloc_test::WriteFile(leaf + "/cgroup.procs", procs);
   sys_.Add("loadavg", "0.10 0.20 0.30 1/80 5000\n");
   policy::Scope scope;
   ASSERT_TRUE(policy::ParseScope("cgroup:/reaperd-capture", &scope));
