@@ -193,6 +193,20 @@ class Engine {
                const policy::Snapshot& snap, const pressure::Decision& d);
   void QueuePostKill(const kill::KillResult& r);
 
+  // Where the time from a kill decision to its signal went, for the kill line: the scan
+  // (or the standing snapshot's refresh), the ranking, and building the victim (pidfds, mm
+  // sharers; passed-over candidates included). Set by KillIn; zero for a kill that waited
+  // for its pre-kill hook (its time went to the hook).
+  struct KillStages {
+    sys::Nanos scan_ns = 0;
+    sys::Nanos rank_ns = 0;
+    sys::Nanos build_ns = 0;
+    // How the victim's mm sharers were found: "snapshot" (the system scope's snapshot holds
+    // every process), "watched" (the sharer watch vouched), "walked" (a walk of /proc).
+    const char* sharers = "snapshot";
+  };
+  KillStages stages_;
+
   // Per scope: where the current reclaim/kill episode stands (reset below kReclaim).
   struct Episode {
     sys::Nanos hold_until = 0;  // the first kill waits for the chain until then

@@ -9,4 +9,7 @@ inline constexpr double kMiB = 1024.0 * 1024.0;
 
 inline double Mib(std::uint64_t b) { return static_cast<double>(b) / kMiB; }
 
+// Nanoseconds as milliseconds, for log fields.
+inline double Ms(std::int64_t ns) { return static_cast<double>(ns) / 1e6; }
+
 }  // namespace reaperd::daemon

@@ -96,6 +96,7 @@ void Engine::KillIn(std::size_t i, const pressure::Decision& d) {
   ScopeStatus& st = status_[i];
   ++st.kill_decisions;
   const sys::Nanos t_decision = clock_.Now();
+  stages_ = KillStages{};
   // The scan can take a while under pressure, and its own reads can make the kernel's OOM
   // killer act meanwhile: note its count now and look again before choosing.
   auto oom_before = samplers_[i].KernelOomKills();
@@ -107,14 +108,20 @@ void Engine::KillIn(std::size_t i, const pressure::Decision& d) {
     return;
   }
   policy::Snapshot& snap = **scanned;
+  const sys::Nanos t_scanned = clock_.Now();
+  stages_.scan_ns = t_scanned - t_decision;
   if (CancelIfKernelKilled(i, oom_before)) return;
   // A process already exiting is giving its memory back (the kernel's victim, or one that
   // was killed or quit on its own): wait for it, bounded, as the kernel does.
   if (HoldForExiting(i, snap, clock_.Now())) return;
   skip_.CopyTo(skipped_);
   policy::Ranking& ranking = kill_ranking_;
+  const sys::Nanos t_rank = clock_.Now();
   ranker_->RankInto(snap, options_.self, skipped_, ranking);
   if (st.scope.kind == policy::ScopeKind::kSystem) NoteTop(ranking, snap);
+  const sys::Nanos t_ranked = clock_.Now();
+  stages_.rank_ns = t_ranked - t_rank;
+  const std::uint64_t vouched_before = builder_.sharer_watch().vouched();
   if (ranking.candidates.empty()) {
     if (t_decision - last_no_candidate_log_ns_ > sys::kSecond) {
       last_no_candidate_log_ns_ = t_decision;
@@ -143,7 +150,12 @@ void Engine::KillIn(std::size_t i, const pressure::Decision& d) {
       log_.Log(LogLevel::kNotice, "kill", "scope={} outcome=passed_over count={} first_error={}",
                Q{st.name}, passed_over, Q{first_error.empty() ? "stale" : first_error});
     };
+    stages_.build_ns = clock_.Now() - t_ranked;
+    if (st.scope.kind != policy::ScopeKind::kSystem) {
+      stages_.sharers = builder_.sharer_watch().vouched() != vouched_before ? "watched" : "walked";
+    }
     if (StartPreKill(i, p, d)) {
+      stages_ = KillStages{};
       log_passed_over();
       PendingKill& pk = pending_[i];
       pk.active = true;
@@ -243,7 +255,7 @@ void Engine::LogKill(const ScopeStatus& st, std::uint64_t seq, const policy::Pro
            "score={} rss_pages={} swap_pages={} pgtables_pages={} adj_pages={} rules={} "
            "reasons={} available_pct={:.1f} tte_ms={} psi_some_pct={:.1f} psi_full_pct={:.1f} "
            "candidates={} protected={} unreadable={} read_unchanged={} snapshot_age_ms={} "
-           "largest_protected={}",
+           "largest_protected={} scan_ms={:.2f} rank_ms={:.2f} build_ms={:.2f} sharers={}",
            seq, Q{st.name}, options_.dry_run ? "dry_run=1 " : "", p.pid, Q{p.comm.view()}, p.uid,
            Q{p.cgroup}, Q{container.empty() ? std::string_view("none") : container}, members,
            Mib(rss), score.total, score.rss, score.swap, score.pagetables, score.adj,
@@ -251,7 +263,8 @@ void Engine::LogKill(const ScopeStatus& st, std::uint64_t seq, const policy::Pro
            d.available_percent, d.time_to_exhaustion_ms, d.psi_some_percent, d.psi_full_percent,
            ranking.candidates.size(), ranking.protected_processes.size(), snap.unreadable,
            snap.reused, (snap.taken_at_ns - snap.full_at_ns) / sys::kMilli,
-           Q{std::string_view(bigger_protected.data(), bigger_protected.size())});
+           Q{std::string_view(bigger_protected.data(), bigger_protected.size())},
+           Ms(stages_.scan_ns), Ms(stages_.rank_ns), Ms(stages_.build_ns), stages_.sharers);
 }
 
 }  // namespace reaperd::daemon

@@ -190,6 +190,7 @@ void Engine::PollPendingKills() {
     // Its output and its end (or its kill, past the timeout) are the hook runner's business.
     hooks_->Adopt("pre_kill", std::move(pk.hook), pk.started, pk.deadline);
     pk.active = false;
+    stages_ = KillStages{};  // the decision's time went to the hook
     Commit(i, pk.victim, pk.snap, pk.ranking, pk.rank, pk.decision, pk.t_decision);
   }
 }

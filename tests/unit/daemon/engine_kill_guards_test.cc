@@ -237,6 +237,28 @@ TEST_F(EngineKillGuards, ACgroupScopeWatchedAtWarnKillsWithoutWalkingProc) {
   // The kill's own scan lists the cgroup's members (ListCgroupPids): one listing; no
   // ListPids of the whole of /proc before the signal.
   EXPECT_EQ(listings, 1) << "the kill walked /proc for mm sharers";
+  // The kill line says where the decision's time went, and that no walk was needed.
+  EXPECT_EQ(Lines("sharers=watched"), 1u);
+  EXPECT_EQ(Lines("scan_ms="), 1u);
+  EXPECT_EQ(Lines("rank_ms="), 1u);
+  EXPECT_EQ(Lines("build_ms="), 1u);
+  engine_->Stop();
+  std::filesystem::remove_all(cg);
+}
+
+TEST_F(EngineKillGuards, ACgroupScopeKilledWithoutAWarnTickSaysItWalkedProc) {
+  const std::string cg = CaptureCopy();
+  sys_.Add("loadavg", "0.10 0.20 0.30 1/80 5000\n");
+  policy::Scope scope;
+  ASSERT_TRUE(policy::ParseScope("cgroup:/reaperd-capture", &scope));
+  StartEngine(scope, cg);
+  ASSERT_TRUE(sys_.SetMeminfo(sys_.high));
+  // From plenty straight to the kill level: no warn tick watched the candidates.
+  alloc_test::WriteFile(cg + "/reaperd-capture/memory.usage_in_bytes",
+                        std::to_string(127 * 1024 * 1024) + "\n");
+  Tick();
+  ASSERT_EQ(Kills(), 1);
+  EXPECT_EQ(Lines("sharers=walked"), 1u);
   engine_->Stop();
   std::filesystem::remove_all(cg);
 }
