@@ -9,6 +9,7 @@
 
 #include "config/reload.h"
 #include "daemon/engine_internal.h"
+#include "proc/cgroup_memory.h"
 #include "sys/realtime.h"
 
 namespace reaperd::daemon {
@@ -151,6 +152,32 @@ int Engine::CoverInterval(const pressure::PressureSample& s) const {
                                      static_cast<double>(cfg_.detector.interval_slow_ms)));
 }
 
+std::uint64_t Engine::UsageAlarmAt(std::size_t i) const noexcept {
+  const Sampler& sm = samplers_[i];
+  const pressure::PressureSample& s = status_[i].sample;
+  if (status_[i].scope.kind != policy::ScopeKind::kCgroup || !sm.v1()) return 0;
+  const std::uint64_t own = sm.own_ceiling();
+  if (own == proc::kUnlimited || own == 0 || s.total_bytes != own) return 0;
+  const auto keep = static_cast<std::uint64_t>(static_cast<double>(own) * 2.0 *
+                                               cfg_.detector.warn_available_percent / 100.0);
+  if (keep >= own) return 0;
+  // Rounded down to a page: the alarm is about MiBs, and a stable value is not re-armed.
+  return (own - keep) & ~std::uint64_t{4095};
+}
+
+bool Engine::AlarmCovers(std::size_t i, const pressure::PressureSample& s) const noexcept {
+  const ScopeStatus& st = status_[i];
+  if (st.usage_alarm_armed == 0 || st.usage_alarm_armed != st.usage_alarm_wanted) return false;
+  const std::uint64_t own = samplers_[i].own_ceiling();
+  if (samplers_[i].own_usage() >= st.usage_alarm_armed || own < st.usage_alarm_armed) return false;
+  // A parent (or the host) with less room than the alarm leaves would fill unseen by it.
+  return s.available_bytes >= own - st.usage_alarm_armed;
+}
+
+void Engine::SetUsageAlarmArmed(std::size_t i, std::uint64_t bytes) noexcept {
+  if (i < status_.size()) status_[i].usage_alarm_armed = bytes;
+}
+
 void Engine::WarmKillPath() {
   policy::Snapshot& standing = snaps_[standing_];
   const sys::Nanos started = clock_.Now();
@@ -273,8 +300,16 @@ int Engine::Tick() {
     }
     pressure::Decision d = detectors_[i].Update(*sample);
     Decide(i, *sample, d);
-    next = std::min(next, std::max(d.next_interval_ms, 10));
-    next = std::min(next, CoverInterval(*sample));
+    if (const std::uint64_t want = UsageAlarmAt(i); want != status_[i].usage_alarm_wanted) {
+      status_[i].usage_alarm_wanted = want;
+      ++scopes_generation_;  // the loop moves the alarm on its next sync
+    }
+    // Nothing going on and the kernel's alarm watching the headroom: no need to look again
+    // before the fastest hog could use it up; the alarm wakes the loop first.
+    if (d.busy || !AlarmCovers(i, *sample)) {
+      next = std::min(next, std::max(d.next_interval_ms, 10));
+      next = std::min(next, CoverInterval(*sample));
+    }
   }
   for (auto it = vanished_.rbegin(); it != vanished_.rend(); ++it) RemoveAt(*it, "vanished");
   RefreshStanding(clock_.Now());

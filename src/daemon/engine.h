@@ -64,6 +64,10 @@ struct ScopeStatus {
   std::int64_t exit_hold_since_ns = 0;
   // When a cgroup scope's top candidates were last handed to the sharer watch (0: never).
   std::int64_t sharers_watched_ns = 0;
+  // A v1 cgroup scope's usage alarm (see Engine::UsageAlarmAt): the usage the loop wants a
+  // threshold at (0: none), and the one the loop's event sources registered (0: none).
+  std::uint64_t usage_alarm_wanted = 0;
+  std::uint64_t usage_alarm_armed = 0;
 };
 
 // The system scope's kill decides on a standing snapshot (see Engine::ScanForKill): how many
@@ -116,8 +120,13 @@ class Engine {
   // hook is dropped (the hook is left to the hook runner). Victims already with the reaper
   // keep their own scope key and finish as usual. Logs "scope_removed". False when absent.
   bool RemoveScope(std::string_view name, std::string_view reason);
-  // Changes whenever a scope is added or removed (the loop then syncs its event sources).
+  // Changes whenever a scope is added or removed, or a scope's usage alarm should move (the
+  // loop then syncs its event sources).
   std::uint64_t scopes_generation() const noexcept { return scopes_generation_; }
+  // The event sources tell which usage alarm they registered for scope i (0: none, or it
+  // failed). While a scope's usage is below its armed alarm, the kernel wakes the loop on
+  // the crossing, so that an idle small cgroup is not sampled at interval_fast_ms.
+  void SetUsageAlarmArmed(std::size_t i, std::uint64_t bytes) noexcept;
 
   // Applies a reloaded config: live is the config the engine was built with (the same
   // object), fresh the file just read. The live sections (config/reload.h) are copied into
@@ -144,6 +153,14 @@ class Engine {
  private:
   // The sampling interval that keeps up with a hog filling at kMaxFillBytesPerSecond.
   int CoverInterval(const pressure::PressureSample& s) const;
+  // Where a v1 cgroup scope's usage alarm belongs: the usage at which its own headroom falls
+  // to twice the warn threshold (where the detector samples fast anyway); 0 for the system,
+  // v2 (which has no usage thresholds), a scope without a ceiling of its own, or one whose
+  // parent's ceiling is lower (its own usage would not see that parent fill).
+  std::uint64_t UsageAlarmAt(std::size_t i) const noexcept;
+  // True when the kernel will wake the loop before scope i's headroom gets small: its usage
+  // is below its armed alarm, and no level above it has less headroom than the alarm leaves.
+  bool AlarmCovers(std::size_t i, const pressure::PressureSample& s) const noexcept;
   void Decide(std::size_t i, const pressure::PressureSample& s, const pressure::Decision& d);
   void KillIn(std::size_t i, const pressure::Decision& d);
   // Scans and ranks the whole system once into the kill path's members, so that the first

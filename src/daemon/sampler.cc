@@ -109,6 +109,8 @@ Result<void> Sampler::SampleCgroup(pressure::PressureSample& s) noexcept {
   // available: a scope full of cache is not in trouble.
   auto limits = scan::ReadCgroupLimits(view_, scope_.cgroup, {.headroom = true}, buf_);
   if (!limits) return Fail(limits.error());
+  own_ceiling_ = limits->own_ceiling;
+  own_usage_ = limits->own_usage;
 
   // Without a limit on the way up the cgroup lives within the system's memory.
   auto m = view_.Read(sys::Root::kProc, "meminfo", buf_);

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
 #include <string>
 
 #include "base/error.h"
@@ -29,6 +30,11 @@ class Sampler {
   // the scope has none (v1 cgroups).
   std::string PsiPath() const;
   bool psi_in_cgroupfs() const noexcept { return scope_.kind == policy::ScopeKind::kCgroup; }
+  // From the last sample of a cgroup scope: its own ceiling (proc::kUnlimited: none, or not
+  // sampled yet) and its own usage, descendants included (what a v1 usage threshold sees).
+  std::uint64_t own_ceiling() const noexcept { return own_ceiling_; }
+  std::uint64_t own_usage() const noexcept { return own_usage_; }
+  bool v1() const noexcept { return v1_; }
 
  private:
   Result<void> SampleSystem(pressure::PressureSample& s) noexcept;
@@ -39,6 +45,8 @@ class Sampler {
   const sys::Clock& clock_;
   policy::Scope scope_;
   bool v1_ = false;
+  std::uint64_t own_ceiling_ = ~std::uint64_t{0};
+  std::uint64_t own_usage_ = 0;
   std::string rel_;  // the scope's cgroup path relative to the cgroup root, with a '/'
   // Precomputed file paths, so sampling does not build strings.
   std::string stat_path_, psi_path_, swap_path_, oom_path_;

@@ -20,7 +20,39 @@ Result<sys::UniqueFd> OpenTrigger(const std::string& path) {
 
 }  // namespace
 
-void ScopeSources::Sync(const Engine& engine) { Sync(engine.samplers()); }
+void ScopeSources::Sync(Engine& engine) {
+  Sync(engine.samplers());
+  const auto& status = engine.status();
+  for (std::size_t i = 0; i < status.size(); ++i) {
+    auto it = sources_.find(status[i].name);
+    if (it == sources_.end()) continue;
+    Source& src = it->second;
+    if (src.alarm_at != status[i].usage_alarm_wanted) {
+      src.alarm_at =
+          MoveAlarm(status[i].name, status[i].scope.cgroup, src, status[i].usage_alarm_wanted);
+    }
+    engine.SetUsageAlarmArmed(i, src.alarm_at);
+  }
+}
+
+std::uint64_t ScopeSources::MoveAlarm(const std::string& name, const std::string& cgroup, Source& s,
+                                      std::uint64_t bytes) {
+  if (s.alarm) (void)ep_.Remove(s.alarm->fd());
+  s.alarm.reset();
+  if (bytes == 0) return 0;
+  auto dir = view_.OpenDir(sys::Root::kCgroup, cgroup.size() > 1 ? cgroup.substr(1) : ".");
+  if (!dir) return 0;
+  auto e = sys::RegisterUsageThreshold(dir->get(), bytes);
+  if (!e) {
+    log_.Log(LogLevel::kNotice, "usage_alarm", "scope={} outcome=unavailable error={}", Q{name},
+             Q{e.error().ToString()});
+    return 0;
+  }
+  (void)ep_.Add(e->fd(), EPOLLIN, level_tag_ | s.id << kIdShift);
+  s.alarm = std::move(*e);
+  log_.Log(LogLevel::kInfo, "usage_alarm", "scope={} outcome=armed usage_bytes={}", Q{name}, bytes);
+  return bytes;
+}
 
 void ScopeSources::Sync(const std::vector<Sampler>& samplers) {
   std::set<std::string> names;
@@ -74,14 +106,18 @@ void ScopeSources::Open(const std::string& name, const std::string& psi_path, bo
 void ScopeSources::Close(Source& s) {
   if (s.trigger) (void)ep_.Remove(s.trigger->get());
   if (s.level) (void)ep_.Remove(s.level->fd());
+  if (s.alarm) (void)ep_.Remove(s.alarm->fd());
   s.trigger.reset();
   s.level.reset();
+  s.alarm.reset();
+  s.alarm_at = 0;
 }
 
 void ScopeSources::OnEvent(std::uint64_t id, std::uint32_t events) {
   for (auto& [name, s] : sources_) {
     if (s.id != id) continue;
     if (s.level) (void)s.level->Read();
+    if (s.alarm) (void)s.alarm->Read();
     if (s.trigger && (events & (EPOLLERR | EPOLLHUP)) != 0) {
       log_.Log(LogLevel::kNotice, "psi_trigger", "scope={} outcome=closed note={}", Q{name},
                Q{"POLLERR: the cgroup was removed or PSI turned off"});

@@ -29,8 +29,9 @@ class ScopeSources {
                std::uint64_t level_tag)
       : ep_(ep), view_(view), log_(log), psi_tag_(psi_tag), level_tag_(level_tag) {}
 
-  // Opens the sources of new scopes and closes those of removed ones.
-  void Sync(const Engine& engine);
+  // Opens the sources of new scopes and closes those of removed ones; moves each v1 cgroup
+  // scope's usage alarm to where the engine wants it and tells the engine which one holds.
+  void Sync(Engine& engine);
   // The same from the samplers themselves (the engine's, or a test's).
   void Sync(const std::vector<Sampler>& samplers);
   // A wake-up on source `id`: resets a pressure_level eventfd. A PSI trigger with EPOLLERR
@@ -44,7 +45,13 @@ class ScopeSources {
     std::uint64_t id = 0;
     std::optional<sys::UniqueFd> trigger;
     std::optional<sys::EventFd> level;
+    std::optional<sys::EventFd> alarm;  // v1 memory.usage_in_bytes threshold
+    std::uint64_t alarm_at = 0;
   };
+  // Registers s's usage alarm at `bytes` (0: none), replacing the old one; returns the
+  // threshold that holds now (0: none, e.g. refused).
+  std::uint64_t MoveAlarm(const std::string& name, const std::string& cgroup, Source& s,
+                          std::uint64_t bytes);
   void Open(const std::string& name, const std::string& psi_path, bool psi_in_cgroupfs,
             const std::string& cgroup);
   void Close(Source& s);

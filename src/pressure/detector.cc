@@ -169,6 +169,7 @@ Decision Detector::Update(const PressureSample& s) noexcept {
   // headroom down to the kill floor: PSI triggers and memory events wake the loop early, but
   // a hog on an otherwise idle host stalls nobody until the floor.
   const double cover_ms = std::max(0.0, headroom - floor_bytes) / kMaxFillBytesPerSecond * 1e3;
+  d.busy = busy;
   d.next_interval_ms =
       busy ? cfg_.interval_fast_ms
            : static_cast<int>(std::clamp(cover_ms, static_cast<double>(cfg_.interval_fast_ms),

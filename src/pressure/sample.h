@@ -45,6 +45,9 @@ struct Decision {
   double available_percent = 100;  // (available + swap free) / (total + swap total)
   double slope_bytes_per_s = 0;    // d(headroom)/dt from the trend; negative when falling
   int next_interval_ms = 0;        // when the sampler should look again
+  // Something is going on (see Detector): next_interval_ms is interval_fast_ms for that
+  // reason, not only because the headroom is small enough for a fast hog to use up.
+  bool busy = false;
 };
 
 const char* LevelName(Level l) noexcept;

@@ -68,6 +68,7 @@ Result<CgroupLimits> ReadCgroupLimits(sys::SystemView& view, std::string_view cg
         // memory.high appeared with memory.max; unreadable means not set.
         if (auto high = ReadValue(view, dir, "memory.high")) ceiling = std::min(ceiling, *high);
       }
+      if (dir == cgroup) out.own_ceiling = ceiling;
       out.max = std::min(out.max, *max);
       out.ceiling = std::min(out.ceiling, ceiling);
       if (walk.swap) {
@@ -82,6 +83,7 @@ Result<CgroupLimits> ReadCgroupLimits(sys::SystemView& view, std::string_view cg
         auto usage = ReadValue(view, dir, v1 ? "memory.usage_in_bytes" : "memory.current");
         if (!usage && dir == cgroup) return Fail(usage.error());
         if (usage) {
+          if (dir == cgroup) out.own_usage = *usage;
           // A cut or unreadable memory.stat counts no cache: the headroom errs low.
           auto cache = Reclaimable(view, dir, v1, scratch);
           const std::uint64_t free = *usage >= ceiling ? 0 : ceiling - *usage;

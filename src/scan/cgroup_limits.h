@@ -27,6 +27,10 @@ struct CgroupLimits {
   // reclaimable page cache (inactive + half the active file pages), at most its ceiling.
   // Read only with LimitWalk::headroom; kUnlimited when no level has a ceiling.
   std::uint64_t available = proc::kUnlimited;
+  // The cgroup's own ceiling (kUnlimited: none) and, read with LimitWalk::headroom when it has
+  // one, its own usage (descendants included): what a v1 usage threshold watches.
+  std::uint64_t own_ceiling = proc::kUnlimited;
+  std::uint64_t own_usage = 0;
 };
 
 struct LimitWalk {

@@ -238,4 +238,25 @@ Result<EventFd> RegisterPressureLevel(int cgroup_dirfd, std::string_view level) 
   return efd;
 }
 
+Result<EventFd> RegisterUsageThreshold(int cgroup_dirfd, std::uint64_t bytes) noexcept {
+  auto efd = EventFd::Create();
+  if (!efd) return Fail(efd.error());
+  UniqueFd usage(::openat(cgroup_dirfd, "memory.usage_in_bytes", O_RDONLY | O_CLOEXEC));
+  if (!usage) return Fail(Error::Sys(errno, "open memory.usage_in_bytes"));
+  UniqueFd control(::openat(cgroup_dirfd, "cgroup.event_control", O_WRONLY | O_CLOEXEC));
+  if (!control) return Fail(Error::Sys(errno, "open cgroup.event_control"));
+  // "<event_fd> <usage_in_bytes fd> <threshold>", as for memory.pressure_level.
+  std::array<char, 96> text{};
+  std::size_t n = 0;
+  const bool ok = AppendNumber(text, n, static_cast<std::uint64_t>(efd->fd())) &&
+                  Append(text, n, " ") &&
+                  AppendNumber(text, n, static_cast<std::uint64_t>(usage.get())) &&
+                  Append(text, n, " ") && AppendNumber(text, n, bytes);
+  if (!ok) return Fail(Error::Of(Errc::kInvalid, "memory.usage_in_bytes threshold"));
+  if (auto w = WriteAll(control.get(), text.data(), n, "write cgroup.event_control"); !w) {
+    return Fail(w.error());
+  }
+  return efd;
+}
+
 }  // namespace reaperd::sys

@@ -108,4 +108,11 @@ Result<UniqueFd> OpenPsiTrigger(std::string_view path, std::string_view kind,
 // directory; the registration lasts as long as the EventFd (and the cgroup) does.
 Result<EventFd> RegisterPressureLevel(int cgroup_dirfd, std::string_view level) noexcept;
 
+// cgroup v1 memory.usage_in_bytes threshold, registered through cgroup.event_control: the
+// returned EventFd becomes readable each time the cgroup's usage (its descendants' included)
+// crosses `bytes`, upwards or downwards. The kernel checks thresholds every few hundred KiB
+// of charges, so a crossing is seen within that much. Errors: kSys (ENOENT: not a v1 memory
+// cgroup; EINVAL: refused).
+Result<EventFd> RegisterUsageThreshold(int cgroup_dirfd, std::uint64_t bytes) noexcept;
+
 }  // namespace reaperd::sys

@@ -35,6 +35,8 @@ TEST(CgroupLimits, V2MemoryHighIsTheCeilingNotTheMax) {
   EXPECT_EQ(l->ceiling, 32 * kMiB);
   EXPECT_EQ(l->max_with_swap, proc::kUnlimited);  // not asked for
   EXPECT_EQ(l->available, 2 * kMiB);
+  EXPECT_EQ(l->own_ceiling, 32 * kMiB);  // its own memory.high
+  EXPECT_EQ(l->own_usage, 30 * kMiB);    // its own memory.current
 }
 
 TEST(CgroupLimits, V1WalksLimitInBytes) {
@@ -47,6 +49,9 @@ TEST(CgroupLimits, V1WalksLimitInBytes) {
   EXPECT_EQ(l->ceiling, 64 * kMiB);
   EXPECT_EQ(l->max_with_swap, 64 * kMiB);
   EXPECT_EQ(l->available, 6 * kMiB);
+  // The child has no ceiling of its own: a usage alarm on it would not see its parent fill.
+  EXPECT_EQ(l->own_ceiling, proc::kUnlimited);
+  EXPECT_EQ(l->own_usage, 0u);  // read only where the cgroup has a ceiling
 }
 
 TEST(CgroupLimits, MissingCgroupIsAnErrorTheRootHasNoLimit) {

@@ -1,0 +1,76 @@
+// A v1 cgroup scope's usage alarm (Engine::UsageAlarmAt, ScopeSources): an idle small cgroup
+// is not sampled every interval_fast_ms, because the kernel wakes the loop when its usage
+// crosses the alarm. Before the alarm, a 64 MiB scope was sampled ten times a second however
+// idle, since a hog at 2 GiB/s could fill it between two slower samples.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <string>
+#include <thread>
+
+#include "support/cgroup_sandbox.h"
+#include "support/daemon.h"
+#include "support/hog.h"
+#include "sys/system_view.h"
+
+namespace reaperd::itest {
+namespace {
+
+constexpr std::uint64_t kMiB = 1024 * 1024;
+
+// Voluntary and involuntary context switches of one thread: each wait the loop ends is one.
+std::uint64_t Switches(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/status");
+  std::string line;
+  std::uint64_t n = 0;
+  while (std::getline(in, line)) {
+    if (line.find("ctxt_switches:") != std::string::npos) {
+      n += std::stoull(line.substr(line.find(':') + 1));
+    }
+  }
+  return n;
+}
+
+bool V1() {
+  auto view = sys::RealSystemView::Open();
+  return view && view->cgroup_version() == sys::CgroupVersion::kV1;
+}
+
+TEST(UsageAlarmLive, AnIdleSmallCgroupIsNotSampledFastAndItsAlarmWakesTheLoop) {
+  if (!V1()) GTEST_SKIP() << "usage thresholds are cgroup v1's; this host has v2";
+  std::string why;
+  auto sb = CgroupSandbox::Create("alarm", 64 * kMiB, &why);
+  ASSERT_TRUE(sb) << why;
+  Daemon d({sb->cgroup()}, 20000);
+  ASSERT_TRUE(d.WaitStarted()) << d.Log();
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // past the first ticks
+  // Idle: the loop thread sleeps through the slow interval (10 s) instead of waking every
+  // 100 ms (20 wake-ups in these 2 s before the alarm).
+  const std::uint64_t before = Switches(d.pid());
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  const std::uint64_t woke = Switches(d.pid()) - before;
+  EXPECT_LT(woke, 8u) << "the loop still polls an idle small cgroup\n" << d.Log();
+  ASSERT_TRUE(WaitFor([&] { return !d.Lines("usage_alarm").empty(); }, 1000)) << d.Log();
+  const std::string armed = d.Lines("usage_alarm")[0];
+  ASSERT_NE(armed.find("outcome=armed"), std::string::npos) << armed;
+  // At twice the warn threshold (10%) below the 64 MiB limit.
+  EXPECT_EQ(Field(armed, "usage_bytes"), (64 * kMiB - 64 * kMiB / 5) & ~std::uint64_t{4095});
+
+  // 58 of 64 MiB: past the alarm and below the warn threshold's 10% left (the jump may well
+  // read as a fast hog, and be killed). Only the alarm can bring the tick that sees it before
+  // the slow interval ends.
+  const auto t0 = std::chrono::steady_clock::now();
+  Hog hog = Hog::Spawn({.touch_mib = 58}, sb.get());
+  ASSERT_GT(hog.pid(), 0);
+  ASSERT_TRUE(WaitFor([&] { return !d.Lines("level").empty(); }, 5000))
+      << "no level change: the alarm did not wake the loop\n"
+      << d.Log();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+  EXPECT_EQ(d.Lines("level")[0].find("to=ok"), std::string::npos) << d.Lines("level")[0];
+  d.Stop();
+}
+
+}  // namespace
+}  // namespace reaperd::itest
