@@ -79,6 +79,7 @@ int RunDaemon(const config::Config& initial, const DaemonOptions& options, Logge
   EngineOptions eo;
   eo.dry_run = dry_run;
   eo.self = ::getpid();
+  eo.kill_drill = true;
   Engine engine(*cfg, options.scopes, eo, *view, clock, log, ops, sysrq);
   engine.AddObserver(&reporting);
   reporting.SetNotifierStatus([&engine] { return NotifierStatusJson(engine); });

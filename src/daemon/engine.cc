@@ -221,6 +221,7 @@ void Engine::NoteTop(const policy::Ranking& ranking, const policy::Snapshot& sna
 
 Result<void> Engine::Start() {
   WarmKillPath();
+  if (options_.kill_drill && !options_.dry_run) DrillKillPath();
   coexist_.Check(view_, log_);
   if (watchdog_) {
     if (auto w = watchdog_->Start(); !w) {

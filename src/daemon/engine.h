@@ -46,6 +46,9 @@ constexpr int kHoldTickMs = 20;
 struct EngineOptions {
   bool dry_run = false;
   pid_t self = 0;  // reaperd's pid, protected from itself
+  // At Start, run the kill path once on a child of reaperd's own (Engine::DrillKillPath).
+  // Off for tests whose fakes have no such child; never in a dry run.
+  bool kill_drill = false;
 };
 
 // What one tick saw in one scope, for status and tests.
@@ -166,6 +169,13 @@ class Engine {
   // Scans and ranks the whole system once into the kill path's members, so that the first
   // kill does not grow them (a system scan holds every process any scope can hold).
   void WarmKillPath();
+  // The kill drill (engine_drill.cc): a forked child of reaperd's own goes through the system
+  // scope's kill path up to the signal (the standing snapshot's refresh, the ranking, the
+  // victim build with its pidfds and mm sharers), then is killed with pidfd_send_signal and
+  // reaped with process_mrelease. A sandbox or kernel that refuses a step is found at start,
+  // with its name, not at the first real kill; and every step has run once (its code and
+  // the kernel's paths warm).
+  void DrillKillPath();
   // The snapshot a kill in scope i decides on: a cgroup scope's members, or the system's
   // standing snapshot refreshed (a full scan when it is older than kStandingMaxAgeNs).
   Result<policy::Snapshot*> ScanForKill(std::size_t i, sys::Nanos now);

@@ -7,10 +7,12 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -219,6 +221,43 @@ Result<Child> Spawn(std::span<const std::string> argv, std::span<const std::stri
   int flags = ::fcntl(read_end.get(), F_GETFL);
   (void)::fcntl(read_end.get(), F_SETFL, flags | O_NONBLOCK);
   child.out_ = std::move(read_end);
+  return child;
+}
+
+Result<Child> SpawnIdle() noexcept {
+  pid_t pid = 0;
+  int fork_errno = 0;
+  {
+    AllSignalsBlocked blocked;
+    pid = ::fork();
+    if (pid == 0) {
+      // Only async-signal-safe calls from here: the parent has threads.
+      (void)::setpgid(0, 0);
+      (void)::syscall(SYS_close_range, 3U, ~0U, 0U);
+      for (;;) ::pause();
+    }
+    if (pid < 0) fork_errno = errno;
+  }
+  if (pid < 0) return Fail(Error::Sys(fork_errno, "fork"));
+  Child child;
+  child.pid_ = pid;
+  // reaperd's -1000 is inherited; the parent raises it (no privilege needed), so that the
+  // child is killable before it ever runs.
+  const std::string adj_path = "/proc/" + std::to_string(pid) + "/oom_score_adj";
+  if (const int adj = ::open(adj_path.c_str(), O_WRONLY | O_CLOEXEC); adj >= 0) {
+    (void)::write(adj, "0", 1);
+    (void)::close(adj);
+  }
+  // Ours and unreaped: its pid cannot be reused before this.
+  auto pidfd = PidfdOpen(pid);
+  if (!pidfd) {
+    (void)::kill(pid, SIGKILL);
+    int status;
+    (void)::waitpid(pid, &status, 0);
+    child.pid_ = 0;
+    return Fail(pidfd.error());
+  }
+  child.pidfd_ = std::move(*pidfd);
   return child;
 }
 

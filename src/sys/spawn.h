@@ -48,6 +48,7 @@ class Child {
  private:
   friend Result<Child> Spawn(std::span<const std::string> argv,
                              std::span<const std::string> env) noexcept;
+  friend Result<Child> SpawnIdle() noexcept;
   pid_t pid_ = 0;
   UniqueFd pidfd_;
   UniqueFd out_;
@@ -58,5 +59,10 @@ class Child {
 // above. Errors: kInvalid for an empty argv or a relative argv[0]; kSys for pipe, spawn
 // (ENOENT, EACCES, ... of the program) or pidfd failures.
 Result<Child> Spawn(std::span<const std::string> argv, std::span<const std::string> env) noexcept;
+
+// A forked child that only waits to be killed (the kill drill's target, daemon/engine_drill):
+// its own mm and process group, no inherited file descriptor, oom_score_adj 0, no output
+// (output_fd() is -1). Errors: kSys for fork or pidfd failures.
+Result<Child> SpawnIdle() noexcept;
 
 }  // namespace reaperd::sys
