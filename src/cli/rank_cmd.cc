@@ -126,7 +126,8 @@ void PrintJson(const policy::Snapshot& snap, const policy::Ranking& ranking,
                        {"rules", rules},
                        {"total", s.total},
                        {"oom_score", s.oom_score},
-                       {"preference", PreferenceName(s.tier)}}}});
+                       {"preference", PreferenceName(s.tier)},
+                       {"avoided", policy::AvoidReasonName(s.avoid)}}}});
   }
   auto& prot = out["protected"] = nlohmann::json::array();
   for (const auto& p : ranking.protected_processes) {
@@ -164,6 +165,9 @@ void PrintText(const policy::Snapshot& snap, const policy::Ranking& ranking,
           fmt::format("{}{}({:+d}) ", applied.empty() ? "" : "", RuleLabel(rc, e.rule), e.weight);
     }
     if (s.tier != 0) applied += s.tier > 0 ? "prefer(oomd) " : "avoid(ManagedOOMPreference) ";
+    if (s.avoid != policy::AvoidReason::kNone) {
+      applied += fmt::format("avoided({}) ", policy::AvoidReasonName(s.avoid));
+    }
     std::string adj = p.oom_score_adj == 0 ? "0" : fmt::format("{:+d}", p.oom_score_adj);
     std::string cmd = Escaped(p.cmdline.empty() ? std::string_view("-") : p.cmdline);
     if (cmd.size() > 60) cmd = cmd.substr(0, 57) + "...";

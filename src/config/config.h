@@ -37,11 +37,20 @@ struct RankConfig {
   // Exact comm names (at most 15 bytes, the kernel's TASK_COMM_LEN - 1) never killed: processes
   // whose death takes the machine or the user's session down. Why each is here: reaperd.toml.
   std::vector<std::string> protect_comm = {
-      "init",           "systemd",     "systemd-journal", "systemd-logind",
-      "systemd-udevd",  "dbus-daemon", "dbus-broker",     "sshd",
-      "sshd-session",   "Xorg",        "Xwayland",        "gnome-shell",
-      "kwin_wayland",   "kwin_x11",    "plasmashell",     "pipewire",
-      "pipewire-pulse", "wireplumber", "pulseaudio",      "reaperd"};
+      "init",        "systemd", "systemd-journal", "systemd-logind", "systemd-udevd", "dbus-daemon",
+      "dbus-broker", "sshd",    "sshd-session",    "reaperd"};
+  // Exact comm names avoided: chosen only when nothing else in the scope is killable (issue
+  // 15). The display servers, compositors, shells and audio servers of a desktop: their death
+  // ends the session, but a process may take any name, so a name alone only avoids.
+  std::vector<std::string> avoid_comm = {
+      "Xorg",        "Xwayland", "gnome-shell",    "kwin_wayland", "kwin_x11",
+      "plasmashell", "pipewire", "pipewire-pulse", "wireplumber",  "pulseaudio"};
+  // Names never avoided, whatever avoid_comm or the layout says.
+  std::vector<std::string> unavoid_comm;
+  // Avoid what the systemd/logind layout of the cgroup tree says holds a session together
+  // (policy/session.h): user@UID.service's session.slice and manager, session leaders,
+  // audio and display-manager services.
+  bool session_avoid = true;
   std::vector<std::string> protect_cgroup;  // cgroup path prefixes ("/a/b") never killed
   std::vector<std::uint32_t> protect_uid;   // uids never killed
   std::vector<Rule> rules;

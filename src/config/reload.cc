@@ -25,6 +25,9 @@ void DiffLive(const Config& running, const Config& fresh, std::vector<std::strin
   REAPERD_DIFF(detector, victim_return_percent);
   REAPERD_DIFF(detector, victim_settle_ms);
   REAPERD_DIFF(rank, protect_comm);
+  REAPERD_DIFF(rank, avoid_comm);
+  REAPERD_DIFF(rank, unavoid_comm);
+  REAPERD_DIFF(rank, session_avoid);
   REAPERD_DIFF(rank, protect_cgroup);
   REAPERD_DIFF(rank, protect_uid);
   REAPERD_DIFF(rank, rules);

@@ -133,6 +133,9 @@ void DecodeKill(const toml::table& table, KillConfig& out, ParseContext& ctx) {
 void DecodeRank(const toml::table& table, RankConfig& out, ParseContext& ctx) {
   TableReader r(table, "rank", ctx);
   r.StringArray("protect_comm", out.protect_comm);
+  r.StringArray("avoid_comm", out.avoid_comm);
+  r.StringArray("unavoid_comm", out.unavoid_comm);
+  r.Bool("session_avoid", out.session_avoid);
   r.StringArray("protect_cgroup", out.protect_cgroup);
   r.Uint32Array("protect_uid", out.protect_uid, 0, kUidMax);
   r.Uint32("cmdline_max", out.cmdline_max, 0, kCmdlineMax);
@@ -145,14 +148,20 @@ void DecodeRank(const toml::table& table, RankConfig& out, ParseContext& ctx) {
     const toml::array* a = n != nullptr ? n->as_array() : nullptr;
     return a != nullptr && i < a->size() ? PositionOf(a->get(i)->source()) : Position{};
   };
-  for (std::size_t i = 0; i < out.protect_comm.size(); ++i) {
-    const std::string& comm = out.protect_comm[i];
-    if (comm.empty() || comm.size() > kCommMax) {
-      ctx.Fail(element_at("protect_comm", i), fmt::format("rank.protect_comm[{}]", i),
-               fmt::format("\"{}\" can never match: a comm is 1..{} bytes (the kernel "
-                           "truncates longer names, e.g. \"systemd-journal\")",
-                           comm, kCommMax));
-      return;
+  for (const char* key : {"protect_comm", "avoid_comm", "unavoid_comm"}) {
+    const std::vector<std::string>& list =
+        std::string_view(key) == "protect_comm" ? out.protect_comm
+        : std::string_view(key) == "avoid_comm" ? out.avoid_comm
+                                                : out.unavoid_comm;
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      const std::string& comm = list[i];
+      if (comm.empty() || comm.size() > kCommMax) {
+        ctx.Fail(element_at(key, i), fmt::format("rank.{}[{}]", key, i),
+                 fmt::format("\"{}\" can never match: a comm is 1..{} bytes (the kernel "
+                             "truncates longer names, e.g. \"systemd-journal\")",
+                             comm, kCommMax));
+        return;
+      }
     }
   }
   for (std::size_t i = 0; i < out.protect_cgroup.size(); ++i) {

@@ -194,6 +194,7 @@ void Ranker::RankInto(const Snapshot& snapshot, pid_t self, const std::vector<Pr
     }
     // The cgroup's preference orders before any score: avoided last, preferred first.
     s.tier = (p.oomd & kOomdAvoid) != 0 ? -1 : (p.oomd & kOomdPrefer) != 0 ? 1 : 0;
+    s.avoid = AvoidReasonOf(p, config_.session_avoid, config_.avoid_comm, config_.unavoid_comm);
     s.total = s.rss + s.swap + s.pagetables + s.adj;
     for (const RuleEffect& e : s.rules) s.total += e.points;
     std::int64_t score = (1000 + s.total * 1000 / total_pages) * 2 / 3;
@@ -202,11 +203,14 @@ void Ranker::RankInto(const Snapshot& snapshot, pid_t self, const std::vector<Pr
   }
   out.candidates.resize(kept);
 
-  // A preferred cgroup's processes first and an avoided one's last, then highest score
+  // What holds a session together last of all (chosen only when nothing else is left), then
+  // a preferred cgroup's processes first and an avoided one's last, then highest score
   // first; ties go to the larger footprint, then to the newer process, then
   // to snapshot order. The last key makes the order total, so std::sort gives what a stable
   // sort would without std::stable_sort's temporary buffer (a heap allocation).
   std::sort(out.candidates.begin(), out.candidates.end(), [&](const Score& a, const Score& b) {
+    const bool avoid_a = a.avoid != AvoidReason::kNone;
+    if (avoid_a != (b.avoid != AvoidReason::kNone)) return !avoid_a;
     if (a.tier != b.tier) return a.tier > b.tier;
     if (a.total != b.total) return a.total > b.total;
     const Process& pa = snapshot.processes[a.index];

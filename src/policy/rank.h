@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "policy/session.h"
 #include "policy/snapshot.h"
 
 namespace reaperd::policy {
@@ -62,6 +63,9 @@ struct Score {
   // The cgroup's preference (policy::OomdPreference): 1 preferred (trusted.oomd_prefer), -1
   // avoided (ManagedOOMPreference=avoid, trusted.oomd_avoid): ordered before the score.
   int tier = 0;
+  // Why the candidate is avoided (policy/session.h): chosen only when every candidate left
+  // is avoided. Ordered before the preference and the score.
+  AvoidReason avoid = AvoidReason::kNone;
 };
 
 struct Protected {

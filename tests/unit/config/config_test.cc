@@ -137,6 +137,9 @@ Config FullExpected() {
             .mrelease_retries = 3,
             .mrelease_retry_delay_ms = 50};
   c.rank.protect_comm = {"Xorg", "sshd"};
+  c.rank.avoid_comm = {"firefox"};
+  c.rank.unavoid_comm = {"pipewire"};
+  c.rank.session_avoid = false;
   c.rank.protect_cgroup = {"/system.slice/postgresql.service", "/init.scope"};
   c.rank.protect_uid = {0, 1000};
   c.rank.cmdline_max = 8192;
@@ -169,6 +172,9 @@ TEST(ParseConfigTest, FullConfigRoundTripsEveryField) {
   EXPECT_EQ(cfg->detector, want.detector);
   EXPECT_EQ(cfg->kill, want.kill);
   EXPECT_EQ(cfg->rank.protect_comm, want.rank.protect_comm);
+  EXPECT_EQ(cfg->rank.avoid_comm, want.rank.avoid_comm);
+  EXPECT_EQ(cfg->rank.unavoid_comm, want.rank.unavoid_comm);
+  EXPECT_EQ(cfg->rank.session_avoid, want.rank.session_avoid);
   EXPECT_EQ(cfg->rank.protect_cgroup, want.rank.protect_cgroup);
   EXPECT_EQ(cfg->rank.protect_uid, want.rank.protect_uid);
   EXPECT_EQ(cfg->rank.cmdline_max, want.rank.cmdline_max);
@@ -212,6 +218,9 @@ TEST(ParseConfigTest, FullFixtureSetsEveryKeyOffItsDefault) {
   EXPECT_NE(wk.honour_oom_group, dk.honour_oom_group);
   EXPECT_NE(wk.last_resort, dk.last_resort);
   EXPECT_NE(want.rank.protect_comm, d.rank.protect_comm);
+  EXPECT_NE(want.rank.avoid_comm, d.rank.avoid_comm);
+  EXPECT_NE(want.rank.unavoid_comm, d.rank.unavoid_comm);
+  EXPECT_NE(want.rank.session_avoid, d.rank.session_avoid);
   EXPECT_NE(want.rank.protect_cgroup, d.rank.protect_cgroup);
   EXPECT_NE(want.rank.protect_uid, d.rank.protect_uid);
   EXPECT_NE(want.rank.cmdline_max, d.rank.cmdline_max);
