@@ -42,6 +42,15 @@ Reporting::Reporting(const config::Config& cfg, Logger& log, bool dry_run)
     auto r = endpoints_->ListenStatus(rc.status_socket, [this] { return StatusJson(); });
     log_.Log(r ? LogLevel::kInfo : LogLevel::kWarning, "report", "status_socket={} result={}",
              Q{rc.status_socket}, Q{r ? std::string("listening") : r.error().ToString()});
+    // The event stream rides on the status socket (request "events"), behind its epoll fd.
+    if (auto es = report::EventStream::Create(); !es) {
+      log_.Log(LogLevel::kWarning, "report", "event_stream=unavailable error={}",
+               Q{es.error().ToString()});
+    } else if (r) {
+      events_ = std::move(*es);
+      (void)endpoints_->Watch(events_->fd(), [this] { events_->OnReady(); });
+      endpoints_->SetEventsHandler([this](sys::UniqueFd fd) { events_->Add(std::move(fd)); });
+    }
   }
   std::uint32_t addr = 0;
   std::uint16_t port = 0;
@@ -202,12 +211,35 @@ void Reporting::OnSample(const policy::Scope& scope, const pressure::PressureSam
   }
 }
 
+void Reporting::Emit(const json& event) noexcept {
+  if (!events_ || events_->subscribers() == 0) return;
+  try {
+    events_->Publish(report::DumpLine(event));
+  } catch (...) {
+  }
+}
+
 void Reporting::OnLevelChange(const policy::Scope& scope, pressure::Level from,
                               const pressure::Decision& decision) {
-  (void)from;
   try {
+    const std::string name = scope.Name();
     metrics_.Add("reaperd_level_changes_total",
-                 {{"scope", scope.Name()}, {"to", pressure::LevelName(decision.level)}});
+                 {{"scope", name}, {"to", pressure::LevelName(decision.level)}});
+    if (events_ && events_->subscribers() > 0) {
+      const auto it = scopes_.find(name);  // OnSample came first: the reading behind the change
+      const pressure::PressureSample sample =
+          it != scopes_.end() ? it->second.sample : pressure::PressureSample{};
+      Emit({{"event", "level"},
+            {"scope", name},
+            {"from", pressure::LevelName(from)},
+            {"to", pressure::LevelName(decision.level)},
+            {"reasons", ReasonsString(decision.reasons)},
+            {"available_bytes", sample.available_bytes},
+            {"total_bytes", sample.total_bytes},
+            {"available_percent", decision.available_percent},
+            {"psi_some_percent", decision.psi_some_percent},
+            {"psi_full_percent", decision.psi_full_percent}});
+    }
   } catch (...) {
   }
 }
@@ -235,6 +267,21 @@ void Reporting::OnKillDecision(const KillDecision& k) {
       const auto& p = k.snapshot->processes[k.ranking->candidates[k.victim_rank].index];
       f.pid = p.pid;
       f.comm = std::string(p.comm.view());
+      // After the signal (observers run after Reaper::Submit), like every line here.
+      if (events_ && events_->subscribers() > 0) {
+        json e = {{"event", "kill"},
+                  {"seq", k.seq},
+                  {"scope", name},
+                  {"pid", p.pid},
+                  {"comm", f.comm},
+                  {"uid", p.uid},
+                  {"rss_bytes", p.rss()},
+                  {"cgroup", p.cgroup},
+                  {"members", k.members.size()},
+                  {"outcome", k.dry_run ? "dry_run" : "signalled"}};
+        if (auto c = report::ContainerJson(p.cgroup); c.is_object()) e["container"] = c["label"];
+        Emit(e);
+      }
     }
     in_flight_[k.seq] = f;
     ++scopes_[name].kills;
@@ -272,6 +319,19 @@ void Reporting::OnKillResult(const kill::KillResult& r) {
     reports_.NoteResult(r);
     if (reports_.write_errors() != errors_before) {
       metrics_.Add("reaperd_kill_report_write_errors_total", {});
+    }
+    if (events_ && events_->subscribers() > 0) {
+      Emit({{"event", "kill_result"},
+            {"seq", r.seq},
+            {"scope", name},
+            {"pid", r.victim.id.pid},
+            {"comm", std::string(r.victim.comm.view())},
+            {"uid", r.victim.uid},
+            {"rss_bytes", r.victim.rss_bytes},
+            {"outcome", kill::OutcomeName(r.outcome)},
+            {"after_deadline", r.after_deadline},
+            {"escalated", r.escalated},
+            {"bytes_freed", r.bytes_freed}});
     }
     if (!missed) in_flight_.erase(r.seq);
     metrics_.Set("reaperd_victims_in_flight", {}, static_cast<double>(in_flight_.size()));
@@ -358,9 +418,16 @@ std::string Reporting::StatusJson() const {
 }
 
 void Reporting::OnReclaimPass(const policy::Scope& scope, const reclaim::PassResult& pass) {
-  (void)scope;  // the families are by notifier (docs/metrics.md)
   try {
     for (const auto& step : pass.steps) {
+      // The chain's own feedback: what came back over the step's settle window.
+      Emit({{"event", "reclaim_step"},
+            {"scope", scope.Name()},
+            {"step", step.notifier},
+            {"outcome", reclaim::NotifyOutcomeName(step.outcome)},
+            {"freed_bytes", step.freed_bytes},
+            {"available_bytes", pass.last.available_bytes},
+            {"target_reached", pass.target_reached}});
       metrics_.Add(
           "reaperd_reclaim_runs_total",
           {{"notifier", step.notifier}, {"result", reclaim::NotifyOutcomeName(step.outcome)}});
