@@ -87,18 +87,13 @@ Result<std::unique_ptr<EventStream>> EventStream::Create() {
   return s;
 }
 
-std::size_t EventStream::subscribers() const noexcept {
-  std::size_t n = 0;
-  for (const Slot& s : slots_) n += s.fd ? 1 : 0;
-  return n;
-}
-
 bool EventStream::Add(sys::UniqueFd fd) noexcept {
   for (std::size_t i = 0; i < slots_.size(); ++i) {
     Slot& s = slots_[i];
     if (s.fd) continue;
     if (!ep_.Add(fd.get(), EPOLLIN | EPOLLRDHUP, i)) return false;
     s.fd = std::move(fd);
+    subscribers_.fetch_add(1, std::memory_order_relaxed);
     s.buf.Clear();
     s.want_out = false;
     try {
@@ -115,6 +110,7 @@ void EventStream::Close(Slot& s) noexcept {
   if (!s.fd) return;
   (void)ep_.Remove(s.fd.get());
   s.fd.Reset();
+  subscribers_.fetch_sub(1, std::memory_order_relaxed);
   s.buf.Clear();
   s.want_out = false;
 }
@@ -176,15 +172,17 @@ void EventStream::Publish(std::string_view json_line) noexcept {
   }
 }
 
-void EventStream::Post(std::string json_line) noexcept {
+bool EventStream::Post(std::string json_line) noexcept {
+  if (subscribers() == 0) return false;
   try {
     std::lock_guard lock(posted_mu_);
-    if (posted_.size() >= 64) return;  // the loop is not taking them: drop rather than grow
+    if (posted_.size() >= 64) return false;  // the loop is not taking them: drop, not grow
     posted_.push_back(std::move(json_line));
   } catch (...) {
-    return;
+    return false;
   }
   (void)wake_.Signal();
+  return true;
 }
 
 void EventStream::OnReady() noexcept {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -69,10 +70,11 @@ class EventStream {
   bool Add(sys::UniqueFd fd) noexcept;
   // Queues one JSON line (no newline) for every subscriber and sends what the sockets take.
   void Publish(std::string_view json_line) noexcept;
-  // From any thread: the line is published by the loop at its next OnReady.
-  void Post(std::string json_line) noexcept;
+  // From any thread: the line is published by the loop at its next OnReady. False (the line
+  // dropped) when nobody is subscribed or the loop has not taken the last 64 lines.
+  bool Post(std::string json_line) noexcept;
 
-  std::size_t subscribers() const noexcept;
+  std::size_t subscribers() const noexcept { return subscribers_.load(std::memory_order_relaxed); }
   std::uint64_t lost_total() const noexcept { return lost_total_; }
 
  private:
@@ -93,6 +95,7 @@ class EventStream {
   std::vector<std::string> posted_;
   std::vector<std::string> taking_;
   std::uint64_t lost_total_ = 0;
+  std::atomic<std::size_t> subscribers_{0};  // read by Post from other threads
 };
 
 // Client side: connects to the status socket, asks for `events` and checks the answer's
