@@ -219,6 +219,14 @@ void Reporting::Emit(const json& event) noexcept {
   }
 }
 
+bool Reporting::HasWarningStep() const {
+  // The chain publishes the reclaim level's warning itself (reaperd-bus then leaves the
+  // level change alone): enabled, not a dry run (which runs no chain), an event notifier.
+  if (!cfg_.reclaim.enabled || dry_run_) return false;
+  return std::any_of(cfg_.reclaim.notifiers.begin(), cfg_.reclaim.notifiers.end(),
+                     [](const auto& n) { return n.kind == config::NotifierKind::kEvent; });
+}
+
 void Reporting::OnLevelChange(const policy::Scope& scope, pressure::Level from,
                               const pressure::Decision& decision) {
   try {
@@ -238,7 +246,8 @@ void Reporting::OnLevelChange(const policy::Scope& scope, pressure::Level from,
             {"total_bytes", sample.total_bytes},
             {"available_percent", decision.available_percent},
             {"psi_some_percent", decision.psi_some_percent},
-            {"psi_full_percent", decision.psi_full_percent}});
+            {"psi_full_percent", decision.psi_full_percent},
+            {"warning_step", HasWarningStep()}});
     }
   } catch (...) {
   }

@@ -98,6 +98,8 @@ class Reporting final : public EngineObserver {
   void DefineMetrics();
   // Counts, logs and keeps for the status answer a last resort r pulled in scope.
   void NoteLastResort(const std::string& scope, const kill::KillResult& r);
+  // Whether the scopes' reclaim chains have an "event" notifier (level events say so).
+  bool HasWarningStep() const;
   // Publishes one event line to the stream's subscribers (none: nothing is formatted).
   void Emit(const nlohmann::json& event) noexcept;
   // Brings reaperd_log_lines_dropped_total up to the log sink's own count.
