@@ -17,8 +17,13 @@ if(REAPERD_LIBSYSTEMD_FOUND)
   target_compile_options(reaperd-bus PRIVATE ${REAPERD_WARNINGS})
   target_link_libraries(reaperd-bus PRIVATE reaperd_bus reaperd_report PkgConfig::REAPERD_LIBSYSTEMD)
   install(TARGETS reaperd-bus RUNTIME DESTINATION ${CMAKE_INSTALL_SBINDIR})
-  install(FILES ${CMAKE_SOURCE_DIR}/packaging/systemd/reaperd-bus.service
-          DESTINATION lib/systemd/system)
+  # The unit names /usr/sbin/reaperd-bus; written with the install prefix's sbin instead.
+  install(CODE "
+    file(READ [[${CMAKE_SOURCE_DIR}/packaging/systemd/reaperd-bus.service]] unit)
+    string(REPLACE /usr/sbin/reaperd-bus \${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_SBINDIR}/reaperd-bus
+           unit \"\${unit}\")
+    file(WRITE \$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/lib/systemd/system/reaperd-bus.service
+         \"\${unit}\")")
   install(FILES ${CMAKE_SOURCE_DIR}/packaging/dbus/org.freedesktop.LowMemoryMonitor.conf
           DESTINATION ${CMAKE_INSTALL_DATADIR}/dbus-1/system.d)
 elseif(REAPERD_BUS)
