@@ -221,5 +221,57 @@ status_socket = "@DIR@/status.sock"
   d.Stop();
 }
 
+std::size_t Occurrences(const std::string& hay, const std::string& needle) {
+  std::size_t n = 0;
+  for (auto at = hay.find(needle); at != std::string::npos; at = hay.find(needle, at + 1)) ++n;
+  return n;
+}
+
+TEST(BusLive, FollowsTheDaemonAcrossRestarts) {
+  if (const std::string why = MissingPrerequisite(); !why.empty()) GTEST_SKIP() << why;
+  auto sb = Sandbox("busrestart", 256 * kMiB);
+  ASSERT_TRUE(sb);
+  TempConfig cfg(R"(
+[watchdog]
+enabled = false
+[report]
+kill_report_path = ""
+metrics_textfile_path = ""
+status_socket = "@DIR@/status.sock"
+)");
+  ASSERT_TRUE(cfg.ok());
+  std::string why;
+  auto bus = PrivateBus::Start(cfg.dir(), &why);
+  ASSERT_TRUE(bus) << why;
+  const std::string socket = cfg.dir() + "/status.sock";
+  // Started before the daemon: it owns the name and waits for the socket.
+  Spawned relay({kBusBinary, "--socket", socket, "--bus-address", bus->address()}, {},
+                cfg.dir() + "/bus.log");
+  ASSERT_TRUE(WaitFor(
+      [&] { return relay.Output().find("waiting for reaperd") != std::string::npos; }, 5000))
+      << relay.Output();
+  for (int round = 1; round <= 2; ++round) {
+    Daemon d({sb->cgroup()}, 30000, {"--config", cfg.path()});
+    ASSERT_TRUE(d.WaitStarted()) << d.Log();
+    EXPECT_TRUE(WaitFor(
+        [&] {
+          return Occurrences(relay.Output(), "subscribed to reaperd") ==
+                 static_cast<std::size_t>(round);
+        },
+        8000))
+        << "round " << round << "\n"
+        << relay.Output();
+    d.Stop();
+    EXPECT_TRUE(WaitFor(
+        [&] {
+          return Occurrences(relay.Output(), "closed the event stream") ==
+                 static_cast<std::size_t>(round);
+        },
+        5000))
+        << relay.Output();
+  }
+  EXPECT_EQ(relay.Wait(0), -1) << "reaperd-bus exited\n" << relay.Output();
+}
+
 }  // namespace
 }  // namespace reaperd::itest
