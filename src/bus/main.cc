@@ -6,6 +6,7 @@
 // GMemoryMonitor and so GNOME applications listen to it), and emits
 // org.reaperd.Events1.Killed for every kill. What each event becomes: bus/bus_events.h.
 #include <signal.h>
+#include <sys/wait.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 #include <unistd.h>
@@ -18,6 +19,7 @@
 #include <string>
 
 #include "bus/bus_events.h"
+#include "bus/user_notice.h"
 #include "report/event_stream.h"
 
 namespace reaperd::bus {
@@ -42,6 +44,7 @@ const sd_bus_vtable kEventsVtable[] = {
 struct Options {
   std::string socket = "/run/reaperd/status.sock";
   std::string bus_address;  // empty: the system bus (DBUS_SYSTEM_BUS_ADDRESS if set)
+  std::string user_bus = "/run/user/%u/bus";  // the victim owner's session bus ("" = none)
 };
 
 class Publisher {
@@ -135,7 +138,28 @@ class Publisher {
       std::fprintf(stderr, "reaperd-bus: Killed scope=%s pid=%u comm=%s outcome=%s result=%s\n",
                    k.scope.c_str(), k.pid, k.comm.c_str(), k.outcome.c_str(),
                    r < 0 ? std::strerror(-r) : "sent");
+      if (k.outcome == "signalled" && !o_.user_bus.empty()) NotifyOwner(k);
     }
+  }
+
+  // The desktop notice to the victim's owner, from a child (bus/user_notice.h) reaped here.
+  void NotifyOwner(const KillNotice& k) {
+    std::string why;
+    const pid_t child = SendUserNotice(k, SessionBusPath(o_.user_bus, k.uid), &why);
+    if (child < 0) {
+      std::fprintf(stderr, "reaperd-bus: notice uid=%u pid=%u result=skipped why=\"%s\"\n", k.uid,
+                   k.pid, why.c_str());
+      return;
+    }
+    sd_event_add_child(ev_, nullptr, child, WEXITED, &Publisher::OnNoticeDone, nullptr);
+  }
+
+  static int OnNoticeDone(sd_event_source* s, const siginfo_t* si, void*) {
+    std::fprintf(stderr, "reaperd-bus: notice child=%d result=%s status=%d\n", si->si_pid,
+                 si->si_code == CLD_EXITED && si->si_status == 0 ? "sent" : "failed",
+                 si->si_status);
+    sd_event_source_unref(s);
+    return 0;
   }
 
   const Options& o_;
@@ -154,7 +178,9 @@ int Usage(FILE* out) {
       "usage: reaperd-bus [--socket PATH] [--bus-address ADDRESS]\n"
       "  --socket PATH         reaperd's status socket (default /run/reaperd/status.sock)\n"
       "  --bus-address ADDR    a D-Bus address instead of the system bus\n"
-      "                        (default: DBUS_SYSTEM_BUS_ADDRESS, else the system bus)\n",
+      "                        (default: DBUS_SYSTEM_BUS_ADDRESS, else the system bus)\n"
+      "  --user-bus PATH       the session bus socket a victim's owner is told on, %u the\n"
+      "                        uid (default /run/user/%u/bus; \"\" sends no notice)\n",
       out);
   return out == stdout ? 0 : 64;
 }
@@ -190,6 +216,7 @@ int Run(const Options& o) {
   sigemptyset(&mask);
   sigaddset(&mask, SIGTERM);
   sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGCHLD);  // the notice children, reaped through sd-event
   sigprocmask(SIG_BLOCK, &mask, nullptr);
   sd_event_add_signal(ev, nullptr, SIGTERM, nullptr, nullptr);
   sd_event_add_signal(ev, nullptr, SIGINT, nullptr, nullptr);
@@ -214,8 +241,8 @@ int main(int argc, char** argv) {
   reaperd::bus::Options o;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if ((a == "--socket" || a == "--bus-address") && i + 1 < argc) {
-      (a == "--socket" ? o.socket : o.bus_address) = argv[++i];
+    if ((a == "--socket" || a == "--bus-address" || a == "--user-bus") && i + 1 < argc) {
+      (a == "--socket" ? o.socket : a == "--bus-address" ? o.bus_address : o.user_bus) = argv[++i];
     } else if (a == "--help" || a == "-h") {
       return reaperd::bus::Usage(stdout);
     } else if (a == "--version") {

@@ -19,6 +19,9 @@ class PrivateBus {
  public:
   // Null (and why) when dbus-daemon is missing or does not start.
   static std::unique_ptr<PrivateBus> Start(const std::string& dir, std::string* why);
+  // A session bus (everything allowed, as a session bus's own user has it) on socket_path.
+  static std::unique_ptr<PrivateBus> StartSession(const std::string& dir,
+                                                  const std::string& socket_path, std::string* why);
   ~PrivateBus();
   PrivateBus(const PrivateBus&) = delete;
   PrivateBus& operator=(const PrivateBus&) = delete;
@@ -26,6 +29,8 @@ class PrivateBus {
 
  private:
   PrivateBus() = default;
+  static std::unique_ptr<PrivateBus> Launch(const std::string& conf, const std::string& text,
+                                            std::string* why);
   pid_t pid_ = -1;
   std::string address_;
 };
