@@ -40,6 +40,15 @@ struct BusAction {
 // 50, 100, 255 for warn, reclaim, kill; nothing for ok or an unknown name.
 std::optional<std::uint8_t> WarningLevel(const std::string& level);
 
+// The session bus socket of uid: every "%u" in tmpl replaced by the uid
+// ("/run/user/%u/bus" by default).
+std::string SessionBusPath(const std::string& tmpl, std::uint32_t uid);
+
+// The kill notice's text for the victim's owner: "<comm> was stopped: out of memory", and
+// what it held, where and why.
+std::string NoticeSummary(const KillNotice& k);
+std::string NoticeBody(const KillNotice& k);
+
 // The action for one event line; empty for events that publish nothing (and for lines that
 // are not the daemon's JSON).
 BusAction Translate(const nlohmann::json& event);

@@ -6,36 +6,7 @@
 #include <systemd/sd-bus.h>
 #include <unistd.h>
 
-#include <cstdio>
-
 namespace reaperd::bus {
-
-std::string SessionBusPath(const std::string& tmpl, std::uint32_t uid) {
-  std::string out;
-  for (std::size_t i = 0; i < tmpl.size(); ++i) {
-    if (tmpl[i] == '%' && i + 1 < tmpl.size() && tmpl[i + 1] == 'u') {
-      out += std::to_string(uid);
-      ++i;
-    } else {
-      out += tmpl[i];
-    }
-  }
-  return out;
-}
-
-std::string NoticeSummary(const KillNotice& k) {
-  return (k.comm.empty() ? std::string("A program") : k.comm) + " was stopped: out of memory";
-}
-
-std::string NoticeBody(const KillNotice& k) {
-  char mib[32];
-  std::snprintf(mib, sizeof mib, "%.0f MiB", static_cast<double>(k.rss_bytes) / (1024.0 * 1024.0));
-  std::string body =
-      k.comm + " (pid " + std::to_string(k.pid) + ") was using " + mib + " when memory ran out";
-  if (!k.container.empty()) body += " in container " + k.container;
-  body += " (" + k.scope + "). reaperd stopped it to keep the system responsive.";
-  return body;
-}
 
 namespace {
 

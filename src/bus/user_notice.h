@@ -13,16 +13,9 @@
 
 namespace reaperd::bus {
 
-// The session bus socket of uid: every "%u" in tmpl replaced by the uid
-// ("/run/user/%u/bus" by default).
-std::string SessionBusPath(const std::string& tmpl, std::uint32_t uid);
-
-// The notification's text: "<comm> was stopped" and what it held, where and why.
-std::string NoticeSummary(const KillNotice& k);
-std::string NoticeBody(const KillNotice& k);
-
-// Forks the child that sends the notice; its pid (reap it), or -1 when there is no session
-// bus at that path or fork failed (why says which).
+// Forks the child (the text: NoticeSummary and NoticeBody of bus_events.h) that sends the notice;
+// its pid (reap it), or -1 when there is no session bus at that path or fork failed (why says
+// which).
 pid_t SendUserNotice(const KillNotice& k, const std::string& bus_path, std::string* why);
 
 }  // namespace reaperd::bus

@@ -69,5 +69,29 @@ TEST(BusEventsTest, OtherEventsAndGarbagePublishNothing) {
   }
 }
 
+TEST(BusEventsTest, SessionBusPathPutsTheUidInTheTemplate) {
+  EXPECT_EQ(SessionBusPath("/run/user/%u/bus", 1000), "/run/user/1000/bus");
+  EXPECT_EQ(SessionBusPath("/t/%u/%u", 7), "/t/7/7");
+  EXPECT_EQ(SessionBusPath("/no/uid/here%", 7), "/no/uid/here%");
+}
+
+TEST(BusEventsTest, NoticeNamesTheProgramItsSizeAndWhere) {
+  KillNotice k;
+  k.scope = "cgroup:/user.slice/user-1000.slice";
+  k.pid = 4242;
+  k.comm = "firefox";
+  k.uid = 1000;
+  k.rss_bytes = 1536ULL << 20;
+  EXPECT_EQ(NoticeSummary(k), "firefox was stopped: out of memory");
+  EXPECT_EQ(NoticeBody(k),
+            "firefox (pid 4242) was using 1536 MiB when memory ran out "
+            "(cgroup:/user.slice/user-1000.slice). reaperd stopped it to keep the system "
+            "responsive.");
+  k.container = "docker:0123abcd";
+  EXPECT_NE(NoticeBody(k).find("in container docker:0123abcd"), std::string::npos);
+  k.comm.clear();
+  EXPECT_EQ(NoticeSummary(k), "A program was stopped: out of memory");
+}
+
 }  // namespace
 }  // namespace reaperd::bus
