@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "daemon/engine.h"
+#include "daemon/reporting_events.h"
 #include "kill/last_resort.h"
 #include "sys/clock.h"
 #include "sys/fs.h"
@@ -237,17 +238,7 @@ void Reporting::OnLevelChange(const policy::Scope& scope, pressure::Level from,
       const auto it = scopes_.find(name);  // OnSample came first: the reading behind the change
       const pressure::PressureSample sample =
           it != scopes_.end() ? it->second.sample : pressure::PressureSample{};
-      Emit({{"event", "level"},
-            {"scope", name},
-            {"from", pressure::LevelName(from)},
-            {"to", pressure::LevelName(decision.level)},
-            {"reasons", ReasonsString(decision.reasons)},
-            {"available_bytes", sample.available_bytes},
-            {"total_bytes", sample.total_bytes},
-            {"available_percent", decision.available_percent},
-            {"psi_some_percent", decision.psi_some_percent},
-            {"psi_full_percent", decision.psi_full_percent},
-            {"warning_step", HasWarningStep()}});
+      Emit(LevelEventJson(name, from, decision, sample, HasWarningStep()));
     }
   } catch (...) {
   }
@@ -277,20 +268,7 @@ void Reporting::OnKillDecision(const KillDecision& k) {
       f.pid = p.pid;
       f.comm = std::string(p.comm.view());
       // After the signal (observers run after Reaper::Submit), like every line here.
-      if (events_ && events_->subscribers() > 0) {
-        json e = {{"event", "kill"},
-                  {"seq", k.seq},
-                  {"scope", name},
-                  {"pid", p.pid},
-                  {"comm", f.comm},
-                  {"uid", p.uid},
-                  {"rss_bytes", p.rss()},
-                  {"cgroup", p.cgroup},
-                  {"members", k.members.size()},
-                  {"outcome", k.dry_run ? "dry_run" : "signalled"}};
-        if (auto c = report::ContainerJson(p.cgroup); c.is_object()) e["container"] = c["label"];
-        Emit(e);
-      }
+      if (events_ && events_->subscribers() > 0) Emit(KillEventJson(k, p, name));
     }
     in_flight_[k.seq] = f;
     ++scopes_[name].kills;
@@ -329,19 +307,7 @@ void Reporting::OnKillResult(const kill::KillResult& r) {
     if (reports_.write_errors() != errors_before) {
       metrics_.Add("reaperd_kill_report_write_errors_total", {});
     }
-    if (events_ && events_->subscribers() > 0) {
-      Emit({{"event", "kill_result"},
-            {"seq", r.seq},
-            {"scope", name},
-            {"pid", r.victim.id.pid},
-            {"comm", std::string(r.victim.comm.view())},
-            {"uid", r.victim.uid},
-            {"rss_bytes", r.victim.rss_bytes},
-            {"outcome", kill::OutcomeName(r.outcome)},
-            {"after_deadline", r.after_deadline},
-            {"escalated", r.escalated},
-            {"bytes_freed", r.bytes_freed}});
-    }
+    if (events_ && events_->subscribers() > 0) Emit(KillResultEventJson(r, name));
     if (!missed) in_flight_.erase(r.seq);
     metrics_.Set("reaperd_victims_in_flight", {}, static_cast<double>(in_flight_.size()));
   } catch (...) {
@@ -429,14 +395,9 @@ std::string Reporting::StatusJson() const {
 void Reporting::OnReclaimPass(const policy::Scope& scope, const reclaim::PassResult& pass) {
   try {
     for (const auto& step : pass.steps) {
-      // The chain's own feedback: what came back over the step's settle window.
-      Emit({{"event", "reclaim_step"},
-            {"scope", scope.Name()},
-            {"step", step.notifier},
-            {"outcome", reclaim::NotifyOutcomeName(step.outcome)},
-            {"freed_bytes", step.freed_bytes},
-            {"available_bytes", pass.last.available_bytes},
-            {"target_reached", pass.target_reached}});
+      if (events_ && events_->subscribers() > 0) {
+        Emit(ReclaimStepEventJson(scope.Name(), step, pass));
+      }
       metrics_.Add(
           "reaperd_reclaim_runs_total",
           {{"notifier", step.notifier}, {"result", reclaim::NotifyOutcomeName(step.outcome)}});
