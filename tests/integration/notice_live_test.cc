@@ -2,6 +2,7 @@
 // Xvfb) on a private session bus at the path reaperd-bus looks up for that uid; after the
 // daemon kills a hog in a test cgroup, dunst's history holds the notice naming the program.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -60,8 +61,19 @@ status_socket = "@DIR@/status.sock"
   const std::string session_path = cfg.dir() + "/" + uid + "/bus";
   auto session = PrivateBus::StartSession(cfg.dir(), session_path, &why);
   ASSERT_TRUE(session) << why;
-  const std::string display = ":" + std::to_string(90 + ::getpid() % 100);
+  // A display nobody holds (no lock file), from 90 + pid % 100 on.
+  int n = 90 + ::getpid() % 100;
+  while (n < 400 && ::access(("/tmp/.X" + std::to_string(n) + "-lock").c_str(), F_OK) == 0) ++n;
+  const std::string display = ":" + std::to_string(n);
   Spawned xvfb({"/usr/bin/Xvfb", display, "-nolisten", "tcp"}, {}, cfg.dir() + "/xvfb.log");
+  // Stopped with SIGTERM at the end, so that it removes its lock and socket (SIGKILL would not).
+  struct StopX {
+    Spawned& x;
+    ~StopX() {
+      ::kill(x.pid(), SIGTERM);
+      x.Wait(3000);
+    }
+  } stop_x{xvfb};
   const std::string x_socket = "/tmp/.X11-unix/X" + display.substr(1);
   ASSERT_TRUE(WaitFor([&] { return ::access(x_socket.c_str(), F_OK) == 0; }, 5000))
       << xvfb.Output();
