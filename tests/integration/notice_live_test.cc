@@ -59,6 +59,14 @@ status_socket = "@DIR@/status.sock"
   const std::string uid = std::to_string(::getuid());
   ASSERT_EQ(::mkdir((cfg.dir() + "/" + uid).c_str(), 0700), 0);
   const std::string session_path = cfg.dir() + "/" + uid + "/bus";
+  // Removed after the session bus, before TempConfig (which removes files only).
+  struct RemoveUidDir {
+    std::string socket, dir;
+    ~RemoveUidDir() {
+      ::unlink(socket.c_str());
+      ::rmdir(dir.c_str());
+    }
+  } remove_uid_dir{session_path, cfg.dir() + "/" + uid};
   auto session = PrivateBus::StartSession(cfg.dir(), session_path, &why);
   ASSERT_TRUE(session) << why;
   // A display nobody holds (no lock file), from 90 + pid % 100 on.
