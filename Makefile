@@ -11,11 +11,14 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # too, so GoogleTest and Google Benchmark are here).
 DEPS := build-essential g++ cmake ninja-build pkg-config \
 	libtomlplusplus-dev libcli11-dev libfmt-dev nlohmann-json3-dev \
-	libgtest-dev libgmock-dev libbenchmark-dev procps util-linux
+	libgtest-dev libgmock-dev libbenchmark-dev procps util-linux libsystemd-dev
 # What only the tests use (`make test`): promtool (from Debian's prometheus package, which on a
 # systemd host also starts a Prometheus server: so never for `make run`), man, systemd-analyze,
-# setpriv/capsh, strace, python3, clang-format.
-TEST_DEPS := clang-format prometheus man-db groff-base systemd libcap2-bin strace python3
+# setpriv/capsh, strace, python3, clang-format; a private dbus-daemon and GLib's Python
+# bindings for the reaperd-bus tests (tests/integration/bus_live_test.cc); Xvfb and dunst, a
+# real notification server, for the kill notice (tests/integration/notice_live_test.cc).
+TEST_DEPS := clang-format prometheus man-db groff-base systemd libcap2-bin strace python3 \
+	dbus-daemon python3-gi gir1.2-glib-2.0 xvfb dunst
 
 .PHONY: deps test-deps install-pkgs build run test unit integration bench install format format-check lab lab-smoke clean \
 	fuzz fuzz-deps sanitize tsan

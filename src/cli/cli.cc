@@ -60,6 +60,20 @@ int Main(int argc, char** argv) {
   status_cmd->add_option("--timeout-ms", status.timeout_ms, "How long to wait for the answer")
       ->check(CLI::PositiveNumber);
 
+  EventsOptions events;
+  auto* events_cmd = app.add_subcommand(
+      "events",
+      "Follow the running daemon's events: level changes, reclaim steps (with what came back) "
+      "and kills, one per line");
+  events_cmd->add_flag("--json", events.where.json, "The daemon's JSON lines, unchanged");
+  events_cmd->add_option("--socket", events.where.socket,
+                         "The status socket (default: report.status_socket of the config)");
+  events_cmd->add_option("--config", events.where.config_path,
+                         "The daemon's config file, for its report.status_socket (default: "
+                         "/etc/reaperd/reaperd.toml if it exists)");
+  events_cmd->add_option("--count", events.count, "Stop after this many events (0: follow)")
+      ->check(CLI::NonNegativeNumber);
+
   std::string check_path;
   auto* check_cmd = app.add_subcommand("check-config", "Validate a config file (exit 0 if valid)");
   check_cmd->add_option("FILE", check_path, "The TOML file")->required();
@@ -75,6 +89,7 @@ int Main(int argc, char** argv) {
     if (rank_cmd->parsed()) return RunRank(rank);
     if (check_cmd->parsed()) return RunCheckConfig(check_path);
     if (status_cmd->parsed()) return RunStatus(status);
+    if (events_cmd->parsed()) return RunEvents(events);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "reaperd: fatal: %s\n", e.what());
     return 70;

@@ -37,7 +37,16 @@ struct StatusOptions {
   int timeout_ms = 2000;
 };
 
+struct EventsOptions {
+  StatusOptions where;  // the socket, as for status (json: print the daemon's lines unchanged)
+  int count = 0;        // stop after this many events (0: until the daemon goes)
+};
+
+// The status socket `status` and `events` talk to; empty (after a message) when none.
+std::string StatusSocket(const StatusOptions& options);
+
 int RunRank(const RankOptions& options);
+int RunEvents(const EventsOptions& options);
 int RunStatus(const StatusOptions& options);
 int RunRun(const RunOptions& options);
 int RunCheckConfig(const std::string& path);

@@ -79,6 +79,8 @@ void PrintPretty(const json& j) {
 // The config the shipped unit runs the daemon with.
 constexpr const char* kUnitConfigPath = "/etc/reaperd/reaperd.toml";
 
+}  // namespace
+
 // The socket the daemon listens on: --socket, else report.status_socket of --config (or of
 // the unit's config when it exists), else the built-in default. Empty with a message when
 // the config turns the socket off or cannot be read.
@@ -99,7 +101,6 @@ std::string StatusSocket(const StatusOptions& o) {
   }
   return cfg->report.status_socket;
 }
-}  // namespace
 
 int RunStatus(const StatusOptions& o) {
   const std::string path = StatusSocket(o);

@@ -129,7 +129,14 @@ struct ReportConfig {
   friend bool operator==(const ReportConfig&, const ReportConfig&) = default;
 };
 
-enum class NotifierKind : unsigned char { kCgroupReclaim, kDropCaches, kSignal, kSocket, kHook };
+enum class NotifierKind : unsigned char {
+  kCgroupReclaim,
+  kDropCaches,
+  kSignal,
+  kSocket,
+  kHook,
+  kEvent,
+};
 
 // One step of the reclaim chain ([[reclaim.notifier]]). Which keys apply depends on kind;
 // the others must be left out (checked).
@@ -146,6 +153,8 @@ struct NotifierConfig {
   // socket: a unix stream socket; a line "reclaim ..." is written, then a reply line or EOF
   // is awaited until the timeout.
   std::string socket;
+  // event: no keys of its own; a "warning" line on the event stream (reaperd-bus turns it
+  // into the LowMemoryWarning D-Bus signal).
   // hook: argv[0] is an absolute path; run by execve, never through a shell.
   std::vector<std::string> argv;
   friend bool operator==(const NotifierConfig&, const NotifierConfig&) = default;

@@ -17,8 +17,8 @@ namespace reaperd::config {
 namespace {
 
 // In enum order.
-constexpr std::array<std::string_view, 5> kKindNames = {"cgroup_reclaim", "drop_caches", "signal",
-                                                        "socket", "hook"};
+constexpr std::array<std::string_view, 6> kKindNames = {"cgroup_reclaim", "drop_caches", "signal",
+                                                        "socket",         "hook",        "event"};
 constexpr std::array<std::string_view, 6> kSignalNames = {"SIGUSR1", "SIGUSR2", "SIGHUP",
                                                           "SIGINT",  "SIGTERM", "SIGWINCH"};
 constexpr std::array<int, 6> kSignalNumbers = {SIGUSR1, SIGUSR2, SIGHUP, SIGINT, SIGTERM, SIGWINCH};
@@ -84,8 +84,8 @@ void DecodeNotifier(const toml::table& table, std::size_t index, NotifierConfig&
   TableReader r(table, prefix, ctx);
   if (!table.contains("kind")) {
     ctx.Fail(header, prefix + ".kind",
-             "missing; set \"cgroup_reclaim\", \"drop_caches\", \"signal\", \"socket\" or "
-             "\"hook\"");
+             "missing; set \"cgroup_reclaim\", \"drop_caches\", \"signal\", \"socket\", "
+             "\"hook\" or \"event\"");
     return;
   }
   std::size_t kind = 0;
@@ -114,6 +114,8 @@ void DecodeNotifier(const toml::table& table, std::size_t index, NotifierConfig&
       break;
     case NotifierKind::kHook:
       r.StringArray("argv", out.argv);
+      break;
+    case NotifierKind::kEvent:
       break;
   }
   if (!ctx.ok()) return;
@@ -156,6 +158,7 @@ void DecodeNotifier(const toml::table& table, std::size_t index, NotifierConfig&
       }
       break;
     case NotifierKind::kDropCaches:
+    case NotifierKind::kEvent:
       break;
   }
 }

@@ -83,6 +83,9 @@ int RunDaemon(const config::Config& initial, const DaemonOptions& options, Logge
   Engine engine(*cfg, options.scopes, eo, *view, clock, log, ops, sysrq);
   engine.AddObserver(&reporting);
   reporting.SetNotifierStatus([&engine] { return NotifierStatusJson(engine); });
+  if (report::EventStream* events = reporting.events()) {
+    engine.SetEventPost([events](std::string line) { return events->Post(std::move(line)); });
+  }
   if (auto r = engine.Start(); !r) {
     log.Log(LogLevel::kError, "start", "reaper=failed error={}", Q{r.error().ToString()});
     return 1;

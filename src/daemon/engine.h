@@ -146,6 +146,9 @@ class Engine {
   // The reclaim chain of scope i (null when it has no notifiers, or in a dry run).
   const reclaim::Worker* reclaimer(std::size_t i) const noexcept { return reclaimers_[i].get(); }
   watchdog::Watchdog* stall_watchdog() noexcept { return watchdog_.get(); }
+  // Where "event" notifiers publish (the event stream of the status socket). Set before
+  // Start(); the reclaim workers call it from their threads.
+  void SetEventPost(reclaim::EventPost post) { event_post_ = std::move(post); }
 
   // systemd's watchdog (WATCHDOG_USEC): pinged at half its period by every loop pass, not
   // only by ticks, since a tick may be up to interval_slow_ms (60 s) away. The loop waits at
@@ -303,6 +306,7 @@ class Engine {
   std::int64_t last_no_candidate_log_ns_ = 0;
   std::vector<EngineObserver*> observers_;
   std::vector<std::unique_ptr<reclaim::Worker>> reclaimers_;
+  reclaim::EventPost event_post_;  // read through a pointer by the "event" notifiers
   std::vector<Episode> episodes_;
   std::vector<PendingKill> pending_;
   std::unique_ptr<reclaim::HookRunner> hooks_;

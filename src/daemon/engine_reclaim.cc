@@ -24,7 +24,7 @@ std::unique_ptr<reclaim::Worker> Engine::MakeReclaimer(const policy::Scope& scop
   if (!cfg_.reclaim.enabled || cfg_.reclaim.notifiers.empty() || options_.dry_run) return nullptr;
   std::vector<std::unique_ptr<reclaim::Notifier>> notifiers;
   for (const auto& n : cfg_.reclaim.notifiers) {
-    notifiers.push_back(reclaim::MakeNotifier(n, {view_, clock_, log_}));
+    notifiers.push_back(reclaim::MakeNotifier(n, {view_, clock_, log_, &event_post_}));
   }
   // The worker samples the scope on its own thread with a sampler of its own.
   auto sampler = std::make_shared<Sampler>(view_, clock_, scope);

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "daemon/engine.h"
+#include "daemon/reporting_events.h"
 #include "kill/last_resort.h"
 #include "sys/clock.h"
 #include "sys/fs.h"
@@ -42,6 +43,15 @@ Reporting::Reporting(const config::Config& cfg, Logger& log, bool dry_run)
     auto r = endpoints_->ListenStatus(rc.status_socket, [this] { return StatusJson(); });
     log_.Log(r ? LogLevel::kInfo : LogLevel::kWarning, "report", "status_socket={} result={}",
              Q{rc.status_socket}, Q{r ? std::string("listening") : r.error().ToString()});
+    // The event stream rides on the status socket (request "events"), behind its epoll fd.
+    if (auto es = report::EventStream::Create(); !es) {
+      log_.Log(LogLevel::kWarning, "report", "event_stream=unavailable error={}",
+               Q{es.error().ToString()});
+    } else if (r) {
+      events_ = std::move(*es);
+      (void)endpoints_->Watch(events_->fd(), [this] { events_->OnReady(); });
+      endpoints_->SetEventsHandler([this](sys::UniqueFd fd) { events_->Add(std::move(fd)); });
+    }
   }
   std::uint32_t addr = 0;
   std::uint16_t port = 0;
@@ -202,12 +212,34 @@ void Reporting::OnSample(const policy::Scope& scope, const pressure::PressureSam
   }
 }
 
+void Reporting::Emit(const json& event) noexcept {
+  if (!events_ || events_->subscribers() == 0) return;
+  try {
+    events_->Publish(report::DumpLine(event));
+  } catch (...) {
+  }
+}
+
+bool Reporting::HasWarningStep() const {
+  // The chain publishes the reclaim level's warning itself (reaperd-bus then leaves the
+  // level change alone): enabled, not a dry run (which runs no chain), an event notifier.
+  if (!cfg_.reclaim.enabled || dry_run_) return false;
+  return std::any_of(cfg_.reclaim.notifiers.begin(), cfg_.reclaim.notifiers.end(),
+                     [](const auto& n) { return n.kind == config::NotifierKind::kEvent; });
+}
+
 void Reporting::OnLevelChange(const policy::Scope& scope, pressure::Level from,
                               const pressure::Decision& decision) {
-  (void)from;
   try {
+    const std::string name = scope.Name();
     metrics_.Add("reaperd_level_changes_total",
-                 {{"scope", scope.Name()}, {"to", pressure::LevelName(decision.level)}});
+                 {{"scope", name}, {"to", pressure::LevelName(decision.level)}});
+    if (events_ && events_->subscribers() > 0) {
+      const auto it = scopes_.find(name);  // OnSample came first: the reading behind the change
+      const pressure::PressureSample sample =
+          it != scopes_.end() ? it->second.sample : pressure::PressureSample{};
+      Emit(LevelEventJson(name, from, decision, sample, HasWarningStep()));
+    }
   } catch (...) {
   }
 }
@@ -235,6 +267,8 @@ void Reporting::OnKillDecision(const KillDecision& k) {
       const auto& p = k.snapshot->processes[k.ranking->candidates[k.victim_rank].index];
       f.pid = p.pid;
       f.comm = std::string(p.comm.view());
+      // After the signal (observers run after Reaper::Submit), like every line here.
+      if (events_ && events_->subscribers() > 0) Emit(KillEventJson(k, p, name));
     }
     in_flight_[k.seq] = f;
     ++scopes_[name].kills;
@@ -273,6 +307,7 @@ void Reporting::OnKillResult(const kill::KillResult& r) {
     if (reports_.write_errors() != errors_before) {
       metrics_.Add("reaperd_kill_report_write_errors_total", {});
     }
+    if (events_ && events_->subscribers() > 0) Emit(KillResultEventJson(r, name));
     if (!missed) in_flight_.erase(r.seq);
     metrics_.Set("reaperd_victims_in_flight", {}, static_cast<double>(in_flight_.size()));
   } catch (...) {
@@ -358,9 +393,11 @@ std::string Reporting::StatusJson() const {
 }
 
 void Reporting::OnReclaimPass(const policy::Scope& scope, const reclaim::PassResult& pass) {
-  (void)scope;  // the families are by notifier (docs/metrics.md)
   try {
     for (const auto& step : pass.steps) {
+      if (events_ && events_->subscribers() > 0) {
+        Emit(ReclaimStepEventJson(scope.Name(), step, pass));
+      }
       metrics_.Add(
           "reaperd_reclaim_runs_total",
           {{"notifier", step.notifier}, {"result", reclaim::NotifyOutcomeName(step.outcome)}});

@@ -19,6 +19,7 @@
 #include "config/config.h"
 #include "daemon/observer.h"
 #include "report/endpoints.h"
+#include "report/event_stream.h"
 #include "report/kill_report.h"
 #include "report/metrics.h"
 
@@ -45,6 +46,10 @@ class Reporting final : public EngineObserver {
   report::Metrics& metrics() noexcept { return metrics_; }
   // What `reaperd status` shows under "notifiers"; called on the loop thread per query.
   void SetNotifierStatus(std::function<nlohmann::json()> f) { notifier_status_ = std::move(f); }
+
+  // The event stream of the status socket (null if it could not be made). Post() is
+  // thread-safe: the reclaim chain's "event" notifier publishes through it.
+  report::EventStream* events() noexcept { return events_.get(); }
 
   // The status answer and the metrics text (public for tests).
   std::string StatusJson() const;
@@ -93,6 +98,10 @@ class Reporting final : public EngineObserver {
   void DefineMetrics();
   // Counts, logs and keeps for the status answer a last resort r pulled in scope.
   void NoteLastResort(const std::string& scope, const kill::KillResult& r);
+  // Whether the scopes' reclaim chains have an "event" notifier (level events say so).
+  bool HasWarningStep() const;
+  // Publishes one event line to the stream's subscribers (none: nothing is formatted).
+  void Emit(const nlohmann::json& event) noexcept;
   // Brings reaperd_log_lines_dropped_total up to the log sink's own count.
   void SyncLogDrops() noexcept;
 
@@ -102,6 +111,7 @@ class Reporting final : public EngineObserver {
   report::Metrics metrics_;
   report::KillReports reports_;
   std::unique_ptr<report::Endpoints> endpoints_;
+  std::unique_ptr<report::EventStream> events_;
   std::int64_t textfile_written_ns_ = -1;  // the sample time of the last rewrite
   std::string textfile_path_;  // empty: no textfile (off, or the default without node_exporter)
   std::map<std::string, ScopeState> scopes_;

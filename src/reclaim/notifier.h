@@ -7,6 +7,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -46,11 +47,16 @@ class Notifier {
   virtual NotifyOutcome Run(const NotifyContext& ctx, int timeout_ms) = 0;
 };
 
+// Publishes one JSON line on the daemon's event stream from any thread; false when nobody
+// is subscribed (the line is not kept).
+using EventPost = std::function<bool(std::string json_line)>;
+
 // What notifiers need from the daemon.
 struct NotifierDeps {
   sys::SystemView& view;
   const sys::Clock& clock;
   Logger& log;
+  const EventPost* post_event = nullptr;  // the "event" notifier's way out; may be unset
 };
 
 // Builds the notifier a config entry describes.

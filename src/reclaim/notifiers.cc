@@ -181,6 +181,47 @@ class HookNotifier final : public Notifier {
   NotifierDeps deps_;
 };
 
+// Publishes a "warning" line on the daemon's event stream, where reaperd-bus (or any other
+// subscriber) turns it into LowMemoryWarning for applications; the chain then measures what
+// came back over the settle window, as for every step. Nobody subscribed: kNoTarget, so the
+// step is backed off like a socket nobody listens on.
+class EventWarning final : public Notifier {
+ public:
+  EventWarning(const config::NotifierConfig& cfg, NotifierDeps deps) : cfg_(cfg), deps_(deps) {}
+  const std::string& name() const noexcept override { return cfg_.name; }
+  std::string_view kind() const noexcept override { return "event"; }
+  NotifyOutcome Run(const NotifyContext& ctx, int) override {
+    if (deps_.post_event == nullptr || !*deps_.post_event) return NotifyOutcome::kNoTarget;
+    std::string line = "{\"event\":\"warning\",\"scope\":\"";
+    AppendJsonEscaped(ctx.scope.Name(), line);
+    line += "\",\"step\":\"";
+    AppendJsonEscaped(cfg_.name, line);
+    line += fmt::format("\",\"level\":\"{}\",\"available_bytes\":{},\"total_bytes\":{}}}",
+                        pressure::LevelName(ctx.level), ctx.sample.available_bytes,
+                        ctx.sample.total_bytes);
+    return (*deps_.post_event)(std::move(line)) ? NotifyOutcome::kDone : NotifyOutcome::kNoTarget;
+  }
+
+ private:
+  // JSON string escaping: quotes, backslashes and control bytes (a cgroup name is the
+  // user's choice).
+  static void AppendJsonEscaped(std::string_view in, std::string& out) {
+    for (const char c : in) {
+      if (c == '"' || c == '\\') {
+        out += '\\';
+        out += c;
+      } else if (static_cast<unsigned char>(c) < 0x20) {
+        out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
+      } else {
+        out += c;
+      }
+    }
+  }
+
+  config::NotifierConfig cfg_;
+  NotifierDeps deps_;
+};
+
 }  // namespace
 
 const char* NotifyOutcomeName(NotifyOutcome o) noexcept {
@@ -211,6 +252,8 @@ std::unique_ptr<Notifier> MakeNotifier(const config::NotifierConfig& cfg, Notifi
       return std::make_unique<SocketTrim>(cfg, deps);
     case config::NotifierKind::kHook:
       return std::make_unique<HookNotifier>(cfg, deps);
+    case config::NotifierKind::kEvent:
+      return std::make_unique<EventWarning>(cfg, deps);
   }
   return nullptr;
 }

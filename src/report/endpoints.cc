@@ -6,10 +6,12 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -79,6 +81,15 @@ Result<void> Endpoints::ListenStatus(const std::string& path, Producer body) {
   ::umask(old);
   if (b != 0) return Fail(Error::Sys(bind_errno, "bind status socket"));
   if (::listen(fd.get(), 8) != 0) return Fail(Error::Sys(errno, "listen status socket"));
+  sys::UniqueFd timer(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
+  if (!timer) return Fail(Error::Sys(errno, "timerfd_create"));
+  epoll_event tev{};
+  tev.events = EPOLLIN;
+  tev.data.fd = timer.get();
+  if (::epoll_ctl(ep_.get(), EPOLL_CTL_ADD, timer.get(), &tev) != 0) {
+    return Fail(Error::Sys(errno, "epoll_ctl status timer"));
+  }
+  request_timer_ = std::move(timer);
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.fd = fd.get();
@@ -136,6 +147,10 @@ void Endpoints::OnReady() noexcept {
     const int fd = events[i].data.fd;
     if (status_fd_ && fd == status_fd_.get()) {
       AcceptStatus();
+    } else if (request_timer_ && fd == request_timer_.get()) {
+      OnRequestTimer();
+    } else if (status_conns_.contains(fd)) {
+      ReadStatusRequest(fd);
     } else if (http_fd_ && fd == http_fd_.get()) {
       AcceptHttp();
     } else if (http_conns_.contains(fd)) {
@@ -167,11 +182,103 @@ void Endpoints::AcceptStatus() noexcept {
       ++refused_;
       continue;
     }
+    if (status_conns_.size() >= kMaxStatusConns) {
+      AnswerStatus(std::move(c), "");  // no room to wait for its request: the old answer
+      continue;
+    }
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = c.get();
+    if (::epoll_ctl(ep_.get(), EPOLL_CTL_ADD, c.get(), &ev) != 0) {
+      AnswerStatus(std::move(c), "");
+      continue;
+    }
+    const int fd = c.get();
     try {
-      SendOnce(c.get(), status_body_());
-      ++status_served_;
+      StatusConn conn;
+      conn.fd = std::move(c);
+      conn.accepted_ns = NowNs();
+      status_conns_.emplace(fd, std::move(conn));
+    } catch (...) {
+      ::epoll_ctl(ep_.get(), EPOLL_CTL_DEL, fd, nullptr);
+      continue;
+    }
+    // The request is usually there already (sent right after connect).
+    ReadStatusRequest(fd);
+    if (status_conns_.contains(fd)) {
+      itimerspec its{};
+      its.it_value.tv_nsec = kRequestWaitMs * 1'000'000L;
+      ::timerfd_settime(request_timer_.get(), 0, &its, nullptr);
+    }
+  }
+}
+
+void Endpoints::ReadStatusRequest(int fd) noexcept {
+  auto it = status_conns_.find(fd);
+  if (it == status_conns_.end()) return;
+  StatusConn& c = it->second;
+  char buf[256];
+  const ssize_t n = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+  bool done = n <= 0;  // EOF or an error: answer what there is
+  if (n > 0) {
+    try {
+      c.request.append(buf, static_cast<std::size_t>(n));
     } catch (...) {
     }
+    done = c.request.find('\n') != std::string::npos || c.request.size() >= 256;
+  }
+  if (!done) return;
+  ::epoll_ctl(ep_.get(), EPOLL_CTL_DEL, fd, nullptr);
+  sys::UniqueFd conn = std::move(c.fd);
+  std::string request = std::move(c.request);
+  status_conns_.erase(it);
+  AnswerStatus(std::move(conn), request);
+}
+
+void Endpoints::OnRequestTimer() noexcept {
+  std::uint64_t expirations = 0;
+  (void)!::read(request_timer_.get(), &expirations, sizeof expirations);
+  const std::int64_t now = NowNs();
+  std::int64_t oldest_left = -1;
+  for (auto it = status_conns_.begin(); it != status_conns_.end();) {
+    if (now - it->second.accepted_ns < kRequestWaitMs * 1'000'000LL) {
+      if (oldest_left < 0 || it->second.accepted_ns < oldest_left) {
+        oldest_left = it->second.accepted_ns;
+      }
+      ++it;
+      continue;
+    }
+    ::epoll_ctl(ep_.get(), EPOLL_CTL_DEL, it->first, nullptr);
+    sys::UniqueFd conn = std::move(it->second.fd);
+    it = status_conns_.erase(it);
+    AnswerStatus(std::move(conn), "");
+  }
+  if (oldest_left >= 0) {
+    const std::int64_t left = oldest_left + kRequestWaitMs * 1'000'000LL - now;
+    itimerspec its{};
+    its.it_value.tv_sec = left / 1'000'000'000LL;
+    its.it_value.tv_nsec = std::max<std::int64_t>(left % 1'000'000'000LL, 1);
+    ::timerfd_settime(request_timer_.get(), 0, &its, nullptr);
+  }
+}
+
+void Endpoints::AnswerStatus(sys::UniqueFd fd, std::string_view request) noexcept {
+  while (!request.empty() &&
+         (request.back() == '\n' || request.back() == '\r' || request.back() == ' ')) {
+    request.remove_suffix(1);
+  }
+  if (request == "events" && events_take_) {
+    try {
+      events_take_(std::move(fd));
+    } catch (...) {
+    }
+    return;
+  }
+  try {
+    SendOnce(fd.get(), status_body_());
+    ++status_served_;
+  } catch (...) {
   }
 }
 
@@ -239,6 +346,9 @@ Result<std::string> QueryStatus(const std::string& path, int timeout_ms) {
   if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     return Fail(Error::Sys(errno, "connect to the status socket"));
   }
+  // The request; a daemon from before requests existed ignores it and answers anyway.
+  static constexpr std::string_view kRequest = "status\n";
+  (void)::send(fd.get(), kRequest.data(), kRequest.size(), MSG_NOSIGNAL);
   std::string out;
   char buf[16384];
   for (;;) {

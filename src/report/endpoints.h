@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "base/error.h"
 #include "sys/unique_fd.h"
@@ -33,6 +34,9 @@ class Endpoints {
   Result<void> ListenHttp(std::uint32_t addr_host_order, std::uint16_t port, Producer body);
   // Any other fd to wake on (e.g. a timerfd); handler runs from OnReady.
   Result<void> Watch(int fd, Handler handler);
+  // Who takes a status connection that asked for "events" (report/event_stream.h). Without
+  // one, such a request is answered with the status like any other.
+  void SetEventsHandler(std::function<void(sys::UniqueFd)> take) { events_take_ = std::move(take); }
 
   int fd() const noexcept { return ep_.get(); }
   void OnReady() noexcept;
@@ -46,6 +50,11 @@ class Endpoints {
   static constexpr std::size_t kMaxHttpConns = 8;
   static constexpr std::size_t kMaxRequest = 4096;
   static constexpr std::int64_t kHttpTimeoutNs = 5'000'000'000;
+  // The status socket's request: a line ("status" or "events") sent right after connecting.
+  // A client that sends nothing (older `reaperd status`, socat) gets the status after
+  // kRequestWaitMs, as it got it at once before requests existed.
+  static constexpr std::size_t kMaxStatusConns = 8;
+  static constexpr int kRequestWaitMs = 50;
 
   struct HttpConn {
     sys::UniqueFd fd;
@@ -57,6 +66,10 @@ class Endpoints {
   void AcceptHttp() noexcept;
   void ReadHttp(int fd) noexcept;
   void CloseHttp(int fd) noexcept;
+  // Reads the request of a pending status connection; answers it once complete.
+  void ReadStatusRequest(int fd) noexcept;
+  void AnswerStatus(sys::UniqueFd fd, std::string_view request) noexcept;
+  void OnRequestTimer() noexcept;
 
   sys::UniqueFd ep_;
   sys::UniqueFd status_fd_;
@@ -67,12 +80,20 @@ class Endpoints {
   Producer http_body_;
   std::map<int, HttpConn> http_conns_;
   std::map<int, Handler> watched_;
+  struct StatusConn {
+    sys::UniqueFd fd;
+    std::string request;
+    std::int64_t accepted_ns = 0;
+  };
+  std::map<int, StatusConn> status_conns_;  // waiting for their request line
+  sys::UniqueFd request_timer_;             // a timerfd: answers the ones that never send one
+  std::function<void(sys::UniqueFd)> events_take_;
   std::uint64_t status_served_ = 0;
   std::uint64_t refused_ = 0;
 };
 
-// Client side of the status socket: connects, reads the whole answer (bounded, with a
-// timeout). For `reaperd status`.
+// Client side of the status socket: connects, sends "status", reads the whole answer
+// (bounded, with a timeout). For `reaperd status`.
 Result<std::string> QueryStatus(const std::string& path, int timeout_ms);
 
 }  // namespace reaperd::report

@@ -22,10 +22,14 @@ check_prefix() {
   local prefix=$1 etc=$2 root=$stage/${1//\//_}
   DESTDIR=$root cmake --install "$build" --prefix "$prefix" > "$root.log" 2>&1 ||
     { bad "cmake --install --prefix $prefix failed: $(cat "$root.log")"; return; }
-  local expected actual
+  local expected actual bus_files=""
+  # reaperd-bus, when the build has it (libsystemd found): its binary, unit and D-Bus policy.
+  [ -x "$build/reaperd-bus" ] && bus_files="$prefix/sbin/reaperd-bus
+$prefix/lib/systemd/system/reaperd-bus.service
+$prefix/share/dbus-1/system.d/org.freedesktop.LowMemoryMonitor.conf"
   expected=$(printf '%s\n' "$etc/reaperd/reaperd.toml" "$prefix/lib/systemd/system/reaperd.service" \
-    "$prefix/sbin/reaperd" "$prefix/share/man/man5/reaperd.toml.5" "$prefix/share/man/man8/reaperd.8" |
-    sort)
+    "$prefix/sbin/reaperd" "$prefix/share/man/man5/reaperd.toml.5" "$prefix/share/man/man8/reaperd.8" \
+    $bus_files | sort)
   actual=$(cd "$root" && find . -type f | sed 's/^\.//' | sort)
   [ "$expected" = "$actual" ] || bad "prefix $prefix: tree differs:
 expected:
@@ -36,6 +40,11 @@ $actual"
   local unit=$root$prefix/lib/systemd/system/reaperd.service
   grep -qx "ExecStart=$prefix/sbin/reaperd run --config $etc/reaperd/reaperd.toml" "$unit" ||
     bad "prefix $prefix: ExecStart: $(grep ExecStart= "$unit")"
+  if [ -n "$bus_files" ]; then
+    grep -qx "ExecStart=$prefix/sbin/reaperd-bus --socket /run/reaperd/status.sock" \
+      "$root$prefix/lib/systemd/system/reaperd-bus.service" ||
+      bad "prefix $prefix: reaperd-bus ExecStart: $(grep ExecStart= "$root$prefix/lib/systemd/system/reaperd-bus.service")"
+  fi
   local cfg=$root$etc/reaperd/reaperd.toml
   [ -f "$cfg" ] || return
   # No active key: every line is blank, a comment or a [table] header.

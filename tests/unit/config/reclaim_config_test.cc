@@ -45,6 +45,11 @@ socket = "/run/app/trim.sock"
 kind = "hook"
 argv = ["/bin/echo", "hi"]
 
+[[reclaim.notifier]]
+name = "lowmem warning"
+kind = "event"
+timeout_ms = 10
+
 [hooks.warn]
 argv = ["/usr/bin/notify-send", "low memory"]
 timeout_ms = 1000
@@ -112,7 +117,7 @@ TEST(ReclaimConfigTest, FullRoundTrip) {
   EXPECT_EQ(r.backoff_max_ms, 8000);
   EXPECT_EQ(r.interval_ms, 2000);
   EXPECT_EQ(r.kill_budget_ms, 150);
-  ASSERT_EQ(r.notifiers.size(), 5u);
+  ASSERT_EQ(r.notifiers.size(), 6u);
   EXPECT_EQ(r.notifiers[0].name, "cg");
   EXPECT_EQ(r.notifiers[0].kind, NotifierKind::kCgroupReclaim);
   EXPECT_EQ(r.notifiers[0].timeout_ms, 700);
@@ -123,6 +128,8 @@ TEST(ReclaimConfigTest, FullRoundTrip) {
   EXPECT_EQ(SignalName(r.notifiers[2].signal), "SIGUSR2");
   EXPECT_EQ(r.notifiers[3].socket, "/run/app/trim.sock");
   EXPECT_EQ(r.notifiers[4].argv, (std::vector<std::string>{"/bin/echo", "hi"}));
+  EXPECT_EQ(r.notifiers[5].kind, NotifierKind::kEvent);
+  EXPECT_EQ(r.notifiers[5].name, "lowmem warning");
   EXPECT_EQ(cfg->hooks.warn.argv.size(), 2u);
   EXPECT_EQ(cfg->hooks.warn.timeout_ms, 1000);
   EXPECT_EQ(cfg->hooks.pre_kill.timeout_ms, 100);
