@@ -81,6 +81,7 @@ int RunDaemon(const config::Config& initial, const DaemonOptions& options, Logge
   eo.self = ::getpid();
   Engine engine(*cfg, options.scopes, eo, *view, clock, log, ops, sysrq);
   engine.AddObserver(&reporting);
+  engine.SetPodNames(&reporting.pod_names());
   reporting.SetNotifierStatus([&engine] { return NotifierStatusJson(engine); });
   if (auto r = engine.Start(); !r) {
     log.Log(LogLevel::kError, "start", "reaper=failed error={}", Q{r.error().ToString()});

@@ -170,4 +170,26 @@ std::string_view ContainerLabel(const ContainerInfo& c, std::span<char> buf) noe
   return {buf.data(), n};
 }
 
+bool ParsePodLogDir(std::string_view dir, PodLogDir* out) noexcept {
+  const auto first = dir.find('_');
+  const auto last = dir.rfind('_');
+  if (first == std::string_view::npos || first == last) return false;
+  PodLogDir d{dir.substr(0, first), dir.substr(first + 1, last - first - 1), dir.substr(last + 1)};
+  // A uid is hex digits and dashes (a static pod's is a bare hash); the name has no '_'.
+  const bool uid_ok = !d.uid.empty() && std::all_of(d.uid.begin(), d.uid.end(), [](char c) {
+    return c == '-' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+  });
+  if (d.ns.empty() || d.name.empty() || !uid_ok || d.name.find('_') != std::string_view::npos) {
+    return false;
+  }
+  *out = d;
+  return true;
+}
+
+std::string_view CanonicalPodUid(std::string_view uid, std::span<char> buf) noexcept {
+  const std::size_t n = std::min(uid.size(), buf.size());
+  for (std::size_t i = 0; i < n; ++i) buf[i] = uid[i] == '_' ? '-' : uid[i];
+  return {buf.data(), n};
+}
+
 }  // namespace reaperd::policy

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <span>
+#include <string>
 #include <string_view>
 
 namespace reaperd::policy {
@@ -49,5 +50,24 @@ const char* PodQosName(PodQos q) noexcept;
 // "docker:0123456789ab" (the id cut to 12, as the engines show it), "nspawn:web", "pod:UID"
 // for a pod-level cgroup, "" when none. Into buf; returns the view written.
 std::string_view ContainerLabel(const ContainerInfo& c, std::span<char> buf) noexcept;
+
+// A pod's namespace and name, as the kubelet's pod log directory names them.
+struct PodName {
+  std::string ns;
+  std::string name;
+  friend bool operator==(const PodName&, const PodName&) = default;
+};
+
+// The kubelet keeps each pod's logs in <root>/<namespace>_<name>_<uid>
+// (kuberuntime.BuildPodLogsDirectory); namespaces and pod names are DNS names, with no '_'.
+// Splits such a directory name; false for anything else. The views point into dir.
+struct PodLogDir {
+  std::string_view ns, name, uid;
+};
+bool ParsePodLogDir(std::string_view dir, PodLogDir* out) noexcept;
+
+// The pod uid in its canonical spelling (the systemd driver writes '_' for '-' in the slice
+// name): into buf, cut at its size; returns the view written.
+std::string_view CanonicalPodUid(std::string_view uid, std::span<char> buf) noexcept;
 
 }  // namespace reaperd::policy
