@@ -44,15 +44,16 @@ struct Engine {
   const char* prefix;
   const char* suffix;
   ContainerEngine engine;
+  bool monitor = false;
 };
 
 // Scope-style names, the longer prefixes first (cri-containerd- before containerd-).
 constexpr Engine kScopes[] = {
     {"cri-containerd-", ".scope", ContainerEngine::kContainerd},
-    {"crio-conmon-", ".scope", ContainerEngine::kCrio},
+    {"crio-conmon-", ".scope", ContainerEngine::kCrio, true},
     {"crio-", ".scope", ContainerEngine::kCrio},
     {"docker-", ".scope", ContainerEngine::kDocker},
-    {"libpod-conmon-", ".scope", ContainerEngine::kPodman},
+    {"libpod-conmon-", ".scope", ContainerEngine::kPodman, true},
     {"libpod-", ".scope", ContainerEngine::kPodman},
     {"libpod-", "", ContainerEngine::kPodman},  // cgroupfs manager: /libpod_parent/libpod-<id>
 };
@@ -102,6 +103,7 @@ ContainerInfo IdentifyContainer(std::string_view cgroup) noexcept {
         if (*e.suffix == '\0' && parent != "libpod_parent") continue;
         out.engine = e.engine;
         out.id = id;
+        out.monitor = e.monitor;
         break;
       }
     }

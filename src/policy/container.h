@@ -38,6 +38,7 @@ struct ContainerInfo {
   std::string_view id;       // the container's id (64 hex digits) or machine name
   std::string_view pod_uid;  // Kubernetes: the pod's uid (dashes or underscores as in path)
   PodQos qos = PodQos::kNone;
+  bool monitor = false;  // the engine's monitor of the container (conmon's scope), not it
   bool kubernetes() const noexcept { return !pod_uid.empty() || qos != PodQos::kNone; }
   bool known() const noexcept { return engine != ContainerEngine::kNone || kubernetes(); }
 };
