@@ -1,0 +1,9 @@
+# The fleet and deployment files under deploy/ (ctest -L deploy): the alerting rules checked
+# and unit-tested by promtool, every metric name the dashboard and rules use checked against
+# a real exposition of reaperd. Exit 77 is a skip (a tool missing), with the reason on stderr.
+add_test(NAME deploy_alerts COMMAND ${CMAKE_SOURCE_DIR}/tests/deploy/alerts.sh ${CMAKE_SOURCE_DIR})
+add_test(NAME deploy_metric_names
+         COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/deploy/metric_names.py ${CMAKE_BINARY_DIR}
+                 ${CMAKE_SOURCE_DIR} $<TARGET_FILE:reaperd>)
+set_tests_properties(deploy_alerts deploy_metric_names PROPERTIES LABELS deploy
+                     SKIP_RETURN_CODE 77 TIMEOUT 120)
