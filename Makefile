@@ -17,7 +17,11 @@ DEPS := build-essential g++ cmake ninja-build pkg-config \
 # setpriv/capsh, strace, python3, clang-format.
 TEST_DEPS := clang-format prometheus man-db groff-base systemd libcap2-bin strace python3
 
-.PHONY: deps test-deps install-pkgs build run test unit integration bench install format format-check lab lab-smoke clean \
+# What the manifest check (ctest -L deploy) uses, from the npm registry, into BUILD/deploy-node:
+# the Kubernetes API's JSON schemas with their validator, and its types for a strict check.
+DEPLOY_NODE_PKGS := kubernetes-models@5.1.0 kubernetes-types@1.30.0 typescript@5.9.3 yaml@2.9.1
+
+.PHONY: deps test-deps deploy-deps install-pkgs build run test unit integration bench install format format-check lab lab-smoke clean \
 	fuzz fuzz-deps sanitize tsan
 
 deps:
@@ -25,6 +29,11 @@ deps:
 
 test-deps:
 	@$(MAKE) --no-print-directory install-pkgs PKGS="$(TEST_DEPS)"
+
+deploy-deps:
+	@command -v npm >/dev/null 2>&1 || $(MAKE) --no-print-directory install-pkgs PKGS="nodejs npm"
+	@[ -d $(BUILD)/deploy-node/node_modules/kubernetes-models ] || \
+	  npm install --prefix $(BUILD)/deploy-node --no-audit --no-fund $(DEPLOY_NODE_PKGS)
 
 install-pkgs:
 	@missing=""; for p in $(PKGS); do \
@@ -47,7 +56,7 @@ ARGS ?=
 run: build
 	$(BUILD)/reaperd run $(ARGS)
 
-test: test-deps build
+test: test-deps deploy-deps build
 	cd $(BUILD) && ctest --output-on-failure --timeout 300 -j 1
 
 unit: test-deps build

@@ -7,3 +7,9 @@ add_test(NAME deploy_metric_names
                  ${CMAKE_SOURCE_DIR} $<TARGET_FILE:reaperd>)
 set_tests_properties(deploy_alerts deploy_metric_names PROPERTIES LABELS deploy
                      SKIP_RETURN_CODE 77 TIMEOUT 120)
+# The Kubernetes manifests against the API's schema (tests/deploy/manifests.mjs), with the npm
+# packages `make deploy-deps` installs into BUILD/deploy-node (skipped without them).
+add_test(NAME deploy_manifests
+         COMMAND node ${CMAKE_SOURCE_DIR}/tests/deploy/manifests.mjs
+                 ${CMAKE_BINARY_DIR}/deploy-node ${CMAKE_SOURCE_DIR})
+set_tests_properties(deploy_manifests PROPERTIES LABELS deploy SKIP_RETURN_CODE 77 TIMEOUT 120)
