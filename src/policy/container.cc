@@ -100,7 +100,9 @@ ContainerInfo IdentifyContainer(std::string_view cgroup) noexcept {
       for (const Engine& e : kScopes) {
         auto id = Between(name, e.prefix, e.suffix);
         if (!IsId(id)) continue;
-        if (*e.suffix == '\0' && parent != "libpod_parent") continue;
+        // A bare "libpod-<id>" (the cgroupfs manager) under libpod_parent, or under any
+        // --cgroup-parent when the id is whole (64 digits: no ordinary name looks so).
+        if (*e.suffix == '\0' && parent != "libpod_parent" && id.size() != 64) continue;
         out.engine = e.engine;
         out.id = id;
         out.monitor = e.monitor;

@@ -7,7 +7,8 @@
 //   Kubernetes, cgroupfs driver: /kubepods/burstable/pod<uid>/<id>
 //   Docker: /system.slice/docker-<id>.scope, /docker/<id>
 //   Podman: /machine.slice/libpod-<id>.scope, .../user@UID.service/user.slice/libpod-<id>.scope,
-//     /libpod_parent/libpod-<id> (and libpod-conmon-<id>.scope, the container's monitor)
+//     /libpod_parent/libpod-<id>, PARENT/libpod-<64-digit id> (and libpod-conmon-<id>.scope, the
+//     container's monitor)
 //   containerd: cri-containerd-<id>.scope; CRI-O: crio-<id>.scope
 //   systemd-machined: /machine.slice/systemd-nspawn@NAME.service, /machine.slice/
 //     machine-NAME.scope (nspawn containers and VMs); LXC: /lxc.payload.NAME, /lxc/NAME

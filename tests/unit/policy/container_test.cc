@@ -67,6 +67,10 @@ TEST(Container, DockerPodmanAndTheirMonitors) {
       "podman:3f1c9a6e0b2d");
   EXPECT_EQ(Label("/machine.slice/libpod-conmon-" + kId + ".scope"), "podman:3f1c9a6e0b2d");
   EXPECT_EQ(Label("/libpod_parent/libpod-" + kId), "podman:3f1c9a6e0b2d");
+  // podman --cgroup-parent=/lab with the cgroupfs manager (the lab's podman on cgroup v1):
+  // the whole 64-digit id names it under any parent; a shorter one only under libpod_parent.
+  EXPECT_EQ(Label("/process_api/6e3207e4/reaperd_lab/libpod-" + kId), "podman:3f1c9a6e0b2d");
+  EXPECT_EQ(Label("/reaperd_lab/libpod-" + kId.substr(0, 16)), "");
 }
 
 TEST(Container, MachinesAndLxc) {
