@@ -11,7 +11,7 @@ import path from "node:path";
 import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
 
-const [nodeDir, srcDir] = process.argv.slice(2);
+const [nodeDir, srcDir] = process.argv.slice(2).map((p) => path.resolve(p));
 if (!fs.existsSync(path.join(nodeDir, "node_modules", "kubernetes-models"))) {
   console.error(`kubernetes-models not installed in ${nodeDir} (make deploy-deps): skipped`);
   process.exit(77);

@@ -13,3 +13,8 @@ add_test(NAME deploy_manifests
          COMMAND node ${CMAKE_SOURCE_DIR}/tests/deploy/manifests.mjs
                  ${CMAKE_BINARY_DIR}/deploy-node ${CMAKE_SOURCE_DIR})
 set_tests_properties(deploy_manifests PROPERTIES LABELS deploy SKIP_RETURN_CODE 77 TIMEOUT 120)
+# The ConfigMap's reaperd.toml passes `reaperd check-config`.
+add_test(NAME deploy_configmap
+         COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/deploy/configmap.py ${CMAKE_BINARY_DIR}
+                 ${CMAKE_SOURCE_DIR} $<TARGET_FILE:reaperd>)
+set_tests_properties(deploy_configmap PROPERTIES LABELS deploy TIMEOUT 60)
