@@ -14,8 +14,10 @@ DEPS := build-essential g++ cmake ninja-build pkg-config \
 	libgtest-dev libgmock-dev libbenchmark-dev procps util-linux
 # What only the tests use (`make test`): promtool (from Debian's prometheus package, which on a
 # systemd host also starts a Prometheus server: so never for `make run`), man, systemd-analyze,
-# setpriv/capsh, strace, python3, clang-format.
-TEST_DEPS := clang-format prometheus man-db groff-base systemd libcap2-bin strace python3
+# setpriv/capsh, strace, python3, clang-format; podman and runc for the image's lab test
+# (ctest -L podman: crun refuses a host with cgroup v1 and v2 controllers both in use).
+TEST_DEPS := clang-format prometheus man-db groff-base systemd libcap2-bin strace python3 \
+	podman runc
 
 # What the manifest check (ctest -L deploy) uses, from the npm registry, into BUILD/deploy-node:
 # the Kubernetes API's JSON schemas with their validator, and its types for a strict check.

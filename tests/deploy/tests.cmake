@@ -18,3 +18,10 @@ add_test(NAME deploy_configmap
          COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/deploy/configmap.py ${CMAKE_BINARY_DIR}
                  ${CMAKE_SOURCE_DIR} $<TARGET_FILE:reaperd>)
 set_tests_properties(deploy_configmap PROPERTIES LABELS deploy TIMEOUT 60)
+# The image built from the tree and run under Podman as the DaemonSet runs it: a leaking
+# container is killed by reaperd, its sibling and reaperd live on (tests/deploy/podman_lab.sh).
+add_test(NAME deploy_podman_lab
+         COMMAND ${CMAKE_SOURCE_DIR}/tests/deploy/podman_lab.sh ${CMAKE_BINARY_DIR}
+                 ${CMAKE_SOURCE_DIR} $<TARGET_FILE:reaperd>)
+set_tests_properties(deploy_podman_lab PROPERTIES LABELS "deploy;podman" SKIP_RETURN_CODE 77
+                     RUN_SERIAL TRUE TIMEOUT 180)
