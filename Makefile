@@ -16,11 +16,17 @@ DEPS := build-essential g++ cmake ninja-build pkg-config \
 # systemd host also starts a Prometheus server: so never for `make run`), man, systemd-analyze,
 # setpriv/capsh, strace, python3, clang-format; a private dbus-daemon and GLib's Python
 # bindings for the reaperd-bus tests (tests/integration/bus_live_test.cc); Xvfb and dunst, a
-# real notification server, for the kill notice (tests/integration/notice_live_test.cc).
+# real notification server, for the kill notice (tests/integration/notice_live_test.cc);
+# podman and runc for the image's lab test (ctest -L podman: crun refuses a host with cgroup
+# v1 and v2 controllers both in use).
 TEST_DEPS := clang-format prometheus man-db groff-base systemd libcap2-bin strace python3 \
-	dbus-daemon python3-gi gir1.2-glib-2.0 xvfb dunst
+	dbus-daemon python3-gi gir1.2-glib-2.0 xvfb dunst podman runc
 
-.PHONY: deps test-deps install-pkgs build run test unit integration bench install format format-check lab lab-smoke clean \
+# What the manifest check (ctest -L deploy) uses, from the npm registry, into BUILD/deploy-node:
+# the Kubernetes API's JSON schemas with their validator, and its types for a strict check.
+DEPLOY_NODE_PKGS := kubernetes-models@5.1.0 kubernetes-types@1.30.0 typescript@5.9.3 yaml@2.9.1
+
+.PHONY: deps test-deps deploy-deps install-pkgs build run test unit integration bench install format format-check lab lab-smoke clean \
 	fuzz fuzz-deps sanitize tsan
 
 deps:
@@ -28,6 +34,11 @@ deps:
 
 test-deps:
 	@$(MAKE) --no-print-directory install-pkgs PKGS="$(TEST_DEPS)"
+
+deploy-deps:
+	@command -v npm >/dev/null 2>&1 || $(MAKE) --no-print-directory install-pkgs PKGS="nodejs npm"
+	@[ -d $(BUILD)/deploy-node/node_modules/kubernetes-models ] || \
+	  npm install --prefix $(BUILD)/deploy-node --no-audit --no-fund $(DEPLOY_NODE_PKGS)
 
 install-pkgs:
 	@missing=""; for p in $(PKGS); do \
@@ -50,7 +61,7 @@ ARGS ?=
 run: build
 	$(BUILD)/reaperd run $(ARGS)
 
-test: test-deps build
+test: test-deps deploy-deps build
 	cd $(BUILD) && ctest --output-on-failure --timeout 300 -j 1
 
 unit: test-deps build

@@ -127,7 +127,10 @@ void PrintJson(const policy::Snapshot& snap, const policy::Ranking& ranking,
                        {"total", s.total},
                        {"oom_score", s.oom_score},
                        {"preference", PreferenceName(s.tier)},
-                       {"avoided", policy::AvoidReasonName(s.avoid)}}}});
+                       {"avoided", policy::AvoidReasonName(s.avoid)},
+                       {"qos_order", s.qos_tier > 0   ? "besteffort (first)"
+                                     : s.qos_tier < 0 ? "guaranteed (last)"
+                                                      : "none"}}}});
   }
   auto& prot = out["protected"] = nlohmann::json::array();
   for (const auto& p : ranking.protected_processes) {
@@ -168,6 +171,7 @@ void PrintText(const policy::Snapshot& snap, const policy::Ranking& ranking,
     if (s.avoid != policy::AvoidReason::kNone) {
       applied += fmt::format("avoided({}) ", policy::AvoidReasonName(s.avoid));
     }
+    if (s.qos_tier != 0) applied += s.qos_tier > 0 ? "besteffort(pod) " : "guaranteed(pod) ";
     std::string adj = p.oom_score_adj == 0 ? "0" : fmt::format("{:+d}", p.oom_score_adj);
     std::string cmd = Escaped(p.cmdline.empty() ? std::string_view("-") : p.cmdline);
     if (cmd.size() > 60) cmd = cmd.substr(0, 57) + "...";

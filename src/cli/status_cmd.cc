@@ -22,6 +22,20 @@ std::string Num(const json& v, const char* fmt_spec) {
   return fmt::format(fmt::runtime(fmt_spec), v.get<double>());
 }
 
+// "  container podman:0123456789ab, pod shop/cart" for a scope or victim in a container, ""
+// for any other.
+std::string ContainerLine(const json& holder) {
+  if (!holder.contains("container") || !holder["container"].is_object()) return "";
+  const json& c = holder["container"];
+  std::string out = "    container " + c.value("label", std::string("?"));
+  if (c.contains("pod_name")) {
+    out += ", pod " + c.value("pod_namespace", std::string("?")) + "/" +
+           c.value("pod_name", std::string("?"));
+  }
+  if (c.contains("qos")) out += " (" + c.value("qos", std::string("?")) + ")";
+  return out + "\n";
+}
+
 void PrintPretty(const json& j) {
   fmt::print("reaperd {} pid {} up {:.0f} s{}\n", j.value("version", "?"), j.value("pid", 0),
              j.value("uptime_s", 0.0), j.value("dry_run", false) ? " (dry run)" : "");
@@ -34,6 +48,7 @@ void PrintPretty(const json& j) {
                s.value("level", "?"), Mib(s["available_bytes"]), Mib(s["total_bytes"]),
                Num(s["available_percent"], "{:.1f}"), Num(s["psi_some_percent"], "{:.1f}"),
                Num(s["psi_full_percent"], "{:.1f}"), s.value("kills", 0));
+    fmt::print("{}", ContainerLine(s));
   }
   const auto flight = j.value("victims_in_flight", json::array());
   fmt::print("\nvictims in flight: {}\n", flight.size());
@@ -53,6 +68,7 @@ void PrintPretty(const json& j) {
                                                         : t["decision_to_reaped_ms"],
                    "{:.1f}"),
                Mib(t["bytes_freed"]), t.value("deadline", "?"));
+    fmt::print("{}", ContainerLine(v));
   }
   const json lr = j.value("last_resorts", json::object());
   fmt::print("\nlast resorts: {} fired, {} failed\n", lr.value("fired", 0), lr.value("failed", 0));

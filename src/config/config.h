@@ -126,6 +126,8 @@ struct ReportConfig {
   int metrics_interval_ms = 15000;
   std::string metrics_listen;  // "127.0.0.1:PORT" (loopback only); empty: no HTTP endpoint
   std::string status_socket = "/run/reaperd/status.sock";
+  // The kubelet's pod log directories (<ns>_<name>_<uid>), read to name pods; "" off.
+  std::string pod_logs_dir = "/var/log/pods";
   friend bool operator==(const ReportConfig&, const ReportConfig&) = default;
 };
 

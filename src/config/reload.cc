@@ -80,6 +80,7 @@ void DiffRestart(const Config& running, const Config& fresh, std::vector<std::st
   REAPERD_DIFF(report, metrics_interval_ms);
   REAPERD_DIFF(report, metrics_listen);
   REAPERD_DIFF(report, status_socket);
+  REAPERD_DIFF(report, pod_logs_dir);
 }
 
 #undef REAPERD_DIFF

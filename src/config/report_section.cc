@@ -60,10 +60,12 @@ void DecodeReport(const toml::table& table, ReportConfig& out, ParseContext& ctx
   r.Int("metrics_interval_ms", out.metrics_interval_ms, 1000, 3600000);
   r.String("metrics_listen", out.metrics_listen);
   r.String("status_socket", out.status_socket);
+  r.String("pod_logs_dir", out.pod_logs_dir);
   r.RejectUnknown();
   CheckPath(ctx, r, "kill_report_path", out.kill_report_path);
   CheckPath(ctx, r, "metrics_textfile_path", out.metrics_textfile_path);
   CheckPath(ctx, r, "status_socket", out.status_socket);
+  CheckPath(ctx, r, "pod_logs_dir", out.pod_logs_dir);
   std::uint32_t addr = 0;
   std::uint16_t port = 0;
   if (ctx.ok() && !out.metrics_listen.empty() &&

@@ -82,6 +82,7 @@ int RunDaemon(const config::Config& initial, const DaemonOptions& options, Logge
   eo.kill_drill = true;
   Engine engine(*cfg, options.scopes, eo, *view, clock, log, ops, sysrq);
   engine.AddObserver(&reporting);
+  engine.SetPodNames(&reporting.pod_names());
   reporting.SetNotifierStatus([&engine] { return NotifierStatusJson(engine); });
   if (report::EventStream* events = reporting.events()) {
     engine.SetEventPost([events](std::string line) { return events->Post(std::move(line)); });

@@ -33,6 +33,7 @@
 #include "pressure/detector.h"
 #include "reclaim/hook.h"
 #include "reclaim/worker.h"
+#include "scan/pod_names.h"
 #include "scan/scanner.h"
 #include "watchdog/watchdog.h"
 
@@ -105,6 +106,8 @@ class Engine {
 
   // Observers outlive the engine; called on the loop thread.
   void AddObserver(EngineObserver* o) { observers_.push_back(o); }
+  // Pod names for the kill line (only Find(): nothing read or allocated); outlives the engine.
+  void SetPodNames(const scan::PodNames* pods) { pods_ = pods; }
 
   Result<void> Start();
   void Stop() noexcept;
@@ -316,6 +319,7 @@ class Engine {
   sys::Nanos last_sd_notify_ns_ = 0;
   std::uint64_t scopes_generation_ = 0;
   std::vector<std::size_t> vanished_;  // reused buffer: automatic scopes gone this tick
+  const scan::PodNames* pods_ = nullptr;
 };
 
 // The reasons of a decision as "a,b,c" (for logs), in place: every reason fits.

@@ -29,7 +29,8 @@ Reporting::Reporting(const config::Config& cfg, Logger& log, bool dry_run)
       log_(log),
       dry_run_(dry_run),
       reports_(cfg.report, cfg.kill.deadline_ms, log),
-      started_ns_(sys::MonotonicClock().Now()) {
+      started_ns_(sys::MonotonicClock().Now()),
+      pods_(cfg.report.pod_logs_dir) {
   DefineMetrics();
   auto ep = report::Endpoints::Create();
   if (!ep) {
@@ -179,7 +180,7 @@ void Reporting::RetainScopes(const std::vector<std::string>& live) {
         ++it;
         continue;
       }
-      (void)metrics_.RemoveGauges({{"scope", it->first}});
+      (void)metrics_.RemoveGauges(it->second.labels);
       it = scopes_.erase(it);
     }
   } catch (...) {
@@ -194,7 +195,8 @@ void Reporting::OnSample(const policy::Scope& scope, const pressure::PressureSam
     ScopeState& st = scopes_[name];
     st.sample = sample;
     st.decision = decision;
-    const report::Labels l = {{"scope", name}};
+    if (!pods_.root().empty()) pods_.RefreshIfOlder(sample.t_ns, kPodListingAgeNs);
+    const report::Labels& l = ScopeLabels(scope, st, sample.t_ns);
     metrics_.Set("reaperd_pressure_some_percent", l, decision.psi_some_percent);
     metrics_.Set("reaperd_pressure_full_percent", l, decision.psi_full_percent);
     metrics_.Set("reaperd_available_bytes", l, static_cast<double>(sample.available_bytes));
@@ -259,7 +261,6 @@ void Reporting::OnKillDecision(const KillDecision& k) {
     }
     report::DecisionView view{k.seq,      *k.scope,      *k.decision, *k.sample,       *k.snapshot,
                               *k.ranking, k.victim_rank, k.members,   k.t_decision_ns, k.dry_run};
-    reports_.NoteDecision(report::DecisionJson(view, cfg_.rank, sys::WallNow() / sys::kMilli));
     InFlight f;
     f.scope = name;
     f.t_decision_ns = k.t_decision_ns;
@@ -267,10 +268,20 @@ void Reporting::OnKillDecision(const KillDecision& k) {
       const auto& p = k.snapshot->processes[k.ranking->candidates[k.victim_rank].index];
       f.pid = p.pid;
       f.comm = std::string(p.comm.view());
+      view.victim_pod = AppendContainerLabels(p.cgroup, k.t_decision_ns, f.container_labels);
+      if (!f.container_labels.empty()) {
+        // One budget entry per distinct (container, namespace, pod) set.
+        std::string key;
+        for (const auto& kv : f.container_labels) key += kv.second + '\x1f';
+        if (kill_labels_.Admit(key) == report::LabelBudget::kOther) {
+          for (auto& kv : f.container_labels) kv.second = report::LabelBudget::kOther;
+        }
+      }
       // After the signal (observers run after Reaper::Submit), like every line here.
       if (events_ && events_->subscribers() > 0) Emit(KillEventJson(k, p, name));
     }
-    in_flight_[k.seq] = f;
+    reports_.NoteDecision(report::DecisionJson(view, cfg_.rank, sys::WallNow() / sys::kMilli));
+    in_flight_[k.seq] = std::move(f);
     ++scopes_[name].kills;
     metrics_.Set("reaperd_victims_in_flight", {}, static_cast<double>(in_flight_.size()));
   } catch (...) {
@@ -282,10 +293,17 @@ void Reporting::OnKillResult(const kill::KillResult& r) {
     const std::string name = ScopeName(r.scope);
     const report::Labels l = {{"scope", name}};
     const bool missed = r.outcome == kill::Outcome::kMissedDeadline && !r.after_deadline;
-    if (missed) metrics_.Add("reaperd_deadlines_missed_total", l);
+    const auto flight = in_flight_.find(r.seq);
+    report::Labels with_container = l;
+    if (flight != in_flight_.end()) {
+      const auto& cl = flight->second.container_labels;
+      with_container.insert(with_container.end(), cl.begin(), cl.end());
+    }
+    if (missed) metrics_.Add("reaperd_deadlines_missed_total", with_container);
     if (!r.after_deadline) {
-      metrics_.Add("reaperd_kills_total",
-                   {{"scope", name}, {"outcome", kill::OutcomeName(r.outcome)}});
+      report::Labels kl = with_container;
+      kl.insert(kl.begin() + 1, {"outcome", kill::OutcomeName(r.outcome)});
+      metrics_.Add("reaperd_kills_total", kl);
       if (r.escalated) metrics_.Add("reaperd_escalations_total", l);
       if (r.t_decision != 0 && r.t_signal != 0) {
         metrics_.Observe("reaperd_detection_to_signal_seconds", l,
@@ -358,6 +376,9 @@ std::string Reporting::StatusJson() const {
                       {"slope_bytes_per_s", st.decision.slope_bytes_per_s},
                       {"time_to_exhaustion_ms", st.decision.time_to_exhaustion_ms},
                       {"kills", st.kills}});
+    if (auto c = ScopeContainerJson(st.cgroup); !c.is_null()) {
+      scopes.back()["container"] = std::move(c);
+    }
   }
   j["scopes"] = scopes;
   json flight = json::array();

@@ -22,6 +22,7 @@
 #include "report/event_stream.h"
 #include "report/kill_report.h"
 #include "report/metrics.h"
+#include "scan/pod_names.h"
 
 namespace reaperd::daemon {
 
@@ -58,6 +59,14 @@ class Reporting final : public EngineObserver {
   // its gauges, so a removed automatic scope does not linger in `reaperd status` or metrics.
   void RetainScopes(const std::vector<std::string>& live);
   std::size_t scopes_known() const noexcept { return scopes_.size(); }
+  // The pod names the node has (report.pod_logs_dir), for the engine's kill line: it only
+  // Find()s, after the signal; this class lists the directory when a uid is missing.
+  const scan::PodNames& pod_names() const noexcept { return pods_; }
+  // Distinct container/pod label sets the kill counters may carry; later ones are "other".
+  static constexpr std::size_t kKillLabelSets = 64;
+  // How old the pod listing may grow on the ticks: the kill line only Find()s, so a pod
+  // started since the last listing is named in the kill report but not in the kill line.
+  static constexpr std::int64_t kPodListingAgeNs = 30'000'000'000;
 
   // Rewrites the textfile now (also done at the first sample, then at the first sample
   // report.metrics_interval_ms after the last rewrite, and at stop).
@@ -77,6 +86,8 @@ class Reporting final : public EngineObserver {
     pressure::PressureSample sample;
     pressure::Decision decision;
     std::uint64_t kills = 0;
+    std::string cgroup;     // "" for the system scope
+    report::Labels labels;  // of its gauges: scope, and container and pod when in one
   };
   // A last resort pulled (after repeated misses), as `reaperd status` shows it.
   struct LastResortEvent {
@@ -94,8 +105,21 @@ class Reporting final : public EngineObserver {
     pid_t pid = 0;
     std::string comm;
     std::int64_t t_decision_ns = 0;
+    report::Labels container_labels;  // the victim's, within the budget
   };
   void DefineMetrics();
+  // Appends container, pod_namespace and pod labels for a process or scope in cgroup (none
+  // outside a container; the pod's only where the node names it), listing the pod
+  // directory if the uid is new. The pod itself is returned, or nullptr.
+  const policy::PodName* AppendContainerLabels(std::string_view cgroup, std::int64_t now_ns,
+                                               report::Labels& out);
+  // The scope's gauge labels, recomputed while its pod is still unnamed; the gauges of a
+  // superseded label set are dropped.
+  // The status answer's "container" of a scope (null outside one), with the pod's name as
+  // last listed (nothing is read for a status query).
+  nlohmann::json ScopeContainerJson(std::string_view cgroup) const;
+  const report::Labels& ScopeLabels(const policy::Scope& scope, ScopeState& st,
+                                    std::int64_t now_ns);
   // Counts, logs and keeps for the status answer a last resort r pulled in scope.
   void NoteLastResort(const std::string& scope, const kill::KillResult& r);
   // Whether the scopes' reclaim chains have an "event" notifier (level events say so).
@@ -123,6 +147,8 @@ class Reporting final : public EngineObserver {
   std::int64_t started_ns_ = 0;
   std::uint64_t textfile_errors_ = 0;
   std::uint64_t log_dropped_seen_ = 0;
+  scan::PodNames pods_;
+  report::LabelBudget kill_labels_{kKillLabelSets};
 };
 
 }  // namespace reaperd::daemon

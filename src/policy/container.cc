@@ -44,15 +44,16 @@ struct Engine {
   const char* prefix;
   const char* suffix;
   ContainerEngine engine;
+  bool monitor = false;
 };
 
 // Scope-style names, the longer prefixes first (cri-containerd- before containerd-).
 constexpr Engine kScopes[] = {
     {"cri-containerd-", ".scope", ContainerEngine::kContainerd},
-    {"crio-conmon-", ".scope", ContainerEngine::kCrio},
+    {"crio-conmon-", ".scope", ContainerEngine::kCrio, true},
     {"crio-", ".scope", ContainerEngine::kCrio},
     {"docker-", ".scope", ContainerEngine::kDocker},
-    {"libpod-conmon-", ".scope", ContainerEngine::kPodman},
+    {"libpod-conmon-", ".scope", ContainerEngine::kPodman, true},
     {"libpod-", ".scope", ContainerEngine::kPodman},
     {"libpod-", "", ContainerEngine::kPodman},  // cgroupfs manager: /libpod_parent/libpod-<id>
 };
@@ -99,9 +100,12 @@ ContainerInfo IdentifyContainer(std::string_view cgroup) noexcept {
       for (const Engine& e : kScopes) {
         auto id = Between(name, e.prefix, e.suffix);
         if (!IsId(id)) continue;
-        if (*e.suffix == '\0' && parent != "libpod_parent") continue;
+        // A bare "libpod-<id>" (the cgroupfs manager) under libpod_parent, or under any
+        // --cgroup-parent when the id is whole (64 digits: no ordinary name looks so).
+        if (*e.suffix == '\0' && parent != "libpod_parent" && id.size() != 64) continue;
         out.engine = e.engine;
         out.id = id;
+        out.monitor = e.monitor;
         break;
       }
     }
@@ -167,6 +171,28 @@ std::string_view ContainerLabel(const ContainerInfo& c, std::span<char> buf) noe
     put("pod:");
     put(c.pod_uid);
   }
+  return {buf.data(), n};
+}
+
+bool ParsePodLogDir(std::string_view dir, PodLogDir* out) noexcept {
+  const auto first = dir.find('_');
+  const auto last = dir.rfind('_');
+  if (first == std::string_view::npos || first == last) return false;
+  PodLogDir d{dir.substr(0, first), dir.substr(first + 1, last - first - 1), dir.substr(last + 1)};
+  // A uid is hex digits and dashes (a static pod's is a bare hash); the name has no '_'.
+  const bool uid_ok = !d.uid.empty() && std::all_of(d.uid.begin(), d.uid.end(), [](char c) {
+    return c == '-' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+  });
+  if (d.ns.empty() || d.name.empty() || !uid_ok || d.name.find('_') != std::string_view::npos) {
+    return false;
+  }
+  *out = d;
+  return true;
+}
+
+std::string_view CanonicalPodUid(std::string_view uid, std::span<char> buf) noexcept {
+  const std::size_t n = std::min(uid.size(), buf.size());
+  for (std::size_t i = 0; i < n; ++i) buf[i] = uid[i] == '_' ? '-' : uid[i];
   return {buf.data(), n};
 }
 

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "policy/container.h"
+
 namespace reaperd::policy {
 
 const char* ProtectReasonName(ProtectReason r) noexcept {
@@ -32,6 +34,8 @@ const char* ProtectReasonName(ProtectReason r) noexcept {
       return "mm shared with a protected process";
     case ProtectReason::kOomdOmit:
       return "ManagedOOMPreference=omit (user.oomd_omit)";
+    case ProtectReason::kContainerRuntime:
+      return "kubelet or container runtime";
   }
   return "?";
 }
@@ -49,6 +53,30 @@ bool Compile(const std::optional<std::string>& src, std::regex& out) {
     out = std::regex("$^");
     return true;
   }
+}
+
+// The kubelet and the engines that run containers (comm is cut to 15 characters:
+// containerd-shim-runc-v2 reads "containerd-shim").
+bool IsRuntimeComm(std::string_view comm) noexcept {
+  for (std::string_view c : {"kubelet", "containerd", "crio", "conmon", "dockerd", "podman"}) {
+    if (comm == c) return true;
+  }
+  return comm.starts_with("containerd-shim");
+}
+
+// Where the kubelet's QoS class puts a pod's processes in the order of victims.
+int QosTier(std::string_view cgroup) noexcept {
+  if (cgroup.find("kubepods") == std::string_view::npos) return 0;
+  switch (IdentifyContainer(cgroup).qos) {
+    case PodQos::kBestEffort:
+      return 1;
+    case PodQos::kGuaranteed:
+      return -1;
+    case PodQos::kBurstable:
+    case PodQos::kNone:
+      return 0;
+  }
+  return 0;
 }
 
 bool PathUnder(std::string_view path, std::string_view prefix) {
@@ -105,6 +133,12 @@ std::optional<Protection> ProtectRules::Check(const Process& p, pid_t self) cons
   if (self > 1 && p.ppid == self && p.pgrp == p.pid) return is(ProtectReason::kHook);
   if (p.oom_score_adj <= -1000) return is(ProtectReason::kOomScoreAdjMin);
   if ((p.oomd & kOomdOmit) != 0) return is(ProtectReason::kOomdOmit);
+  // Root and outside any container (a container may run its own "containerd"); a conmon in
+  // its engine's monitor scope is the engine's. Any user can name a process "kubelet".
+  if (p.uid == 0 && IsRuntimeComm(p.comm.view())) {
+    const ContainerInfo c = IdentifyContainer(p.cgroup);
+    if (!c.known() || c.monitor) return is(ProtectReason::kContainerRuntime);
+  }
   if (std::find(config_.protect_comm.begin(), config_.protect_comm.end(), p.comm.view()) !=
       config_.protect_comm.end()) {
     return is(ProtectReason::kConfigComm);
@@ -195,6 +229,7 @@ void Ranker::RankInto(const Snapshot& snapshot, pid_t self, const std::vector<Pr
     // The cgroup's preference orders before any score: avoided last, preferred first.
     s.tier = (p.oomd & kOomdAvoid) != 0 ? -1 : (p.oomd & kOomdPrefer) != 0 ? 1 : 0;
     s.avoid = AvoidReasonOf(p, config_.session_avoid, config_.avoid_comm, config_.unavoid_comm);
+    s.qos_tier = QosTier(p.cgroup);
     s.total = s.rss + s.swap + s.pagetables + s.adj;
     for (const RuleEffect& e : s.rules) s.total += e.points;
     std::int64_t score = (1000 + s.total * 1000 / total_pages) * 2 / 3;
@@ -204,7 +239,8 @@ void Ranker::RankInto(const Snapshot& snapshot, pid_t self, const std::vector<Pr
   out.candidates.resize(kept);
 
   // What holds a session together last of all (chosen only when nothing else is left), then
-  // a preferred cgroup's processes first and an avoided one's last, then highest score
+  // a preferred cgroup's processes first and an avoided one's last, then a BestEffort pod's
+  // before a Burstable pod's or a host process's before a Guaranteed pod's, then highest score
   // first; ties go to the larger footprint, then to the newer process, then
   // to snapshot order. The last key makes the order total, so std::sort gives what a stable
   // sort would without std::stable_sort's temporary buffer (a heap allocation).
@@ -212,6 +248,7 @@ void Ranker::RankInto(const Snapshot& snapshot, pid_t self, const std::vector<Pr
     const bool avoid_a = a.avoid != AvoidReason::kNone;
     if (avoid_a != (b.avoid != AvoidReason::kNone)) return !avoid_a;
     if (a.tier != b.tier) return a.tier > b.tier;
+    if (a.qos_tier != b.qos_tier) return a.qos_tier > b.qos_tier;
     if (a.total != b.total) return a.total > b.total;
     const Process& pa = snapshot.processes[a.index];
     const Process& pb = snapshot.processes[b.index];

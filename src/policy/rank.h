@@ -26,19 +26,20 @@
 namespace reaperd::policy {
 
 enum class ProtectReason : unsigned char {
-  kInit,            // pid 1
-  kKernelThread,    // PF_KTHREAD, or the kthreadd tree
-  kSelf,            // reaperd itself
-  kNoMm,            // zombie or exiting: nothing to free by killing
-  kOomScoreAdjMin,  // oom_score_adj == -1000
-  kConfigComm,      // rank.protect_comm
-  kConfigCgroup,    // rank.protect_cgroup
-  kConfigUid,       // rank.protect_uid
-  kRule,            // a rule with action = "protect"
-  kSkipped,         // an earlier victim that missed its deadline
-  kHook,            // a hook reaperd runs (its child leading its own process group)
-  kMmShared,        // its mm is shared with a protected process: killing it frees nothing
-  kOomdOmit,        // its cgroup says ManagedOOMPreference=omit (user.oomd_omit)
+  kInit,              // pid 1
+  kKernelThread,      // PF_KTHREAD, or the kthreadd tree
+  kSelf,              // reaperd itself
+  kNoMm,              // zombie or exiting: nothing to free by killing
+  kOomScoreAdjMin,    // oom_score_adj == -1000
+  kConfigComm,        // rank.protect_comm
+  kConfigCgroup,      // rank.protect_cgroup
+  kConfigUid,         // rank.protect_uid
+  kRule,              // a rule with action = "protect"
+  kSkipped,           // an earlier victim that missed its deadline
+  kHook,              // a hook reaperd runs (its child leading its own process group)
+  kMmShared,          // its mm is shared with a protected process: killing it frees nothing
+  kOomdOmit,          // its cgroup says ManagedOOMPreference=omit (user.oomd_omit)
+  kContainerRuntime,  // the kubelet or a container engine (root, outside any container)
 };
 const char* ProtectReasonName(ProtectReason r) noexcept;
 
@@ -66,6 +67,9 @@ struct Score {
   // Why the candidate is avoided (policy/session.h): chosen only when every candidate left
   // is avoided. Ordered before the preference and the score.
   AvoidReason avoid = AvoidReason::kNone;
+  // The pod's QoS class, ordered after tier and before the score (as the kubelet ranks
+  // evictions): 1 BestEffort, -1 Guaranteed, 0 Burstable and anything not in a pod.
+  int qos_tier = 0;
 };
 
 struct Protected {

@@ -98,14 +98,16 @@ json DecisionJson(const DecisionView& d, const config::RankConfig& rank, std::in
         {"pid", p.pid},         {"starttime", p.starttime}, {"comm", std::string(p.comm.view())},
         {"uid", p.uid},         {"cgroup", p.cgroup},       {"exe", p.exe},
         {"rss_bytes", p.rss()}, {"threads", p.threads},     {"rank", d.victim_rank + 1}};
-    if (auto c = ContainerJson(p.cgroup); !c.is_null()) victim["container"] = std::move(c);
+    if (auto c = ContainerJson(p.cgroup, d.victim_pod); !c.is_null()) {
+      victim["container"] = std::move(c);
+    }
   }
   victim["members"] = d.members;
   j["victim"] = victim;
   return j;
 }
 
-json ContainerJson(std::string_view cgroup) {
+json ContainerJson(std::string_view cgroup, const policy::PodName* pod) {
   const policy::ContainerInfo c = policy::IdentifyContainer(cgroup);
   if (!c.known()) return nullptr;
   std::array<char, 128> buf;
@@ -115,6 +117,10 @@ json ContainerJson(std::string_view cgroup) {
   if (c.kubernetes()) {
     j["pod_uid"] = std::string(c.pod_uid);
     j["qos"] = policy::PodQosName(c.qos);
+    if (pod != nullptr) {
+      j["pod_namespace"] = pod->ns;
+      j["pod_name"] = pod->name;
+    }
   }
   return j;
 }

@@ -20,6 +20,7 @@
 #include "base/log.h"
 #include "config/config.h"
 #include "kill/kill_result.h"
+#include "policy/container.h"
 #include "policy/rank.h"
 #include "policy/scope.h"
 #include "policy/snapshot.h"
@@ -40,6 +41,7 @@ struct DecisionView {
   const std::vector<pid_t>& members;
   std::int64_t t_decision_ns = 0;
   bool dry_run = false;
+  const policy::PodName* victim_pod = nullptr;  // the victim's pod, if the node names it
 };
 
 inline constexpr std::size_t kReportTop = 5;
@@ -51,8 +53,9 @@ nlohmann::json DecisionJson(const DecisionView& d, const config::RankConfig& ran
 // The result half: the timeline (milliseconds from the decision; null when it did not happen).
 nlohmann::json TimelineJson(const kill::KillResult& r, int deadline_ms);
 // The container a cgroup path belongs to (policy::IdentifyContainer): {"engine", "id",
-// "label", and for a Kubernetes pod "pod_uid", "qos"}; null when it is in none.
-nlohmann::json ContainerJson(std::string_view cgroup);
+// "label", and for a Kubernetes pod "pod_uid", "qos", and with pod given "pod_namespace",
+// "pod_name"}; null when it is in none.
+nlohmann::json ContainerJson(std::string_view cgroup, const policy::PodName* pod = nullptr);
 // JSON text on one line; invalid UTF-8 (a comm is arbitrary bytes) is replaced, not thrown on.
 std::string DumpLine(const nlohmann::json& j);
 

@@ -209,6 +209,13 @@ std::string Metrics::Render() const {
   return out;
 }
 
+std::string LabelBudget::Admit(std::string_view value) {
+  if (seen_.contains(value)) return std::string(value);
+  if (seen_.size() >= cap_) return std::string(kOther);
+  seen_.emplace(value);
+  return std::string(value);
+}
+
 Result<void> WriteFileAtomic(const std::string& path, std::string_view text) {
   const std::string tmp = path + ".tmp";
   sys::UniqueFd fd(

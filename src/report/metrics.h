@@ -7,6 +7,7 @@
 
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -61,6 +62,22 @@ class Metrics {
 
   mutable std::mutex mu_;
   std::map<std::string, Family, std::less<>> families_;
+};
+
+// Bounds a label's cardinality: the first `cap` distinct values pass, every later one is
+// folded into kOther, so a node that sees thousands of short-lived containers keeps a fixed
+// number of series. Not thread-safe (the daemon's loop thread owns it).
+class LabelBudget {
+ public:
+  static constexpr std::string_view kOther = "other";
+  explicit LabelBudget(std::size_t cap) : cap_(cap) {}
+  // value itself if it was seen before or there is room; kOther otherwise.
+  std::string Admit(std::string_view value);
+  std::size_t size() const noexcept { return seen_.size(); }
+
+ private:
+  std::size_t cap_;
+  std::set<std::string, std::less<>> seen_;
 };
 
 // Writes text to path through path.tmp and rename(2), so a reader never sees half a file.

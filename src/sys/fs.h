@@ -3,6 +3,9 @@
 #pragma once
 
 #include <string>
+#include <vector>
+
+#include "base/error.h"
 
 namespace reaperd::sys {
 
@@ -11,5 +14,8 @@ bool IsDirectory(const std::string& path) noexcept;
 
 // The directory part of path ("/a/b/c" -> "/a/b", "/c" -> "/", "c" -> ".").
 std::string ParentDirectory(const std::string& path);
+
+// The names of the subdirectories of path (no "." entries), appended to out.
+Result<void> ListSubdirectories(const std::string& path, std::vector<std::string>& out);
 
 }  // namespace reaperd::sys

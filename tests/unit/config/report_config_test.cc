@@ -10,7 +10,8 @@ TEST(ReportConfigTest, ReadsEveryKey) {
   auto cfg = ParseConfig(
       "[report]\nkill_report_path = \"/tmp/k.jsonl\"\nkill_report_max_bytes = 8192\n"
       "kill_report_keep = 0\nmetrics_textfile_path = \"\"\nmetrics_interval_ms = 2000\n"
-      "metrics_listen = \"127.0.0.1:9852\"\nstatus_socket = \"/tmp/s.sock\"\n",
+      "metrics_listen = \"127.0.0.1:9852\"\nstatus_socket = \"/tmp/s.sock\"\n"
+      "pod_logs_dir = \"/tmp/pods\"\n",
       "r.toml");
   ASSERT_TRUE(cfg.has_value()) << cfg.error().ToString();
   EXPECT_EQ(cfg->report.kill_report_path, "/tmp/k.jsonl");
@@ -20,6 +21,7 @@ TEST(ReportConfigTest, ReadsEveryKey) {
   EXPECT_EQ(cfg->report.metrics_interval_ms, 2000);
   EXPECT_EQ(cfg->report.metrics_listen, "127.0.0.1:9852");
   EXPECT_EQ(cfg->report.status_socket, "/tmp/s.sock");
+  EXPECT_EQ(cfg->report.pod_logs_dir, "/tmp/pods");
 }
 
 TEST(ReportConfigTest, RelativePathIsAnError) {

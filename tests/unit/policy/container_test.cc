@@ -67,6 +67,10 @@ TEST(Container, DockerPodmanAndTheirMonitors) {
       "podman:3f1c9a6e0b2d");
   EXPECT_EQ(Label("/machine.slice/libpod-conmon-" + kId + ".scope"), "podman:3f1c9a6e0b2d");
   EXPECT_EQ(Label("/libpod_parent/libpod-" + kId), "podman:3f1c9a6e0b2d");
+  // podman --cgroup-parent=/lab with the cgroupfs manager (the lab's podman on cgroup v1):
+  // the whole 64-digit id names it under any parent; a shorter one only under libpod_parent.
+  EXPECT_EQ(Label("/process_api/6e3207e4/reaperd_lab/libpod-" + kId), "podman:3f1c9a6e0b2d");
+  EXPECT_EQ(Label("/reaperd_lab/libpod-" + kId.substr(0, 16)), "");
 }
 
 TEST(Container, MachinesAndLxc) {
@@ -93,6 +97,32 @@ TEST(Container, ALabelNeverOverrunsItsBuffer) {
   std::array<char, 8> small{};
   auto c = IdentifyContainer("/machine.slice/systemd-nspawn@averylongmachinename.service");
   EXPECT_EQ(ContainerLabel(c, small), "nspawn:a");
+}
+
+// Names as the kubelet writes them under /var/log/pods (kuberuntime.BuildPodLogsDirectory):
+// an API pod's uid has dashes, a static pod's is the bare hash of its manifest.
+TEST(Container, PodLogDirectoriesNameNamespacePodAndUid) {
+  PodLogDir d;
+  ASSERT_TRUE(
+      ParsePodLogDir("kube-system_kube-proxy-6xsx9_81e09ae0-12ec-4ec5-94b8-51cda7906370", &d));
+  EXPECT_EQ(d.ns, "kube-system");
+  EXPECT_EQ(d.name, "kube-proxy-6xsx9");
+  EXPECT_EQ(d.uid, "81e09ae0-12ec-4ec5-94b8-51cda7906370");
+  ASSERT_TRUE(ParsePodLogDir("kube-system_kube-apiserver-cp_33d556edd3ae8ef21980288cef77ae8b", &d));
+  EXPECT_EQ(d.name, "kube-apiserver-cp");
+  EXPECT_EQ(d.uid, "33d556edd3ae8ef21980288cef77ae8b");
+  for (const char* bad : {"", "default", "default_web", "_web_0a", "default__0a", "default_web_",
+                          "default_web_NOTHEX", "a_b_c_0a1b"}) {
+    EXPECT_FALSE(ParsePodLogDir(bad, &d)) << bad;
+  }
+}
+
+TEST(Container, ThePodUidOfASystemdSliceIsSpelledWithDashes) {
+  std::array<char, 64> buf{};
+  EXPECT_EQ(CanonicalPodUid("1b2c3d4e_5f60_7182_93a4_b5c6d7e8f901", buf),
+            "1b2c3d4e-5f60-7182-93a4-b5c6d7e8f901");
+  std::array<char, 4> small{};
+  EXPECT_EQ(CanonicalPodUid("1b2c_3d", small), "1b2c");
 }
 
 }  // namespace

@@ -269,5 +269,77 @@ TEST(Rank, CgroupPreferencesOrderBeforeTheScore) {
   EXPECT_TRUE(r.protection()->Check(omitted, 1).has_value()) << "the killer's re-walks spare it";
 }
 
+// Issue 16: the kubelet and the container runtime keep every container on the node alive;
+// like the kernel's -999 for them under kubelet, they are never victims. Only as root and
+// outside any container: a process can name itself "kubelet", and a container can run its
+// own "containerd"; a conmon in its engine's conmon scope is the engine's.
+TEST(Rank, TheKubeletAndTheContainerRuntimeAreProtected) {
+  std::vector<Process> ps;
+  const char* comms[] = {"kubelet", "containerd", "containerd-shim", "crio",
+                         "conmon",  "dockerd",    "podman"};
+  pid_t pid = 100;
+  for (const char* c : comms) {
+    Process p = Proc(pid++, c, 500);
+    p.uid = 0;
+    p.cgroup = "/system.slice/" + std::string(c) + ".service";
+    ps.push_back(p);
+  }
+  Process conmon = Proc(pid++, "conmon", 500);
+  conmon.uid = 0;
+  conmon.cgroup = "/machine.slice/libpod-conmon-" + std::string(64, 'a') + ".scope";
+  ps.push_back(conmon);
+  Process user_named = Proc(pid++, "kubelet", 400);  // uid 1000: any user can name a process so
+  Process in_container = Proc(pid++, "containerd", 300);
+  in_container.uid = 0;
+  in_container.cgroup = "/system.slice/docker-" + std::string(64, 'b') + ".scope";
+  ps.push_back(user_named);
+  ps.push_back(in_container);
+  Ranker r(config::RankConfig{});
+  auto ranking = r.Rank(Snap(ps), 999);
+  ASSERT_EQ(ranking.candidates.size(), 2u);
+  EXPECT_EQ(ranking.candidates[0].index, ps.size() - 2);
+  EXPECT_EQ(ranking.candidates[1].index, ps.size() - 1);
+  ASSERT_EQ(ranking.protected_processes.size(), ps.size() - 2);
+  for (const auto& pr : ranking.protected_processes) {
+    EXPECT_EQ(pr.reason, ProtectReason::kContainerRuntime) << ps[pr.index].comm.view();
+  }
+  EXPECT_STREQ(ProtectReasonName(ProtectReason::kContainerRuntime), "kubelet or container runtime");
+}
+
+// Issue 16: as the kubelet ranks evictions (and sets oom_score_adj), a BestEffort pod goes
+// before a Burstable one or a host process, and a Guaranteed pod after them, whatever their
+// sizes; within a class the score decides.
+TEST(Rank, PodQosClassesOrderBeforeTheScore) {
+  const std::string id(64, 'c');
+  auto pod = [&](pid_t pid, std::uint64_t mib, const std::string& qos_dir) {
+    Process p = Proc(pid, "app", mib);
+    p.cgroup = "/kubepods" + qos_dir + "/pod" + std::to_string(pid) + "/" + id;
+    return p;
+  };
+  auto ranking =
+      Ranker(config::RankConfig{})
+          .Rank(Snap({pod(10, 900, ""), pod(11, 100, "/besteffort"), pod(12, 500, "/burstable"),
+                      Proc(13, "host", 400), pod(14, 50, "/besteffort"), pod(15, 800, "")}),
+                999);
+  std::vector<pid_t> order;
+  for (const auto& s : ranking.candidates) order.push_back(static_cast<pid_t>(10 + s.index));
+  EXPECT_EQ(order, (std::vector<pid_t>{11, 14, 12, 13, 10, 15}));
+  EXPECT_EQ(ranking.candidates[0].qos_tier, 1);
+  EXPECT_EQ(ranking.candidates[2].qos_tier, 0);
+  EXPECT_EQ(ranking.candidates[4].qos_tier, -1);
+}
+
+// An administrator's cgroup preference (oomd) still comes first: it was set on purpose.
+TEST(Rank, AnOomdPreferenceOrdersBeforeThePodsQos) {
+  Process guaranteed = Proc(10, "app", 100);
+  guaranteed.cgroup = "/kubepods/pod10/" + std::string(64, 'd');
+  guaranteed.oomd = kOomdPrefer;
+  Process besteffort = Proc(11, "app", 100);
+  besteffort.cgroup = "/kubepods/besteffort/pod11/" + std::string(64, 'e');
+  auto ranking = Ranker(config::RankConfig{}).Rank(Snap({guaranteed, besteffort}), 999);
+  ASSERT_EQ(ranking.candidates.size(), 2u);
+  EXPECT_EQ(ranking.candidates[0].index, 0u);
+}
+
 }  // namespace
 }  // namespace reaperd::policy

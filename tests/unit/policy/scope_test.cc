@@ -53,5 +53,24 @@ TEST(ScopePath, ParseScopeStripsTheMount) {
   EXPECT_FALSE(ParseScope("cgroup:/sys/fs/cgroup/memory/../x", &s, "/sys/fs/cgroup/memory"));
 }
 
+// Issue 16: a container's own limit is its scope, and its kill never reaches outside it: not
+// its engine's monitor (conmon's scope shares the id), not the pod's other containers or its
+// sandbox, not a container whose id starts with the same digits.
+TEST(ScopeContainer, AContainersScopeHoldsOnlyTheContainer) {
+  const std::string id(64, 'a');
+  Scope podman{ScopeKind::kCgroup, "/machine.slice/libpod-" + id + ".scope"};
+  EXPECT_TRUE(podman.Contains("/machine.slice/libpod-" + id + ".scope"));
+  EXPECT_TRUE(podman.Contains("/machine.slice/libpod-" + id + ".scope/container"));
+  EXPECT_FALSE(podman.Contains("/machine.slice/libpod-conmon-" + id + ".scope"));
+  EXPECT_FALSE(podman.Contains("/machine.slice"));
+  const std::string pod = "/kubepods/burstable/pod1b2c";
+  Scope k8s{ScopeKind::kCgroup, pod + "/" + id};
+  EXPECT_FALSE(k8s.Contains(pod));                               // the pod's own cgroup
+  EXPECT_FALSE(k8s.Contains(pod + "/" + std::string(64, 'b')));  // the sandbox (pause)
+  EXPECT_FALSE(k8s.Contains(pod + "/" + id.substr(0, 12)));      // a shorter id, same digits
+  EXPECT_FALSE(k8s.Contains(pod + "/" + id + "x"));
+  EXPECT_TRUE(k8s.Contains(pod + "/" + id));
+}
+
 }  // namespace
 }  // namespace reaperd::policy
