@@ -128,6 +128,7 @@ int RunDaemon(const config::Config& initial, const DaemonOptions& options, Logge
   ScopeSources sources(*ep, *view, log, kTagPsi, kTagPressureLevel);
   sources.Sync(engine);
   std::uint64_t synced_generation = engine.scopes_generation();
+  std::uint64_t synced_alarms = engine.alarms_generation();
 
   // The timer also brings the next rescan; a rescan between ticks is never late by more
   // than one tick interval.
@@ -146,6 +147,10 @@ int RunDaemon(const config::Config& initial, const DaemonOptions& options, Logge
       for (const auto& st : engine.status()) live.push_back(st.scope.Name());
       reporting.RetainScopes(live);
       synced_generation = engine.scopes_generation();
+    }
+    if (engine.alarms_generation() != synced_alarms) {
+      sources.SyncAlarms(engine);
+      synced_alarms = engine.alarms_generation();
     }
     return next;
   };

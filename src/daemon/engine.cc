@@ -152,17 +152,22 @@ int Engine::CoverInterval(const pressure::PressureSample& s) const {
                                      static_cast<double>(cfg_.detector.interval_slow_ms)));
 }
 
-std::uint64_t Engine::UsageAlarmAt(std::size_t i) const noexcept {
+std::uint64_t Engine::UsageAlarmAt(std::size_t i, bool busy) const noexcept {
   const Sampler& sm = samplers_[i];
-  const pressure::PressureSample& s = status_[i].sample;
-  if (status_[i].scope.kind != policy::ScopeKind::kCgroup || !sm.v1()) return 0;
+  const ScopeStatus& st = status_[i];
+  if (st.scope.kind != policy::ScopeKind::kCgroup || !sm.v1()) return 0;
   const std::uint64_t own = sm.own_ceiling();
-  if (own == proc::kUnlimited || own == 0 || s.total_bytes != own) return 0;
-  const auto keep = static_cast<std::uint64_t>(static_cast<double>(own) * 2.0 *
-                                               cfg_.detector.warn_available_percent / 100.0);
-  if (keep >= own) return 0;
-  // Rounded down to a page: the alarm is about MiBs, and a stable value is not re-armed.
-  return (own - keep) & ~std::uint64_t{4095};
+  if (own == proc::kUnlimited || own == 0 || st.sample.total_bytes != own) return 0;
+  // Sampled fast anyway: the alarm stays where it is (no re-registration per tick).
+  if (busy) return st.usage_alarm_wanted;
+  const std::uint64_t usage = sm.own_usage();
+  if (usage >= own) return 0;
+  const std::uint64_t step = std::max<std::uint64_t>((own - usage) / 8, kUsageAlarmMinStep);
+  // Kept while the usage is below it and has not fallen far: a steady cgroup is not re-armed.
+  const std::uint64_t cur = st.usage_alarm_wanted;
+  if (cur > usage && cur - usage <= 2 * step) return cur;
+  const std::uint64_t at = (usage + step) & ~std::uint64_t{4095};
+  return at < own ? at : 0;  // so near the ceiling, the cover ticks watch it
 }
 
 bool Engine::AlarmCovers(std::size_t i, const pressure::PressureSample& s) const noexcept {
@@ -301,9 +306,9 @@ int Engine::Tick() {
     }
     pressure::Decision d = detectors_[i].Update(*sample);
     Decide(i, *sample, d);
-    if (const std::uint64_t want = UsageAlarmAt(i); want != status_[i].usage_alarm_wanted) {
+    if (const std::uint64_t want = UsageAlarmAt(i, d.busy); want != status_[i].usage_alarm_wanted) {
       status_[i].usage_alarm_wanted = want;
-      ++scopes_generation_;  // the loop moves the alarm on its next sync
+      ++alarms_generation_;  // the loop moves the alarm on its next sync
     }
     // Nothing going on and the kernel's alarm watching the headroom: no need to look again
     // before the fastest hog could use it up; the alarm wakes the loop first.

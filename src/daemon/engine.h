@@ -96,6 +96,9 @@ constexpr std::int64_t kSharerWatchPeriodNs = 1000 * 1000 * 1000;
 // its way back) before choosing a victim anyway: an exit can get stuck.
 constexpr std::int64_t kExitHoldNs = 1000 * 1000 * 1000;
 
+// The least distance between a cgroup scope's usage and its usage alarm (Engine::UsageAlarmAt).
+constexpr std::uint64_t kUsageAlarmMinStep = 1024 * 1024;
+
 class Engine {
  public:
   // cfg must outlive the engine (the reaper and killers keep references to cfg.kill).
@@ -126,9 +129,10 @@ class Engine {
   // hook is dropped (the hook is left to the hook runner). Victims already with the reaper
   // keep their own scope key and finish as usual. Logs "scope_removed". False when absent.
   bool RemoveScope(std::string_view name, std::string_view reason);
-  // Changes whenever a scope is added or removed, or a scope's usage alarm should move (the
-  // loop then syncs its event sources).
+  // Changes whenever a scope is added or removed (the loop then syncs its event sources).
   std::uint64_t scopes_generation() const noexcept { return scopes_generation_; }
+  // Changes whenever a scope's usage alarm should move (the loop then moves it).
+  std::uint64_t alarms_generation() const noexcept { return alarms_generation_; }
   // The event sources tell which usage alarm they registered for scope i (0: none, or it
   // failed). While a scope's usage is below its armed alarm, the kernel wakes the loop on
   // the crossing, so that an idle small cgroup is not sampled at interval_fast_ms.
@@ -162,11 +166,14 @@ class Engine {
  private:
   // The sampling interval that keeps up with a hog filling at kMaxFillBytesPerSecond.
   int CoverInterval(const pressure::PressureSample& s) const;
-  // Where a v1 cgroup scope's usage alarm belongs: the usage at which its own headroom falls
-  // to twice the warn threshold (where the detector samples fast anyway); 0 for the system,
-  // v2 (which has no usage thresholds), a scope without a ceiling of its own, or one whose
-  // parent's ceiling is lower (its own usage would not see that parent fill).
-  std::uint64_t UsageAlarmAt(std::size_t i) const noexcept;
+  // Where a v1 cgroup scope's usage alarm belongs: an eighth of its headroom (at least
+  // kUsageAlarmMinStep) above its usage now, so that any process that starts to grow wakes
+  // the loop early enough for the detector to see the trend; kept while the usage stays
+  // below it and within two such steps, and while the scope is busy (sampled fast anyway).
+  // 0 for the system, v2 (which has no usage thresholds), a scope without a ceiling of its
+  // own or one whose parent's ceiling is lower (its own usage would not see that parent
+  // fill), and a scope within a step of its ceiling.
+  std::uint64_t UsageAlarmAt(std::size_t i, bool busy) const noexcept;
   // True when the kernel will wake the loop before scope i's headroom gets small: its usage
   // is below its armed alarm, and no level above it has less headroom than the alarm leaves.
   bool AlarmCovers(std::size_t i, const pressure::PressureSample& s) const noexcept;
@@ -318,6 +325,7 @@ class Engine {
   std::uint64_t sd_watchdog_usec_ = 0;  // systemd's WatchdogSec, 0 when off
   sys::Nanos last_sd_notify_ns_ = 0;
   std::uint64_t scopes_generation_ = 0;
+  std::uint64_t alarms_generation_ = 0;
   std::vector<std::size_t> vanished_;  // reused buffer: automatic scopes gone this tick
   const scan::PodNames* pods_ = nullptr;
 };

@@ -251,26 +251,27 @@ void Engine::LogKill(const ScopeStatus& st, std::uint64_t seq, const policy::Pro
   const std::string_view container = policy::ContainerLabel(ci, container_buf);
   const policy::PodName* pod =
       pods_ != nullptr && !ci.pod_uid.empty() ? pods_->Find(ci.pod_uid) : nullptr;
-  log_.Log(LogLevel::kWarning, "kill",
-           "seq={} scope={} {}pid={} comm={} uid={} cgroup={} container={} pod_namespace={} pod={} "
-           "members={} "
-           "rss_mib={:.1f} "
-           "score={} rss_pages={} swap_pages={} pgtables_pages={} adj_pages={} rules={} "
-           "reasons={} available_pct={:.1f} tte_ms={} psi_some_pct={:.1f} psi_full_pct={:.1f} "
-           "candidates={} protected={} unreadable={} read_unchanged={} snapshot_age_ms={} "
-           "largest_protected={} avoided={} scan_ms={:.2f} rank_ms={:.2f} build_ms={:.2f} sharers={}",
-           seq, Q{st.name}, options_.dry_run ? "dry_run=1 " : "", p.pid, Q{p.comm.view()}, p.uid,
-           Q{p.cgroup}, Q{container.empty() ? std::string_view("none") : container},
-           Q{pod != nullptr ? std::string_view(pod->ns) : std::string_view("none")},
-           Q{pod != nullptr ? std::string_view(pod->name) : std::string_view("none")}, members,
-           Mib(rss), score.total, score.rss, score.swap, score.pagetables, score.adj,
-           std::string_view(rules.data(), rules.size()), ReasonsText(d.reasons).view(),
-           d.available_percent, d.time_to_exhaustion_ms, d.psi_some_percent, d.psi_full_percent,
-           ranking.candidates.size(), ranking.protected_processes.size(), snap.unreadable,
-           snap.reused, (snap.taken_at_ns - snap.full_at_ns) / sys::kMilli,
-           Q{std::string_view(bigger_protected.data(), bigger_protected.size())},
-           Q{policy::AvoidReasonName(score.avoid)}, Ms(stages_.scan_ns), Ms(stages_.rank_ns),
-           Ms(stages_.build_ns), stages_.sharers);
+  log_.Log(
+      LogLevel::kWarning, "kill",
+      "seq={} scope={} {}pid={} comm={} uid={} cgroup={} container={} pod_namespace={} pod={} "
+      "members={} "
+      "rss_mib={:.1f} "
+      "score={} rss_pages={} swap_pages={} pgtables_pages={} adj_pages={} rules={} "
+      "reasons={} available_pct={:.1f} tte_ms={} psi_some_pct={:.1f} psi_full_pct={:.1f} "
+      "candidates={} protected={} unreadable={} read_unchanged={} snapshot_age_ms={} "
+      "largest_protected={} avoided={} scan_ms={:.2f} rank_ms={:.2f} build_ms={:.2f} sharers={}",
+      seq, Q{st.name}, options_.dry_run ? "dry_run=1 " : "", p.pid, Q{p.comm.view()}, p.uid,
+      Q{p.cgroup}, Q{container.empty() ? std::string_view("none") : container},
+      Q{pod != nullptr ? std::string_view(pod->ns) : std::string_view("none")},
+      Q{pod != nullptr ? std::string_view(pod->name) : std::string_view("none")}, members, Mib(rss),
+      score.total, score.rss, score.swap, score.pagetables, score.adj,
+      std::string_view(rules.data(), rules.size()), ReasonsText(d.reasons).view(),
+      d.available_percent, d.time_to_exhaustion_ms, d.psi_some_percent, d.psi_full_percent,
+      ranking.candidates.size(), ranking.protected_processes.size(), snap.unreadable, snap.reused,
+      (snap.taken_at_ns - snap.full_at_ns) / sys::kMilli,
+      Q{std::string_view(bigger_protected.data(), bigger_protected.size())},
+      Q{policy::AvoidReasonName(score.avoid)}, Ms(stages_.scan_ns), Ms(stages_.rank_ns),
+      Ms(stages_.build_ns), stages_.sharers);
 }
 
 }  // namespace reaperd::daemon

@@ -22,6 +22,10 @@ Result<sys::UniqueFd> OpenTrigger(const std::string& path) {
 
 void ScopeSources::Sync(Engine& engine) {
   Sync(engine.samplers());
+  SyncAlarms(engine);
+}
+
+void ScopeSources::SyncAlarms(Engine& engine) {
   const auto& status = engine.status();
   for (std::size_t i = 0; i < status.size(); ++i) {
     auto it = sources_.find(status[i].name);
@@ -44,8 +48,11 @@ std::uint64_t ScopeSources::MoveAlarm(const std::string& name, const std::string
   if (!dir) return 0;
   auto e = sys::RegisterUsageThreshold(dir->get(), bytes);
   if (!e) {
-    log_.Log(LogLevel::kNotice, "usage_alarm", "scope={} outcome=unavailable error={}", Q{name},
-             Q{e.error().ToString()});
+    if (!s.alarm_refused) {
+      log_.Log(LogLevel::kNotice, "usage_alarm", "scope={} outcome=unavailable error={}", Q{name},
+               Q{e.error().ToString()});
+    }
+    s.alarm_refused = true;
     return 0;
   }
   (void)ep_.Add(e->fd(), EPOLLIN, level_tag_ | s.id << kIdShift);

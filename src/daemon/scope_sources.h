@@ -32,6 +32,8 @@ class ScopeSources {
   // Opens the sources of new scopes and closes those of removed ones; moves each v1 cgroup
   // scope's usage alarm to where the engine wants it and tells the engine which one holds.
   void Sync(Engine& engine);
+  // Only moves the usage alarms (no scope came or went): allocates nothing.
+  void SyncAlarms(Engine& engine);
   // The same from the samplers themselves (the engine's, or a test's).
   void Sync(const std::vector<Sampler>& samplers);
   // A wake-up on source `id`: resets a pressure_level eventfd. A PSI trigger with EPOLLERR
@@ -47,6 +49,7 @@ class ScopeSources {
     std::optional<sys::EventFd> level;
     std::optional<sys::EventFd> alarm;  // v1 memory.usage_in_bytes threshold
     std::uint64_t alarm_at = 0;
+    bool alarm_refused = false;  // logged once
   };
   // Registers s's usage alarm at `bytes` (0: none), replacing the old one; returns the
   // threshold that holds now (0: none, e.g. refused).
