@@ -150,7 +150,10 @@ Decision Detector::Update(const PressureSample& s) noexcept {
     d.reasons |= kReasonPsiSomeSustained;
   }
   if (Sustained(d.psi_full_percent >= cfg_.psi_full_kill_percent, s.t_ns, full_since_ns_)) {
-    level = Level::kKill;
+    // With most of the scope's memory available the stall is not a shortage a kill here can
+    // end (a cgroup throttled at its own memory.high, I/O): reported, reclaimed, not killed.
+    level = d.available_percent < kPsiKillMaxAvailablePercent ? Level::kKill
+                                                              : std::max(level, Level::kReclaim);
     d.reasons |= kReasonPsiFullSustained;
   }
 

@@ -15,7 +15,9 @@
 //   latest pace reaches the floor before the next fast sample (a fast hog).
 // - PSI some/full as a share of wall time over psi_window_ms, from the cumulative totals.
 //   some above psi_some_warn_percent for psi_sustain_ms gives warn; full above
-//   psi_full_kill_percent for psi_sustain_ms gives kill. A short burst never does.
+//   psi_full_kill_percent for psi_sustain_ms gives kill, if less than
+//   kPsiKillMaxAvailablePercent of the memory is available (else reclaim). A short burst
+//   never does.
 // - After NoteKill(), no kill decision (capped to reclaim, with kReasonVictimPending) until the
 //   victim's memory is visibly back (headroom rose by victim_return_percent of its bytes), or
 //   the reaper reported it done victim_settle_ms ago, or its deadline passed. Then the PSI
@@ -38,6 +40,11 @@ namespace reaperd::pressure {
 // The fastest rate at which a process is expected to fill memory (page faults on
 // anonymous memory run at a few GiB/s on current machines; 2 GiB/s keeps the cost low).
 constexpr double kMaxFillBytesPerSecond = 2.0 * 1024 * 1024 * 1024;
+
+// PSI full sustained kills only below this share of the scope's memory available (the lab's
+// oomd_test: a slice throttled at its own MemoryHigh kept the host's PSI full high at 72-78%
+// available, and the system scope killed unrelated processes one after another).
+constexpr double kPsiKillMaxAvailablePercent = 50.0;
 
 class Detector {
  public:
