@@ -172,7 +172,7 @@ boot_limit() {
   local n=0 s t=0
   for s in $1; do
     n=$((n + 1))
-    case $s in slow_leak) t=$((t + 90)) ;; cache_churn) t=$((t + 20)) ;; *) t=$((t + 60)) ;; esac
+    case $s in slow_leak) t=$((t + 90)) ;; cache_churn) t=$((t + 20)) ;; oomd_test) t=$((t + 150)) ;; *) t=$((t + 60)) ;; esac
   done
   echo $((t + n * 40 + 90))
 }
@@ -376,13 +376,13 @@ systemd_lab() {
 sd_runs() {
   local runs=$1 dest=$2 tag=$3 scen="" r
   sd_image
-  for r in $runs; do scen="$scen $(echo "$r" | cut -d: -f2 | sed 's/oomd_test/slow_leak slow_leak/')"; done
+  for r in $runs; do scen="$scen $(echo "$r" | cut -d: -f2)"; done
   mkdir -p "$dest/raw" "$dest/console"
   log "systemd boot $tag ($ACCEL): $runs"
   echo "$tag before: $(cat /proc/loadavg)" >>"$dest/console/hostload.txt"
   local t0=$SECONDS
   BOOT_INIT="" boot "systemd.show_status=0 lab.mode=sdruns lab.runs=$(echo $runs | tr ' ' ',')" \
-    "$(($(boot_limit "$scen") + 240))" "$dest/console/$tag.log" "$dest/raw"
+    "$(($(boot_limit "$scen") + 150))" "$dest/console/$tag.log" "$dest/raw"
   echo "$tag after: $(cat /proc/loadavg) wall_s=$((SECONDS - t0))" >>"$dest/console/hostload.txt"
   tr -d '\r' <"$dest/console/$tag.log" | grep -ao 'LABRESULT.*\|LABERROR.*\|LABSD .*' | cut -c1-260 >&2 || true
   log "systemd boot $tag took $((SECONDS - t0)) s"
