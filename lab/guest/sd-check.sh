@@ -133,7 +133,7 @@ rc=$?
 wait_for 30 running
 v1=$(dpkg-query -W -f '${Version}' reaperd) pid1=$(prop reaperd MainPID)
 start1=$(prop reaperd ExecMainStartTimestampMonotonic)
-say "INFO upgrade: $v0 -> $v1 ($(dpkg-deb -f /opt/lab/reaperd-upgrade.deb Description | head -1)); changelog: $(zcat /usr/share/doc/reaperd/changelog.Debian.gz 2>/dev/null | head -1)"
+say "INFO upgrade: $v0 -> $v1"
 check upgrade "dpkg -i $v0 -> $v1 rc=$rc, edited conffile kept: $(grep -c '^warn_available_percent = 12.0$' $CFG), $(prop reaperd ActiveState)" \
   test $rc = 0 -a "$v1" != "$v0" -a "$(grep -c '^warn_available_percent = 12.0$' $CFG)" = 1 -a "$(prop reaperd ActiveState)" = active
 check upgrade_restarted "MainPID $pid0 -> $pid1, ExecMainStartTimestampMonotonic $start0 -> $start1, $(prop reaperd ActiveState)/$(prop reaperd SubState)" \
