@@ -200,7 +200,8 @@ run_one() {
 # leaves its story in the console log.
 journalctl -f -n 0 -o short-monotonic -k -u reaperd.service -u systemd-oomd.service -u earlyoom.service \
   -u nohang.service -u oomd.service -u 'lab-*' 2>/dev/null |
-  grep --line-buffered -E 'kill|Killed|oom|Out of memory|Consumed|Failed' | cut -c1-300 | sed -u 's/^/LABLOG /' &
+  grep --line-buffered -E 'kill|Killed|oom|Out of memory|Consumed|Failed' |
+  sed -u 's/^\(.\{0,300\}\).*/LABLOG \1/' &
 for spec in $(arg runs | tr ',' ' '); do
   IFS=: read -r c s r <<EOF
 $spec
