@@ -10,10 +10,12 @@
 #   lab/run.sh report DIR       rebuild report.md and plots from DIR/raw
 #   lab/run.sh systemd   boot with systemd as PID 1, install the .deb (make deb), check the
 #                        packaged unit (READY, kill, sandbox, journal, reload, restart, purge)
+#   lab/run.sh sd-runs C:S:R,... [DIR]   the scenarios (and oomd_test) on the systemd guest
 # Environment: REAPERD_BIN (default build/reaperd, else build-lab/reaperd), LAB_ACCEL (kvm|tcg,
 # default: probe KVM, fall back to TCG), REPS (3), CONTENDERS, SCENARIOS, LAB_MEM (384, MiB),
-# REAPERD_DEB (systemd mode; default: the newest build/reaperd_*_amd64.deb), LAB_SD_OOMD=1
-# (systemd mode: systemd-oomd left enabled, as Debian ships it).
+# REAPERD_DEB (systemd mode; default: the newest build/reaperd_*_amd64.deb), REAPERD_UPGRADE_DEB
+# (default: build/reaperd_*+rebuild1_amd64.deb), LAB_SD_OOMD=1 (systemd mode: systemd-oomd left
+# enabled, as Debian ships it).
 set -euo pipefail
 
 LAB=$(cd "$(dirname "$0")" && pwd)
@@ -403,7 +405,7 @@ case $cmd in
     ;;
   report) report "${2:?DIR}" "${3:-}" ;;
   *)
-    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
     exit 64
     ;;
 esac
