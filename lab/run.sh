@@ -405,7 +405,7 @@ case $cmd in
     ;;
   report) report "${2:?DIR}" "${3:-}" ;;
   *)
-    sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
     exit 64
     ;;
 esac
