@@ -120,7 +120,11 @@ def load_runs(src):
     runs = []
     raw = os.path.join(src, "raw")
     for c in sorted(os.listdir(raw)) if os.path.isdir(raw) else []:
+        if c.startswith("_") or not os.path.isdir(os.path.join(raw, c)):
+            continue  # the systemd guest's own files (journal, apt log)
         for s in sorted(os.listdir(os.path.join(raw, c))):
+            if s == "oomd_test":
+                continue  # systemd's TEST-55 scenario: its own oomd_test.json, not a harness run
             for r in sorted(os.listdir(os.path.join(raw, c, s))):
                 d = os.path.join(raw, c, s, r)
                 try:
@@ -215,10 +219,16 @@ def write_report(src, out, runs):
             meta = f.read().strip()
     except OSError:
         pass
+    if "boot=systemd" in meta:
+        how = ("systemd 252 as PID 1 (lab/guest/sd-runs.sh): each contender started by its "
+               "packaged unit (systemctl start), every workload cgroup a transient scope in "
+               "user.slice (systemd-run --scope)")
+    else:
+        how = ("a shell script as PID 1 (lab/guest/init.sh): each contender started as its "
+               "packaged unit would start it")
     lines = ["# Lab report", "",
              f"Measured: {meta or 'see lab/README.md'}. Guest: Debian 12, kernel 6.1 cloud, "
-             "no swap, root on a virtio disk, each contender started as its packaged unit "
-             "would start it (lab/guest/init.sh). Under TCG software emulation the absolute "
+             f"no swap, root on a virtio disk, {how}. Under TCG software emulation the absolute "
              "times are slow and noisy; compare contenders within a scenario, not with a real "
              "machine.", "",
              "Columns: runs; intended victim(s) all dead (runs); collateral deaths (all runs); "

@@ -10,10 +10,12 @@
 #   lab/run.sh report DIR       rebuild report.md and plots from DIR/raw
 #   lab/run.sh systemd   boot with systemd as PID 1, install the .deb (make deb), check the
 #                        packaged unit (READY, kill, sandbox, journal, reload, restart, purge)
+#   lab/run.sh sd-runs C:S:R,... [DIR]   the scenarios (and oomd_test) on the systemd guest
 # Environment: REAPERD_BIN (default build/reaperd, else build-lab/reaperd), LAB_ACCEL (kvm|tcg,
 # default: probe KVM, fall back to TCG), REPS (3), CONTENDERS, SCENARIOS, LAB_MEM (384, MiB),
-# REAPERD_DEB (systemd mode; default: the newest build/reaperd_*_amd64.deb), LAB_SD_OOMD=1
-# (systemd mode: systemd-oomd left enabled, as Debian ships it).
+# REAPERD_DEB (systemd mode; default: the newest build/reaperd_*_amd64.deb), REAPERD_UPGRADE_DEB
+# (default: build/reaperd_*+rebuild1_amd64.deb), LAB_SD_OOMD=1 (systemd mode: systemd-oomd left
+# enabled, as Debian ships it).
 set -euo pipefail
 
 LAB=$(cd "$(dirname "$0")" && pwd)
@@ -172,7 +174,7 @@ boot_limit() {
   local n=0 s t=0
   for s in $1; do
     n=$((n + 1))
-    case $s in slow_leak) t=$((t + 90)) ;; cache_churn) t=$((t + 20)) ;; *) t=$((t + 60)) ;; esac
+    case $s in slow_leak) t=$((t + 90)) ;; cache_churn) t=$((t + 20)) ;; oomd_test) t=$((t + 150)) ;; *) t=$((t + 60)) ;; esac
   done
   echo $((t + n * 40 + 90))
 }
@@ -290,10 +292,14 @@ sd_rootfs() {
   touch "$SDROOT/.complete"
 }
 
-systemd_lab() {
+# The systemd guest's image: the rootfs copy, the .deb, its upgrade, the guest tool with every
+# role, the check and run scripts and the first-boot unit. Sets IMG.
+sd_image() {
   local deb=${REAPERD_DEB:-}
-  [ -n "$deb" ] || deb=$(ls -t "$REPO/${BUILD:-build}"/reaperd_*_amd64.deb 2>/dev/null | head -1)
+  [ -n "$deb" ] || deb=$(ls -t "$REPO/${BUILD:-build}"/reaperd_*_amd64.deb 2>/dev/null | grep -v +rebuild | head -1)
   [ -f "$deb" ] || die "no reaperd .deb (make deb, or set REAPERD_DEB)"
+  local updeb=${REAPERD_UPGRADE_DEB:-}
+  [ -n "$updeb" ] || updeb=$(ls -t "$REPO/${BUILD:-build}"/reaperd_*+rebuild1_amd64.deb 2>/dev/null | head -1 || true)
   host_tools
   kernel_files
   rootfs
@@ -306,15 +312,26 @@ systemd_lab() {
   rm -rf "${opt:?}/bin" "$opt"/*.deb
   mkdir -p "$opt/bin"
   install -m 0755 "$WORK/labtool" "$opt/labtool"
-  ln -s ../labtool "$opt/bin/hog"
+  local r
+  for r in hog leak steady termhog clonehog worker bystander reader churn probe grower; do
+    ln -s ../labtool "$opt/bin/$r"
+  done
   install -m 0755 "$LAB/guest/sd-check.sh" "$opt/sd-check.sh"
+  install -m 0755 "$LAB/guest/sd-runs.sh" "$opt/sd-runs.sh"
   install -m 0644 "$deb" "$opt/reaperd.deb"
-  # The upgrade check: the same package as version V+labupgrade1 (repacked, not rebuilt).
-  local up=$WORK/sd-upgrade
-  rm -rf "$up" && mkdir -p "$up"
-  dpkg-deb -R "$deb" "$up/tree"
-  sed -i 's/^Version: .*/&+labupgrade1/' "$up/tree/DEBIAN/control"
-  dpkg-deb -b --root-owner-group "$up/tree" "$opt/reaperd-upgrade.deb" >/dev/null
+  # The upgrade check: a rebuilt package of a newer version (lab/upgrade-deb.sh, or
+  # REAPERD_UPGRADE_DEB); without one, the same package repacked as V+labupgrade1.
+  if [ -n "$updeb" ] && [ -f "$updeb" ]; then
+    install -m 0644 "$updeb" "$opt/reaperd-upgrade.deb"
+    log "upgrade check with the rebuilt $(basename "$updeb")"
+  else
+    local up=$WORK/sd-upgrade
+    rm -rf "$up" && mkdir -p "$up"
+    dpkg-deb -R "$deb" "$up/tree"
+    sed -i 's/^Version: .*/&+labupgrade1/' "$up/tree/DEBIAN/control"
+    dpkg-deb -b --root-owner-group "$up/tree" "$opt/reaperd-upgrade.deb" >/dev/null
+    log "upgrade check with a repack of $(basename "$deb") (no rebuilt package: lab/upgrade-deb.sh)"
+  fi
   install -m 0644 "$LAB/guest/sd-check.service" "$SDROOT/etc/systemd/system/sd-check.service"
   # systemd-oomd as Debian enables it (LAB_SD_OOMD=1: the checks then also show what the
   # unit's Conflicts= does between the two), else masked like the other contenders.
@@ -324,7 +341,8 @@ systemd_lab() {
     [ "${LAB_SD_OOMD:-0}" = 1 ] || ln -s /dev/null "$SDROOT/etc/systemd/system/$u"
   done
   ln -sfn ../sd-check.service "$SDROOT/etc/systemd/system/multi-user.target.wants/sd-check.service"
-  local key files=("$opt/labtool" "$opt/sd-check.sh" "$opt/reaperd.deb"
+  local key files=("$opt/labtool" "$opt/sd-check.sh" "$opt/sd-runs.sh" "$opt/reaperd.deb"
+    "$opt/reaperd-upgrade.deb"
     "$SDROOT/etc/systemd/system/sd-check.service" "$SDROOT/.complete")
   key=$( (echo "$SDROOT oomd=${LAB_SD_OOMD:-0}" && cat "${files[@]}") | sha256sum | cut -c1-16)
   IMG=$CACHE/lab-systemd.img
@@ -334,6 +352,12 @@ systemd_lab() {
     mke2fs -q -t ext4 -L labroot -d "$SDROOT" "$IMG" 2G
     echo "$key" >"$IMG.key"
   fi
+  DEB=$deb
+}
+
+systemd_lab() {
+  sd_image
+  local deb=$DEB
   local dest=$WORK/systemd t0=$SECONDS
   rm -rf "$dest" && mkdir -p "$dest"
   log "boot with systemd as PID 1 ($ACCEL), .deb $(basename "$deb"); up to 600 s"
@@ -348,9 +372,28 @@ systemd_lab() {
   log "systemd checks: all passed"
 }
 
+# The scenarios on the systemd guest: one boot runs the listed C:S:R (contenders reaperd,
+# systemd-oomd, earlyoom, nohang, oomd, kernel; scenarios as the shell lab's plus oomd_test)
+# into $2/raw, the same layout the shell lab's report reads.
+sd_runs() {
+  local runs=$1 dest=$2 tag=$3 scen="" r
+  sd_image
+  for r in $runs; do scen="$scen $(echo "$r" | cut -d: -f2)"; done
+  mkdir -p "$dest/raw" "$dest/console"
+  log "systemd boot $tag ($ACCEL): $runs"
+  echo "$tag before: $(cat /proc/loadavg)" >>"$dest/console/hostload.txt"
+  local t0=$SECONDS
+  BOOT_INIT="" boot "systemd.show_status=0 lab.mode=sdruns lab.runs=$(echo $runs | tr ' ' ',')" \
+    "$(($(boot_limit "$scen") + 150))" "$dest/console/$tag.log" "$dest/raw"
+  echo "$tag after: $(cat /proc/loadavg) wall_s=$((SECONDS - t0))" >>"$dest/console/hostload.txt"
+  tr -d '\r' <"$dest/console/$tag.log" | grep -ao 'LABRESULT.*\|LABERROR.*\|LABSD .*' | cut -c1-260 >&2 || true
+  log "systemd boot $tag took $((SECONDS - t0)) s"
+}
+
 cmd=${1:-}
 case $cmd in
   systemd) systemd_lab ;;
+  sd-runs) sd_runs "$(echo "${2:?C:S:R,...}" | tr ',' ' ')" "${3:-$WORK/sd-dev}" "sd-$(date +%s)" ;;
   suite) suite ;;
   smoke) smoke ;;
   image) image ;;
@@ -362,7 +405,7 @@ case $cmd in
     ;;
   report) report "${2:?DIR}" "${3:-}" ;;
   *)
-    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
     exit 64
     ;;
 esac

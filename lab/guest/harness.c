@@ -16,7 +16,12 @@
 
 #include "lab.h"
 
-#define CG_BASE "/sys/fs/cgroup/user.slice/user-0.slice/user@0.service"
+/* Where the scenario's cgroups go. The shell-init guest: raw cgroups under a user's service
+ * manager. The systemd guest (LAB_SLICE set, e.g. user.slice, and LAB_CG_BASE its cgroup
+ * path): each cgroup is a transient scope that `systemd-run --scope --slice=LAB_SLICE` makes,
+ * as a host's launchers do, so systemd-oomd's ManagedOOM* settings on the slice apply. */
+static const char* cg_base = "/sys/fs/cgroup/user.slice/user-0.slice/user@0.service";
+static const char* sd_slice;
 #define MAX_PROCS 64
 #define MAX_SAMPLES 4096
 #define SAMPLE_US 100000
@@ -95,9 +100,9 @@ static void* Sampler(void* arg) {
       if (full) sscanf(full, "full avg10=%f avg60=%*f avg300=%*f total=%lu", &s.full10, &s.full_us);
     }
     for (int i = 0; i < 2; ++i) {
-      char path[128];
+      char path[224];
       if (!sampled_cg[i]) continue;
-      snprintf(path, sizeof path, CG_BASE "/%s/memory.current", sampled_cg[i]);
+      snprintf(path, sizeof path, "%s/%s/memory.current", cg_base, sampled_cg[i]);
       if (ReadSmallFile(path, buf, sizeof buf) > 0) s.cg_kb[i] = (uint32_t)(atol(buf) / 1024);
     }
     samples[nsamples] = s;
@@ -112,13 +117,26 @@ static void* Sampler(void* arg) {
   return NULL;
 }
 
+static long made_cg_max_kb[8];
+static int made_cg_started[8];
+
+static int MadeIndex(const char* name) {
+  for (int i = 0; i < nmade_cg; ++i)
+    if (strcmp(made_cg[i], name) == 0) return i;
+  return -1;
+}
+
 static int MakeCgroup(const char* name, long max_kb) {
-  char path[160], val[32];
-  snprintf(path, sizeof path, CG_BASE "/%s", name);
+  char path[224], val[32];
+  if (nmade_cg < 8 && MadeIndex(name) < 0) {
+    made_cg_max_kb[nmade_cg] = max_kb;
+    snprintf(made_cg[nmade_cg++], sizeof made_cg[0], "%s", name);
+  }
+  if (sd_slice) return 0; /* the scope is made by systemd-run at the first Spawn into it */
+  snprintf(path, sizeof path, "%s/%s", cg_base, name);
   if (mkdir(path, 0755) != 0 && errno != EEXIST) return -1;
-  if (nmade_cg < 8) snprintf(made_cg[nmade_cg++], sizeof made_cg[0], "%s", name);
   if (max_kb > 0) {
-    snprintf(path, sizeof path, CG_BASE "/%s/memory.max", name);
+    snprintf(path, sizeof path, "%s/%s/memory.max", cg_base, name);
     snprintf(val, sizeof val, "%ld", max_kb * 1024);
     return WriteString(path, val);
   }
@@ -127,22 +145,47 @@ static int MakeCgroup(const char* name, long max_kb) {
 
 /* Forks and execs this binary as a role, in its own cgroup, with the kernel's defaults
  * for oom_score_adj and no inherited mlock. */
+static void ExecScope(const char* cg, char* const argv[]);
+
+/* Waits until pid is in cg's cgroup.procs (systemd-run has made the scope), so the next
+ * Spawn into the same scope can join it. */
+static void AwaitInScope(const char* cg, int pid) {
+  char path[224], buf[4096], want[16];
+  snprintf(path, sizeof path, "%s/%s/cgroup.procs", cg_base, cg);
+  snprintf(want, sizeof want, "%d", pid);
+  for (int i = 0; i < 300; ++i) {
+    if (ReadSmallFile(path, buf, sizeof buf) > 0) {
+      for (char* line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
+        if (strcmp(line, want) == 0) return;
+    }
+    SleepUs(50000);
+  }
+  fprintf(stderr, "labtool: %d did not appear in %s\n", pid, path);
+}
+
 static int Spawn(const char* cg, int intended, char* const argv[]) {
   if (nprocs >= MAX_PROCS) return -1;
+  int mi = MadeIndex(cg);
+  int new_scope = sd_slice && mi >= 0 && !made_cg_started[mi];
   int pid = fork();
   if (pid == 0) {
-    char path[160], val[16];
-    snprintf(path, sizeof path, CG_BASE "/%s/cgroup.procs", cg);
-    snprintf(val, sizeof val, "%d", getpid());
-    if (WriteString(path, val) != 0) _exit(70);
+    char path[224], val[16];
     WriteString("/proc/self/oom_score_adj", "0");
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
+    if (new_scope) ExecScope(cg, argv);
+    snprintf(path, sizeof path, "%s/%s/cgroup.procs", cg_base, cg);
+    snprintf(val, sizeof val, "%d", getpid());
+    if (WriteString(path, val) != 0) _exit(70);
     execv(self_exe, argv);
     _exit(71);
   }
   if (pid < 0) return -1;
+  if (new_scope) {
+    made_cg_started[mi] = 1;
+    AwaitInScope(cg, pid);
+  }
   struct Proc* p = &procs[nprocs++];
   memset(p, 0, sizeof *p);
   p->pid = pid;
@@ -151,6 +194,36 @@ static int Spawn(const char* cg, int intended, char* const argv[]) {
   p->intended = intended;
   p->start_us = NowUs();
   return pid;
+}
+
+/* The systemd guest: this process becomes the first member of a new transient scope (systemd-run
+ * asks PID 1 for the scope with its own PID, then execs the role), so it stays the harness's
+ * child and its death is seen by waitpid as in the shell guest. */
+static void ExecScope(const char* cg, char* const argv[]) {
+  static char unit[64], slice[80], limit[64], role[96];
+  char* args[32];
+  int n = 0;
+  snprintf(unit, sizeof unit, "--unit=%s", cg);
+  snprintf(slice, sizeof slice, "--slice=%s", sd_slice);
+  snprintf(role, sizeof role, "/opt/lab/bin/%s", argv[0]);
+  args[n++] = "systemd-run";
+  args[n++] = "--scope";
+  args[n++] = "--quiet";
+  args[n++] = "--collect";
+  args[n++] = unit;
+  args[n++] = slice;
+  int mi = MadeIndex(cg);
+  if (mi >= 0 && made_cg_max_kb[mi] > 0) {
+    snprintf(limit, sizeof limit, "MemoryMax=%ld", made_cg_max_kb[mi] * 1024);
+    args[n++] = "-p";
+    args[n++] = limit;
+  }
+  args[n++] = "--";
+  args[n++] = role;
+  for (int i = 1; argv[i] && n < 31; ++i) args[n++] = argv[i];
+  args[n] = NULL;
+  execvp("systemd-run", args);
+  _exit(72);
 }
 
 static struct Proc* FindProc(int pid) {
@@ -216,8 +289,7 @@ struct Scenario {
 
 static const struct Scenario kScenarios[] = {
     {"fast_hog", 60, 0}, {"slow_leak", 90, 0},   {"many_workers", 60, 0}, {"clone_vm", 60, 0},
-    {"sigterm", 60, 0},  {"cache_churn", 0, 20}, {"two_cgroups", 60, 0},
-    {"growers", 60, 0},
+    {"sigterm", 60, 0},  {"cache_churn", 0, 20}, {"two_cgroups", 60, 0},  {"growers", 60, 0},
 };
 
 static int StartScenario(const char* name, long total_kb) {
@@ -309,6 +381,10 @@ int HarnessMain(int argc, char** argv) {
     return 64;
   }
   if (readlink("/proc/self/exe", self_exe, sizeof self_exe - 1) < 0) return 70;
+  if (getenv("LAB_SLICE") && getenv("LAB_CG_BASE")) {
+    sd_slice = getenv("LAB_SLICE");
+    cg_base = getenv("LAB_CG_BASE");
+  }
   WriteString("/proc/self/oom_score_adj", "-1000");
   prctl(PR_SET_CHILD_SUBREAPER, 1);
   mlockall(MCL_CURRENT | MCL_FUTURE);

@@ -4,6 +4,8 @@
 # check, "LABSD DONE" at the end, saves the journal to the second disk and powers off.
 set -u
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
+# lab/run.sh sd-runs: the scenarios instead of these checks.
+if grep -qw lab.mode=sdruns /proc/cmdline; then exec /opt/lab/sd-runs.sh; fi
 OUT=/run/lab-out
 mkdir -p $OUT
 KILL_ID=e0400fefd8c44c5a9f408bbd6a28c2a9 # report::kMessageIdKill (src/report/journal_sink.h)
@@ -122,12 +124,20 @@ check restart_after_sigkill "NRestarts $n0 -> $(prop reaperd NRestarts), $(prop 
   running
 [ "$(prop reaperd NRestarts)" -gt "$n0" ] || say "FAIL restart_counted: NRestarts did not grow"
 
-# 8. Upgrade: a newer version keeps the edited conffile.
+# 8. Upgrade: a newer version (a rebuilt package, lab/upgrade-deb.sh) keeps the edited
+# conffile and restarts the service (a new MainPID, started after the upgrade began).
+v0=$(dpkg-query -W -f '${Version}' reaperd) pid0=$(prop reaperd MainPID)
+start0=$(prop reaperd ExecMainStartTimestampMonotonic)
 DEBIAN_FRONTEND=noninteractive dpkg -i /opt/lab/reaperd-upgrade.deb >$OUT/upgrade.log 2>&1 </dev/null
 rc=$?
 wait_for 30 running
-check upgrade "dpkg -i $(dpkg-query -W -f '${Version}' reaperd) rc=$rc, edited conffile kept: $(grep -c '^warn_available_percent = 12.0$' $CFG), $(prop reaperd ActiveState)" \
-  test $rc = 0 -a "$(grep -c '^warn_available_percent = 12.0$' $CFG)" = 1 -a "$(prop reaperd ActiveState)" = active
+v1=$(dpkg-query -W -f '${Version}' reaperd) pid1=$(prop reaperd MainPID)
+start1=$(prop reaperd ExecMainStartTimestampMonotonic)
+say "INFO upgrade: $v0 -> $v1"
+check upgrade "dpkg -i $v0 -> $v1 rc=$rc, edited conffile kept: $(grep -c '^warn_available_percent = 12.0$' $CFG), $(prop reaperd ActiveState)" \
+  test $rc = 0 -a "$v1" != "$v0" -a "$(grep -c '^warn_available_percent = 12.0$' $CFG)" = 1 -a "$(prop reaperd ActiveState)" = active
+check upgrade_restarted "MainPID $pid0 -> $pid1, ExecMainStartTimestampMonotonic $start0 -> $start1, $(prop reaperd ActiveState)/$(prop reaperd SubState)" \
+  test "$pid1" != "$pid0" -a "$start1" -gt "$start0" -a "$(prop reaperd SubState)" = running
 
 # 8b. With systemd-oomd enabled as Debian ships it (LAB_SD_OOMD=1): what Conflicts= does.
 if [ $oomd_on = 1 ]; then

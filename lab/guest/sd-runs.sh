@@ -1,0 +1,214 @@
+#!/bin/bash
+# The lab's scenarios on the systemd-booted guest (lab/run.sh sd-runs, issue 14). Started by
+# sd-check.sh when the kernel command line says lab.mode=sdruns. Installs reaperd's .deb with
+# apt (then stops it), unmasks the other OOM killers' packaged units, and runs
+# lab.runs=CONTENDER:SCENARIO:REP,... one at a time: the contender is started as its unit
+# (systemctl start), the harness makes every workload cgroup a transient scope in user.slice
+# (systemd-run --scope --slice=user.slice), then the contender is stopped again.
+# Results: OUT/CONTENDER/SCENARIO/REP as in the shell lab (the tar on the second disk, one
+# LABRESULT line per run on the console). The scenario "oomd_test" is systemd's own
+# integration test for systemd-oomd (TEST-55-OOMD), see run_oomd_test.
+set -u
+PATH=/usr/sbin:/usr/bin:/sbin:/bin
+OUT=/run/lab-out
+mkdir -p $OUT/_sd
+say() { echo "LABSD $*"; }
+arg() { tr ' ' '\n' </proc/cmdline | sed -n "s/^lab\.$1=//p"; }
+prop() { systemctl show -P "$2" "$1"; }
+save() {
+  tar -cf /dev/vdb -C $OUT . 2>/dev/null
+  sync
+}
+# The limit users set on the workload's slice (Debian's user@.service drop-in says 50%;
+# systemd's TEST-55 workload slice says 20%): see lab/README.md.
+OOMD_LIMIT=${OOMD_LIMIT:-20%}
+
+# reaperd from its package, as a user installs it; stopped until its runs.
+DEBIAN_FRONTEND=noninteractive apt-get install -y /opt/lab/reaperd.deb >$OUT/_sd/apt-install.log 2>&1 ||
+  say "FAIL install: $(tail -2 $OUT/_sd/apt-install.log | tr '\n' ' ')"
+systemctl stop reaperd
+# The image masks the other OOM killers so none starts at boot; unmasked, each is started by
+# its own unit for its runs only.
+systemctl unmask earlyoom.service nohang.service oomd.service systemd-oomd.service \
+  systemd-oomd.socket >/dev/null 2>&1
+# oomd's Debian default targets the hybrid layout (/sys/fs/cgroup/unified); this guest is
+# unified-only (the shell lab makes the same adjustment).
+sed -i 's|/sys/fs/cgroup/unified|/sys/fs/cgroup|' /etc/default/oomd
+systemctl daemon-reload
+systemctl stop earlyoom nohang oomd systemd-oomd.service systemd-oomd.socket 2>/dev/null
+say "INFO sdruns: systemd $(systemctl --version | head -1 | cut -d' ' -f2), reaperd $(dpkg-query -W -f '${Version}' reaperd)," \
+  "oomd.conf: $(systemd-analyze cat-config systemd/oomd.conf | grep -v '^#' | grep '=' | tr '\n' ' ')"
+
+unit_of() {
+  case $1 in
+    reaperd) echo reaperd.service ;;
+    systemd-oomd) echo systemd-oomd.service ;;
+    earlyoom | nohang | oomd) echo "$1.service" ;;
+    *) echo "" ;;
+  esac
+}
+
+# Starts contender $1 by its unit; sets DPID (0: the kernel alone).
+start_contender() {
+  local c=$1 u
+  DPID=0
+  u=$(unit_of "$c")
+  if [ "$c" = systemd-oomd ]; then
+    # What its users write: ManagedOOMMemoryPressure=kill on the workload's slice.
+    systemctl set-property --runtime user.slice ManagedOOMMemoryPressure=kill \
+      ManagedOOMMemoryPressureLimit=$OOMD_LIMIT
+    systemctl start systemd-oomd.socket
+  fi
+  [ -n "$u" ] || return 0
+  systemctl start "$u" || say "INFO $c: systemctl start $u failed: $(systemctl status --no-pager $u 2>&1 | tail -3 | tr '\n' ' ')"
+  for _ in $(seq 1 50); do
+    [ "$(prop $u ActiveState)" = active ] && break
+    sleep 0.2
+  done
+  DPID=$(prop "$u" MainPID)
+  [ -n "$DPID" ] || DPID=0
+}
+
+stop_contender() {
+  local c=$1 u
+  u=$(unit_of "$c")
+  [ -n "$u" ] && systemctl stop "$u"
+  if [ "$c" = systemd-oomd ]; then
+    systemctl stop systemd-oomd.socket
+    systemctl set-property --runtime user.slice ManagedOOMMemoryPressure=auto \
+      ManagedOOMMemoryPressureLimit=0%
+  fi
+}
+
+cleanup_units() {
+  systemctl stop 'lab-*.scope' 'lab-*.service' >/dev/null 2>&1
+  systemctl reset-failed 'lab-*' >/dev/null 2>&1
+}
+
+# systemd's TEST-55-OOMD (testcase_preference_avoid), in this guest: a workload slice with
+# ManagedOOMMemoryPressure=kill and ManagedOOMMemoryPressureLimit=20%, three services in it:
+# testchill (idle), testbloat (MemoryHigh=3M, ten hogs of 200 MiB, ManagedOOMPreference=avoid)
+# and testmunch (MemoryHigh=12M, a hog growing 16 MiB/s); a 64 MiB swap file as TEST-55 adds in
+# a VM; oomd.conf's DefaultMemoryPressureDurationSec=2s as TEST-55 sets only for the
+# systemd-oomd runs (the test's own oomd configuration). Expected: testmunch dies, testchill
+# and the avoided testbloat survive. Waits like the test: up to 120 s for testmunch to die.
+run_oomd_test() {
+  local c=$1 r=$2 dir=$OUT/$1/oomd_test/$2
+  mkdir -p "$dir"
+  say "INFO oomd_test begin $c $r uptime=$(cut -d' ' -f1 /proc/uptime)"
+  [ -f /swapfile ] || { fallocate -l 64M /swapfile && chmod 0600 /swapfile && mkswap /swapfile >/dev/null; }
+  swapon /swapfile
+  mkdir -p /run/systemd/system
+  printf '[Slice]\nMemoryAccounting=true\nManagedOOMMemoryPressure=kill\nManagedOOMMemoryPressureLimit=20%%\n' \
+    >/run/systemd/system/lab-workload.slice
+  if [ "$c" = systemd-oomd ]; then
+    mkdir -p /run/systemd/oomd.conf.d
+    printf '[OOM]\nDefaultMemoryPressureDurationSec=2s\n' >/run/systemd/oomd.conf.d/99-lab-test55.conf
+  fi
+  systemctl daemon-reload
+  local since t0
+  since=$(date '+%Y-%m-%d %H:%M:%S')
+  start_contender "$c"
+  sleep 2
+  local d0 d1
+  d0=$(awk '{print $14+$15}' /proc/$DPID/stat 2>/dev/null || echo 0)
+  systemd-run --quiet --unit=lab-testchill --slice=lab-workload.slice -p MemoryHigh=3M \
+    /bin/sleep infinity
+  systemd-run --quiet --unit=lab-testmunch --slice=lab-workload.slice -p MemoryHigh=12M \
+    /opt/lab/bin/hog 16384 204800
+  systemd-run --quiet --unit=lab-testbloat --slice=lab-workload.slice -p MemoryHigh=3M \
+    -p ManagedOOMPreference=avoid \
+    /bin/sh -c 'for i in 1 2 3 4 5 6 7 8 9 10; do /opt/lab/bin/hog 0 204800 & done; wait'
+  t0=$(date +%s)
+  while [ $(($(date +%s) - t0)) -lt 120 ]; do
+    [ "$(prop lab-testmunch.service ActiveState)" = active ] || break
+    sleep 2
+  done
+  local dt=$(($(date +%s) - t0))
+  # Then 20 s more: a killer that goes on killing while testbloat keeps the pressure up (it is
+  # throttled at its MemoryHigh, so no kill of another process relieves it) shows it here.
+  sleep 20
+  d1=$(awk '{print $14+$15}' /proc/$DPID/stat 2>/dev/null || echo 0)
+  local hwm
+  hwm=$(sed -n 's/^VmHWM:\s*//p' /proc/$DPID/status 2>/dev/null)
+  local st u res=""
+  for u in testchill testmunch testbloat; do
+    st="$(prop lab-$u.service ActiveState)/$(prop lab-$u.service Result)/$(prop lab-$u.service ExecMainStatus)"
+    res="$res $u=$st"
+  done
+  local kk
+  kk=$(journalctl -k --no-pager --since "$since" | grep -c 'Killed process' || true)
+  oomctl >$dir/oomctl.txt 2>&1
+  [ -n "$(unit_of "$c")" ] && journalctl -u "$(unit_of "$c")" --since "$since" --no-pager -o cat >$dir/daemon.log 2>&1
+  journalctl -k --since "$since" --no-pager >$dir/kernel.log 2>&1
+  # Collateral: every kill by the contender or the kernel of anything but testmunch.
+  local coll=0 who=""
+  case $c in
+    reaperd) who=$(grep -E '^kill seq' $dir/daemon.log | grep -v 'lab-testmunch' | sed -n 's/.*comm="\([^"]*\)".* cgroup="\([^"]*\)".*/\1@\2/p' | tr '\n' ' ') ;;
+    systemd-oomd) who=$(grep -E '^Killed ' $dir/daemon.log | grep -v 'lab-testmunch' | cut -d' ' -f2 | tr '\n' ' ') ;;
+    earlyoom | nohang | oomd) who=$(grep -iE 'sending SIG|kill' $dir/daemon.log | grep -v 'hog' | head -5 | tr '\n' ' ') ;;
+  esac
+  who="$who$(grep 'Killed process' $dir/kernel.log | grep -v '(hog)' | sed 's/.*Killed process/kernel:/' | cut -d, -f1 | tr '\n' ' ')"
+  coll=$(echo "$who" | wc -w)
+  [ -z "$who" ] && coll=0
+  local munch_dead=0 chill_ok=0 bloat_ok=0
+  [ "$(prop lab-testmunch.service ActiveState)" != active ] && munch_dead=1
+  [ "$(prop lab-testchill.service ActiveState)" = active ] && chill_ok=1
+  [ "$(prop lab-testbloat.service ActiveState)" = active ] && bloat_ok=1
+  local verdict=FAIL
+  [ $munch_dead$chill_ok$bloat_ok$coll = 1110 ] && verdict=PASS
+  printf '{"scenario":"oomd_test","contender":"%s","rep":"%s","verdict":"%s","testmunch_dead":%d,"testchill_alive":%d,"testbloat_alive":%d,"waited_s":%d,"kernel_kills":%d,"collateral":%d,"collateral_who":"%s","units":"%s","daemon_cpu_ticks":%d,"daemon_hwm":"%s"}\n' \
+    "$c" "$r" $verdict $munch_dead $chill_ok $bloat_ok $dt "$kk" "$coll" "${who% }" "${res# }" $((d1 - d0)) "$hwm" >$dir/oomd_test.json
+  echo "LABRESULT55 $(cat $dir/oomd_test.json)"
+  systemctl stop lab-testchill lab-testmunch lab-testbloat >/dev/null 2>&1
+  cleanup_units
+  stop_contender "$c"
+  swapoff /swapfile
+  rm -f /run/systemd/system/lab-workload.slice /run/systemd/oomd.conf.d/99-lab-test55.conf
+  systemctl daemon-reload
+  save
+}
+
+run_one() {
+  local c=$1 s=$2 r=$3 dir=$OUT/$1/$2/$3
+  [ "$s" = oomd_test ] && { run_oomd_test "$c" "$r"; return; }
+  mkdir -p "$dir"
+  echo "LABRUN begin $c $s $r uptime=$(cut -d' ' -f1 /proc/uptime)"
+  rm -f /opt/lab/churn.dat
+  sync
+  echo 3 >/proc/sys/vm/drop_caches
+  local since
+  since=$(date '+%Y-%m-%d %H:%M:%S')
+  start_contender "$c"
+  sleep 2
+  if [ "$DPID" = 0 ] && [ -n "$(unit_of "$c")" ]; then
+    echo "LABERROR $c did not start"
+  fi
+  LAB_SLICE=user.slice LAB_CG_BASE=/sys/fs/cgroup/user.slice \
+    timeout -k 5 300 /opt/lab/labtool run "$s" "$c" "$DPID" "$dir" >"$dir/harness.out" 2>&1
+  echo "harness exit $?" >>"$dir/harness.out"
+  grep -h LABRESULT "$dir/harness.out" || echo "LABERROR no result: $(tail -c 400 "$dir/harness.out")"
+  [ -n "$(unit_of "$c")" ] && journalctl -u "$(unit_of "$c")" --since "$since" --no-pager -o cat >"$dir/daemon.log" 2>&1
+  stop_contender "$c"
+  cleanup_units
+  dmesg >"$dir/dmesg.txt"
+  rm -f /opt/lab/churn.dat
+  save
+}
+
+# Kills and OOM lines on the console as they happen, so a run that wedges the guest still
+# leaves its story in the console log.
+journalctl -f -n 0 -o short-monotonic -k -u reaperd.service -u systemd-oomd.service -u earlyoom.service \
+  -u nohang.service -u oomd.service -u 'lab-*' 2>/dev/null |
+  grep --line-buffered -E 'kill|Killed|oom|Out of memory|Consumed|Failed' |
+  sed -u 's/^\(.\{0,300\}\).*/LABLOG \1/' &
+for spec in $(arg runs | tr ',' ' '); do
+  IFS=: read -r c s r <<EOF
+$spec
+EOF
+  run_one "$c" "$s" "$r"
+done
+journalctl -b -o short-monotonic --no-pager >$OUT/_sd/journal.txt 2>&1
+say DONE
+save
+systemctl poweroff --no-block
