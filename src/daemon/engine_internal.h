@@ -12,4 +12,9 @@ inline double Mib(std::uint64_t b) { return static_cast<double>(b) / kMiB; }
 // Nanoseconds as milliseconds, for log fields.
 inline double Ms(std::int64_t ns) { return static_cast<double>(ns) / 1e6; }
 
+// The seconds from one monotonic time in nanoseconds to another (metrics, status).
+inline double Seconds(std::int64_t from_ns, std::int64_t to_ns) {
+  return static_cast<double>(to_ns - from_ns) / 1e9;
+}
+
 }  // namespace reaperd::daemon

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "daemon/engine.h"
+#include "daemon/engine_internal.h"
 #include "daemon/reporting_events.h"
 #include "kill/last_resort.h"
 #include "sys/clock.h"
@@ -16,10 +17,6 @@ using report::MetricType;
 
 std::string ScopeName(const kill::ScopeKey& k) {
   return k.kind == policy::ScopeKind::kSystem ? "system" : "cgroup:" + std::string(k.cgroup.view());
-}
-
-double Seconds(sys::Nanos from, sys::Nanos to) {
-  return static_cast<double>(to - from) / static_cast<double>(sys::kSecond);
 }
 
 }  // namespace
@@ -86,63 +83,6 @@ Reporting::Reporting(const config::Config& cfg, Logger& log, bool dry_run)
 }
 
 Reporting::~Reporting() { WriteTextfile(); }
-
-void Reporting::DefineMetrics() {
-  auto& m = metrics_;
-  m.Define("reaperd_build_info", MetricType::kGauge, "Always 1; the version is a label.");
-  m.Set("reaperd_build_info", {{"version", REAPERD_VERSION}}, 1);
-  m.Define("reaperd_dry_run", MetricType::kGauge, "1 when reaperd decides but never signals.");
-  m.Set("reaperd_dry_run", {}, dry_run_ ? 1 : 0);
-  m.Define("reaperd_kills_total", MetricType::kCounter,
-           "Victims chosen and signalled, by scope and final outcome (reaped, exited, "
-           "missed_deadline, stale, dry_run, failed).");
-  m.Define("reaperd_kill_decisions_total", MetricType::kCounter,
-           "Kill decisions by scope and by each reason that held (available_low, "
-           "time_to_exhaustion, psi_some, psi_full).");
-  m.Define("reaperd_deadlines_missed_total", MetricType::kCounter,
-           "Victims whose memory was not released by kill.deadline_ms, by scope.");
-  m.Define("reaperd_escalations_total", MetricType::kCounter,
-           "SIGTERM grace periods that ran out and were followed by SIGKILL, by scope.");
-  m.Define("reaperd_last_resort_total", MetricType::kCounter,
-           "Last resorts pulled after repeated misses, by scope and action (kernel, panic, "
-           "reboot: system scope only; kill_cgroup: a cgroup scope's own).");
-  m.Define("reaperd_last_resort_failed_total", MetricType::kCounter,
-           "Last resorts that could not act (sysrq write refused, nothing killable left in "
-           "the cgroup...), by scope and action.");
-  m.Define("reaperd_bytes_freed_total", MetricType::kCounter,
-           "Bytes released by victims (process_mrelease, or visibly back in the scope), by scope.");
-  m.Define("reaperd_level_changes_total", MetricType::kCounter,
-           "Detector level changes, by scope and the level entered.");
-  m.Define("reaperd_reclaim_runs_total", MetricType::kCounter,
-           "Reclaim notifier runs, by notifier and result.");
-  m.Define("reaperd_reclaim_bytes_freed_total", MetricType::kCounter,
-           "Bytes the reclaim notifiers were measured to free, by notifier.");
-  m.Define("reaperd_kill_report_write_errors_total", MetricType::kCounter,
-           "Kill reports that could not be written to the kill report file.");
-  m.Add("reaperd_kill_report_write_errors_total", {}, 0);
-  for (const char* name : {"reaperd_detection_to_signal_seconds", "reaperd_signal_to_exit_seconds",
-                           "reaperd_signal_to_reaped_seconds"}) {
-    m.Define(name, MetricType::kHistogram,
-             "Latency of the kill path, seconds (detection is the kill decision).",
-             report::kLatencyBuckets);
-  }
-  m.Define("reaperd_pressure_some_percent", MetricType::kGauge,
-           "PSI memory some: share of wall time with a task stalled on memory, by scope.");
-  m.Define("reaperd_pressure_full_percent", MetricType::kGauge,
-           "PSI memory full: share of wall time with all non-idle tasks stalled, by scope.");
-  m.Define("reaperd_available_bytes", MetricType::kGauge,
-           "Memory available to the scope (MemAvailable, or limit minus usage).");
-  m.Define("reaperd_total_bytes", MetricType::kGauge, "The scope's memory (MemTotal, or limit).");
-  m.Define("reaperd_level", MetricType::kGauge,
-           "The scope's detector level: 0 ok, 1 warn, 2 reclaim, 3 kill.");
-  m.Define("reaperd_log_lines_dropped_total", MetricType::kCounter,
-           "Log lines dropped because journald (or stderr's reader) was not keeping up: the "
-           "daemon never waits for its log.");
-  m.Add("reaperd_log_lines_dropped_total", {}, 0);
-  m.Define("reaperd_victims_in_flight", MetricType::kGauge,
-           "Victims signalled whose memory is not yet released.");
-  m.Set("reaperd_victims_in_flight", {}, 0);
-}
 
 void Reporting::OnReady() noexcept {
   if (endpoints_) endpoints_->OnReady();
@@ -354,63 +294,6 @@ void Reporting::NoteLastResort(const std::string& scope, const kill::KillResult&
            Q{r.last_resort_failed ? e.error : std::string("none")});
   last_resorts_.push_back(std::move(e));
   if (last_resorts_.size() > kLastResortsKept) last_resorts_.pop_front();
-}
-
-std::string Reporting::StatusJson() const {
-  const sys::Nanos now = sys::MonotonicClock().Now();
-  json j;
-  j["version"] = REAPERD_VERSION;
-  j["pid"] = ::getpid();
-  j["uptime_s"] = Seconds(started_ns_, now);
-  j["dry_run"] = dry_run_;
-  json scopes = json::array();
-  for (const auto& [name, st] : scopes_) {
-    scopes.push_back({{"scope", name},
-                      {"level", pressure::LevelName(st.decision.level)},
-                      {"reasons", ReasonsString(st.decision.reasons)},
-                      {"available_bytes", st.sample.available_bytes},
-                      {"total_bytes", st.sample.total_bytes},
-                      {"available_percent", st.decision.available_percent},
-                      {"psi_some_percent", st.decision.psi_some_percent},
-                      {"psi_full_percent", st.decision.psi_full_percent},
-                      {"slope_bytes_per_s", st.decision.slope_bytes_per_s},
-                      {"time_to_exhaustion_ms", st.decision.time_to_exhaustion_ms},
-                      {"kills", st.kills}});
-    if (auto c = ScopeContainerJson(st.cgroup); !c.is_null()) {
-      scopes.back()["container"] = std::move(c);
-    }
-  }
-  j["scopes"] = scopes;
-  json flight = json::array();
-  for (const auto& [seq, f] : in_flight_) {
-    flight.push_back({{"seq", seq},
-                      {"scope", f.scope},
-                      {"pid", f.pid},
-                      {"comm", f.comm},
-                      {"age_ms", static_cast<double>(now - f.t_decision_ns) / 1e6}});
-  }
-  j["victims_in_flight"] = flight;
-  json recent = json::array();
-  for (const auto& k : reports_.recent()) recent.push_back(k);
-  j["recent_kills"] = recent;
-  j["notifiers"] = notifier_status_ ? notifier_status_() : json::array();
-  json pulled = json::array();
-  for (const LastResortEvent& e : last_resorts_) {
-    pulled.push_back({{"seq", e.seq},
-                      {"scope", e.scope},
-                      {"action", e.action},
-                      {"result", e.failed ? "failed" : "done"},
-                      {"signalled", e.signalled},
-                      {"error", e.failed ? json(e.error) : json(nullptr)},
-                      {"age_s", Seconds(e.at_ns, now)}});
-  }
-  j["last_resorts"] = {
-      {"fired", last_resorts_fired_}, {"failed", last_resorts_failed_}, {"recent", pulled}};
-  j["log_lines_dropped"] = log_.sink().lines_dropped();
-  j["metrics"] = {{"kill_report_path", cfg_.report.kill_report_path},
-                  {"textfile_path", cfg_.report.metrics_textfile_path},
-                  {"listen", cfg_.report.metrics_listen}};
-  return report::DumpLine(j) + "\n";
 }
 
 void Reporting::OnReclaimPass(const policy::Scope& scope, const reclaim::PassResult& pass) {
