@@ -211,52 +211,49 @@ Result<UniqueFd> OpenPsiTrigger(std::string_view path, std::string_view kind,
   return fd;
 }
 
-Result<EventFd> RegisterPressureLevel(int cgroup_dirfd, std::string_view level) noexcept {
-  const std::string_view base = level.substr(0, level.find(','));
-  if (base != "low" && base != "medium" && base != "critical") {
-    return Fail(Error::Of(Errc::kInvalid, "memory.pressure_level level"));
-  }
+namespace {
+
+// cgroup v1's event registration: "<event_fd> <fd of file> <argument>" written to the cgroup's
+// cgroup.event_control. The kernel keeps its own references, so the file's fd may be closed
+// once registered. ctx names the file in errors ("open memory.pressure_level").
+Result<EventFd> RegisterCgroupEvent(int cgroup_dirfd, const char* file, std::string_view arg,
+                                    const char* open_ctx) noexcept {
   auto efd = EventFd::Create();
   if (!efd) return Fail(efd.error());
-  UniqueFd pressure(::openat(cgroup_dirfd, "memory.pressure_level", O_RDONLY | O_CLOEXEC));
-  if (!pressure) return Fail(Error::Sys(errno, "open memory.pressure_level"));
+  UniqueFd watched(::openat(cgroup_dirfd, file, O_RDONLY | O_CLOEXEC));
+  if (!watched) return Fail(Error::Sys(errno, open_ctx));
   UniqueFd control(::openat(cgroup_dirfd, "cgroup.event_control", O_WRONLY | O_CLOEXEC));
   if (!control) return Fail(Error::Sys(errno, "open cgroup.event_control"));
-
-  // "<event_fd> <pressure_level fd> <level>"; the kernel keeps its own references, so the
-  // pressure_level fd may be closed once registered.
   std::array<char, 96> text{};
   std::size_t n = 0;
   const bool ok = AppendNumber(text, n, static_cast<std::uint64_t>(efd->fd())) &&
                   Append(text, n, " ") &&
-                  AppendNumber(text, n, static_cast<std::uint64_t>(pressure.get())) &&
-                  Append(text, n, " ") && Append(text, n, level);
-  if (!ok) return Fail(Error::Of(Errc::kInvalid, "memory.pressure_level level"));
+                  AppendNumber(text, n, static_cast<std::uint64_t>(watched.get())) &&
+                  Append(text, n, " ") && Append(text, n, arg);
+  if (!ok) return Fail(Error::Of(Errc::kInvalid, "cgroup.event_control argument"));
   if (auto w = WriteAll(control.get(), text.data(), n, "write cgroup.event_control"); !w) {
     return Fail(w.error());
   }
   return efd;
 }
 
-Result<EventFd> RegisterUsageThreshold(int cgroup_dirfd, std::uint64_t bytes) noexcept {
-  auto efd = EventFd::Create();
-  if (!efd) return Fail(efd.error());
-  UniqueFd usage(::openat(cgroup_dirfd, "memory.usage_in_bytes", O_RDONLY | O_CLOEXEC));
-  if (!usage) return Fail(Error::Sys(errno, "open memory.usage_in_bytes"));
-  UniqueFd control(::openat(cgroup_dirfd, "cgroup.event_control", O_WRONLY | O_CLOEXEC));
-  if (!control) return Fail(Error::Sys(errno, "open cgroup.event_control"));
-  // "<event_fd> <usage_in_bytes fd> <threshold>", as for memory.pressure_level.
-  std::array<char, 96> text{};
-  std::size_t n = 0;
-  const bool ok = AppendNumber(text, n, static_cast<std::uint64_t>(efd->fd())) &&
-                  Append(text, n, " ") &&
-                  AppendNumber(text, n, static_cast<std::uint64_t>(usage.get())) &&
-                  Append(text, n, " ") && AppendNumber(text, n, bytes);
-  if (!ok) return Fail(Error::Of(Errc::kInvalid, "memory.usage_in_bytes threshold"));
-  if (auto w = WriteAll(control.get(), text.data(), n, "write cgroup.event_control"); !w) {
-    return Fail(w.error());
+}  // namespace
+
+Result<EventFd> RegisterPressureLevel(int cgroup_dirfd, std::string_view level) noexcept {
+  const std::string_view base = level.substr(0, level.find(','));
+  if (base != "low" && base != "medium" && base != "critical") {
+    return Fail(Error::Of(Errc::kInvalid, "memory.pressure_level level"));
   }
-  return efd;
+  return RegisterCgroupEvent(cgroup_dirfd, "memory.pressure_level", level,
+                             "open memory.pressure_level");
+}
+
+Result<EventFd> RegisterUsageThreshold(int cgroup_dirfd, std::uint64_t bytes) noexcept {
+  std::array<char, 24> number{};
+  std::size_t n = 0;
+  if (!AppendNumber(number, n, bytes)) return Fail(Error::Of(Errc::kInvalid, "threshold"));
+  return RegisterCgroupEvent(cgroup_dirfd, "memory.usage_in_bytes", {number.data(), n},
+                             "open memory.usage_in_bytes");
 }
 
 }  // namespace reaperd::sys
