@@ -53,6 +53,12 @@ start_contender() {
   local c=$1 u
   DPID=0
   u=$(unit_of "$c")
+  if [ "$c" != systemd-oomd ]; then
+    # Units with ManagedOOM*= (oomd_test's) make systemd start systemd-oomd on its own: masked
+    # for the other contenders' runs, or it acts beside them (it killed testmunch and
+    # testchill in a reaperd run; reaperd logged coexist other="systemd-oomd").
+    systemctl mask --runtime --now systemd-oomd.service systemd-oomd.socket >/dev/null 2>&1
+  fi
   if [ "$c" = systemd-oomd ]; then
     # What its users write: ManagedOOMMemoryPressure=kill on the workload's slice.
     systemctl set-property --runtime user.slice ManagedOOMMemoryPressure=kill \
@@ -73,6 +79,7 @@ stop_contender() {
   local c=$1 u
   u=$(unit_of "$c")
   [ -n "$u" ] && systemctl stop "$u"
+  systemctl unmask --runtime systemd-oomd.service systemd-oomd.socket >/dev/null 2>&1
   if [ "$c" = systemd-oomd ]; then
     systemctl stop systemd-oomd.socket
     systemctl set-property --runtime user.slice ManagedOOMMemoryPressure=auto \
