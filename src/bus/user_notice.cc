@@ -23,7 +23,7 @@ namespace {
       sd_bus_set_bus_client(bus, 1) < 0 || sd_bus_start(bus) < 0) {
     ::_exit(4);
   }
-  sd_bus_error error = SD_BUS_ERROR_NULL;
+  sd_bus_error error{};  // SD_BUS_ERROR_NULL, without its C compound literal
   sd_bus_message* reply = nullptr;
   // Notify(app_name, replaces_id, app_icon, summary, body, actions, hints, expire_timeout):
   // urgency critical (2), so that the notice stays until read.
