@@ -57,7 +57,9 @@ std::uint64_t ScopeSources::MoveAlarm(const std::string& name, const std::string
   }
   (void)ep_.Add(e->fd(), EPOLLIN, level_tag_ | s.id << kIdShift);
   s.alarm = std::move(*e);
-  log_.Log(LogLevel::kInfo, "usage_alarm", "scope={} outcome=armed usage_bytes={}", Q{name}, bytes);
+  // Debug: a growing cgroup moves its alarm every eighth of its headroom.
+  log_.Log(LogLevel::kDebug, "usage_alarm", "scope={} outcome=armed usage_bytes={}", Q{name},
+           bytes);
   return bytes;
 }
 
