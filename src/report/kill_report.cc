@@ -184,6 +184,9 @@ json KillReports::NoteResult(const kill::KillResult& r) {
     report = it->second;
     // Keep the decision for the late report of a victim that missed its deadline.
     if (r.outcome != kill::Outcome::kMissedDeadline || r.after_deadline) pending_.erase(it);
+    // The rss re-read right before the signal, which bytes_freed is measured against (the
+    // victim may have grown since the scan that ranked it).
+    if (r.victim.rss_bytes > 0) report["victim"]["rss_at_signal_bytes"] = r.victim.rss_bytes;
   } else {
     // The decision was not seen (the pending map overflowed): report what the result knows.
     report["seq"] = r.seq;

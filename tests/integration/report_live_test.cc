@@ -123,11 +123,12 @@ TEST(ReportLive, RealKillReportStatusAndMetrics) {
   EXPECT_GE(t["signal_to_reaped_ms"].get<double>(), 0);
   EXPECT_LT(t["signal_to_reaped_ms"].get<double>(), 5000);
   EXPECT_GT(t["bytes_freed"].get<std::uint64_t>(), 100 * kMiB);
-  // Never more than the victim held: the limit, or its rss when that counts pages charged
-  // elsewhere (a hog forked from a sanitizer build shares the parent's shadow pages, which
-  // are charged to the parent's cgroup, so its rss can exceed this scope's limit).
+  // Never more than the victim held right before the signal (the scan's rss_bytes is older:
+  // a hog still growing between the scan and the signal freed more than that, as in CI).
+  // The limit does not bound it either: a hog forked from a sanitizer build shares the
+  // parent's shadow pages, which are charged to the parent's cgroup.
   EXPECT_LE(t["bytes_freed"].get<std::uint64_t>(),
-            std::max<std::uint64_t>(256 * kMiB, r["victim"]["rss_bytes"].get<std::uint64_t>()));
+            r["victim"]["rss_at_signal_bytes"].get<std::uint64_t>());
   EXPECT_EQ(sb->OomKills(), 0u) << "the kernel's memcg OOM killer acted first";
 
   json s = json::parse(status, nullptr, false);

@@ -171,6 +171,26 @@ TEST(KillReportTest, JoinsBySeqWritesLinesAndLogsASummary) {
   ::system(("rm -rf " + dir).c_str());
 }
 
+// bytes_freed is measured against the rss re-read right before the signal, not the scan's:
+// a victim that grew between the two must not look as if it freed more than it held.
+TEST(KillReportTest, VictimCarriesTheRssAtSignalThatBytesFreedIsMeasuredAgainst) {
+  config::ReportConfig cfg;
+  RecordingSink sink;
+  Logger log(sink, LogLevel::kDebug);
+  KillReports reports(cfg, 5000, log);
+  Fixture fx;
+  reports.NoteDecision(DecisionJson(fx.View(1), fx.rank, 0));
+  kill::KillResult r = Result(1, kill::Outcome::kExited);
+  r.victim.rss_bytes = (7 << 20) + (512 << 10);  // grew 512 KiB after the scan
+  r.bytes_freed = r.victim.rss_bytes;
+  json report = reports.NoteResult(r);
+  EXPECT_EQ(report["victim"]["rss_bytes"], 7 << 20) << "the scan's figure, as ranked";
+  ASSERT_TRUE(report["victim"].contains("rss_at_signal_bytes")) << report.dump();
+  EXPECT_EQ(report["victim"]["rss_at_signal_bytes"], r.victim.rss_bytes);
+  EXPECT_LE(report["timeline"]["bytes_freed"].get<std::uint64_t>(),
+            report["victim"]["rss_at_signal_bytes"].get<std::uint64_t>());
+}
+
 TEST(KillReportTest, FileRotatesAndKeepsN) {
   char tmpl[] = "/tmp/reaperd-rot-XXXXXX";
   ASSERT_NE(::mkdtemp(tmpl), nullptr);
