@@ -56,4 +56,10 @@ int CoexistCheck::Check(sys::SystemView& view, Logger& log) {
   return running;
 }
 
+int CoexistCheck::CheckIfDue(sys::SystemView& view, Logger& log, sys::Nanos now) {
+  if (checked_ns_ >= 0 && now >= checked_ns_ && now - checked_ns_ < kPeriodNs) return -1;
+  checked_ns_ = now;
+  return Check(view, log);
+}
+
 }  // namespace reaperd::daemon

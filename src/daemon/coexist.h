@@ -3,7 +3,9 @@
 // started with ManagedOOMMemoryPressure=kill (or ManagedOOMSwap=) brings it back beside
 // reaperd (seen in the systemd-booted lab), and then two killers act on the same cgroups.
 // reaperd cannot stop it (that would be acting outside its mandate); it says so, once per
-// process, at start and whenever a scope reaches warn, with the command that prevents it.
+// process, at start and when a scope reaches warn (at most once per kPeriodNs: the check
+// walks every /proc/PID/stat, and a scope flapping between warn and kill walked it at every
+// flap, most of a kill burst's CPU in issue 13's profile), with the command that prevents it.
 #pragma once
 
 #include <sys/types.h>
@@ -15,6 +17,7 @@
 #include <vector>
 
 #include "base/log.h"
+#include "sys/clock.h"
 #include "sys/system_view.h"
 
 namespace reaperd::daemon {
@@ -25,12 +28,17 @@ class CoexistCheck {
   // that was not reported before; returns how many are running. Walks /proc (stat only).
   // Allocates nothing once its listing buffer has grown to the host's processes.
   int Check(sys::SystemView& view, Logger& log);
+  // Check, unless the last one was less than kPeriodNs before now: then -1, and no walk.
+  int CheckIfDue(sys::SystemView& view, Logger& log, sys::Nanos now);
+
+  static constexpr sys::Nanos kPeriodNs = 30 * sys::kSecond;
 
  private:
   static constexpr std::size_t kTracked = 8;
   std::vector<pid_t> pids_;
   std::array<std::pair<pid_t, std::uint64_t>, kTracked> reported_{};  // pid, start time
   std::size_t reported_count_ = 0;
+  sys::Nanos checked_ns_ = -1;
 };
 
 }  // namespace reaperd::daemon

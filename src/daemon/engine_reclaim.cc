@@ -151,7 +151,7 @@ void Engine::OnWarn(std::size_t i, const pressure::Decision& d) {
            static_cast<double>(s.total_bytes) / kMiB, d.available_percent,
            ReasonsText(d.reasons).view(), cfg_.hooks.warn.argv.empty() ? "none" : "queued");
   // systemd-oomd may have been socket-activated since the start (see CoexistCheck).
-  coexist_.Check(view_, log_);
+  coexist_.CheckIfDue(view_, log_, clock_.Now());
   if (cfg_.hooks.warn.argv.empty() || options_.dry_run) return;
   hooks_->Queue("warn", cfg_.hooks.warn.argv, PressureEnv(i, "warn", d),
                 cfg_.hooks.warn.timeout_ms);

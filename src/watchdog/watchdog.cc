@@ -255,9 +255,14 @@ std::optional<StallReport> Watchdog::Check() {
   // Tasks in D, and since when (a task keeps its first-seen time while it stays in D). The
   // walk reads every /proc/PID/stat: it runs at every look while the host is under memory
   // pressure, a victim is dying or a task is in D, and otherwise once per d_state_ms, which
-  // still finds a task stuck in D within twice d_state_ms.
-  const bool walk =
-      last_walk_ns_ == 0 || Busy() || now - last_walk_ns_ >= cfg_.d_state_ms * sys::kMilli;
+  // still finds a task stuck in D within twice d_state_ms. Never more than once per
+  // check_interval_ms, though: each kill kicks a look (for its victim), and a burst of kills
+  // walking /proc at every one cost more CPU than the daemon loop. An eighth of slack, so a
+  // wait that ends a little early does not put the walk off by a whole interval.
+  const sys::Nanos since_walk = now - last_walk_ns_;
+  const bool walk = last_walk_ns_ == 0 ||
+                    (Busy() && since_walk >= cfg_.check_interval_ms * sys::kMilli * 7 / 8) ||
+                    since_walk >= cfg_.d_state_ms * sys::kMilli;
   std::vector<pid_t> stalled;
   if (walk) {
     last_walk_ns_ = now;

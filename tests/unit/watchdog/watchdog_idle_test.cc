@@ -111,6 +111,26 @@ TEST(WatchdogIdle, AKillBringsTheWalkBack) {
   EXPECT_EQ(f.walks_after_first(), 1);
 }
 
+// A burst of kills kicks the watchdog at each one (the new victim is looked at at once), but
+// the walk of every /proc/PID/stat stays at one per check_interval_ms: under a burst of
+// kills it ran at every kick, and cost more CPU than the daemon loop (issue 13's profile).
+TEST(WatchdogIdle, ABurstOfKillsWalksProcOncePerCheckInterval) {
+  Fixture f;
+  Watchdog wd(f.cfg, f.view, f.clock, f.log);
+  (void)wd.Check();
+  f.clock.Advance(sys::kSecond);
+  for (int i = 0; i < 6; ++i) {
+    wd.NoteKill(100);
+    (void)wd.Check();
+    f.clock.Advance(f.cfg.check_interval_ms * sys::kMilli / 8);
+  }
+  EXPECT_EQ(f.walks_after_first(), 1);
+  f.clock.Advance(f.cfg.check_interval_ms * sys::kMilli);
+  wd.NoteKill(100);
+  (void)wd.Check();
+  EXPECT_EQ(f.walks_after_first(), 2);
+}
+
 TEST(WatchdogIdle, IdleWaitIsLongAndABusyOneIsCheckInterval) {
   Fixture f;
   Watchdog wd(f.cfg, f.view, f.clock, f.log);
