@@ -2,14 +2,16 @@
 # Where reaperd's CPU goes under pressure (issue 13): a memory cgroup with a 256 MiB limit,
 # reaperd guarding it (--scope cgroup:PATH, real kills, only inside that cgroup), and a burst
 # of GROWERS processes of one application growing together (none large alone: each grows
-# 4 MiB every 50 ms up to 96 MiB), restarted as they die, for SECONDS seconds; perf samples
-# the daemon meanwhile. Prints the daemon's CPU ticks per thread, its kills, and perf's
-# top symbols (self time). Needs root, a cgroup memory controller and perf.
-# Usage: bench/pressure_profile.sh [BUILD_DIR] [SECONDS] [GROWERS]
+# 4 MiB every STEP_MS ms, default 50, up to 96 MiB), restarted as they die, for SECONDS
+# seconds; perf samples the daemon meanwhile. Prints the daemon's CPU ticks per thread, its
+# kills, the kernel's memcg OOM kills, and perf's top symbols (self time). Needs root, a
+# cgroup memory controller and perf. Never touches anything outside the cgroup it makes.
+# Usage: [STEP_MS=50] bench/pressure_profile.sh [BUILD_DIR] [SECONDS] [GROWERS]
 set -euo pipefail
 BUILD=${1:-build}
 SECS=${2:-20}
 GROWERS=${3:-8}
+STEP_MS=${STEP_MS:-50}  # each grower adds 4 MiB every STEP_MS
 OUT=$(mktemp -d /tmp/reaperd-prof-XXXXXX)
 command -v perf > /dev/null || { echo "perf is not installed (apt-get install linux-perf)"; exit 1; }
 
@@ -40,12 +42,12 @@ R=$!
 sleep 1
 
 # The growers: restarted as they are killed, so the pressure lasts the whole run.
-grower='import time
+grower="import time
 b = []
 for _ in range(24):
     b.append(bytearray(4 << 20))
-    time.sleep(0.05)
-time.sleep(3600)'
+    time.sleep($STEP_MS / 1000)
+time.sleep(3600)"
 (
   sh -c "echo \$\$ > $mnt$cg/cgroup.procs; exec sleep infinity" &
   while :; do
