@@ -41,7 +41,9 @@ function(reaperd_lean_link target)
   if(NOT REAPERD_LEAN)
     return()
   endif()
-  target_link_options(${target} PRIVATE -Wl,--gc-sections -Wl,-O1,--as-needed)
+  target_link_options(${target} PRIVATE -Wl,--gc-sections -Wl,-O1,--as-needed
+                      -Wl,-T,${CMAKE_SOURCE_DIR}/cmake/hot.ld)
+  set_property(TARGET ${target} APPEND PROPERTY LINK_DEPENDS ${CMAKE_SOURCE_DIR}/cmake/hot.ld)
   if(REAPERD_STATIC)
     # -static-pie implies static libstdc++ and libgcc; naming them too made g++ 12 link a PIE
     # without an interpreter that crashed at once.

@@ -8,10 +8,14 @@
 #include "cli/common.h"
 #include "daemon/daemon.h"
 #include "report/journal_sink.h"
+#include "sys/self_protect.h"
 
 namespace reaperd::cli {
 
 int RunRun(const RunOptions& o) {
+  // The start-up's code is read back one page at a time, not 64 KiB around each fault: the
+  // daemon's peak footprint is what it touches (see sys::TrimColdCode).
+  if (!o.no_mlock) (void)sys::TrimColdCode(false);
   CommonOptions common;
   common.config_path = o.config_path;
   auto loaded = LoadCommon(common);

@@ -87,6 +87,7 @@ int RunDaemon(const config::Config& initial, const DaemonOptions& options, Logge
   if (report::EventStream* events = reporting.events()) {
     engine.SetEventPost([events](std::string line) { return events->Post(std::move(line)); });
   }
+  if (options.lock_memory) (void)sys::TrimColdCode(true);  // before the warm-up and drill
   if (auto r = engine.Start(); !r) {
     log.Log(LogLevel::kError, "start", "reaper=failed error={}", Q{r.error().ToString()});
     return 1;

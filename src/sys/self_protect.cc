@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 
@@ -14,38 +15,135 @@
 #define MCL_ONFAULT 4
 #endif
 
+// The hot section's bounds (cmake/hot.ld): the kill path's own code, kept resident whole.
+// Weak: a build linked without the script (sanitizers, fuzzing, tests) has neither.
+extern "C" {
+extern const char __reaperd_hot_start __attribute__((weak, visibility("hidden")));
+extern const char __reaperd_hot_end __attribute__((weak, visibility("hidden")));
+}
+
 namespace reaperd::sys {
 
 namespace {
 
+// dl_iterate_phdr visits the main program first; its PT_LOAD segments are the executable.
+// With a hot section (cmake/hot.ld), only it and the writable segments are locked whole: the
+// rest of the code is locked as it is touched (see TrimColdCode). Without one (builds not
+// linked with the script), every segment is.
 struct LockState {
+  std::uintptr_t hot_start = 0;
+  std::uintptr_t hot_end = 0;
   std::size_t bytes = 0;
   int error = 0;
 };
 
-// dl_iterate_phdr visits the main program first; its PT_LOAD segments are the executable.
+bool LockRange(std::uintptr_t start, std::uintptr_t end, LockState& st) noexcept {
+  if (end <= start) return true;
+  // Plain mlock (not MLOCK_ONFAULT) populates the range: every page is read in now.
+  if (::mlock(reinterpret_cast<const void*>(start), end - start) != 0) {
+    st.error = errno;
+    return false;
+  }
+  st.bytes += end - start;
+  return true;
+}
+
 int LockFirstObject(dl_phdr_info* info, std::size_t, void* data) noexcept {
   auto* st = static_cast<LockState*>(data);
   const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const bool hot = st->hot_end > st->hot_start;
   for (int i = 0; i < info->dlpi_phnum; ++i) {
     const ElfW(Phdr)& ph = info->dlpi_phdr[i];
     if (ph.p_type != PT_LOAD || ph.p_memsz == 0) continue;
     const std::uintptr_t start = (info->dlpi_addr + ph.p_vaddr) & ~(page - 1);
     const std::uintptr_t end = (info->dlpi_addr + ph.p_vaddr + ph.p_memsz + page - 1) & ~(page - 1);
-    // Plain mlock (not MLOCK_ONFAULT) populates the range: every page is read in now.
-    if (::mlock(reinterpret_cast<const void*>(start), end - start) != 0) {
-      st->error = errno;
-      return 1;
+    if (!hot || (ph.p_flags & PF_W) != 0) {
+      if (!LockRange(start, end, *st)) return 1;
+      continue;
     }
-    st->bytes += end - start;
+    const std::uintptr_t hs = std::clamp(st->hot_start, start, end);
+    const std::uintptr_t he = std::clamp(st->hot_end, hs, end);
+    if (!LockRange(hs, he, *st)) return 1;
+  }
+  return 1;  // the main program only
+}
+
+void HotBounds(std::uintptr_t& start, std::uintptr_t& end) noexcept {
+  start = end = 0;
+  if (&__reaperd_hot_start != nullptr && &__reaperd_hot_end != nullptr) {
+    start = reinterpret_cast<std::uintptr_t>(&__reaperd_hot_start);
+    end = reinterpret_cast<std::uintptr_t>(&__reaperd_hot_end);
+  }
+}
+
+// The cold code's trim: every read-only, non-writable segment of the main program, less the
+// hot section, is unlocked, dropped from memory and locked again on fault.
+struct TrimState {
+  std::uintptr_t hot_start = 0;
+  std::uintptr_t hot_end = 0;
+  bool relock = true;
+  std::size_t bytes = 0;
+  int error = 0;
+};
+
+bool TrimRange(std::uintptr_t start, std::uintptr_t end, TrimState& st) noexcept {
+  if (end <= start) return true;
+  void* p = reinterpret_cast<void*>(start);
+  const std::size_t n = end - start;
+  if (!st.relock) {  // before any lock: only out of memory, and read back one page per fault
+    if (::madvise(p, n, MADV_RANDOM) != 0 || ::madvise(p, n, MADV_PAGEOUT) != 0) {
+      st.error = errno;
+      return false;
+    }
+    st.bytes += n;
+    return true;
+  }
+  // Not writable, so never written: the file's pages, which a fault brings back unchanged.
+  // Out of the page cache too (MADV_PAGEOUT), and read back one page per fault
+  // (MADV_RANDOM): with the pages still cached, each fault mapped the 64 KiB around it too.
+  if (::munlock(p, n) != 0 || ::madvise(p, n, MADV_RANDOM) != 0 ||
+      ::madvise(p, n, MADV_PAGEOUT) != 0 || ::mlock2(p, n, MLOCK_ONFAULT) != 0) {
+    st.error = errno;
+    return false;
+  }
+  st.bytes += n;
+  return true;
+}
+
+int TrimFirstObject(dl_phdr_info* info, std::size_t, void* data) noexcept {
+  auto* st = static_cast<TrimState*>(data);
+  const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  for (int i = 0; i < info->dlpi_phnum; ++i) {
+    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+    // Only segments the program cannot have written: a writable one (data, and RELRO, which
+    // the relocations wrote before it became read-only) would lose its contents.
+    if (ph.p_type != PT_LOAD || ph.p_memsz == 0 || (ph.p_flags & PF_W) != 0) continue;
+    // Whole pages inside the segment only: a page shared with a writable segment is kept.
+    const std::uintptr_t start = (info->dlpi_addr + ph.p_vaddr + page - 1) & ~(page - 1);
+    const std::uintptr_t end = (info->dlpi_addr + ph.p_vaddr + ph.p_filesz) & ~(page - 1);
+    if (end <= start) continue;
+    const std::uintptr_t hs = std::clamp(st->hot_start, start, end);
+    const std::uintptr_t he = std::clamp(st->hot_end, hs, end);
+    if (!TrimRange(start, hs, *st) || !TrimRange(he, end, *st)) return 1;
   }
   return 1;  // the main program only
 }
 
 }  // namespace
 
+Result<std::size_t> TrimColdCode(bool relock) noexcept {
+  TrimState st;
+  HotBounds(st.hot_start, st.hot_end);
+  if (st.hot_end <= st.hot_start) return 0;  // no hot section: everything stays locked
+  st.relock = relock;
+  ::dl_iterate_phdr(TrimFirstObject, &st);
+  if (st.error != 0) return Fail(Error::Sys(st.error, "trim(executable)"));
+  return st.bytes;
+}
+
 Result<std::size_t> LockExecutable() noexcept {
   LockState st;
+  HotBounds(st.hot_start, st.hot_end);
   ::dl_iterate_phdr(LockFirstObject, &st);
   if (st.error != 0) return Fail(Error::Sys(st.error, "mlock(executable)"));
   return st.bytes;

@@ -2,10 +2,11 @@
 // oom_score_adj -1000 (the kernel never picks it) and locked memory (its pages are never
 // evicted, so it never waits on a page fault from disk while the machine thrashes).
 // Locking is two steps (issue 8, the footprint): mlockall(MCL_CURRENT | MCL_FUTURE |
-// MCL_ONFAULT) locks every page once touched, so untouched parts of shared libraries cost
-// nothing; then the executable's own segments (all of reaperd's code, libstdc++'s included,
-// being linked in) are faulted in and locked whole, so a kill path that never ran before
-// finds its code resident.
+// MCL_ONFAULT) locks every page once touched, so untouched code costs nothing; then the
+// executable's hot section (the kill path's own layers, grouped by cmake/hot.ld) and its
+// data are faulted in and locked whole, so a kill path that never ran before finds its code
+// resident; the C library's and libstdc++'s functions it calls are touched, and so locked,
+// by the warm-up and the kill drill at start.
 #pragma once
 
 #include <cstddef>
@@ -20,10 +21,22 @@ struct SelfProtection {
                                // LockExecutable()
 };
 
-// Faults in and locks every loadable segment of the main executable (code, read-only data,
-// data); returns the bytes locked. Errors: kSys from mlock (EPERM, ENOMEM past
-// RLIMIT_MEMLOCK without CAP_IPC_LOCK).
+// Faults in and locks the main executable's hot section (cmake/hot.ld) and its writable
+// segments, or, without a hot section, every loadable segment (code, read-only data, data);
+// returns the bytes locked. Errors: kSys from mlock (EPERM, ENOMEM past RLIMIT_MEMLOCK
+// without CAP_IPC_LOCK).
 Result<std::size_t> LockExecutable() noexcept;
+
+// The footprint (issue 13): the executable's read-only pages outside the hot section (code
+// the start-up, the command line and the config parser need, and the kill path does not) are
+// dropped from memory and read back one page per fault (no 64 KiB fault-around), so only what
+// runs stays resident. relock=false: at the start of `reaperd run`, before anything is locked.
+// relock=true: after start-up, before the kill path's warm-up and drill; the range is
+// unlocked, dropped, and locked again as it is touched (what the warm-up, the drill and the
+// ticks touch stays locked). The hot section, the kill path's own layers (cmake/hot.ld), stays
+// locked whole. Without a hot section (builds not linked with the script) it does nothing.
+// Returns the bytes dropped.
+Result<std::size_t> TrimColdCode(bool relock) noexcept;
 
 // Best effort: each step may fail (unprivileged, RLIMIT_MEMLOCK); the caller logs it.
 SelfProtection ProtectSelf(bool lock_memory) noexcept;

@@ -35,8 +35,8 @@ struct FakeProc {
   void Task(pid_t pid, const std::string& comm) {
     std::filesystem::create_directories(root + "/" + std::to_string(pid));
     std::ofstream(root + "/" + std::to_string(pid) + "/stat")
-        << pid << " (" << comm << ") S 1 1 1 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 "
-        << 5000 + pid << " 1000000 100\n";
+        << pid << " (" << comm << ") S 1 1 1 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 " << 5000 + pid
+        << " 1000000 100\n";
   }
 };
 
@@ -53,7 +53,7 @@ TEST(CoexistCheck, AFlappingScopeWalksProcOncePerPeriod) {
   ASSERT_EQ(sink.lines.size(), 1u);
   EXPECT_NE(sink.lines[0].find("other=\"earlyoom\""), std::string::npos) << sink.lines[0];
   view.AddRule({"<pids>", sys::Fault::kEio, 1, 0});  // every later listing fails, counted
-  for (int i = 0; i < 20; ++i) {  // warn, kill, warn, ... every 100 ms
+  for (int i = 0; i < 20; ++i) {                     // warn, kill, warn, ... every 100 ms
     now += 100 * sys::kMilli;
     EXPECT_EQ(check.CheckIfDue(view, log, now), -1);
   }
