@@ -90,20 +90,20 @@ bool TrimRange(std::uintptr_t start, std::uintptr_t end, TrimState& st) noexcept
   if (end <= start) return true;
   void* p = reinterpret_cast<void*>(start);
   const std::size_t n = end - start;
-  if (!st.relock) {  // before any lock: only out of memory, and read back one page per fault
-    if (::madvise(p, n, MADV_RANDOM) != 0 || ::madvise(p, n, MADV_PAGEOUT) != 0) {
-      st.error = errno;
-      return false;
-    }
-    st.bytes += n;
-    return true;
-  }
   // Not writable, so never written: the file's pages, which a fault brings back unchanged.
   // Out of the page cache too (MADV_PAGEOUT), and read back one page per fault
-  // (MADV_RANDOM): with the pages still cached, each fault mapped the 64 KiB around it too.
-  if (::munlock(p, n) != 0 || ::madvise(p, n, MADV_RANDOM) != 0 ||
-      ::madvise(p, n, MADV_PAGEOUT) != 0 || ::mlock2(p, n, MLOCK_ONFAULT) != 0) {
+  // (MADV_RANDOM): with the pages still cached, each fault maps the 64 KiB around it too.
+  if (st.relock && ::munlock(p, n) != 0) {
     st.error = errno;
+    return false;
+  }
+  int error = 0;
+  if (::madvise(p, n, MADV_RANDOM) != 0 || ::madvise(p, n, MADV_PAGEOUT) != 0) error = errno;
+  // Locked again on fault whatever the advice did (a seccomp filter may refuse madvise):
+  // the range must not stay unlocked.
+  if (st.relock && ::mlock2(p, n, MLOCK_ONFAULT) != 0 && error == 0) error = errno;
+  if (error != 0) {
+    st.error = error;
     return false;
   }
   st.bytes += n;
