@@ -87,7 +87,11 @@ int RunDaemon(const config::Config& initial, const DaemonOptions& options, Logge
   if (report::EventStream* events = reporting.events()) {
     engine.SetEventPost([events](std::string line) { return events->Post(std::move(line)); });
   }
-  if (options.lock_memory) (void)sys::TrimColdCode(true);  // before the warm-up and drill
+  if (options.lock_memory) {  // before the warm-up and the drill, which lock what they touch
+    if (auto t = sys::TrimColdCode(true); !t) {
+      log.Log(LogLevel::kWarning, "self", "trim=failed error={}", Q{t.error().ToString()});
+    }
+  }
   if (auto r = engine.Start(); !r) {
     log.Log(LogLevel::kError, "start", "reaper=failed error={}", Q{r.error().ToString()});
     return 1;
