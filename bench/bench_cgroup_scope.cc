@@ -214,12 +214,14 @@ BENCHMARK(BM_CgroupScopeDecisionToSignal)
 // The system scope's decision, up to the built victim (no signal: the top candidate of this
 // whole machine is nobody's to kill): a full scan of /proc each time (refresh=0, as before
 // the standing snapshot), or the kill path's refresh of the standing snapshot (refresh=1,
-// Scanner::RefreshInto: the listing, the new processes and the top 8 re-read), then rank
-// and build. The standing snapshot is read whole once, off the timed path, as the engine
-// does at warn and reclaim.
+// Scanner::RefreshInto: the listing, the new processes and the top 8 re-read), or the same
+// with the top 8's files held open as the engine holds them (refresh=2, Scanner::Hold: four
+// preads each instead of a directory and four files opened and read), then rank and build. The
+// standing snapshot is read whole once, off the timed path, as the engine does at warn and reclaim.
 void BM_SystemScopeDecisionToVictim(benchmark::State& state) {
   const auto sleepers = static_cast<std::size_t>(state.range(0));
   const bool refresh = state.range(1) != 0;
+  const bool hold = state.range(1) == 2;
   if (!GrowSleepersTo(sleepers)) {
     state.SkipWithError("fork failed (ulimit -u, pid_max?)");
     return;
@@ -243,6 +245,7 @@ void BM_SystemScopeDecisionToVictim(benchmark::State& state) {
   for (std::size_t i = 0; i < ranking.candidates.size() && i < 8; ++i) {
     top.push_back(snaps[0].processes[ranking.candidates[i].index].pid);
   }
+  if (hold) scanner.Hold(top);
   double read = 0, listed = 0;
   for (auto _ : state) {
     const sys::Nanos t_decision = clock.Now();
@@ -279,8 +282,10 @@ BENCHMARK(BM_SystemScopeDecisionToVictim)
     ->ArgNames({"sleepers", "refresh"})
     ->Args({1000, 0})
     ->Args({1000, 1})
+    ->Args({1000, 2})
     ->Args({10000, 0})
     ->Args({10000, 1})
+    ->Args({10000, 2})
     ->Iterations(20)
     ->UseManualTime()
     ->Unit(benchmark::kMicrosecond);

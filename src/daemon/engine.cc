@@ -216,6 +216,20 @@ void Engine::RefreshStanding(sys::Nanos now) {
   }
 }
 
+void Engine::HoldTop() noexcept {
+  // While the system scope is at warn or above, its kill re-reads the top candidates of the
+  // standing snapshot: their files are held open for it (scan::Scanner::Hold), here, after
+  // the tick's kills, never on the kill path itself. At ok nothing is held.
+  bool above_ok = false;
+  for (const auto& st : status_) {
+    if (st.scope.kind == policy::ScopeKind::kSystem) {
+      above_ok = st.decision.level >= pressure::Level::kWarn;
+    }
+  }
+  scanner_.Hold(above_ok ? std::span<const pid_t>(top_.data(), top_count_)
+                         : std::span<const pid_t>());
+}
+
 void Engine::NoteTop(const policy::Ranking& ranking, const policy::Snapshot& snap) noexcept {
   top_count_ = 0;
   for (const auto& c : ranking.candidates) {
@@ -319,6 +333,7 @@ int Engine::Tick() {
   }
   for (auto it = vanished_.rbegin(); it != vanished_.rend(); ++it) RemoveAt(*it, "vanished");
   RefreshStanding(clock_.Now());
+  HoldTop();
   WatchSharers(clock_.Now());
   // A kill held for the reclaim chain is decided again soon, on a fresh sample.
   if (holding_) next = std::min(next, kHoldTickMs);

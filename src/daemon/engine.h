@@ -195,6 +195,8 @@ class Engine {
   // While the system scope is at warn or reclaim, and memory is still there to read /proc
   // with, a full scan of the standing snapshot every kStandingRefreshNs.
   void RefreshStanding(sys::Nanos now);
+  // Holds the top candidates' files open for the system scope's next kill (see Scanner::Hold).
+  void HoldTop() noexcept;
   void NoteTop(const policy::Ranking& ranking, const policy::Snapshot& snap) noexcept;
   // Every kSharerWatchPeriodNs, for each cgroup scope at warn or above: scan and rank it and
   // hand its top kWatchedPerScope candidates to the victim builder's sharer watch.

@@ -342,7 +342,22 @@ Result<void> Scanner::RefreshInto(const policy::Scope& scope, const ScanOptions&
       continue;
     }
     const int unreadable_before = out.unreadable;
-    carry_ = known ? &prev.processes[j] : nullptr;
+    if (Held* h = known ? FindHeld(pid) : nullptr; h != nullptr) {
+      // A top candidate whose files are held: re-read in place over its carried entry.
+      std::swap(p, prev.processes[j++]);
+      bool again = false;
+      if (RereadHeld(*h, options, p, &out.unreadable, &again)) {
+        if (scope.Contains(p.cgroup)) ++kept;
+        continue;
+      }
+      if (!again) {
+        if (out.unreadable == unreadable_before) ++out.vanished;
+        continue;
+      }
+      carry_ = nullptr;  // read whole below (its carried entry is gone: the cgroup's
+    } else {             // preference is looked up again)
+      carry_ = known ? &prev.processes[j] : nullptr;
+    }
     const bool read = ReadProcess(pid, options, p, &out.unreadable);
     carry_ = nullptr;
     if (!read) {
@@ -356,6 +371,141 @@ Result<void> Scanner::RefreshInto(const policy::Scope& scope, const ScanOptions&
   out.taken_at_ns = clock_.Now();
   out.full_at_ns = prev.full_at_ns;
   return {};
+}
+
+Scanner::Held* Scanner::FindHeld(pid_t pid) noexcept {
+  for (Held& h : held_) {
+    if (h.pid == pid && pid != 0) return &h;
+  }
+  return nullptr;
+}
+
+std::size_t Scanner::held() const noexcept {
+  return static_cast<std::size_t>(
+      std::count_if(held_.begin(), held_.end(), [](const Held& h) { return h.pid != 0; }));
+}
+
+void Scanner::Hold(std::span<const pid_t> pids) noexcept {
+  if (pids.size() > kMaxHeld) pids = pids.first(kMaxHeld);
+  for (Held& h : held_) {
+    if (h.pid != 0 && std::find(pids.begin(), pids.end(), h.pid) == pids.end()) h = Held{};
+  }
+  for (pid_t pid : pids) {
+    if (pid <= 0 || FindHeld(pid) != nullptr) continue;
+    auto slot = std::find_if(held_.begin(), held_.end(), [](const Held& h) { return h.pid == 0; });
+    if (slot == held_.end()) return;
+    std::array<char, 16> name;
+    auto dir = view_.OpenDir(sys::Root::kProc, PidName(pid, name));
+    if (!dir) continue;
+    auto stat = view_.OpenAt(dir->get(), "stat");
+    if (!stat) {
+      if (stat.error().sys_errno == ENOTSUP) return;  // this view holds nothing
+      continue;
+    }
+    auto status = view_.OpenAt(dir->get(), "status");
+    auto adj = view_.OpenAt(dir->get(), "oom_score_adj");
+    auto cgroup = view_.OpenAt(dir->get(), "cgroup");
+    if (!status || !adj || !cgroup) continue;
+    slot->pid = pid;
+    slot->stat = std::move(*stat);
+    slot->status = std::move(*status);
+    slot->adj = std::move(*adj);
+    slot->cgroup = std::move(*cgroup);
+  }
+}
+
+bool Scanner::RereadHeld(Held& h, const ScanOptions& options, policy::Process& p, int* unreadable,
+                         bool* again) {
+  *again = false;
+  // What only a whole read gives (the kernel's own score) is not held.
+  if (options.read_kernel_oom_score) {
+    *again = true;
+    return false;
+  }
+  std::array<char, 4096> buf;
+  auto stat_raw = view_.ReadFd(h.stat.get(), buf);
+  if (!stat_raw) {
+    if (!Vanished(stat_raw.error())) ++*unreadable;
+    return false;
+  }
+  std::string_view stat_text(buf.data(), stat_raw->size);
+  auto stat = Complete(stat_text) && !stat_raw->truncated ? proc::ParsePidStat(stat_text)
+                                                          : Fail(Error::Parse("stat: cut short"));
+  if (!stat || stat->pid != p.pid) {
+    ++*unreadable;
+    return false;
+  }
+  if (stat->starttime != p.starttime || stat->comm.view() != p.comm.view()) {
+    *again = true;  // another process (the files were opened after a PID reuse), or an exec
+    return false;
+  }
+  p.state = stat->state;
+  p.ppid = stat->ppid;
+  p.pgrp = stat->pgrp;
+  p.session = stat->session;
+  p.flags = stat->flags;
+  p.kernel_thread = (stat->flags & proc::kPfKthread) != 0;
+  p.threads = stat->num_threads;
+
+  auto status_raw = view_.ReadFd(h.status.get(), buf);
+  if (!status_raw) {
+    if (Vanished(status_raw.error())) return false;
+    *again = true;
+    return false;
+  }
+  std::string_view status_text(buf.data(), status_raw->size);
+  Result<proc::PidStatus> st = Fail(Error::Parse("status: unreadable"));
+  if (Complete(status_text) && !status_raw->truncated) st = proc::ParsePidStatus(status_text);
+  if (!st || st->tgid != p.pid) {
+    *again = true;  // ReadProcess judges it (statm, or left out)
+    return false;
+  }
+  p.uid = st->uid_real;
+  p.has_mm = st->has_mm;
+  p.rss_anon = st->rss_anon;
+  p.rss_file = st->rss_file;
+  p.rss_shmem = st->rss_shmem;
+  p.swap = st->vm_swap;
+  p.pagetables = st->vm_pte;
+
+  auto adj_raw = view_.ReadFd(h.adj.get(), buf);
+  if (!adj_raw) {
+    if (!Vanished(adj_raw.error())) ++*unreadable;
+    return false;
+  }
+  std::string_view adj_text(buf.data(), adj_raw->size);
+  auto adj = Complete(adj_text) ? proc::ParseOomScoreAdj(adj_text)
+                                : Fail(Error::Parse("oom_score_adj: cut short"));
+  if (!adj) {
+    ++*unreadable;
+    return false;
+  }
+  p.oom_score_adj = *adj;
+
+  auto cg_raw = view_.ReadFd(h.cgroup.get(), buf);
+  if (!cg_raw) {
+    if (!Vanished(cg_raw.error())) ++*unreadable;
+    return false;
+  }
+  std::string_view cg_text(buf.data(), cg_raw->size);
+  auto cg = Complete(cg_text) && !cg_raw->truncated ? proc::ParsePidCgroup(cg_text)
+                                                    : Fail(Error::Parse("cgroup: cut short"));
+  if (!cg) {
+    ++*unreadable;
+    return false;
+  }
+  const bool v1 = view_.cgroup_version() == sys::CgroupVersion::kV1;
+  std::string_view path;
+  if (v1 && cg->has_v1_memory) {
+    path = cg->v1_memory_path.view();
+  } else if (cg->has_v2) {
+    path = cg->v2_path.view();
+  }
+  if (path != p.cgroup) {  // moved since: its new cgroup's preference
+    p.cgroup.assign(path);
+    p.oomd = prefs_.Lookup(view_, p.cgroup, trusted_owner_);
+  }
+  return true;
 }
 
 }  // namespace reaperd::scan

@@ -123,6 +123,29 @@ Result<ReadResult> FaultySystemView::ReadAt(int dirfd, std::string_view name,
   return Apply(*f, path, *r, buf);
 }
 
+Result<UniqueFd> FaultySystemView::OpenAt(int dirfd, std::string_view name) noexcept {
+  const std::string path = PathAt(dirfd, name);
+  const FaultRule* f = Match(path);
+  if (f != nullptr && f->fault != Fault::kShortRead && f->fault != Fault::kGarbage) {
+    return Fail(Error::Sys(ErrnoOf(f->fault), "injected fault"));
+  }
+  auto fd = base_.OpenAt(dirfd, name);
+  if (fd) dirs_[fd->get()] = path;
+  return fd;
+}
+
+Result<ReadResult> FaultySystemView::ReadFd(int fd, std::span<char> buf) noexcept {
+  auto it = dirs_.find(fd);
+  const std::string path = it == dirs_.end() ? std::string("?") : it->second;
+  const FaultRule* f = Match(path);
+  if (f != nullptr && f->fault != Fault::kShortRead && f->fault != Fault::kGarbage) {
+    return Fail(Error::Sys(ErrnoOf(f->fault), "injected fault"));
+  }
+  auto r = base_.ReadFd(fd, buf);
+  if (!r || f == nullptr) return r;
+  return Apply(*f, path, *r, buf);
+}
+
 Result<std::size_t> FaultySystemView::ReadLinkAt(int dirfd, std::string_view name,
                                                  std::span<char> buf) noexcept {
   const std::string path = PathAt(dirfd, name);

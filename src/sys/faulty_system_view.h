@@ -52,6 +52,8 @@ class FaultySystemView final : public SystemView {
                             std::span<char> buf) noexcept override;
   Result<std::size_t> ReadLinkAt(int dirfd, std::string_view name,
                                  std::span<char> buf) noexcept override;
+  Result<UniqueFd> OpenAt(int dirfd, std::string_view name) noexcept override;
+  Result<ReadResult> ReadFd(int fd, std::span<char> buf) noexcept override;
   Result<void> Write(Root root, std::string_view path, std::string_view data) noexcept override;
   Result<void> ListPids(std::vector<pid_t>& out) override;
   Result<void> ListCgroupPids(std::string_view path, std::vector<pid_t>& out) override;
@@ -69,7 +71,7 @@ class FaultySystemView final : public SystemView {
 
   SystemView& base_;
   std::vector<FaultRule> rules_;
-  std::unordered_map<int, std::string> dirs_;  // dirfd -> path given to OpenDir
+  std::unordered_map<int, std::string> dirs_;  // fd -> path given to OpenDir or OpenAt
   int injected_[kFaultKinds] = {};
   std::vector<std::string> faulted_paths_;
   std::uint32_t junk_state_ = 0x9e3779b9u;

@@ -176,6 +176,34 @@ Result<uid_t> SystemView::Owner(Root, std::string_view) noexcept {
   return Fail(Error::Sys(ENOTSUP, "owner"));
 }
 
+Result<UniqueFd> SystemView::OpenAt(int, std::string_view) noexcept {
+  return Fail(Error::Sys(ENOTSUP, "openat"));
+}
+
+Result<ReadResult> SystemView::ReadFd(int, std::span<char>) noexcept {
+  return Fail(Error::Sys(ENOTSUP, "pread"));
+}
+
+Result<UniqueFd> RealSystemView::OpenAt(int dirfd, std::string_view name) noexcept {
+  char p[PATH_MAX];
+  if (!ToPath(name, p)) return Fail(Error::Of(Errc::kInvalid, "path too long"));
+  UniqueFd fd(::openat(dirfd, p, O_RDONLY | O_CLOEXEC));
+  if (!fd) return Fail(Error::Sys(errno, "openat"));
+  return fd;
+}
+
+Result<ReadResult> RealSystemView::ReadFd(int fd, std::span<char> buf) noexcept {
+  ReadResult r;
+  ssize_t n;
+  do {
+    n = ::pread(fd, buf.data(), buf.size(), 0);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return Fail(Error::Sys(errno, "pread"));
+  r.size = static_cast<std::size_t>(n);
+  r.truncated = r.size == buf.size();  // perhaps more: judged cut, as ReadAt's probe would
+  return r;
+}
+
 Result<std::size_t> RealSystemView::GetXattr(Root root, std::string_view path, const char* name,
                                              std::span<char> buf) noexcept {
   char p[PATH_MAX];

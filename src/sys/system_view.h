@@ -59,6 +59,14 @@ class SystemView {
                                        std::span<char> buf) noexcept;
   // The uid owning root/path.
   virtual Result<uid_t> Owner(Root root, std::string_view path) noexcept;
+  // Opens dirfd/name to be read again and again through ReadFd: a process's stat or status,
+  // held open while it is a top candidate, reads afresh in one pread instead of a lookup, an
+  // open and two reads, and the fd pins the process (reused PID: ESRCH). By default
+  // unsupported (ENOTSUP): the caller then reads through ReadAt.
+  virtual Result<UniqueFd> OpenAt(int dirfd, std::string_view name) noexcept;
+  // Reads fd from offset 0 into buf (a /proc file is generated afresh by a read at 0). A read
+  // shorter than buf is taken as the whole file; the caller checks the text is complete.
+  virtual Result<ReadResult> ReadFd(int fd, std::span<char> buf) noexcept;
   virtual CgroupVersion cgroup_version() const noexcept = 0;
   // Path of the cgroup root, for messages and for tools that need a real path.
   virtual std::string_view cgroup_root_path() const noexcept = 0;
@@ -80,6 +88,8 @@ class RealSystemView final : public SystemView {
   Result<void> ListPids(std::vector<pid_t>& out) override;
   Result<std::size_t> GetXattr(Root root, std::string_view path, const char* name,
                                std::span<char> buf) noexcept override;
+  Result<UniqueFd> OpenAt(int dirfd, std::string_view name) noexcept override;
+  Result<ReadResult> ReadFd(int fd, std::span<char> buf) noexcept override;
   Result<uid_t> Owner(Root root, std::string_view path) noexcept override;
   Result<void> ListCgroupPids(std::string_view path, std::vector<pid_t>& out) override;
   Result<void> ListDirs(Root root, std::string_view path, std::vector<std::string>& out) override;

@@ -164,5 +164,76 @@ TEST(ScannerRefresh, ReadsOnlyNewProcessesAndTheOnesAskedFor) {
   EXPECT_EQ(full.processes.size(), 10u);
 }
 
+// The top candidates' files held open (Scanner::Hold): the refresh re-reads them through
+// the held files alone, four reads and no open of the process's directory or files, and
+// sees what changed since (a real /proc regenerates a file at each read from 0; the fixture's
+// files are rewritten in place).
+TEST(ScannerRefresh, AHeldTopCandidateIsReReadThroughItsHeldFilesAlone) {
+  Tree t;
+  for (pid_t pid = 100; pid < 104; ++pid) t.Process(pid, "/app");
+  auto base = sys::RealSystemView::Open(t.root + "/proc", t.root + "/cg");
+  ASSERT_TRUE(base);
+  sys::FaultySystemView view(*base);
+  FixedClock clock;
+  scan::Scanner scanner(view, clock);
+  policy::Snapshot standing;
+  ASSERT_TRUE(scanner.ScanInto(policy::Scope{}, {}, standing));
+  const std::vector<pid_t> top = {101, 102};
+  scanner.Hold(top);
+  ASSERT_EQ(scanner.held(), 2u);
+  t.Put("proc/101/status", "Name:\tp\nTgid:\t101\nUid:\t0\t0\t0\t0\nRssAnon:\t9000 kB\n");
+  t.Put("proc/101/oom_score_adj", "300\n");
+  t.Put("proc/101/cgroup", "4:memory:/app/sub\n");
+  // The four held reads of 101 pass; any other read of it (a whole read) fails.
+  view.AddRule({"101/", sys::Fault::kEio, 1, 4});
+  const scan::ScanOptions options{
+      .cmdline_max = 0, .read_exe = true, .read_kernel_oom_score = false};
+  policy::Snapshot out;
+  ASSERT_TRUE(scanner.RefreshInto(policy::Scope{}, options, top, standing, out));
+  EXPECT_EQ(view.injected_total(), 0) << "read whole: " << view.faulted_paths()[0];
+  ASSERT_EQ(Pids(out), (std::vector<pid_t>{100, 101, 102, 103}));
+  const policy::Process& p = out.processes[1];
+  EXPECT_EQ(p.rss_anon, 9000u * 1024);
+  EXPECT_EQ(p.oom_score_adj, 300);
+  EXPECT_EQ(p.cgroup, "/app/sub");
+  EXPECT_EQ(p.starttime, 5101u);
+  EXPECT_EQ(out.reused, 2);
+
+  // Holding another set closes what left it.
+  const std::vector<pid_t> other = {103};
+  scanner.Hold(other);
+  EXPECT_EQ(scanner.held(), 1u);
+  scanner.Hold({});
+  EXPECT_EQ(scanner.held(), 0u);
+}
+
+// A held file names the process it was opened on: if that was a newcomer on a reused PID
+// (another start time than the snapshot's entry), or the process exec'd (another comm), the
+// process is read whole; if it died, it is dropped as vanished.
+TEST(ScannerRefresh, AHeldCandidateThatChangedIsReadWholeAndOneThatDiedIsDropped) {
+  Tree t;
+  for (pid_t pid = 100; pid < 103; ++pid) t.Process(pid, "/app");
+  auto base = sys::RealSystemView::Open(t.root + "/proc", t.root + "/cg");
+  ASSERT_TRUE(base);
+  sys::FaultySystemView view(*base);
+  FixedClock clock;
+  scan::Scanner scanner(view, clock);
+  policy::Snapshot standing;
+  ASSERT_TRUE(scanner.ScanInto(policy::Scope{}, {}, standing));
+  const std::vector<pid_t> top = {100, 101};
+  scanner.Hold(top);
+  // 100: reused by a process started later, with another name.
+  t.Put("proc/100/stat",
+        "100 (new) S 1 1 1 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 9999 1000000 100\n");
+  // 101: died (its held stat reads ESRCH).
+  view.AddRule({"101/stat", sys::Fault::kEsrch, 1, 0});
+  policy::Snapshot out;
+  ASSERT_TRUE(scanner.RefreshInto(policy::Scope{}, {}, top, standing, out));
+  ASSERT_EQ(Pids(out), (std::vector<pid_t>{100, 102}));
+  EXPECT_EQ(out.processes[0].starttime, 9999u);
+  EXPECT_EQ(out.processes[0].comm.view(), "new");
+  EXPECT_EQ(out.vanished, 1);
+}
+
 }  // namespace
 }  // namespace reaperd
