@@ -53,6 +53,10 @@ bool CgroupIsOneApplication(std::string_view cgroup) noexcept {
   return c.known() && !c.monitor;
 }
 
+const char* ApplicationKind(const Score& s) noexcept {
+  return s.app_hash == 0 ? "none" : s.app_root == 0 ? "cgroup" : "tree";
+}
+
 void GrowthBaseline::Rehash(std::size_t capacity) {
   std::vector<Slot> old = std::move(slots_);
   slots_.assign(capacity, Slot{});

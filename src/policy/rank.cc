@@ -241,6 +241,8 @@ void Ranker::RankInto(const Snapshot& snapshot, pid_t self, const std::vector<Pr
     ++kept;
   }
   out.candidates.resize(kept);
+  // Reserved whenever the term is on, so that the warm-up (no episode yet) sizes it too.
+  if (config_.growth_weight > 0) out.by_pid.reserve(snapshot.processes.size());
   if (growth != nullptr && growth->started() && config_.growth_weight > 0) {
     AddGrowth(snapshot, *growth, out);
   }

@@ -86,6 +86,11 @@ struct Score {
   std::uint64_t app_hash = 0;
 };
 
+// How a candidate's application was found: "cgroup" (its cgroup holds one application),
+// "tree" (the process tree rooted at app_root in its cgroup) or "none" (not grouped: no
+// episode yet, or rank.growth_weight = 0).
+const char* ApplicationKind(const Score& s) noexcept;
+
 struct Protected {
   std::size_t index = 0;
   ProtectReason reason = ProtectReason::kInit;

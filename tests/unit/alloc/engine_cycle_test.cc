@@ -67,6 +67,34 @@ TEST_F(EngineCycle, WarmKillCyclesAllocateNothing) {
   EXPECT_EQ(engine_->status()[0].kills, static_cast<std::uint64_t>(kCycles + 2));
 }
 
+TEST_F(EngineCycle, KillCyclesWithAGrowthBaselineAllocateNothing) {
+  // Each episode passes through warn, where the standing snapshot's refresh records every
+  // process's baseline (policy::GrowthBaseline), so the kill ranks with the growth term and
+  // its application grouping; the episode's end resets the table, which keeps its room.
+  const std::string warn = alloc_test::FakeSystem::Meminfo(1300 * 1024);  // about 8%: warn
+  auto via_warn = [&] {
+    if (!sys_.SetMeminfo(warn)) return;
+    clock_.Advance(1100 * sys::kMilli);  // the standing snapshot is due for a whole read
+    (void)engine_->Tick();
+    (void)sys_.SetMeminfo(sys_.low);
+    clock_.Advance(100 * sys::kMilli);
+  };
+  ASSERT_TRUE(Cycle(via_warn));
+  ASSERT_TRUE(Cycle(via_warn));
+  constexpr int kCycles = 3;
+  int done = 0;
+  const int levels_before = sink_.levels.load();
+  Counted c = Count([&] {
+    for (int i = 0; i < kCycles; ++i) done += Cycle(via_warn) ? 1 : 0;
+  });
+  ASSERT_EQ(done, kCycles);
+  EXPECT_EQ(sink_.levels.load() - levels_before, 3 * kCycles) << "ok, warn, kill in each";
+  EXPECT_EQ(c.allocs, 0) << c.bytes << " bytes";
+  // The kill ranked with its application grouped (not "none": the episode had a baseline).
+  EXPECT_EQ(sink_.LastKill().find(" app=none "), std::string_view::npos) << sink_.LastKill();
+  EXPECT_NE(sink_.LastKill().find(" growth_pages=0 "), std::string_view::npos) << sink_.LastKill();
+}
+
 TEST_F(EngineCycle, ReportingObserverAllocationsArePrinted) {
   // The reports run after the signal (the reaper has the victim already); they build JSON and
   // append to the kill report file, so they allocate. Printed to track, not asserted.
