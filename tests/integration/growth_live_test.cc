@@ -13,7 +13,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <array>
+#include <cstdio>
 #include <cstring>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -164,6 +168,45 @@ TEST(GrowthLive, WithoutTheGrowthTermTheLargestProcessDies) {
   EXPECT_EQ(static_cast<pid_t>(Field(kill, "pid")), editor) << kill;
   EXPECT_EQ(Field(kill, "growth_points"), 0u) << kill;
   EXPECT_EQ(TextField(kill, "app"), "none") << kill;
+}
+
+// `reaperd rank --growth-window` measures growth as the daemon does during an episode: a
+// process that grows in the window shows it, a static one shows none, and the score is the
+// badness plus the term.
+TEST(GrowthLive, RankGrowthWindowShowsWhatGrew) {
+  auto sb = live::Sandbox("growth-rank", 256 * kMiB);
+  ASSERT_TRUE(sb);
+  Hog still = Hog::Spawn({.touch_mib = 20}, sb.get());
+  Hog grows = Hog::Spawn({.touch_mib = 1, .grow_mib_per_s = 40, .grow_max_mib = 60}, sb.get());
+  ASSERT_GT(still.pid(), 0);
+  ASSERT_GT(grows.pid(), 0);
+  const std::string cmd = std::string(REAPERD_BINARY) +
+                          " rank --json --top 0 --scope cgroup:" + sb->cgroup() +
+                          " --growth-window 500ms";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::string out;
+  std::array<char, 65536> buf;
+  std::size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+  ASSERT_EQ(::pclose(p), 0) << out;
+  const auto j = nlohmann::json::parse(out);
+  EXPECT_EQ(j["growth_window_ms"], 500);
+  EXPECT_EQ(j["growth_weight"], 100);
+  std::map<pid_t, nlohmann::json> cands;
+  for (const auto& c : j["candidates"]) cands[c["process"]["pid"].get<pid_t>()] = c;
+  ASSERT_EQ(cands.count(still.pid()), 1u) << out;
+  ASSERT_EQ(cands.count(grows.pid()), 1u) << out;
+  const auto& g = cands[grows.pid()]["score"];
+  EXPECT_GT(g["growth"].get<std::int64_t>(), 5 * 256) << "over 5 MiB in 500 ms at 40 MiB/s";
+  EXPECT_EQ(g["growth_points"], g["app_growth"]);
+  EXPECT_EQ(g["total"].get<std::int64_t>(),
+            g["badness"].get<std::int64_t>() + g["growth_points"].get<std::int64_t>());
+  EXPECT_EQ(cands[grows.pid()]["application"]["kind"], "tree");
+  EXPECT_EQ(cands[still.pid()]["score"]["growth"], 0);
+  EXPECT_EQ(cands[still.pid()]["score"]["app_growth"], 0) << "its own application";
+  still.Kill();
+  grows.Kill();
 }
 
 }  // namespace
