@@ -135,6 +135,14 @@ std::uint64_t GrowthBaseline::Growth(const Process& p) const noexcept {
 }
 
 void Ranker::AddGrowth(const Snapshot& snap, const GrowthBaseline& baseline, Ranking& out) const {
+  const std::int64_t page = static_cast<std::int64_t>(std::max<std::uint64_t>(snap.page_size, 1));
+  bool any = false;
+  for (Score& s : out.candidates) {
+    s.growth = static_cast<std::int64_t>(baseline.Growth(snap.processes[s.index])) / page;
+    any = any || s.growth > 0;
+  }
+  // Nothing grew: every term is 0, and the grouping (a few ms at 10,000 processes) is skipped.
+  if (!any) return;
   // The snapshot's processes by pid, to follow parent links (reused: no allocation once warm).
   auto& by_pid = out.by_pid;
   by_pid.clear();
@@ -148,50 +156,56 @@ void Ranker::AddGrowth(const Snapshot& snap, const GrowthBaseline& baseline, Ran
         std::lower_bound(by_pid.begin(), by_pid.end(), std::pair<pid_t, std::uint32_t>{pid, 0});
     return it != by_pid.end() && it->first == pid ? &snap.processes[it->second] : nullptr;
   };
-  const std::int64_t page = static_cast<std::int64_t>(std::max<std::uint64_t>(snap.page_size, 1));
   for (Score& s : out.candidates) {
-    const Process& p = snap.processes[s.index];
-    s.growth = static_cast<std::int64_t>(baseline.Growth(p)) / page;
-    s.app_hash = PathHash(p.cgroup);
+    s.app_hash = PathHash(snap.processes[s.index].cgroup);
     s.app_root = 0;
-    if (CgroupIsOneApplication(p.cgroup)) continue;
-    // The process tree: up through parents in the same cgroup and session, stopping below
-    // the session's leader (a shell: each of its jobs is an application of its own).
-    const Process* root = &p;
-    for (int depth = 0; depth < kMaxTreeDepth && root->pid != root->session; ++depth) {
-      const Process* parent = root->ppid > 1 ? find(root->ppid) : nullptr;
-      if (parent == nullptr || parent->pid == parent->session || parent->kernel_thread ||
-          parent->session != root->session || parent->cgroup != root->cgroup) {
-        break;
-      }
-      root = parent;
-    }
-    s.app_root = root->pid;
   }
-  // Members of one application next to each other, their growth summed.
-  auto key_less = [&](const Score& a, const Score& b) {
+  // By cgroup (its path's 64-bit hash: two cgroups that collide would count as one, a chance
+  // of about n^2 / 2^65), so that each cgroup's layout is judged once, not per process.
+  auto by_key = [](const Score& a, const Score& b) {
     if (a.app_hash != b.app_hash) return a.app_hash < b.app_hash;
     if (a.app_root != b.app_root) return a.app_root < b.app_root;
-    return snap.processes[a.index].cgroup < snap.processes[b.index].cgroup;
-  };
-  std::sort(out.candidates.begin(), out.candidates.end(), [&](const Score& a, const Score& b) {
-    if (key_less(a, b)) return true;
-    if (key_less(b, a)) return false;
     return a.index < b.index;
-  });
-  const std::int64_t weight = config_.growth_weight;
-  for (std::size_t first = 0; first < out.candidates.size();) {
+  };
+  std::sort(out.candidates.begin(), out.candidates.end(), by_key);
+  auto& c = out.candidates;
+  for (std::size_t first = 0; first < c.size();) {
     std::size_t last = first + 1;
-    std::int64_t sum = out.candidates[first].growth;
-    while (last < out.candidates.size() && !key_less(out.candidates[first], out.candidates[last])) {
-      sum += out.candidates[last++].growth;
+    while (last < c.size() && c[last].app_hash == c[first].app_hash) ++last;
+    if (!CgroupIsOneApplication(snap.processes[c[first].index].cgroup)) {
+      for (std::size_t k = first; k < last; ++k) {
+        // The process tree: up through parents in the same cgroup and session, stopping
+        // below the session's leader (a shell: each of its jobs is an application).
+        const Process* root = &snap.processes[c[k].index];
+        for (int depth = 0; depth < kMaxTreeDepth && root->pid != root->session; ++depth) {
+          const Process* parent = root->ppid > 1 ? find(root->ppid) : nullptr;
+          if (parent == nullptr || parent->pid == parent->session || parent->kernel_thread ||
+              parent->session != root->session || parent->cgroup != root->cgroup) {
+            break;
+          }
+          root = parent;
+        }
+        c[k].app_root = root->pid;
+      }
+      std::sort(c.begin() + static_cast<std::ptrdiff_t>(first),
+                c.begin() + static_cast<std::ptrdiff_t>(last), by_key);
+    }
+    first = last;
+  }
+  // Each application's members are now next to each other: sum their growth.
+  const std::int64_t weight = config_.growth_weight;
+  for (std::size_t first = 0; first < c.size();) {
+    std::size_t last = first + 1;
+    std::int64_t sum = c[first].growth;
+    while (last < c.size() && c[last].app_hash == c[first].app_hash &&
+           c[last].app_root == c[first].app_root) {
+      sum += c[last++].growth;
     }
     for (std::size_t k = first; k < last; ++k) {
-      Score& s = out.candidates[k];
-      s.app_growth = sum;
-      s.app_members = static_cast<int>(last - first);
-      s.growth_points = sum * weight / 100;
-      s.total += s.growth_points;
+      c[k].app_growth = sum;
+      c[k].app_members = static_cast<int>(last - first);
+      c[k].growth_points = sum * weight / 100;
+      c[k].total += c[k].growth_points;
     }
     first = last;
   }

@@ -88,7 +88,7 @@ struct Score {
 
 // How a candidate's application was found: "cgroup" (its cgroup holds one application),
 // "tree" (the process tree rooted at app_root in its cgroup) or "none" (not grouped: no
-// episode yet, or rank.growth_weight = 0).
+// episode yet, nothing in the scope grew, or rank.growth_weight = 0).
 const char* ApplicationKind(const Score& s) noexcept;
 
 struct Protected {

@@ -138,6 +138,20 @@ TEST(Growth, NoBaselineNoTerm) {
   EXPECT_EQ(out.candidates[0].total, 100 * kPagesPerMiB);
 }
 
+TEST(Growth, NothingGrewNothingGrouped) {
+  const Snapshot now = Terminal(20);
+  GrowthBaseline base;
+  base.Observe(now, true);
+  Ranker r(config::RankConfig{});
+  Ranking out;
+  r.RankInto(now, 999, {}, out, &base);
+  EXPECT_EQ(TopPid(now, out), 101);
+  for (const Score& s : out.candidates) {
+    EXPECT_EQ(s.growth_points, 0);
+    EXPECT_STREQ(ApplicationKind(s), "none");  // the grouping is skipped: no cost at the kill
+  }
+}
+
 TEST(Growth, ReusedPidGetsNothingFromTheOldBaseline) {
   GrowthBaseline base;
   // pid 10 had 10 MiB when the episode started; then it exited and its PID was reused.
