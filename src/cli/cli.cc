@@ -5,6 +5,8 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
+#include <map>
+#include <string>
 
 #include "cli/commands.h"
 
@@ -28,6 +30,14 @@ int Main(int argc, char** argv) {
   rank_cmd->add_option("--config", rank.common.config_path, "Config file (default: embedded)");
   rank_cmd->add_flag("--all-protected", rank.all_protected,
                      "List every protected process (default: all but kernel threads)");
+  rank_cmd
+      ->add_option("--growth-window", rank.growth_window_ms,
+                   "Measure growth over this window (2s, 500ms; a plain number is ms; at most 60s) "
+                   "and count it "
+                   "as the daemon does during an episode (default: none)")
+      ->transform(CLI::AsNumberWithUnit(std::map<std::string, int>{{"ms", 1}, {"s", 1000}},
+                                        CLI::AsNumberWithUnit::CASE_SENSITIVE))
+      ->check(CLI::Range(0, 60000));
 
   RunOptions run;
   auto* run_cmd = app.add_subcommand(

@@ -17,6 +17,9 @@ struct RankOptions {
   bool json = false;
   int top = 20;  // 0: all
   bool all_protected = false;
+  // Scan, wait this long, scan again: the growth term counts what grew in between (0: no
+  // growth is measured, only the applications are shown).
+  int growth_window_ms = 0;
 };
 
 struct RunOptions {

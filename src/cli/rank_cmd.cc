@@ -3,8 +3,10 @@
 #include <unistd.h>
 
 #include <array>
+#include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "base/escape.h"
 #include "cli/commands.h"
@@ -69,6 +71,15 @@ std::string ContainerSuffix(const policy::Process& p) {
   return label.empty() ? std::string() : fmt::format(" [{}]", Escaped(label));
 }
 
+// The application: "cgroup" (its cgroup is one), "tree:PID" (a process tree in its cgroup),
+// "x3" appended when it has more than one candidate.
+std::string AppLabel(const policy::Score& s) {
+  std::string l = s.app_root != 0 ? fmt::format("tree:{}", s.app_root)
+                                  : std::string(policy::ApplicationKind(s));
+  if (s.app_members > 1) l += fmt::format("x{}", s.app_members);
+  return l;
+}
+
 // What a protection says, with the sharer's pid for a victim passed over for its mm.
 std::string Why(const policy::Protected& pr, const config::RankConfig& rc) {
   if (pr.reason == policy::ProtectReason::kMmShared) {
@@ -104,6 +115,8 @@ void PrintJson(const policy::Snapshot& snap, const policy::Ranking& ranking,
                const config::RankConfig& rc, const RankOptions& o) {
   nlohmann::json out;
   out["scope"] = snap.scope.Name();
+  out["growth_window_ms"] = o.growth_window_ms;
+  out["growth_weight"] = rc.growth_weight;
   out["total_pages"] = snap.total_pages;
   out["page_size"] = snap.page_size;
   out["processes"] = snap.processes.size();
@@ -124,13 +137,21 @@ void PrintJson(const policy::Snapshot& snap, const policy::Ranking& ranking,
                        {"pagetables", s.pagetables},
                        {"adj", s.adj},
                        {"rules", rules},
+                       {"badness", s.total - s.growth_points},
+                       {"growth", s.growth},
+                       {"app_growth", s.app_growth},
+                       {"growth_points", s.growth_points},
                        {"total", s.total},
                        {"oom_score", s.oom_score},
                        {"preference", PreferenceName(s.tier)},
                        {"avoided", policy::AvoidReasonName(s.avoid)},
                        {"qos_order", s.qos_tier > 0   ? "besteffort (first)"
                                      : s.qos_tier < 0 ? "guaranteed (last)"
-                                                      : "none"}}}});
+                                                      : "none"}}},
+                     {"application",
+                      {{"kind", policy::ApplicationKind(s)},
+                       {"root_pid", s.app_root},
+                       {"members", s.app_members}}}});
   }
   auto& prot = out["protected"] = nlohmann::json::array();
   for (const auto& p : ranking.protected_processes) {
@@ -150,11 +171,19 @@ void PrintText(const policy::Snapshot& snap, const policy::Ranking& ranking,
              ranking.protected_processes.size(), snap.total_pages,
              Mib(static_cast<std::int64_t>(snap.total_pages), ps));
   fmt::print(
-      "score = rss + swap + pagetables + adj*(total/1000) + rules (pages); "
-      "oom_score on the kernel's 0..2000 scale\n\n");
-  fmt::print("{:>3} {:>7} {:<16} {:>6} {:>9} {:>8} {:>7} {:>9} {:>9} {:>9} {:>5} {:>6}  {}\n", "#",
-             "PID", "COMM", "UID", "RSS", "SWAP", "PGTBL", "ADJ", "RULES", "SCORE", "OOM", "KERNEL",
-             "RULES APPLIED / CMDLINE");
+      "score = badness (rss + swap + pagetables + adj*(total/1000) + rules) + growth_weight% "
+      "({}) of the application's growth (pages); oom_score on the kernel's 0..2000 scale\n",
+      rc.growth_weight);
+  if (o.growth_window_ms > 0) {
+    fmt::print("growth: rss grown over the last {} ms (--growth-window)\n\n", o.growth_window_ms);
+  } else {
+    fmt::print("growth: not measured (--growth-window 2s measures it)\n\n");
+  }
+  fmt::print(
+      "{:>3} {:>7} {:<16} {:>6} {:>9} {:>8} {:>7} {:>9} {:>9} {:>9} {:>8} {:>9} {:>9} {:<12} {:>5} "
+      "{:>6}  {}\n",
+      "#", "PID", "COMM", "UID", "RSS", "SWAP", "PGTBL", "ADJ", "RULES", "BADNESS", "GROWTH",
+      "APPGROWTH", "SCORE", "APP", "OOM", "KERNEL", "RULES APPLIED / CMDLINE");
   int rank = 0;
   for (const auto& s : ranking.candidates) {
     if (o.top > 0 && rank >= o.top) break;
@@ -175,10 +204,14 @@ void PrintText(const policy::Snapshot& snap, const policy::Ranking& ranking,
     std::string adj = p.oom_score_adj == 0 ? "0" : fmt::format("{:+d}", p.oom_score_adj);
     std::string cmd = Escaped(p.cmdline.empty() ? std::string_view("-") : p.cmdline);
     if (cmd.size() > 60) cmd = cmd.substr(0, 57) + "...";
-    fmt::print("{:>3} {:>7} {:<16} {:>6} {:>9} {:>8} {:>7} {:>9} {:>9} {:>9} {:>5} {:>6}  {}{}{}\n",
-               rank, p.pid, Escaped(p.comm.view()), p.uid, Mib(s.rss, ps), Mib(s.swap, ps),
-               Mib(s.pagetables, ps), adj + "=" + Mib(s.adj, ps), Mib(rule_points, ps),
-               Mib(s.total, ps), s.oom_score, p.kernel_oom_score, applied, cmd, ContainerSuffix(p));
+    fmt::print(
+        "{:>3} {:>7} {:<16} {:>6} {:>9} {:>8} {:>7} {:>9} {:>9} {:>9} {:>8} {:>9} {:>9} {:<12} "
+        "{:>5} {:>6}  {}{}{}\n",
+        rank, p.pid, Escaped(p.comm.view()), p.uid, Mib(s.rss, ps), Mib(s.swap, ps),
+        Mib(s.pagetables, ps), adj + "=" + Mib(s.adj, ps), Mib(rule_points, ps),
+        Mib(s.total - s.growth_points, ps), Mib(s.growth, ps), Mib(s.app_growth, ps),
+        Mib(s.total, ps), AppLabel(s), s.oom_score, p.kernel_oom_score, applied, cmd,
+        ContainerSuffix(p));
   }
   if (o.top > 0 && static_cast<std::size_t>(o.top) < ranking.candidates.size()) {
     fmt::print("    ... {} more (--top 0 shows all)\n", ranking.candidates.size() - o.top);
@@ -213,13 +246,23 @@ int RunRank(const RankOptions& o) {
   scan::ScanOptions so;
   so.cmdline_max = loaded->config.rank.cmdline_max;
   auto snap = scanner.Scan(loaded->scope, so);
+  // The baseline, as the daemon takes it when a scope leaves ok: each process's rss at its
+  // first sighting; with a window, the second scan's growth against it.
+  policy::GrowthBaseline growth;
+  if (snap) growth.Observe(*snap, true);
+  if (snap && o.growth_window_ms > 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(o.growth_window_ms));
+    snap = scanner.Scan(loaded->scope, so);
+    if (snap) growth.Observe(*snap, true);
+  }
   if (!snap) {
     std::fprintf(stderr, "reaperd: cannot scan scope %s: %s\n", loaded->scope.Name().c_str(),
                  snap.error().ToString().c_str());
     return 1;
   }
   policy::Ranker ranker(loaded->config.rank);
-  auto ranking = ranker.Rank(*snap, ::getpid());
+  policy::Ranking ranking;
+  ranker.RankInto(*snap, ::getpid(), {}, ranking, &growth);
   kill::RealProcessOps ops(*view);
   kill::VictimBuilder builder(*view, ops, loaded->config.kill, ranker.protection());
   PassOverSharedMm(*snap, ranking, builder, o.top);

@@ -57,6 +57,9 @@ struct RankConfig {
   // Bytes of command line read per process; 0 never reads it (reading takes the process's
   // mmap lock), and then no rule may match on cmdline.
   std::uint32_t cmdline_max = 4096;
+  // Percent of an application's growth during the episode added to each of its processes'
+  // score (policy/growth.h): 100 counts a page grown like a page held; 0 turns it off.
+  int growth_weight = 100;
   friend bool operator==(const RankConfig&, const RankConfig&) = default;
 };
 

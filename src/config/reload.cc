@@ -32,6 +32,7 @@ void DiffLive(const Config& running, const Config& fresh, std::vector<std::strin
   REAPERD_DIFF(rank, protect_uid);
   REAPERD_DIFF(rank, rules);
   REAPERD_DIFF(rank, cmdline_max);
+  REAPERD_DIFF(rank, growth_weight);
   REAPERD_DIFF(hooks, warn);
   REAPERD_DIFF(hooks, pre_kill);
   REAPERD_DIFF(hooks, post_kill);

@@ -139,6 +139,7 @@ void DecodeRank(const toml::table& table, RankConfig& out, ParseContext& ctx) {
   r.StringArray("protect_cgroup", out.protect_cgroup);
   r.Uint32Array("protect_uid", out.protect_uid, 0, kUidMax);
   r.Uint32("cmdline_max", out.cmdline_max, 0, kCmdlineMax);
+  r.Int("growth_weight", out.growth_weight, 0, 1000);
   r.RejectUnknown();
   if (!ctx.ok()) return;
 

@@ -83,6 +83,7 @@ Engine::Engine(const config::Config& cfg, std::vector<policy::Scope> scopes, Eng
     st.name = s.Name();
     status_.push_back(st);
     episodes_.emplace_back();
+    growth_.emplace_back();
     pending_.emplace_back();
     reclaimers_.push_back(MakeReclaimer(s));
   }
@@ -101,6 +102,7 @@ bool Engine::AddScope(const policy::Scope& scope, bool automatic) {
   st.automatic = automatic;
   status_.push_back(std::move(st));
   episodes_.emplace_back();
+  growth_.emplace_back();
   pending_.emplace_back();
   reclaimers_.push_back(MakeReclaimer(scope));
   ++scopes_generation_;
@@ -131,6 +133,7 @@ void Engine::RemoveAt(std::size_t i, std::string_view reason) {
   EraseAt(detectors_, i);
   EraseAt(status_, i);
   EraseAt(episodes_, i);
+  EraseAt(growth_, i);
   EraseAt(pending_, i);
   EraseAt(reclaimers_, i);
   ++scopes_generation_;
@@ -196,7 +199,8 @@ void Engine::WarmKillPath() {
 }
 
 void Engine::RefreshStanding(sys::Nanos now) {
-  for (const auto& st : status_) {
+  for (std::size_t i = 0; i < status_.size(); ++i) {
+    const ScopeStatus& st = status_[i];
     if (st.scope.kind != policy::ScopeKind::kSystem) continue;
     if (st.decision.level != pressure::Level::kWarn &&
         st.decision.level != pressure::Level::kReclaim) {
@@ -209,8 +213,9 @@ void Engine::RefreshStanding(sys::Nanos now) {
       return;
     }
     standing_scan_ns_ = clock_.Now() - now;
+    growth_[i].Observe(standing, true);
     skip_.CopyTo(skipped_);
-    ranker_->RankInto(standing, options_.self, skipped_, kill_ranking_);
+    ranker_->RankInto(standing, options_.self, skipped_, kill_ranking_, &growth_[i]);
     NoteTop(kill_ranking_, standing);
     return;
   }
@@ -362,6 +367,7 @@ void Engine::Decide(std::size_t i, const pressure::PressureSample& s, const pres
   status_[i].sample = s;
   status_[i].decision = d;
   if (d.level < pressure::Level::kReclaim) episodes_[i] = Episode{};
+  if (d.level == pressure::Level::kOk && growth_[i].started()) growth_[i].Reset();
   if (d.level >= pressure::Level::kReclaim) MaybeReclaim(i, s, d);
   // The first kill of an episode waits (briefly) for the chain; kill only if still at kKill.
   // The kill comes before the level's log line and the observers: a log line can block on

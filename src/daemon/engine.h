@@ -320,6 +320,10 @@ class Engine {
   std::vector<std::unique_ptr<reclaim::Worker>> reclaimers_;
   reclaim::EventPost event_post_;  // read through a pointer by the "event" notifiers
   std::vector<Episode> episodes_;
+  // Per scope: each process's rss at its first sighting since the scope left ok, from the
+  // scans that run anyway (the standing snapshot's refresh, the sharer watch, the kill's
+  // scan), so that the ranking can blame what grew (policy/growth.h). Reset back at ok.
+  std::vector<policy::GrowthBaseline> growth_;
   std::vector<PendingKill> pending_;
   std::unique_ptr<reclaim::HookRunner> hooks_;
   std::unique_ptr<watchdog::Watchdog> watchdog_;

@@ -84,8 +84,9 @@ void Engine::WatchSharers(sys::Nanos now) {
     if (st.sharers_watched_ns != 0 && now - st.sharers_watched_ns < kSharerWatchPeriodNs) continue;
     st.sharers_watched_ns = now;
     if (!scanner_.ScanInto(st.scope, scan::KillScanOptions(cfg_.rank), watch_snap_)) continue;
+    growth_[i].Observe(watch_snap_, true);
     skip_.CopyTo(skipped_);
-    ranker_->RankInto(watch_snap_, options_.self, skipped_, watch_ranking_);
+    ranker_->RankInto(watch_snap_, options_.self, skipped_, watch_ranking_, &growth_[i]);
     const auto& c = watch_ranking_.candidates;
     builder_.WatchSharers(watch_snap_, {c.data(), std::min(c.size(), kWatchedPerScope)}, now);
   }
@@ -117,7 +118,8 @@ void Engine::KillIn(std::size_t i, const pressure::Decision& d) {
   skip_.CopyTo(skipped_);
   policy::Ranking& ranking = kill_ranking_;
   const sys::Nanos t_rank = clock_.Now();
-  ranker_->RankInto(snap, options_.self, skipped_, ranking);
+  growth_[i].Observe(snap, false);  // the table does not grow on the kill path
+  ranker_->RankInto(snap, options_.self, skipped_, ranking, &growth_[i]);
   if (st.scope.kind == policy::ScopeKind::kSystem) NoteTop(ranking, snap);
   const sys::Nanos t_ranked = clock_.Now();
   stages_.rank_ns = t_ranked - t_rank;
@@ -213,6 +215,24 @@ void Engine::Commit(std::size_t i, kill::Victim& victim, const policy::Snapshot&
   for (auto* o : observers_) o->OnKillDecision(record);
 }
 
+namespace {
+
+// The victim's application, as the kill line names it: "cgroup", "tree:PID" or "none"
+// (policy::ApplicationKind).
+SmallString<32> AppText(const policy::Score& s) noexcept {
+  SmallString<32> out;
+  if (s.app_hash == 0 || s.app_root == 0) {
+    out.Assign(policy::ApplicationKind(s));
+  } else {
+    std::array<char, 32> buf;
+    auto r = fmt::format_to_n(buf.data(), buf.size(), "tree:{}", s.app_root);
+    out.Assign(std::string_view(buf.data(), r.size));
+  }
+  return out;
+}
+
+}  // namespace
+
 void Engine::LogKill(const ScopeStatus& st, std::uint64_t seq, const policy::Process& p,
                      std::size_t members, const policy::Score& score,
                      const policy::Ranking& ranking, const policy::Snapshot& snap,
@@ -257,6 +277,7 @@ void Engine::LogKill(const ScopeStatus& st, std::uint64_t seq, const policy::Pro
       "members={} "
       "rss_mib={:.1f} "
       "score={} rss_pages={} swap_pages={} pgtables_pages={} adj_pages={} rules={} "
+      "growth_pages={} app_growth_pages={} growth_points={} app={} app_members={} "
       "reasons={} available_pct={:.1f} tte_ms={} psi_some_pct={:.1f} psi_full_pct={:.1f} "
       "candidates={} protected={} unreadable={} read_unchanged={} snapshot_age_ms={} "
       "largest_protected={} avoided={} scan_ms={:.2f} rank_ms={:.2f} build_ms={:.2f} sharers={}",
@@ -265,7 +286,8 @@ void Engine::LogKill(const ScopeStatus& st, std::uint64_t seq, const policy::Pro
       Q{pod != nullptr ? std::string_view(pod->ns) : std::string_view("none")},
       Q{pod != nullptr ? std::string_view(pod->name) : std::string_view("none")}, members, Mib(rss),
       score.total, score.rss, score.swap, score.pagetables, score.adj,
-      std::string_view(rules.data(), rules.size()), ReasonsText(d.reasons).view(),
+      std::string_view(rules.data(), rules.size()), score.growth, score.app_growth,
+      score.growth_points, AppText(score).view(), score.app_members, ReasonsText(d.reasons).view(),
       d.available_percent, d.time_to_exhaustion_ms, d.psi_some_percent, d.psi_full_percent,
       ranking.candidates.size(), ranking.protected_processes.size(), snap.unreadable, snap.reused,
       (snap.taken_at_ns - snap.full_at_ns) / sys::kMilli,

@@ -177,7 +177,7 @@ Ranking Ranker::Rank(const Snapshot& snapshot, pid_t self,
 }
 
 void Ranker::RankInto(const Snapshot& snapshot, pid_t self, const std::vector<ProcessId>& skipped,
-                      Ranking& out) const {
+                      Ranking& out, const GrowthBaseline* growth) const {
   out.protected_processes.clear();
   out.protected_processes.reserve(snapshot.processes.size());
   out.candidates.reserve(snapshot.processes.size());
@@ -234,9 +234,18 @@ void Ranker::RankInto(const Snapshot& snapshot, pid_t self, const std::vector<Pr
     for (const RuleEffect& e : s.rules) s.total += e.points;
     std::int64_t score = (1000 + s.total * 1000 / total_pages) * 2 / 3;
     s.oom_score = static_cast<int>(std::clamp<std::int64_t>(score, 0, 2000));
+    s.growth = s.app_growth = s.growth_points = 0;
+    s.app_members = 1;
+    s.app_root = 0;
+    s.app_hash = 0;
     ++kept;
   }
   out.candidates.resize(kept);
+  // Reserved whenever the term is on, so that the warm-up (no episode yet) sizes it too.
+  if (config_.growth_weight > 0) out.by_pid.reserve(snapshot.processes.size());
+  if (growth != nullptr && growth->started() && config_.growth_weight > 0) {
+    AddGrowth(snapshot, *growth, out);
+  }
 
   // What holds a session together last of all (chosen only when nothing else is left), then
   // a preferred cgroup's processes first and an avoided one's last, then a BestEffort pod's

@@ -17,9 +17,11 @@
 #include <regex>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "config/config.h"
+#include "policy/growth.h"
 #include "policy/session.h"
 #include "policy/snapshot.h"
 
@@ -70,7 +72,24 @@ struct Score {
   // The pod's QoS class, ordered after tier and before the score (as the kubelet ranks
   // evictions): 1 BestEffort, -1 Guaranteed, 0 Burstable and anything not in a pod.
   int qos_tier = 0;
+  // What grew during the episode (policy/growth.h), in pages: this process's rss growth, and
+  // its application's (the sum over its candidates). growth_points = app_growth *
+  // rank.growth_weight / 100 is part of total, so an application that grew raises all its
+  // members above a static process; oom_score leaves it out (the kernel's badness alone).
+  std::int64_t growth = 0;
+  std::int64_t app_growth = 0;
+  std::int64_t growth_points = 0;
+  int app_members = 1;
+  // The application: the cgroup (app_root 0) when it holds one application, else the
+  // process tree rooted at app_root in that cgroup. app_hash is the cgroup path's hash.
+  pid_t app_root = 0;
+  std::uint64_t app_hash = 0;
 };
+
+// How a candidate's application was found: "cgroup" (its cgroup holds one application),
+// "tree" (the process tree rooted at app_root in its cgroup) or "none" (not grouped: no
+// episode yet, nothing in the scope grew, or rank.growth_weight = 0).
+const char* ApplicationKind(const Score& s) noexcept;
 
 struct Protected {
   std::size_t index = 0;
@@ -128,6 +147,8 @@ const std::shared_ptr<const ProtectRules>& DefaultProtectRules();
 struct Ranking {
   std::vector<Score> candidates;  // best victim first
   std::vector<Protected> protected_processes;
+  // The snapshot's (pid, index) sorted by pid, to follow parent links (reused buffer).
+  std::vector<std::pair<pid_t, std::uint32_t>> by_pid;
 };
 
 // Identity of a process across snapshots: PID plus start time.
@@ -145,15 +166,20 @@ class Ranker {
   // self: reaperd's own pid (protected). skipped: victims that missed their deadline.
   Ranking Rank(const Snapshot& snapshot, pid_t self,
                const std::vector<ProcessId>& skipped = {}) const;
-  // The same into out, reusing its vectors (and each Score's rules) in place.
+  // The same into out, reusing its vectors (and each Score's rules) in place. With growth
+  // (its episode started) and rank.growth_weight > 0, each candidate's application growth
+  // adds to its score.
   void RankInto(const Snapshot& snapshot, pid_t self, const std::vector<ProcessId>& skipped,
-                Ranking& out) const;
+                Ranking& out, const GrowthBaseline* growth = nullptr) const;
 
   const config::RankConfig& config() const noexcept { return config_; }
   // The protections this ranking applies, to hand to the kill path.
   const std::shared_ptr<const ProtectRules>& protection() const noexcept { return protect_; }
 
  private:
+  // Fills the candidates' growth fields and adds growth_points to their totals (growth.cc).
+  void AddGrowth(const Snapshot& snapshot, const GrowthBaseline& growth, Ranking& out) const;
+
   config::RankConfig config_;
   std::vector<RuleMatcher> matchers_;
   std::shared_ptr<const ProtectRules> protect_;

@@ -83,7 +83,15 @@ json DecisionJson(const DecisionView& d, const config::RankConfig& rank, std::in
           {"pagetables_pages", s.pagetables},
           {"adj_pages", s.adj},
           {"rules", rules},
-          {"oom_score", s.oom_score}}},
+          {"oom_score", s.oom_score},
+          {"badness_pages", s.total - s.growth_points},
+          {"growth_pages", s.growth},
+          {"app_growth_pages", s.app_growth},
+          {"growth_points", s.growth_points}}},
+        {"application",
+         {{"kind", policy::ApplicationKind(s)},
+          {"root_pid", s.app_root},
+          {"members", s.app_members}}},
     });
   }
   j["ranking"] = {{"candidates", d.ranking.candidates.size()},

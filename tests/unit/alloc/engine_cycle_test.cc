@@ -67,6 +67,53 @@ TEST_F(EngineCycle, WarmKillCyclesAllocateNothing) {
   EXPECT_EQ(engine_->status()[0].kills, static_cast<std::uint64_t>(kCycles + 2));
 }
 
+TEST_F(EngineCycle, KillCyclesWithAGrowthBaselineAllocateNothing) {
+  // Each episode passes through warn, where the standing snapshot's refresh records every
+  // process's baseline (policy::GrowthBaseline), so the kill ranks with the growth term and
+  // its application grouping; the episode's end resets the table, which keeps its room.
+  const std::string warn = alloc_test::FakeSystem::Meminfo(1300 * 1024);  // about 8%: warn
+  // The victim (pid 103, 1000 pages) grows by 200 pages between the warn and the kill.
+  auto status = [](long kb) {
+    return "Name:\thog\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t103\nPid:\t103\n"
+           "PPid:\t1\nUid:\t1000\t1000\t1000\t1000\nVmSize:\t4000 kB\nVmRSS:\t" +
+           std::to_string(kb) + " kB\nRssAnon:\t" + std::to_string(kb) +
+           " kB\nRssFile:\t0 kB\nRssShmem:\t0 kB\nVmPTE:\t8 kB\nVmSwap:\t0 kB\nThreads:\t1\n";
+  };
+  const std::string before = status(4000), after = status(4800);
+  const std::string status_path = sys_.dir + "/103/status";
+  auto write_status = [&](const std::string& text) {  // one write, no allocation
+    const int fd = ::open(status_path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+    if (fd < 0) return;
+    (void)!::write(fd, text.data(), text.size());
+    ::close(fd);
+  };
+  auto via_warn = [&] {
+    write_status(before);
+    if (!sys_.SetMeminfo(warn)) return;
+    clock_.Advance(1100 * sys::kMilli);  // the standing snapshot is due for a whole read
+    (void)engine_->Tick();
+    write_status(after);
+    (void)sys_.SetMeminfo(sys_.low);
+    clock_.Advance(100 * sys::kMilli);
+  };
+  ASSERT_TRUE(Cycle(via_warn));
+  ASSERT_TRUE(Cycle(via_warn));
+  constexpr int kCycles = 3;
+  int done = 0;
+  const int levels_before = sink_.levels.load();
+  Counted c = Count([&] {
+    for (int i = 0; i < kCycles; ++i) done += Cycle(via_warn) ? 1 : 0;
+  });
+  ASSERT_EQ(done, kCycles);
+  EXPECT_EQ(sink_.levels.load() - levels_before, 3 * kCycles) << "ok, warn, kill in each";
+  EXPECT_EQ(c.allocs, 0) << c.bytes << " bytes";
+  // The kill ranked with the growth term and its application grouped.
+  EXPECT_NE(sink_.LastKill().find(" growth_pages=200 app_growth_pages=200 growth_points=200 "
+                                  "app=tree:103 app_members=1 "),
+            std::string_view::npos)
+      << sink_.LastKill();
+}
+
 TEST_F(EngineCycle, ReportingObserverAllocationsArePrinted) {
   // The reports run after the signal (the reaper has the victim already); they build JSON and
   // append to the kill report file, so they allocate. Printed to track, not asserted.

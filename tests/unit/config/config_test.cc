@@ -143,6 +143,7 @@ Config FullExpected() {
   c.rank.protect_cgroup = {"/system.slice/postgresql.service", "/init.scope"};
   c.rank.protect_uid = {0, 1000};
   c.rank.cmdline_max = 8192;
+  c.rank.growth_weight = 250;
   Rule tabs;
   tabs.name = "browser tabs";
   tabs.action = RuleAction::kPrefer;
@@ -178,6 +179,7 @@ TEST(ParseConfigTest, FullConfigRoundTripsEveryField) {
   EXPECT_EQ(cfg->rank.protect_cgroup, want.rank.protect_cgroup);
   EXPECT_EQ(cfg->rank.protect_uid, want.rank.protect_uid);
   EXPECT_EQ(cfg->rank.cmdline_max, want.rank.cmdline_max);
+  EXPECT_EQ(cfg->rank.growth_weight, want.rank.growth_weight);
   ASSERT_EQ(cfg->rank.rules.size(), want.rank.rules.size());
   for (std::size_t i = 0; i < want.rank.rules.size(); ++i) {
     EXPECT_EQ(cfg->rank.rules[i], want.rank.rules[i]) << "rule " << i;
@@ -224,6 +226,7 @@ TEST(ParseConfigTest, FullFixtureSetsEveryKeyOffItsDefault) {
   EXPECT_NE(want.rank.protect_cgroup, d.rank.protect_cgroup);
   EXPECT_NE(want.rank.protect_uid, d.rank.protect_uid);
   EXPECT_NE(want.rank.cmdline_max, d.rank.cmdline_max);
+  EXPECT_NE(want.rank.growth_weight, d.rank.growth_weight);
 }
 
 // "rule[2].comm" -> "rule[].comm", so the keys of all rules compare as one set.

@@ -97,6 +97,30 @@ TEST(KillReportTest, DecisionHoldsTriggerTopFiveAndVictim) {
   EXPECT_EQ(j["victim"]["members"], json({100, 101}));
 }
 
+// Issue 15: the report shows the badness and the growth term apart, and the application.
+TEST(KillReportTest, ScoreShowsBadnessGrowthAndTheApplication) {
+  Fixture fx;
+  policy::Score& s = fx.ranking.candidates[0];
+  s.growth = 300;
+  s.app_growth = 900;
+  s.growth_points = 900;
+  s.total += 900;
+  s.app_members = 3;
+  s.app_root = 100;
+  s.app_hash = 1;
+  json j = DecisionJson(fx.View(9), fx.rank, 1700000000000);
+  const json& top = j["ranking"]["top"][0];
+  EXPECT_EQ(top["score"]["badness_pages"], (7 << 20) / 4096);
+  EXPECT_EQ(top["score"]["growth_pages"], 300);
+  EXPECT_EQ(top["score"]["app_growth_pages"], 900);
+  EXPECT_EQ(top["score"]["growth_points"], 900);
+  EXPECT_EQ(top["score"]["total_pages"], (7 << 20) / 4096 + 900);
+  EXPECT_EQ(top["application"]["kind"], "tree");
+  EXPECT_EQ(top["application"]["root_pid"], 100);
+  EXPECT_EQ(top["application"]["members"], 3);
+  EXPECT_EQ(j["ranking"]["top"][1]["application"]["kind"], "none");  // not grouped
+}
+
 // Issue 16: a victim in a Kubernetes pod's container is named by its container and pod.
 TEST(KillReportTest, VictimInAContainerNamesTheContainerAndThePod) {
   Fixture fx;
