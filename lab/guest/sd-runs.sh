@@ -361,6 +361,18 @@ run_browser() {
   save
 }
 
+# Once a second, what the harness's samples do not hold: where the memory is (file, anon,
+# shmem, mlocked), the major faults and refaults, the memory PSI totals and the daemon's CPU
+# ticks, so a run that stalls with memory still "available" can be explained afterwards.
+monitor() {
+  local dpid=$1
+  echo "uptime MemFree MemAvailable Cached Active_file Inactive_file Unevictable Mlocked SwapFree AnonPages Shmem workingset_refault_file pgmajfault psi_some_total psi_full_total daemon_ticks"
+  while :; do
+    echo "$(cut -d' ' -f1 /proc/uptime) $(awk '/^(MemAvailable|MemFree|Cached|Active\(file\)|Inactive\(file\)|AnonPages|Shmem|Mlocked|Unevictable|SwapFree):/{printf "%s ", $2}' /proc/meminfo)$(awk '$1=="pgmajfault"||$1=="workingset_refault_file"{printf "%s ", $2}' /proc/vmstat)$(sed -n 's/.*total=\([0-9]*\)$/\1/p' /proc/pressure/memory | tr '\n' ' ')$(awk '{print $14+$15}' /proc/$dpid/stat 2>/dev/null || echo -)"
+    sleep 1
+  done
+}
+
 run_one() {
   local c=$1 s=$2 r=$3 dir=$OUT/$1/$2/$3
   [ "$s" = browser ] && { run_browser "$c" "$r"; return; }
@@ -378,9 +390,12 @@ run_one() {
   if [ "$DPID" = 0 ] && [ -n "$(unit_of "$c")" ]; then
     echo "LABERROR $c did not start"
   fi
+  monitor "$DPID" >"$dir/monitor.tsv" 2>/dev/null &
+  local mon=$!
   LAB_SLICE=user.slice LAB_CG_BASE=/sys/fs/cgroup/user.slice \
     timeout -k 5 300 /opt/lab/labtool run "$s" "$c" "$DPID" "$dir" >"$dir/harness.out" 2>&1
   echo "harness exit $?" >>"$dir/harness.out"
+  kill $mon 2>/dev/null
   grep -h LABRESULT "$dir/harness.out" || echo "LABERROR no result: $(tail -c 400 "$dir/harness.out")"
   [ -n "$(unit_of "$c")" ] && journalctl -u "$(unit_of "$c")" --since "$since" --no-pager -o cat >"$dir/daemon.log" 2>&1
   stop_contender "$c"
