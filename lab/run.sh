@@ -273,7 +273,7 @@ SD_VERSION=2 # bump to force a new copy of the systemd rootfs
 # Added to the systemd guest only, for the Podman scenario (issue 16): the engine and its OCI
 # runtime from Debian, without recommends (no network backend: the containers run with
 # --network=none); the container image is made in the guest from the lab's own static tool.
-SD_PKGS="podman crun conmon catatonit dbus"
+SD_PKGS="podman crun conmon catatonit dbus dbus-user-session"
 sd_rootfs() {
   local key
   key=$(echo "$SD_VERSION $ROOTFS $SD_PKGS" | sha256sum | cut -c1-12)
