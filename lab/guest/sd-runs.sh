@@ -323,8 +323,13 @@ run_browser() {
   tab=$((total / 16))
   leak=$((total / 30))
   rm -f /run/lab-browser.pids
+  # systemd-run --scope forks the command from this script, whose unit has OOMScoreAdjust=-1000:
+  # the browser sets its own back to 0 first, as a launcher's child has (a first run without
+  # this left every browser process unkillable, and the kernel panicked after killing systemd,
+  # logind, journald and dbus).
   systemd-run --user --quiet --scope --unit=app-lab-browser.scope --slice=app.slice /bin/sh -c \
-    "echo main \$\$ >>/run/lab-browser.pids
+    "echo 0 >/proc/self/oom_score_adj
+     echo main \$\$ >>/run/lab-browser.pids
      for i in 1 2 3; do /opt/lab/bin/worker $tab & echo tab\$i \$! >>/run/lab-browser.pids; done
      /opt/lab/bin/leak $leak $((total * 2)) & echo leaktab \$! >>/run/lab-browser.pids
      wait" >$dir/systemd-run.out 2>&1 &
