@@ -23,7 +23,7 @@ def load(dirs, name):
 
 def podman_table(runs):
     out = [
-        "| contender | runs | leaker dead | by | leaker's memcg oom_kill | kernel OOM kills | web, db alive | engine alive | collateral | leaker dead after (s, median) | kill line names | daemon CPU ticks |",
+        "| contender | runs | leaker dead | by | kernel OOM kills (in the leaker's memcg) | leaker's memory.events oom_kill, polled | web, db alive | engine alive | collateral | leaker dead after (s, median) | kill line names | daemon CPU ticks |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     by_c = {}
@@ -43,8 +43,8 @@ def podman_table(runs):
         out.append(
             "| {} | {} | {}/{} | {} | {} | {} | {}/{} | {}/{} | {} | {} | {} | {} |".format(
                 c, len(rs), dead, len(rs), ", ".join(sorted(killers)),
+                ", ".join(f'{r["kernel_oom_kills"]} ({r["kernel_oom_kills_in_leaker"]})' for r in rs),
                 ", ".join(str(r["leaker_memcg_oom_kill"]) for r in rs),
-                ", ".join(str(r["kernel_oom_kills"]) for r in rs),
                 sum(r["web_alive"] and r["db_alive"] for r in rs), len(rs),
                 sum(r["engine_alive"] for r in rs), len(rs),
                 sum(r["collateral"] for r in rs),
