@@ -123,8 +123,8 @@ def load_runs(src):
         if c.startswith("_") or not os.path.isdir(os.path.join(raw, c)):
             continue  # the systemd guest's own files (journal, apt log)
         for s in sorted(os.listdir(os.path.join(raw, c))):
-            if s == "oomd_test":
-                continue  # systemd's TEST-55 scenario: its own oomd_test.json, not a harness run
+            if s in ("oomd_test", "podman", "browser"):
+                continue  # the systemd guest's own scenarios: their own JSON, not harness runs
             for r in sorted(os.listdir(os.path.join(raw, c, s))):
                 d = os.path.join(raw, c, s, r)
                 try:
