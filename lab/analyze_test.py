@@ -42,5 +42,22 @@ class CheckSmoke(unittest.TestCase):
         self.assertIn("kernel", out)
 
 
+class GuestMissed(unittest.TestCase):
+    """The harness's sampler is an mlocked thread ticking every 100 ms: time it did not run is
+    the guest not running (a loaded TCG host), which a probe "stall" must not be blamed on."""
+
+    def test_counts_the_time_beyond_two_ticks_between_samples(self):
+        samples = [{"t": t} for t in (0, 100, 200, 7458, 7558, 7658, 9000)]
+        # 7258 ms from 200 to 7458 and 1342 from 7658 to 9000, each less the 200 ms allowance.
+        self.assertEqual(analyze.guest_missed_ms(samples, 1000, 9000), 7058 + 1142)
+
+    def test_only_inside_the_run(self):
+        samples = [{"t": t} for t in (0, 5000, 5100, 5200)]
+        self.assertEqual(analyze.guest_missed_ms(samples, 5000, 5200), 0)
+
+    def test_none_without_samples(self):
+        self.assertIsNone(analyze.guest_missed_ms([], 0, 1000))
+
+
 if __name__ == "__main__":
     unittest.main()

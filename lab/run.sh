@@ -174,7 +174,7 @@ boot_limit() {
   local n=0 s t=0
   for s in $1; do
     n=$((n + 1))
-    case $s in slow_leak) t=$((t + 90)) ;; cache_churn) t=$((t + 20)) ;; oomd_test) t=$((t + 150)) ;; *) t=$((t + 60)) ;; esac
+    case $s in slow_leak) t=$((t + 90)) ;; cache_churn) t=$((t + 20)) ;; oomd_test) t=$((t + 150)) ;; podman) t=$((t + 150)) ;; browser) t=$((t + 180)) ;; *) t=$((t + 60)) ;; esac
   done
   echo $((t + n * 40 + 90))
 }
@@ -269,16 +269,32 @@ capture() {
 # once into its own cache dir, the contenders' units masked (one OOM killer at a time), and a
 # first-boot unit (guest/sd-check.service) that installs the .deb with apt and prints one
 # "LABSD PASS|FAIL|INFO name: detail" line per check (guest/sd-check.sh).
-SD_VERSION=1 # bump to force a new copy of the systemd rootfs
+SD_VERSION=2 # bump to force a new copy of the systemd rootfs
+# Added to the systemd guest only, for the Podman scenario (issue 16): the engine and its OCI
+# runtime from Debian, without recommends (no network backend: the containers run with
+# --network=none); the container image is made in the guest from the lab's own static tool.
+SD_PKGS="podman crun conmon catatonit dbus dbus-user-session"
 sd_rootfs() {
   local key
-  key=$(echo "$SD_VERSION $ROOTFS" | sha256sum | cut -c1-12)
+  key=$(echo "$SD_VERSION $ROOTFS $SD_PKGS" | sha256sum | cut -c1-12)
   SDROOT=$CACHE/rootfs-systemd-$key
   [ -f "$SDROOT/.complete" ] && return 0
   log "copying $ROOTFS -> $SDROOT"
   rm -rf "$SDROOT"
   cp -a "$ROOTFS/." "$SDROOT/"
   rm -rf "$SDROOT/opt/lab/bin" "$SDROOT/opt/lab/reaperd" "$SDROOT/opt/lab/init" "$SDROOT/.complete"
+  # apt in a chroot of the copy: the host's resolver, /proc for the maintainer scripts, and a
+  # policy-rc.d so no service starts here.
+  cp /etc/resolv.conf "$SDROOT/etc/resolv.conf"
+  printf '#!/bin/sh\nexit 101\n' >"$SDROOT/usr/sbin/policy-rc.d"
+  chmod 0755 "$SDROOT/usr/sbin/policy-rc.d"
+  mount -t proc proc "$SDROOT/proc"
+  local rc=0
+  chroot "$SDROOT" sh -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -qq --no-install-recommends $SD_PKGS && apt-get clean" >&2 || rc=$?
+  umount "$SDROOT/proc"
+  rm -f "$SDROOT/usr/sbin/policy-rc.d"
+  [ $rc = 0 ] || die "apt-get install $SD_PKGS in $SDROOT failed"
   # A fixed machine id: an empty one makes this a "first boot", whose systemd-firstboot
   # prompts on the console for a locale and a root password.
   echo 5eed1ab0c0ffee0000000000000000a1 >"$SDROOT/etc/machine-id"
@@ -286,7 +302,9 @@ sd_rootfs() {
   local u
   for u in earlyoom.service nohang.service nohang-desktop.service oomd.service \
     systemd-firstboot.service apt-daily.timer \
-    apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer man-db.timer; do
+    apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer man-db.timer \
+    podman-auto-update.timer podman-auto-update.service podman-restart.service podman.socket \
+    podman.service; do
     ln -sfn /dev/null "$SDROOT/etc/systemd/system/$u"
   done
   touch "$SDROOT/.complete"

@@ -59,12 +59,12 @@ start_contender() {
     # testchill in a reaperd run; reaperd logged coexist other="systemd-oomd").
     systemctl mask --runtime --now systemd-oomd.service systemd-oomd.socket >/dev/null 2>&1
   fi
-  if [ "$c" = systemd-oomd ]; then
+  if [ "$c" = systemd-oomd ] && [ "${OOMD_AS_SHIPPED:-0}" = 0 ]; then
     # What its users write: ManagedOOMMemoryPressure=kill on the workload's slice.
     systemctl set-property --runtime user.slice ManagedOOMMemoryPressure=kill \
       ManagedOOMMemoryPressureLimit=$OOMD_LIMIT
-    systemctl start systemd-oomd.socket
   fi
+  [ "$c" = systemd-oomd ] && systemctl start systemd-oomd.socket
   [ -n "$u" ] || return 0
   systemctl start "$u" || say "INFO $c: systemctl start $u failed: $(systemctl status --no-pager $u 2>&1 | tail -3 | tr '\n' ' ')"
   for _ in $(seq 1 50); do
@@ -176,9 +176,220 @@ run_oomd_test() {
   save
 }
 
+# The Podman scenario (issue 16): three containers under memory limits from a local image
+# (the lab's own static tool, imported: nothing comes from a registry), --network=none, podman
+# run by root with its default systemd cgroup manager (machine.slice/libpod-ID.scope):
+# lab-web and lab-db (each a worker keeping 32 MiB hot, --memory=96m) and lab-leaker (a hog
+# growing 16 MiB/s without bound, --memory=128m). Expected: the leaker dies before the kernel's
+# memcg OOM killer acts (its memory.events oom_kill stays 0), lab-web and lab-db and the engine
+# live on. Waits up to 90 s for the leaker, then 10 s more. For systemd-oomd, what its users
+# write for containers: ManagedOOMMemoryPressure=kill on machine.slice as well.
+PODMAN_IMAGE=localhost/lab-box:latest
+podman_image() {
+  # The guest has no kernel modules (it boots the host's kernel without its /lib/modules), so
+  # no overlay: the vfs storage driver (a copy per container; the image is one static file).
+  if [ ! -f /etc/containers/storage.conf ]; then
+    printf '[storage]\ndriver = "vfs"\nrunroot = "/run/containers/storage"\ngraphroot = "/var/lib/containers/storage"\n' \
+      >/etc/containers/storage.conf
+  fi
+  podman image exists $PODMAN_IMAGE && return 0
+  local box=/run/lab-box r
+  rm -rf $box && mkdir -p $box/bin
+  cp /opt/lab/labtool $box/labtool
+  for r in hog worker; do ln -s ../labtool $box/bin/$r; done
+  tar -C $box -cf - . | podman import --quiet - $PODMAN_IMAGE >$OUT/_sd/podman-import.log 2>&1
+}
+
+run_podman() {
+  local c=$1 r=$2 dir=$OUT/$1/podman/$2
+  mkdir -p "$dir"
+  say "INFO podman begin $c $r uptime=$(cut -d' ' -f1 /proc/uptime)"
+  podman_image || say "INFO podman: import failed: $(tail -2 $OUT/_sd/podman-import.log | tr '\n' ' ')"
+  sync
+  echo 3 >/proc/sys/vm/drop_caches
+  local since
+  since=$(date '+%Y-%m-%d %H:%M:%S')
+  if [ "$c" = systemd-oomd ]; then
+    systemctl set-property --runtime machine.slice ManagedOOMMemoryPressure=kill \
+      ManagedOOMMemoryPressureLimit=$OOMD_LIMIT
+  fi
+  start_contender "$c"
+  sleep 2
+  local d0 d1
+  d0=$(awk '{print $14+$15}' /proc/$DPID/stat 2>/dev/null || echo 0)
+  local common="--network=none --log-driver=none"
+  podman run -d $common --name lab-web --memory=96m --memory-swap=96m $PODMAN_IMAGE /bin/worker 32768 >$dir/web.id 2>$dir/podman-run.err
+  podman run -d $common --name lab-db --memory=96m --memory-swap=96m $PODMAN_IMAGE /bin/worker 32768 >$dir/db.id 2>>$dir/podman-run.err
+  sleep 2
+  local t0 ms0
+  ms0=$(date +%s%N)
+  podman run -d $common --name lab-leaker --memory=128m --memory-swap=128m $PODMAN_IMAGE /bin/hog 16384 1048576 >$dir/leaker.id 2>>$dir/podman-run.err
+  local id cg ev oomk=0 x
+  id=$(cat $dir/leaker.id)
+  [ -n "$id" ] || say "INFO podman: the leaker did not start: $(tail -c 300 $dir/podman-run.err | tr '\n' ' ')"
+  cg=$(find /sys/fs/cgroup/machine.slice -maxdepth 1 -name "libpod-$id.scope" | head -1)
+  echo "$cg" >$dir/leaker.cgroup
+  t0=$(date +%s)
+  local dead_ms=""
+  while [ $(($(date +%s) - t0)) -lt 90 ]; do
+    # The leaker's memcg OOM kills, read while its cgroup exists (podman removes it at exit).
+    if [ -n "$cg" ] && [ -r "$cg/memory.events" ]; then
+      x=$(sed -n 's/^oom_kill //p' "$cg/memory.events")
+      [ -n "$x" ] && oomk=$x
+    fi
+    if [ "$(podman inspect -f '{{.State.Running}}' lab-leaker 2>/dev/null)" != true ]; then
+      dead_ms=$((($(date +%s%N) - ms0) / 1000000))
+      break
+    fi
+    sleep 0.5
+  done
+  sleep 10
+  d1=$(awk '{print $14+$15}' /proc/$DPID/stat 2>/dev/null || echo 0)
+  local hwm
+  hwm=$(sed -n 's/^VmHWM:\s*//p' /proc/$DPID/status 2>/dev/null)
+  local leak_state web db engine=0 ps
+  leak_state=$(podman inspect -f '{{.State.Status}} exit={{.State.ExitCode}} oomkilled={{.State.OOMKilled}}' lab-leaker 2>&1 | tr ' ' ',')
+  web=$(podman inspect -f '{{.State.Running}}' lab-web 2>/dev/null)
+  db=$(podman inspect -f '{{.State.Running}}' lab-db 2>/dev/null)
+  ps=$(podman ps --format '{{.Names}}' 2>&1 | tr '\n' ' ')
+  podman info >/dev/null 2>&1 && podman ps >/dev/null 2>&1 && engine=1
+  journalctl -k --since "$since" --no-pager >$dir/kernel.log 2>&1
+  [ -n "$(unit_of "$c")" ] && journalctl -u "$(unit_of "$c")" --since "$since" --no-pager -o cat >$dir/daemon.log 2>&1
+  # Kernel OOM kills: every "Killed process" line; memcg ones name the container's scope.
+  local kk kk_leaker
+  kk=$(grep -c 'Killed process' $dir/kernel.log || true)
+  kk_leaker=$(grep -c "oom_memcg=/machine.slice/libpod-$id.scope" $dir/kernel.log || true)
+  # Who the contender killed (its own log lines), and the reaperd kill line's container field.
+  local who="" named=""
+  case $c in
+    reaperd)
+      who=$(grep -E '^kill seq' $dir/daemon.log | grep -o 'comm=[^ ]* uid=[^ ]* cgroup=[^ ]*' | tr '\n' ' ')
+      named=$(grep -E '^kill seq' $dir/daemon.log | grep -o 'container=[^ ]*' | head -1) ;;
+    systemd-oomd) who=$(grep -E '^Killed ' $dir/daemon.log | cut -d' ' -f2 | tr '\n' ' ') ;;
+    earlyoom | nohang | oomd) who=$(grep -iE 'sending SIG|kill' $dir/daemon.log | head -5 | tr '\n' ' ') ;;
+  esac
+  local leaker_dead=0 others=0 coll=0
+  [ -n "$dead_ms" ] && [ -n "$id" ] && leaker_dead=1
+  [ "$web" = true ] && [ "$db" = true ] && others=1
+  # Collateral: a container other than the leaker stopped, or a kernel kill outside the leaker.
+  [ "$web" = true ] || coll=$((coll + 1))
+  [ "$db" = true ] || coll=$((coll + 1))
+  x=$(grep 'Killed process' $dir/kernel.log | grep -vc '(hog)' || true)
+  coll=$((coll + x))
+  local verdict=FAIL
+  [ "$leaker_dead$others$engine$oomk$kk_leaker" = 11100 ] && verdict=PASS
+  printf '{"scenario":"podman","contender":"%s","rep":"%s","verdict":"%s","leaker_dead":%d,"leaker_dead_ms":%s,"leaker_state":"%s","leaker_memcg_oom_kill":%d,"kernel_oom_kills":%d,"kernel_oom_kills_in_leaker":%d,"web_alive":%d,"db_alive":%d,"engine_alive":%d,"collateral":%d,"running_after":"%s","contender_kills":"%s","kill_line_container":"%s","daemon_cpu_ticks":%d,"daemon_hwm":"%s"}\n' \
+    "$c" "$r" $verdict $leaker_dead "${dead_ms:-null}" "$leak_state" "$oomk" "$kk" "$kk_leaker" \
+    "$([ "$web" = true ] && echo 1 || echo 0)" "$([ "$db" = true ] && echo 1 || echo 0)" $engine $coll \
+    "${ps% }" "$(echo "${who% }" | tr -d '"\\' | cut -c1-400)" "$(echo "$named" | tr -d '"\\')" $((d1 - d0)) "$hwm" >$dir/podman.json
+  echo "LABRESULTPODMAN $(cat $dir/podman.json)"
+  podman rm -f -t 0 lab-web lab-db lab-leaker >/dev/null 2>&1
+  stop_contender "$c"
+  if [ "$c" = systemd-oomd ]; then
+    systemctl set-property --runtime machine.slice ManagedOOMMemoryPressure=auto \
+      ManagedOOMMemoryPressureLimit=0%
+  fi
+  cleanup_units
+  save
+}
+
+# The desktop browser scenario (issue 15): user@0.service started (the user manager a login
+# starts), and in its app.slice one app scope, app-lab-browser.scope, as a desktop launcher makes
+# it (systemd-run --user --scope), holding a "browser": its main process (sh), three tabs (each
+# a worker keeping T/16 hot) and one leaking tab (T/30 per second, without bound); a 64 MiB swap
+# file, as on a desktop with swap. systemd-oomd runs with Debian's configuration alone: the
+# user@.service drop-in its package ships (ManagedOOMMemoryPressure=kill, 50%), 20 s, and
+# ManagedOOMSwap=kill on -.slice. Waits up to 120 s for a browser process to die, then 15 s
+# more, and records which of the five are alive and whether the scope is.
+run_browser() {
+  local c=$1 r=$2 dir=$OUT/$1/browser/$2
+  mkdir -p "$dir"
+  say "INFO browser begin $c $r uptime=$(cut -d' ' -f1 /proc/uptime)"
+  [ -f /swapfile ] || { fallocate -l 64M /swapfile && chmod 0600 /swapfile && mkswap /swapfile >/dev/null; }
+  swapon /swapfile
+  systemctl start user@0.service
+  export XDG_RUNTIME_DIR=/run/user/0
+  systemctl show -p DropInPaths -p ManagedOOMMemoryPressure -p ManagedOOMMemoryPressureLimit user@0.service >$dir/user-service.txt
+  systemctl show -p ManagedOOMSwap -- -.slice >>$dir/user-service.txt
+  sync
+  echo 3 >/proc/sys/vm/drop_caches
+  local since
+  since=$(date '+%Y-%m-%d %H:%M:%S')
+  OOMD_AS_SHIPPED=1 start_contender "$c"
+  sleep 2
+  local d0 d1 total tab leak
+  d0=$(awk '{print $14+$15}' /proc/$DPID/stat 2>/dev/null || echo 0)
+  total=$(sed -n 's/^MemTotal:\s*\([0-9]*\).*/\1/p' /proc/meminfo)
+  tab=$((total / 16))
+  leak=$((total / 30))
+  rm -f /run/lab-browser.pids
+  # systemd-run --scope forks the command from this script, whose unit has OOMScoreAdjust=-1000:
+  # the browser sets its own back to 0 first, as a launcher's child has (a first run without
+  # this left every browser process unkillable, and the kernel panicked after killing systemd,
+  # logind, journald and dbus).
+  systemd-run --user --quiet --scope --unit=app-lab-browser.scope --slice=app.slice /bin/sh -c \
+    "echo 0 >/proc/self/oom_score_adj
+     echo main \$\$ >>/run/lab-browser.pids
+     for i in 1 2 3; do /opt/lab/bin/worker $tab & echo tab\$i \$! >>/run/lab-browser.pids; done
+     /opt/lab/bin/leak $leak $((total * 2)) & echo leaktab \$! >>/run/lab-browser.pids
+     wait" >$dir/systemd-run.out 2>&1 &
+  sleep 3
+  local t0 n name pid alive_n dead_s=""
+  t0=$(date +%s)
+  while [ $(($(date +%s) - t0)) -lt 120 ]; do
+    alive_n=0
+    while read -r name pid; do kill -0 "$pid" 2>/dev/null && alive_n=$((alive_n + 1)); done </run/lab-browser.pids
+    [ "$alive_n" -lt 5 ] && { dead_s=$(($(date +%s) - t0)); break; }
+    sleep 0.5
+  done
+  sleep 15
+  d1=$(awk '{print $14+$15}' /proc/$DPID/stat 2>/dev/null || echo 0)
+  local alive="" dead="" scope
+  while read -r name pid; do
+    if kill -0 "$pid" 2>/dev/null; then alive="$alive $name"; else dead="$dead $name"; fi
+  done </run/lab-browser.pids
+  scope=$(systemctl --user show -P ActiveState app-lab-browser.scope 2>/dev/null)
+  journalctl -k --since "$since" --no-pager >$dir/kernel.log 2>&1
+  [ -n "$(unit_of "$c")" ] && journalctl -u "$(unit_of "$c")" --since "$since" --no-pager -o cat >$dir/daemon.log 2>&1
+  journalctl --user-unit app-lab-browser.scope --since "$since" --no-pager >$dir/scope.log 2>&1
+  cp /run/lab-browser.pids $dir/pids.txt
+  local kk who=""
+  kk=$(grep -c 'Killed process' $dir/kernel.log || true)
+  case $c in
+    reaperd) who=$(grep -E '^kill seq' $dir/daemon.log | grep -o 'comm=[^ ]*' | tr '\n' ' ') ;;
+    systemd-oomd) who=$(grep -E '^Killed ' $dir/daemon.log | cut -d' ' -f2- | cut -c1-200 | tr '\n' ' ') ;;
+    earlyoom | nohang | oomd) who=$(grep -iE 'sending SIG|kill' $dir/daemon.log | head -5 | tr '\n' ' ') ;;
+  esac
+  printf '{"scenario":"browser","contender":"%s","rep":"%s","first_death_s":%s,"alive":"%s","dead":"%s","scope":"%s","kernel_oom_kills":%d,"contender_kills":"%s","daemon_cpu_ticks":%d}\n' \
+    "$c" "$r" "${dead_s:-null}" "${alive# }" "${dead# }" "$scope" "$kk" "$(echo "${who% }" | tr -d '"\\' | cut -c1-400)" $((d1 - d0)) >$dir/browser.json
+  echo "LABRESULTBROWSER $(cat $dir/browser.json)"
+  systemctl --user stop app-lab-browser.scope >/dev/null 2>&1
+  while read -r name pid; do kill -9 "$pid" 2>/dev/null; done </run/lab-browser.pids
+  stop_contender "$c"
+  systemctl stop user@0.service
+  unset XDG_RUNTIME_DIR
+  swapoff /swapfile
+  cleanup_units
+  save
+}
+
+# Once a second, what the harness's samples do not hold: where the memory is (file, anon,
+# shmem, mlocked), the major faults and refaults, the memory PSI totals and the daemon's CPU
+# ticks, so a run that stalls with memory still "available" can be explained afterwards.
+monitor() {
+  local dpid=$1
+  echo "uptime MemFree MemAvailable Cached Active_file Inactive_file Unevictable Mlocked SwapFree AnonPages Shmem workingset_refault_file pgmajfault psi_some_total psi_full_total daemon_ticks"
+  while :; do
+    echo "$(cut -d' ' -f1 /proc/uptime) $(awk '/^(MemAvailable|MemFree|Cached|Active\(file\)|Inactive\(file\)|AnonPages|Shmem|Mlocked|Unevictable|SwapFree):/{printf "%s ", $2}' /proc/meminfo)$(awk '$1=="pgmajfault"||$1=="workingset_refault_file"{printf "%s ", $2}' /proc/vmstat)$(sed -n 's/.*total=\([0-9]*\)$/\1/p' /proc/pressure/memory | tr '\n' ' ')$(awk '{print $14+$15}' /proc/$dpid/stat 2>/dev/null || echo -)"
+    sleep 1
+  done
+}
+
 run_one() {
   local c=$1 s=$2 r=$3 dir=$OUT/$1/$2/$3
+  [ "$s" = browser ] && { run_browser "$c" "$r"; return; }
   [ "$s" = oomd_test ] && { run_oomd_test "$c" "$r"; return; }
+  [ "$s" = podman ] && { run_podman "$c" "$r"; return; }
   mkdir -p "$dir"
   echo "LABRUN begin $c $s $r uptime=$(cut -d' ' -f1 /proc/uptime)"
   rm -f /opt/lab/churn.dat
@@ -191,9 +402,12 @@ run_one() {
   if [ "$DPID" = 0 ] && [ -n "$(unit_of "$c")" ]; then
     echo "LABERROR $c did not start"
   fi
+  monitor "$DPID" >"$dir/monitor.tsv" 2>/dev/null &
+  local mon=$!
   LAB_SLICE=user.slice LAB_CG_BASE=/sys/fs/cgroup/user.slice \
     timeout -k 5 300 /opt/lab/labtool run "$s" "$c" "$DPID" "$dir" >"$dir/harness.out" 2>&1
   echo "harness exit $?" >>"$dir/harness.out"
+  kill $mon 2>/dev/null
   grep -h LABRESULT "$dir/harness.out" || echo "LABERROR no result: $(tail -c 400 "$dir/harness.out")"
   [ -n "$(unit_of "$c")" ] && journalctl -u "$(unit_of "$c")" --since "$since" --no-pager -o cat >"$dir/daemon.log" 2>&1
   stop_contender "$c"
@@ -206,7 +420,7 @@ run_one() {
 # Kills and OOM lines on the console as they happen, so a run that wedges the guest still
 # leaves its story in the console log.
 journalctl -f -n 0 -o short-monotonic -k -u reaperd.service -u systemd-oomd.service -u earlyoom.service \
-  -u nohang.service -u oomd.service -u 'lab-*' 2>/dev/null |
+  -u nohang.service -u oomd.service -u 'lab-*' -u 'libpod-*' 2>/dev/null |
   grep --line-buffered -E 'kill|Killed|oom|Out of memory|Consumed|Failed' |
   sed -u 's/^\(.\{0,300\}\).*/LABLOG \1/' &
 for spec in $(arg runs | tr ',' ' '); do
