@@ -68,6 +68,10 @@ struct KillConfig {
   int deadline_ms = 5000;        // the victim's memory must be released by then
   Widen widen = Widen::kNone;    // kill the process group or the whole cgroup too
   bool honour_oom_group = true;  // v2 memory.oom.group=1 widens to that cgroup
+  // The kill-size ladder's highest step (issue 15): when pressure stays after a victim's
+  // memory is back and the same application is on top again, the next kill takes its process
+  // group, then its cgroup. kNone: every kill is its process alone (or what `widen` says).
+  Widen step_up = Widen::kCgroup;
   LastResort last_resort = LastResort::kKernelOom;
   int last_resort_after_misses = 3;  // missed deadlines in a row before the last resort
   int reaper_threads = 2;

@@ -58,6 +58,7 @@ void DiffRestart(const Config& running, const Config& fresh, std::vector<std::st
   REAPERD_DIFF(kill, deadline_ms);
   REAPERD_DIFF(kill, widen);
   REAPERD_DIFF(kill, honour_oom_group);
+  REAPERD_DIFF(kill, step_up);
   REAPERD_DIFF(kill, last_resort);
   REAPERD_DIFF(kill, last_resort_after_misses);
   REAPERD_DIFF(kill, reaper_threads);

@@ -121,6 +121,7 @@ void DecodeKill(const toml::table& table, KillConfig& out, ParseContext& ctx) {
   r.Int("deadline_ms", out.deadline_ms, 1, kMaxMs);
   ReadEnum(r, "widen", kWidenNames, out.widen);
   r.Bool("honour_oom_group", out.honour_oom_group);
+  ReadEnum(r, "step_up", kWidenNames, out.step_up);
   ReadEnum(r, "last_resort", kLastResortNames, out.last_resort);
   r.Int("last_resort_after_misses", out.last_resort_after_misses, 1, 100);
   r.Int("reaper_threads", out.reaper_threads, 1, 16);

@@ -368,6 +368,7 @@ void Engine::Decide(std::size_t i, const pressure::PressureSample& s, const pres
   status_[i].decision = d;
   if (d.level < pressure::Level::kReclaim) episodes_[i] = Episode{};
   if (d.level == pressure::Level::kOk && growth_[i].started()) growth_[i].Reset();
+  if (d.level == pressure::Level::kOk) status_[i].ladder.Reset();
   if (d.level >= pressure::Level::kReclaim) MaybeReclaim(i, s, d);
   // The first kill of an episode waits (briefly) for the chain; kill only if still at kKill.
   // The kill comes before the level's log line and the observers: a log line can block on

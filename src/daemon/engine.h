@@ -72,6 +72,8 @@ struct ScopeStatus {
   // threshold at (0: none), and the one the loop's event sources registered (0: none).
   std::uint64_t usage_alarm_wanted = 0;
   std::uint64_t usage_alarm_armed = 0;
+  // The kill-size ladder of this scope's episode (kill/step_ladder.h): forgotten at ok.
+  kill::StepLadder ladder;
 };
 
 // The system scope's kill decides on a standing snapshot (see Engine::ScanForKill): how many

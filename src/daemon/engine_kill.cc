@@ -140,7 +140,11 @@ void Engine::KillIn(std::size_t i, const pressure::Decision& d) {
     const policy::Score& score = ranking.candidates[c];
     const policy::Process& p = snap.processes[score.index];
     kill::Victim victim;
-    auto built = builder_.Build(snap, score.index, t_decision, victim);
+    // The kill's size: the process, or a step up when this application was killed before in
+    // this episode and pressure stayed after its memory came back.
+    const kill::StepPlan plan = st.ladder.Plan(snap, score.index, score.avoid, score.tier,
+                                               cfg_.kill.step_up, *ranker_->protection());
+    auto built = builder_.Build(snap, score.index, t_decision, victim, plan);
     if (!built || victim.main_stale) {
       // Gone or reused since the scan: pass over it without a signal (one line per decision).
       ++passed_over;
@@ -192,6 +196,8 @@ void Engine::Commit(std::size_t i, kill::Victim& victim, const policy::Snapshot&
   KillDecision& record = kill_record_;
   record.members.clear();
   for (const auto& m : victim.active()) record.members.push_back(m.pid);
+  record.step = victim.step;
+  record.step_reason = victim.step_reason;
   auto seq = reaper_->Submit(std::move(victim));
   if (!seq) {
     log_.Log(LogLevel::kError, "kill", "scope={} pid={} outcome=submit_failed error={}", Q{st.name},
@@ -199,6 +205,7 @@ void Engine::Commit(std::size_t i, kill::Victim& victim, const policy::Snapshot&
     return;
   }
   ++st.kills;
+  st.ladder.NoteKill(*seq, snap, score.index, record.step, *ranker_->protection());
   if (watchdog_) watchdog_->NoteKill(p.pid);
   record.seq = *seq;
   record.scope = &st.scope;
@@ -280,7 +287,8 @@ void Engine::LogKill(const ScopeStatus& st, std::uint64_t seq, const policy::Pro
       "growth_pages={} app_growth_pages={} growth_points={} app={} app_members={} "
       "reasons={} available_pct={:.1f} tte_ms={} psi_some_pct={:.1f} psi_full_pct={:.1f} "
       "candidates={} protected={} unreadable={} read_unchanged={} snapshot_age_ms={} "
-      "largest_protected={} avoided={} scan_ms={:.2f} rank_ms={:.2f} build_ms={:.2f} sharers={}",
+      "largest_protected={} avoided={} scan_ms={:.2f} rank_ms={:.2f} build_ms={:.2f} sharers={} "
+      "step={} step_reason={}",
       seq, Q{st.name}, options_.dry_run ? "dry_run=1 " : "", p.pid, Q{p.comm.view()}, p.uid,
       Q{p.cgroup}, Q{container.empty() ? std::string_view("none") : container},
       Q{pod != nullptr ? std::string_view(pod->ns) : std::string_view("none")},
@@ -293,7 +301,8 @@ void Engine::LogKill(const ScopeStatus& st, std::uint64_t seq, const policy::Pro
       (snap.taken_at_ns - snap.full_at_ns) / sys::kMilli,
       Q{std::string_view(bigger_protected.data(), bigger_protected.size())},
       Q{policy::AvoidReasonName(score.avoid)}, Ms(stages_.scan_ns), Ms(stages_.rank_ns),
-      Ms(stages_.build_ns), stages_.sharers);
+      Ms(stages_.build_ns), stages_.sharers, kill::StepName(kill_record_.step),
+      kill::StepReasonName(kill_record_.step_reason));
 }
 
 }  // namespace reaperd::daemon

@@ -37,6 +37,8 @@ void Engine::OnReaperEvent() {
       }
     }
     QueuePostKill(r);
+    // The victim's outcome is in (even a missed deadline): the scope's ladder may step up.
+    for (auto& st : status_) st.ladder.NoteResult(r.seq);
     // Tell the scope's detector the victim is done (or stuck: its deadline handles that).
     if (r.outcome == kill::Outcome::kMissedDeadline && !r.after_deadline) continue;
     for (std::size_t i = 0; i < status_.size(); ++i) {

@@ -26,8 +26,10 @@ struct KillDecision {
   const pressure::PressureSample* sample = nullptr;
   const policy::Snapshot* snapshot = nullptr;
   const policy::Ranking* ranking = nullptr;
-  std::size_t victim_rank = 0;  // index into ranking->candidates
-  std::vector<pid_t> members;   // the victim group as signalled
+  std::size_t victim_rank = 0;             // index into ranking->candidates
+  std::vector<pid_t> members;              // the victim group as signalled
+  kill::Step step = kill::Step::kProcess;  // its size on the kill-size ladder, and why
+  kill::StepReason step_reason = kill::StepReason::kFirst;
   std::int64_t t_decision_ns = 0;
   bool dry_run = false;
 };

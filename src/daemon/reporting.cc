@@ -201,6 +201,8 @@ void Reporting::OnKillDecision(const KillDecision& k) {
     }
     report::DecisionView view{k.seq,      *k.scope,      *k.decision, *k.sample,       *k.snapshot,
                               *k.ranking, k.victim_rank, k.members,   k.t_decision_ns, k.dry_run};
+    view.step = kill::StepName(k.step);
+    view.step_reason = kill::StepReasonName(k.step_reason);
     InFlight f;
     f.scope = name;
     f.t_decision_ns = k.t_decision_ns;

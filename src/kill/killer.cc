@@ -95,7 +95,10 @@ bool Killer::MayWiden(Victim& v, pid_t pid, std::string_view under, bool* unread
     return false;
   }
   if (!under.empty() && !IsAtOrBelow(scratch_.cgroup, under)) return false;
-  if (rules.Check(scratch_, self_)) {
+  // A step of the kill-size ladder spares avoided processes as well (the ranking's
+  // Score::avoid): they hold a session together and are not the application's.
+  if (rules.Check(scratch_, self_) ||
+      (v.spare_avoided && rules.Avoid(scratch_) != policy::AvoidReason::kNone)) {
     ++v.members_protected;
     if (is_protected != nullptr) *is_protected = true;
     return false;

@@ -9,6 +9,7 @@
 // (which also catches what forked meanwhile) only when the walk found no protected or
 // unreadable process, as the kernel's memory.oom.group kill spares -1000 tasks.
 // Process-group widening re-walks /proc likewise, for children forked since the scan.
+// A step of the kill-size ladder (Victim::spare_avoided) spares avoided processes the same way.
 // Never blocks on a victim, never allocates in Signal (buffers are reserved up front; the
 // v1/v2 walk into child cgroups and protect rules' regexes are the exceptions).
 // Not thread safe: each thread that kills owns a Killer.

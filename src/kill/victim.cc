@@ -135,8 +135,9 @@ bool VictimBuilder::AddMember(Victim& v, const policy::Process& p, MemberRole ro
   return true;
 }
 
-void VictimBuilder::FindCgroupWidening(const policy::Snapshot& snapshot, const policy::Process& p,
+bool VictimBuilder::FindCgroupWidening(const policy::Snapshot& snapshot, const policy::Process& p,
                                        Victim& v) noexcept {
+  bool oom_group = false;
   std::string_view cg = p.cgroup;
   const bool in_cgroup_scope = snapshot.scope.kind == policy::ScopeKind::kCgroup;
   std::string_view floor = in_cgroup_scope ? std::string_view(snapshot.scope.cgroup) : "/";
@@ -156,15 +157,35 @@ void VictimBuilder::FindCgroupWidening(const policy::Snapshot& snapshot, const p
       auto file = CgroupPath(c, "memory.oom.group", path);
       if (file.empty()) break;
       auto r = view_.Read(sys::Root::kCgroup, file, buf);
-      if (r && r->size > 0 && buf[0] == '1') v.widen_cgroup.Assign(c);
+      if (r && r->size > 0 && buf[0] == '1') {
+        v.widen_cgroup.Assign(c);
+        oom_group = true;
+      }
       if (c == floor) break;
     }
   }
   if (!v.widen_cgroup.empty()) v.widen_version = view_.cgroup_version();
+  return oom_group;
+}
+
+template <class F>
+void VictimBuilder::AddWidened(const policy::Snapshot& snapshot, std::size_t index, Victim& v,
+                               F&& belongs) noexcept {
+  for (std::size_t i = 0; i < snapshot.processes.size(); ++i) {
+    const policy::Process& q = snapshot.processes[i];
+    if (i == index || !q.has_mm || !belongs(q)) continue;
+    // The snapshot holds only the scope's processes: these are inside it.
+    if (protect_->Check(q, self_) ||
+        (v.spare_avoided && protect_->Avoid(q) != policy::AvoidReason::kNone)) {
+      ++v.members_protected;
+      continue;
+    }
+    AddMember(v, q, MemberRole::kProcessGroup);
+  }
 }
 
 Result<void> VictimBuilder::Build(const policy::Snapshot& snapshot, std::size_t index,
-                                  sys::Nanos t_decision, Victim& out) noexcept {
+                                  sys::Nanos t_decision, Victim& out, StepPlan plan) noexcept {
   if (index >= snapshot.processes.size()) return Fail(Error::Of(Errc::kInvalid, "victim index"));
   out = Victim{};
   const policy::Process& p = snapshot.processes[index];
@@ -207,20 +228,38 @@ Result<void> VictimBuilder::Build(const policy::Snapshot& snapshot, std::size_t 
     out.mm_shared_with = with;
     return Fail(Error::Of(Errc::kInvalid, kMmSharedError));
   }
-  if (config_.widen == config::Widen::kProcessGroup && p.pgrp > 1) {
+  out.step = plan.step;
+  out.step_reason = plan.reason;
+  out.spare_avoided = plan.step != Step::kProcess;
+  const bool group_step = plan.step == Step::kProcessGroup;
+  if ((config_.widen == config::Widen::kProcessGroup || group_step) && p.pgrp > 1) {
     out.widen_pgrp = p.pgrp;
-    for (std::size_t i = 0; i < snapshot.processes.size(); ++i) {
-      const policy::Process& q = snapshot.processes[i];
-      if (i == index || q.pgrp != p.pgrp || !q.has_mm) continue;
-      // The snapshot holds only the scope's processes: these are inside it.
-      if (protect_->Check(q, self_)) {
-        ++out.members_protected;
-        continue;
-      }
-      AddMember(out, q, MemberRole::kProcessGroup);
-    }
+    AddWidened(snapshot, index, out, [&](const policy::Process& q) { return q.pgrp == p.pgrp; });
   }
-  FindCgroupWidening(snapshot, p, out);
+  if (plan.step == Step::kCgroup) {
+    // The plan checked the cgroup (WhyNotCgroupStep): strictly inside the scope, an
+    // application's own. Its processes the scan saw are members (pidfds, reaped); the killer's
+    // walk takes what forked since.
+    const std::string_view cg = p.cgroup;
+    out.widen_cgroup.Assign(cg);
+    out.widen_version = view_.cgroup_version();
+    AddWidened(snapshot, index, out, [&](const policy::Process& q) {
+      const std::string_view c = q.cgroup;
+      return c == cg || (c.size() > cg.size() && c.starts_with(cg) && c[cg.size()] == '/');
+    });
+  }
+  const bool oom_group = FindCgroupWidening(snapshot, p, out);
+  // The size the kill has when memory.oom.group or kill.widen asks for more than the ladder.
+  if (oom_group) {
+    out.step = Step::kCgroup;
+    out.step_reason = StepReason::kOomGroup;
+  } else if (!out.widen_cgroup.empty() && out.step != Step::kCgroup) {
+    out.step = Step::kCgroup;
+    out.step_reason = StepReason::kWiden;
+  } else if (out.widen_pgrp > 0 && out.step == Step::kProcess) {
+    out.step = Step::kProcessGroup;
+    out.step_reason = StepReason::kWiden;
+  }
   return {};
 }
 

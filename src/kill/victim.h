@@ -24,6 +24,7 @@
 #include "config/config.h"
 #include "kill/process_ops.h"
 #include "kill/sharer_watch.h"
+#include "kill/step_ladder.h"
 #include "policy/rank.h"
 #include "policy/snapshot.h"
 #include "scan/scanner.h"
@@ -32,6 +33,8 @@
 
 namespace reaperd::kill {
 
+// kProcessGroup: a member the kill widened to, with an mm of its own (a process of the victim's
+// process group, or of its cgroup at the ladder's cgroup step).
 enum class MemberRole : std::uint8_t { kMain, kMmSharer, kProcessGroup };
 
 struct Member {
@@ -84,6 +87,11 @@ struct Victim {
   // Process-group widening: the group to keep emptying (0: none). The members the scan saw
   // are in `members`; a pass over /proc also signals children forked since the scan.
   pid_t widen_pgrp = 0;
+  // The size of this kill on the ladder (kill/step_ladder.h) and why. A step of the ladder
+  // spares avoided processes too (spare_avoided), in the builder and in the killer's re-walks.
+  Step step = Step::kProcess;
+  StepReason step_reason = StepReason::kFirst;
+  bool spare_avoided = false;
   // The protections the victim was chosen under; every widened member must pass them too.
   // Shared, not copied: no allocation, and a reload cannot change them under a kill.
   std::shared_ptr<const policy::ProtectRules> protection;
@@ -115,8 +123,12 @@ class VictimBuilder {
   // names it): its memory could not come back. A stale main process (PID reused or gone,
   // or oom_score_adj set to -1000 since the scan) is reported through out.main_stale (the
   // killer then signals nothing).
+  // plan: the ladder's step (StepLadder::Plan): kProcessGroup adds every unprotected, unavoided
+  // process of the victim's process group in the snapshot; kCgroup widens to the victim's
+  // cgroup (checked by the plan) and adds its unprotected, unavoided processes. kill.widen and
+  // memory.oom.group apply as before; out.step says the size the kill has.
   Result<void> Build(const policy::Snapshot& snapshot, std::size_t index, sys::Nanos t_decision,
-                     Victim& out) noexcept;
+                     Victim& out, StepPlan plan = {}) noexcept;
 
   // Has the mm sharers of these candidates (snapshot.processes[candidates[i].index], at most
   // SharerWatch::kEntries) found ahead of a kill in a cgroup scope, so that Build then probes
@@ -141,8 +153,14 @@ class VictimBuilder {
   bool AddMember(Victim& v, const policy::Process& p, MemberRole role) noexcept;
   // True if pid's oom_score_adj reads -1000 now.
   bool MinAdjNow(pid_t pid) noexcept;
-  void FindCgroupWidening(const policy::Snapshot& snapshot, const policy::Process& p,
+  // True when memory.oom.group chose the cgroup.
+  bool FindCgroupWidening(const policy::Snapshot& snapshot, const policy::Process& p,
                           Victim& v) noexcept;
+  // Adds the processes of the snapshot (but index) that belong(q) says to take, unless
+  // protected (counted) or, for a step of the ladder, avoided.
+  template <class F>
+  void AddWidened(const policy::Snapshot& snapshot, std::size_t index, Victim& v,
+                  F&& belongs) noexcept;
   // Calls on_sharer(q) for every process q other than p that shares p's mm: those in the
   // snapshot, then (for a cgroup scope, whose snapshot does not hold the whole system) those
   // found by a walk of /proc, or, when the watch vouches for p at `now` (0: never), among

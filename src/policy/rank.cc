@@ -157,6 +157,10 @@ std::optional<Protection> ProtectRules::Check(const Process& p, pid_t self) cons
   return std::nullopt;
 }
 
+AvoidReason ProtectRules::Avoid(const Process& p) const noexcept {
+  return AvoidReasonOf(p, config_.session_avoid, config_.avoid_comm, config_.unavoid_comm);
+}
+
 const std::shared_ptr<const ProtectRules>& DefaultProtectRules() {
   static const std::shared_ptr<const ProtectRules> rules =
       std::make_shared<const ProtectRules>(config::RankConfig{});

@@ -130,6 +130,9 @@ class ProtectRules {
   // that leads its own process group is one of its hooks (sys::Spawn makes them so). Does not
   // allocate unless a protect rule is configured (std::regex_search allocates).
   std::optional<Protection> Check(const Process& p, pid_t self) const;
+  // Why p is avoided (AvoidReasonOf with rank.avoid_comm, unavoid_comm and session_avoid), or
+  // kNone: the ranking's Score::avoid, which the kill-size ladder never widens into.
+  AvoidReason Avoid(const Process& p) const noexcept;
   // True when some protect rule reads the command line (the killer then reads it too).
   bool reads_cmdline() const noexcept { return reads_cmdline_; }
   std::uint32_t cmdline_max() const noexcept { return config_.cmdline_max; }

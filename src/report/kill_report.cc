@@ -111,6 +111,8 @@ json DecisionJson(const DecisionView& d, const config::RankConfig& rank, std::in
     }
   }
   victim["members"] = d.members;
+  victim["step"] = d.step;
+  victim["step_reason"] = d.step_reason;
   j["victim"] = victim;
   return j;
 }

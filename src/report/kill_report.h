@@ -42,6 +42,9 @@ struct DecisionView {
   std::int64_t t_decision_ns = 0;
   bool dry_run = false;
   const policy::PodName* victim_pod = nullptr;  // the victim's pod, if the node names it
+  // The kill's size on the kill-size ladder and why (kill::StepName, kill::StepReasonName).
+  std::string_view step = "process";
+  std::string_view step_reason = "first";
 };
 
 inline constexpr std::size_t kReportTop = 5;

@@ -94,10 +94,13 @@ struct FakeSystem {
     ::rmdir((dir + "/pressure").c_str());
     ::rmdir(dir.c_str());
   }
-  // /proc/<pid>/stat with the given flags (field 9, e.g. proc::kPfExiting).
-  static std::string Stat(int pid, unsigned flags) {
+  // /proc/<pid>/stat with the given flags (field 9, e.g. proc::kPfExiting), process group and
+  // session (0: the pid itself) and comm.
+  static std::string Stat(int pid, unsigned flags, int pgrp = 0, int session = 0,
+                          std::string_view comm = "hog") {
     const std::string p = std::to_string(pid);
-    return p + " (hog) S 1 " + p + " " + p + " 0 -1 " + std::to_string(flags) +
+    return p + " (" + std::string(comm) + ") S 1 " + std::to_string(pgrp != 0 ? pgrp : pid) + " " +
+           std::to_string(session != 0 ? session : pid) + " 0 -1 " + std::to_string(flags) +
            " 0 0 0 0 0 0 0 0 20 0 1 0 " + std::to_string(5000 + pid) + " 1000000 " +
            std::to_string(250L * (pid - kFirstPid + 1)) + "\n";
   }

@@ -130,6 +130,7 @@ Config FullExpected() {
             .deadline_ms = 8000,
             .widen = Widen::kCgroup,
             .honour_oom_group = false,
+            .step_up = Widen::kProcessGroup,
             .last_resort = LastResort::kPanic,
             .last_resort_after_misses = 5,
             .reaper_threads = 4,
@@ -218,6 +219,7 @@ TEST(ParseConfigTest, FullFixtureSetsEveryKeyOffItsDefault) {
   }
   EXPECT_NE(wk.widen, dk.widen);
   EXPECT_NE(wk.honour_oom_group, dk.honour_oom_group);
+  EXPECT_NE(wk.step_up, dk.step_up);
   EXPECT_NE(wk.last_resort, dk.last_resort);
   EXPECT_NE(want.rank.protect_comm, d.rank.protect_comm);
   EXPECT_NE(want.rank.avoid_comm, d.rank.avoid_comm);
@@ -276,6 +278,9 @@ TEST(ParseConfigTest, EnumNamesRoundTrip) {
     auto cfg = ParseConfig("[kill]\nwiden = \"" + std::string(Name(w)) + "\"\n", "x");
     ASSERT_TRUE(cfg.has_value()) << Name(w);
     EXPECT_EQ(cfg->kill.widen, w);
+    auto ladder = ParseConfig("[kill]\nstep_up = \"" + std::string(Name(w)) + "\"\n", "x");
+    ASSERT_TRUE(ladder.has_value()) << Name(w);
+    EXPECT_EQ(ladder->kill.step_up, w);
   }
   for (LastResort r :
        {LastResort::kNone, LastResort::kKernelOom, LastResort::kPanic, LastResort::kReboot}) {
