@@ -25,12 +25,15 @@ class CoexistCheck {
   // that was not reported before; returns how many are running. Walks /proc (stat only).
   // Allocates nothing once its listing buffer has grown to the host's processes.
   int Check(sys::SystemView& view, Logger& log);
+  // Whether the last Check found systemd-oomd running (ManagedOOM cgroups are then its own).
+  bool systemd_oomd() const noexcept { return systemd_oomd_; }
 
  private:
   static constexpr std::size_t kTracked = 8;
   std::vector<pid_t> pids_;
   std::array<std::pair<pid_t, std::uint64_t>, kTracked> reported_{};  // pid, start time
   std::size_t reported_count_ = 0;
+  bool systemd_oomd_ = false;
 };
 
 }  // namespace reaperd::daemon
