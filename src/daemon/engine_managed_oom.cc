@@ -187,7 +187,11 @@ void Engine::ManagedOomDue(ManagedOomEntry& e, sys::Nanos now) {
     const std::uint64_t delta =
         old != e.pgscan.end() && st->pgscan > old->second ? st->pgscan - old->second : 0;
     seen.emplace(p, st->pgscan);
-    candidates.push_back({p, delta, current, m.prefs.Lookup(view_, p, owner ? *owner : 0)});
+    auto own = proc::ParsePsi(ReadCgroupFile(view_, p, "memory.pressure", buf));
+    const bool stalled = own && own->has_full &&
+                         own->full.avg10 * 100.0 > static_cast<double>(e.settings.limit_permyriad);
+    candidates.push_back(
+        {p, delta, current, m.prefs.Lookup(view_, p, owner ? *owner : 0), stalled});
   }
   e.pgscan = std::move(seen);
   if (now == 0) return;
@@ -219,11 +223,13 @@ void Engine::ManagedOomDue(ManagedOomEntry& e, sys::Nanos now) {
   const bool killed = ManagedOomKill(e, child, now);
   log_.Log(killed ? LogLevel::kWarning : LogLevel::kNotice, "managed_oom",
            "cgroup={} victim_cgroup={} outcome={} psi_full_pct={:.2f} limit_pct={:.2f} "
-           "above_s={:.1f} victim_pgscan={} victim_memory_mib={:.1f} avoided={} candidates={}",
+           "above_s={:.1f} victim_pgscan={} victim_stalled={} victim_memory_mib={:.1f} avoided={} "
+           "candidates={}",
            Q{e.settings.path}, Q{child}, killed ? "killed" : "no_victim", e.full_avg10,
            e.settings.limit_permyriad / 100.0,
            static_cast<double>(now - e.trigger.above_since_ns()) / sys::kSecond, c.pgscan_delta,
-           Mib(c.memory_current), (c.oomd & policy::kOomdAvoid) != 0 ? 1 : 0, candidates.size());
+           c.stalled ? 1 : 0, Mib(c.memory_current), (c.oomd & policy::kOomdAvoid) != 0 ? 1 : 0,
+           candidates.size());
   // Killed or not (everything in it protected), back off: the pressure needs time to fall.
   e.trigger.NoteKill(now);
 }

@@ -53,7 +53,7 @@ std::ptrdiff_t SelectManagedOomVictim(std::span<const ManagedOomCandidate> candi
   };
   for (std::size_t i = 0; i < candidates.size(); ++i) {
     const ManagedOomCandidate& c = candidates[i];
-    if ((c.oomd & kOomdOmit) != 0 || c.pgscan_delta == 0) continue;
+    if ((c.oomd & kOomdOmit) != 0 || (c.pgscan_delta == 0 && !c.stalled)) continue;
     if (best < 0 || better(c, candidates[static_cast<std::size_t>(best)])) {
       best = static_cast<std::ptrdiff_t>(i);
     }

@@ -72,13 +72,17 @@ struct ManagedOomCandidate {
   std::uint64_t pgscan_delta = 0;    // pages its reclaim scanned since the previous look
   std::uint64_t memory_current = 0;  // memory.current
   std::uint8_t oomd = 0;             // policy::OomdPreference bits (its own and its ancestors')
+  // Its own memory.pressure full avg10 is above the opted-in cgroup's limit: it stalls. A
+  // cgroup throttled at its memory.high with swap full stalls without scanning a page in a
+  // given second (TEST-55's testmunch in the lab).
+  bool stalled = false;
 };
 
 // The candidate to kill, or -1: never an "omit" one, an "avoid" one only when no other is
-// eligible; the one whose reclaim scanned most, then the largest. A candidate that scanned
-// nothing is not eligible (reaperd's one departure from systemd-oomd, which passes over only
-// a candidate that scanned nothing and holds no memory): killing it frees nothing the stall is
-// waiting for (TEST-55's idle testchill, which systemd-oomd killed in the lab).
+// eligible; the one whose reclaim scanned most, then the largest. A candidate that neither
+// scanned nor stalls is not eligible (reaperd's departure from systemd-oomd, which passes over
+// only a candidate that scanned nothing and holds no memory): killing it frees nothing the
+// stall is waiting for (TEST-55's idle testchill, which systemd-oomd killed in the lab).
 std::ptrdiff_t SelectManagedOomVictim(std::span<const ManagedOomCandidate> candidates) noexcept;
 
 }  // namespace reaperd::policy

@@ -103,6 +103,19 @@ TEST(ManagedOomSelect, AvoidOnlyWhenNoOtherIsEligible) {
   EXPECT_EQ(SelectManagedOomVictim(c), 0);
 }
 
+TEST(ManagedOomSelect, AStalledChildThatScannedNothingThisSecondBeatsAnAvoidedOne) {
+  // The systemd-guest lab (TEST-55, 64 MiB swap full): testmunch, throttled at MemoryHigh,
+  // scanned no page in the second before the decision, but stalls; testbloat (avoid) scans.
+  std::vector<ManagedOomCandidate> c = {
+      {"/w.slice/testbloat.service", 1762, 3 << 20, kOomdAvoid, true},
+      {"/w.slice/testmunch.service", 0, 12 << 20, 0, true},
+      {"/w.slice/testchill.service", 0, 200 << 10, 0, false},
+  };
+  EXPECT_EQ(SelectManagedOomVictim(c), 1);
+  c[1].stalled = false;  // neither scanning nor stalling: not eligible, the avoided one is left
+  EXPECT_EQ(SelectManagedOomVictim(c), 0);
+}
+
 TEST(ManagedOomSelect, OmitAndIdleAreNeverChosen) {
   const std::vector<ManagedOomCandidate> c = {
       {"/w.slice/omitted.service", 90000, 1 << 30, kOomdOmit},
