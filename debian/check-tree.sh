@@ -5,6 +5,7 @@ set -u
 root=$1
 fail=0
 for f in usr/sbin/reaperd lib/systemd/system/reaperd.service etc/reaperd/reaperd.toml \
+  usr/sbin/reaperd-managed-oom lib/systemd/system/reaperd-managed-oom.service \
   usr/share/man/man8/reaperd.8 usr/share/man/man5/reaperd.toml.5; do
   if [ ! -s "$root/$f" ]; then
     echo "debian/check-tree.sh: missing or empty in the package: /$f" >&2

@@ -28,6 +28,7 @@ constexpr std::array<Other, 4> kOthers = {{
 
 int CoexistCheck::Check(sys::SystemView& view, Logger& log) {
   pids_.clear();
+  systemd_oomd_ = false;
   if (!view.ListPids(pids_)) return 0;
   int running = 0;
   std::array<std::pair<pid_t, std::uint64_t>, kTracked> seen{};
@@ -44,6 +45,7 @@ int CoexistCheck::Check(sys::SystemView& view, Logger& log) {
                               [&](const Other& o) { return o.comm == comm; });
     if (other == kOthers.end()) continue;
     ++running;
+    if (other == kOthers.begin()) systemd_oomd_ = true;
     const std::pair<pid_t, std::uint64_t> id{pid, st->starttime};
     if (seen_count < seen.size()) seen[seen_count++] = id;
     const auto reported_end = reported_.begin() + static_cast<std::ptrdiff_t>(reported_count_);

@@ -32,6 +32,8 @@ class CoexistCheck {
   int CheckIfDue(sys::SystemView& view, Logger& log, sys::Nanos now);
 
   static constexpr sys::Nanos kPeriodNs = 30 * sys::kSecond;
+  // Whether the last Check found systemd-oomd running (ManagedOOM cgroups are then its own).
+  bool systemd_oomd() const noexcept { return systemd_oomd_; }
 
  private:
   static constexpr std::size_t kTracked = 8;
@@ -39,6 +41,7 @@ class CoexistCheck {
   std::array<std::pair<pid_t, std::uint64_t>, kTracked> reported_{};  // pid, start time
   std::size_t reported_count_ = 0;
   sys::Nanos checked_ns_ = -1;
+  bool systemd_oomd_ = false;
 };
 
 }  // namespace reaperd::daemon

@@ -14,6 +14,7 @@
 #include "daemon/scope_sources.h"
 #include "kill/last_resort.h"
 #include "kill/process_ops.h"
+#include "report/managed_oom_message.h"
 #include "sys/event_loop.h"
 #include "sys/prefault.h"
 #include "sys/self_protect.h"
@@ -87,6 +88,17 @@ int RunDaemon(const config::Config& initial, const DaemonOptions& options, Logge
   if (report::EventStream* events = reporting.events()) {
     engine.SetEventPost([events](std::string line) { return events->Post(std::move(line)); });
   }
+  // ManagedOOMMemoryPressure=kill: the opted-in cgroups, as reaperd-managed-oom reads them
+  // from systemd and sends them on the status socket (root only).
+  reporting.SetManagedOomHandler([&engine, &log](std::string_view body) -> std::string {
+    auto t = report::ParseManagedOomMessage(body);
+    if (!t) {
+      log.Log(LogLevel::kWarning, "managed_oom", "outcome=refused error={}",
+              Q{t.error().ToString()});
+      return "error " + t.error().ToString() + "\n";
+    }
+    return engine.SetManagedOom(std::move(t->cgroups), t->skipped);
+  });
   if (options.lock_memory) {  // before the warm-up and the drill, which lock what they touch
     if (auto t = sys::TrimColdCode(true); !t) {
       log.Log(LogLevel::kWarning, "self", "trim=failed error={}", Q{t.error().ToString()});

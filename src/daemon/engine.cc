@@ -51,6 +51,7 @@ SmallString<96> ReasonsText(pressure::Reasons r) noexcept {
   add(pressure::kReasonPsiSomeSustained, "psi_some");
   add(pressure::kReasonPsiFullSustained, "psi_full");
   add(pressure::kReasonVictimPending, "victim_pending");
+  add(pressure::kReasonManagedOomPressure, "managed_oom_pressure");
   return SmallString<96>(n == 0 ? std::string_view("none") : std::string_view(buf.data(), n));
 }
 
@@ -340,6 +341,7 @@ int Engine::Tick() {
   RefreshStanding(clock_.Now());
   HoldTop();
   WatchSharers(clock_.Now());
+  if (const int m = ManagedOomTick(clock_.Now()); m >= 0) next = std::min(next, m);
   // A kill held for the reclaim chain is decided again soon, on a fresh sample.
   if (holding_) next = std::min(next, kHoldTickMs);
   // Told the next tick, the stall watchdog does not take a long idle one for a stuck loop.

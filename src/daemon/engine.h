@@ -29,6 +29,7 @@
 #include "kill/process_ops.h"
 #include "kill/reaper.h"
 #include "kill/victim.h"
+#include "policy/managed_oom.h"
 #include "policy/rank.h"
 #include "pressure/detector.h"
 #include "reclaim/hook.h"
@@ -159,6 +160,12 @@ class Engine {
   // Start(); the reclaim workers call it from their threads.
   void SetEventPost(reclaim::EventPost post) { event_post_ = std::move(post); }
 
+  // ManagedOOMMemoryPressure=kill (engine_managed_oom.cc): the opted-in cgroups as
+  // reaperd-managed-oom read them from systemd (the whole table; empty stops it). A cgroup
+  // already followed keeps its history. Returns the reply line for the status socket.
+  std::string SetManagedOom(std::vector<policy::ManagedOomCgroup> table, int skipped);
+  std::size_t managed_oom_cgroups() const noexcept;
+
   // systemd's watchdog (WATCHDOG_USEC): pinged at half its period by every loop pass, not
   // only by ticks, since a tick may be up to interval_slow_ms (60 s) away. The loop waits at
   // most SystemdWatchdogWaitMs() (-1: no watchdog) so that a ping is never late.
@@ -236,6 +243,15 @@ class Engine {
                std::size_t members, const policy::Score& score, const policy::Ranking& ranking,
                const policy::Snapshot& snap, const pressure::Decision& d);
   void QueuePostKill(const kill::KillResult& r);
+  // Once a second while cgroups are opted in: samples each, and kills in the one whose
+  // pressure is due (engine_managed_oom.cc). Returns the ms until it wants to look again
+  // (-1: nothing opted in). Not the kill path of the scopes: it allocates (the candidates'
+  // paths), and runs when memory is mostly there (a pressure stall, not an exhaustion).
+  int ManagedOomTick(sys::Nanos now);
+  struct ManagedOomState;
+  struct ManagedOomEntry;
+  void ManagedOomDue(ManagedOomEntry& e, sys::Nanos now);
+  bool ManagedOomKill(ManagedOomEntry& e, std::string_view child, sys::Nanos now);
 
   // Where the time from a kill decision to its signal went, for the kill line: the scan
   // (or the standing snapshot's refresh), the ranking, and building the victim (pidfds, mm
@@ -336,6 +352,7 @@ class Engine {
   std::uint64_t alarms_generation_ = 0;
   std::vector<std::size_t> vanished_;  // reused buffer: automatic scopes gone this tick
   const scan::PodNames* pods_ = nullptr;
+  std::shared_ptr<ManagedOomState> managed_;  // null until a table arrives
 };
 
 // The reasons of a decision as "a,b,c" (for logs), in place: every reason fits.

@@ -193,9 +193,9 @@ void Reporting::OnKillDecision(const KillDecision& k) {
   }
   try {
     const std::string name = k.scope->Name();
-    for (pressure::Reasons bit = 1; bit != 0 && bit <= pressure::kReasonPsiFullSustained;
+    for (pressure::Reasons bit = 1; bit != 0 && bit <= pressure::kReasonManagedOomPressure;
          bit = static_cast<pressure::Reasons>(bit << 1)) {
-      if ((k.decision->reasons & bit) == 0) continue;
+      if ((k.decision->reasons & bit) == 0 || bit == pressure::kReasonVictimPending) continue;
       std::string reason = ReasonsString(bit);
       metrics_.Add("reaperd_kill_decisions_total", {{"scope", name}, {"reason", reason}});
     }

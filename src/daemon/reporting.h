@@ -40,6 +40,10 @@ class Reporting final : public EngineObserver {
 
   // The fd to watch for EPOLLIN; call OnReady() when it is readable.
   int fd() const noexcept { return endpoints_ ? endpoints_->fd() : -1; }
+  // Who takes the status socket's managed-oom request (report/managed_oom_message.h).
+  void SetManagedOomHandler(std::function<std::string(std::string_view)> take) {
+    if (endpoints_) endpoints_->SetManagedOomHandler(std::move(take));
+  }
   void OnReady() noexcept;
 
   // The registry other modules add to (reclaim: reaperd_reclaim_runs_total{notifier,result},

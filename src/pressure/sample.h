@@ -27,12 +27,14 @@ enum class Level : std::uint8_t { kOk, kWarn, kReclaim, kKill };
 // Why the level is what it is; a Decision carries a set of these.
 enum Reason : std::uint8_t {
   kReasonNone = 0,
-  kReasonAvailableLow = 1 << 0,      // headroom below the level's threshold
-  kReasonTimeToExhaustion = 1 << 1,  // the trend reaches the kill floor within the horizon
-  kReasonPsiSomeSustained = 1 << 2,  // PSI some above its threshold for the sustain time
-  kReasonPsiFullSustained = 1 << 3,  // PSI full above its threshold (sustained for kKill)
-  kReasonVictimPending = 1 << 4,     // a kill was held back: the last victim's memory is
-                                     // not visibly back yet and its deadline has not passed
+  kReasonAvailableLow = 1 << 0,        // headroom below the level's threshold
+  kReasonTimeToExhaustion = 1 << 1,    // the trend reaches the kill floor within the horizon
+  kReasonPsiSomeSustained = 1 << 2,    // PSI some above its threshold for the sustain time
+  kReasonPsiFullSustained = 1 << 3,    // PSI full above its threshold (sustained for kKill)
+  kReasonVictimPending = 1 << 4,       // a kill was held back: the last victim's memory is
+                                       // not visibly back yet and its deadline has not passed
+  kReasonManagedOomPressure = 1 << 5,  // a unit's ManagedOOMMemoryPressure=kill limit was
+                                       // exceeded (daemon/engine_managed_oom.cc)
 };
 using Reasons = std::uint8_t;
 

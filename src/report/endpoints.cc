@@ -217,7 +217,7 @@ void Endpoints::ReadStatusRequest(int fd) noexcept {
   auto it = status_conns_.find(fd);
   if (it == status_conns_.end()) return;
   StatusConn& c = it->second;
-  char buf[256];
+  char buf[4096];
   const ssize_t n = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT);
   if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
   bool done = n <= 0;  // EOF or an error: answer what there is
@@ -226,7 +226,10 @@ void Endpoints::ReadStatusRequest(int fd) noexcept {
       c.request.append(buf, static_cast<std::size_t>(n));
     } catch (...) {
     }
-    done = c.request.find('\n') != std::string::npos || c.request.size() >= 256;
+    const std::size_t max = c.request.starts_with("managed-oom ") && managed_oom_take_
+                                ? kMaxManagedOomRequest
+                                : kMaxStatusRequest;
+    done = c.request.find('\n') != std::string::npos || c.request.size() >= max;
   }
   if (!done) return;
   ::epoll_ctl(ep_.get(), EPOLL_CTL_DEL, fd, nullptr);
@@ -267,6 +270,13 @@ void Endpoints::AnswerStatus(sys::UniqueFd fd, std::string_view request) noexcep
   while (!request.empty() &&
          (request.back() == '\n' || request.back() == '\r' || request.back() == ' ')) {
     request.remove_suffix(1);
+  }
+  if (request.starts_with("managed-oom ") && managed_oom_take_) {
+    try {
+      SendOnce(fd.get(), managed_oom_take_(request.substr(12)));
+    } catch (...) {
+    }
+    return;
   }
   if (request == "events" && events_take_) {
     try {

@@ -37,6 +37,12 @@ class Endpoints {
   // Who takes a status connection that asked for "events" (report/event_stream.h). Without
   // one, such a request is answered with the status like any other.
   void SetEventsHandler(std::function<void(sys::UniqueFd)> take) { events_take_ = std::move(take); }
+  // Who takes a "managed-oom JSON" request (report/managed_oom_message.h, sent by
+  // reaperd-managed-oom): given the JSON, returns the reply line. Without one, such a request
+  // is answered with the status like any other.
+  void SetManagedOomHandler(std::function<std::string(std::string_view)> take) {
+    managed_oom_take_ = std::move(take);
+  }
 
   int fd() const noexcept { return ep_.get(); }
   void OnReady() noexcept;
@@ -55,6 +61,10 @@ class Endpoints {
   // kRequestWaitMs, as it got it at once before requests existed.
   static constexpr std::size_t kMaxStatusConns = 8;
   static constexpr int kRequestWaitMs = 50;
+  // A request line is at most kMaxStatusRequest bytes, a managed-oom one kMaxManagedOomRequest
+  // (64 cgroups of systemd's longest paths).
+  static constexpr std::size_t kMaxStatusRequest = 256;
+  static constexpr std::size_t kMaxManagedOomRequest = 64 * 1024;
 
   struct HttpConn {
     sys::UniqueFd fd;
@@ -88,6 +98,7 @@ class Endpoints {
   std::map<int, StatusConn> status_conns_;  // waiting for their request line
   sys::UniqueFd request_timer_;             // a timerfd: answers the ones that never send one
   std::function<void(sys::UniqueFd)> events_take_;
+  std::function<std::string(std::string_view)> managed_oom_take_;
   std::uint64_t status_served_ = 0;
   std::uint64_t refused_ = 0;
 };

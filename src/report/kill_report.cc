@@ -18,6 +18,7 @@ json Reasons(pressure::Reasons r) {
   if (r & pressure::kReasonPsiSomeSustained) a.push_back("psi_some");
   if (r & pressure::kReasonPsiFullSustained) a.push_back("psi_full");
   if (r & pressure::kReasonVictimPending) a.push_back("victim_pending");
+  if (r & pressure::kReasonManagedOomPressure) a.push_back("managed_oom_pressure");
   return a;
 }
 

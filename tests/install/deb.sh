@@ -19,6 +19,7 @@ bad() { echo "FAIL: $*" >&2; fail=1; }
 
 # The file list, exactly (directories left out).
 expected=$(printf '%s\n' /etc/reaperd/reaperd.toml /lib/systemd/system/reaperd.service \
+  /lib/systemd/system/reaperd-managed-oom.service /usr/sbin/reaperd-managed-oom \
   /usr/sbin/reaperd /usr/share/doc/reaperd/changelog.gz /usr/share/doc/reaperd/copyright \
   /usr/share/lintian/overrides/reaperd /usr/share/man/man5/reaperd.toml.5.gz \
   /usr/share/man/man8/reaperd.8.gz | sort)
@@ -45,7 +46,7 @@ dpkg-deb -e "$deb" "$ctl/DEBIAN"
 grep -q "deb-systemd-helper enable 'reaperd.service'" "$ctl/DEBIAN/postinst" 2>/dev/null ||
   bad "postinst does not enable reaperd.service"
 grep -q "_dh_action=start" "$ctl/DEBIAN/postinst" 2>/dev/null || bad "postinst does not start the unit"
-grep -q "deb-systemd-invoke stop 'reaperd.service'" "$ctl/DEBIAN/prerm" 2>/dev/null ||
+grep -q "deb-systemd-invoke stop .*'reaperd.service'" "$ctl/DEBIAN/prerm" 2>/dev/null ||
   bad "prerm does not stop reaperd.service"
 grep -q "rm -rf /var/lib/reaperd" "$ctl/DEBIAN/postrm" 2>/dev/null ||
   bad "postrm does not remove /var/lib/reaperd on purge"

@@ -17,6 +17,8 @@
 #include <cstring>
 #include <thread>
 
+#include "sys/unix_socket.h"
+
 namespace reaperd::report {
 namespace {
 
@@ -85,6 +87,37 @@ TEST(EndpointsTest, StatusSocketAnswersAndIsPrivate) {
   // The socket file is removed with its endpoint; a stale file would be replaced.
   ep->reset();
   EXPECT_NE(::access(path.c_str(), F_OK), 0);
+  ::rmdir(dir.c_str());
+}
+
+// reaperd-managed-oom's request: a line longer than any other request (the table of opted-in
+// cgroups), handed whole to its handler, whose reply line goes back.
+TEST(EndpointsTest, ManagedOomRequestReachesItsHandler) {
+  const std::string dir = TempDir();
+  const std::string path = dir + "/status.sock";
+  auto ep = Endpoints::Create();
+  ASSERT_TRUE(ep.has_value());
+  ASSERT_TRUE((*ep)->ListenStatus(path, [] { return std::string("{\"ok\":1}\n"); }).has_value());
+  std::atomic<std::size_t> got{0};
+  (*ep)->SetManagedOomHandler([&](std::string_view body) {
+    got = body.size();
+    return std::string(body.starts_with("{") && body.ends_with("}") ? "ok cgroups=1\n" : "error\n");
+  });
+  const std::string body = "{\"cgroups\":[],\"pad\":\"" + std::string(6000, 'x') + "\"}";
+  {
+    Server s(**ep);
+    std::string reply;
+    auto r = sys::UnixRequest(path, "managed-oom " + body + "\n", 2000, &reply);
+    ASSERT_TRUE(r.has_value()) << r.error().ToString();
+    EXPECT_EQ(*r, sys::UnixReply::kReplied);
+    EXPECT_EQ(reply, "ok cgroups=1");
+    EXPECT_EQ(got.load(), body.size());
+    // Other requests are answered as before.
+    auto a = QueryStatus(path, 2000);
+    ASSERT_TRUE(a.has_value());
+    EXPECT_EQ(*a, "{\"ok\":1}\n");
+  }
+  ep->reset();
   ::rmdir(dir.c_str());
 }
 
