@@ -27,6 +27,10 @@ check_prefix() {
   [ -x "$build/reaperd-bus" ] && bus_files="$prefix/sbin/reaperd-bus
 $prefix/lib/systemd/system/reaperd-bus.service
 $prefix/share/dbus-1/system.d/org.freedesktop.LowMemoryMonitor.conf"
+  # reaperd-managed-oom (ManagedOOMMemoryPressure=kill from PID 1), built with reaperd-bus.
+  [ -x "$build/reaperd-managed-oom" ] && bus_files="$bus_files
+$prefix/sbin/reaperd-managed-oom
+$prefix/lib/systemd/system/reaperd-managed-oom.service"
   expected=$(printf '%s\n' "$etc/reaperd/reaperd.toml" "$prefix/lib/systemd/system/reaperd.service" \
     "$prefix/sbin/reaperd" "$prefix/share/man/man5/reaperd.toml.5" "$prefix/share/man/man8/reaperd.8" \
     $bus_files | sort)
