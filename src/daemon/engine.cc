@@ -162,10 +162,23 @@ std::uint64_t Engine::UsageAlarmAt(std::size_t i, bool busy) const noexcept {
   if (st.scope.kind != policy::ScopeKind::kCgroup || !sm.v1()) return 0;
   const std::uint64_t own = sm.own_ceiling();
   if (own == proc::kUnlimited || own == 0 || st.sample.total_bytes != own) return 0;
-  // Sampled fast anyway: the alarm stays where it is (no re-registration per tick).
-  if (busy) return st.usage_alarm_wanted;
   const std::uint64_t usage = sm.own_usage();
   if (usage >= own) return 0;
+  if (busy) {
+    // Sampled every interval_fast_ms, but a fast hog crosses a level's whole band between two
+    // samples (400 MiB/s eats a 256 MiB cgroup's warn band in 64 ms): the alarm waits at the
+    // next level's boundary above the usage, so the loop wakes as the scope enters it (a
+    // BusLive test lost about half its runs to the memcg OOM killer without it). It moves
+    // at most once per level, not per tick.
+    const auto& det = cfg_.detector;
+    for (const double pct :
+         {det.warn_available_percent, det.reclaim_available_percent, det.kill_available_percent}) {
+      const auto at = static_cast<std::uint64_t>(static_cast<double>(own) * (100.0 - pct) / 100.0) &
+                      ~std::uint64_t{4095};
+      if (at > usage && at < own) return at;
+    }
+    return 0;  // past the kill floor: the fast samples watch it
+  }
   const std::uint64_t step = std::max<std::uint64_t>((own - usage) / 8, kUsageAlarmMinStep);
   // Kept while the usage is below it and has not fallen far: a steady cgroup is not re-armed.
   const std::uint64_t cur = st.usage_alarm_wanted;

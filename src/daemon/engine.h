@@ -178,7 +178,9 @@ class Engine {
   // Where a v1 cgroup scope's usage alarm belongs: an eighth of its headroom (at least
   // kUsageAlarmMinStep) above its usage now, so that any process that starts to grow wakes
   // the loop early enough for the detector to see the trend; kept while the usage stays
-  // below it and within two such steps, and while the scope is busy (sampled fast anyway).
+  // below it and within two such steps. While the scope is busy (sampled fast), at the next
+  // level boundary (warn, reclaim, kill) above its usage: a fast hog crosses a whole band
+  // between two fast samples.
   // 0 for the system, v2 (which has no usage thresholds), a scope without a ceiling of its
   // own or one whose parent's ceiling is lower (its own usage would not see that parent
   // fill), and a scope within a step of its ceiling.

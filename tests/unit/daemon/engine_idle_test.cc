@@ -79,5 +79,30 @@ TEST_F(EngineIdle, TheStallWatchdogExpectsTheTickTheLoopAsksFor) {
   EXPECT_FALSE(rep.has_value());
 }
 
+// A busy v1 cgroup scope is sampled every interval_fast_ms, which a fast hog outruns (it can
+// cross the whole warn band between two samples): its usage alarm waits at the next level's
+// boundary above the usage. The captured 128 MiB cgroup uses 7.4 MiB; with warn at 95%
+// available it is busy at once, and the next boundary above its usage is reclaim's (50%).
+TEST(EngineBusyAlarm, ABusyCgroupScopesAlarmWaitsAtTheNextLevelsBoundary) {
+  auto v = sys::RealSystemView::Open(kFx + "/proc/host-v1", kFx + "/cgroup/host-v1");
+  ASSERT_TRUE(v.has_value());
+  config::Config cfg;
+  cfg.detector.warn_available_percent = 95;
+  cfg.detector.reclaim_available_percent = 50;
+  cfg.detector.kill_available_percent = 40;
+  sys::FakeClock clock;
+  NullSink sink;
+  Logger log(sink, LogLevel::kDebug);
+  kill::testing::FakeOps ops;
+  kill::testing::FakeSysrq sysrq;
+  policy::Scope s;
+  ASSERT_TRUE(policy::ParseScope("cgroup:/reaperd-capture", &s));
+  Engine engine(cfg, std::vector<policy::Scope>{s}, EngineOptions{.dry_run = true, .self = 1}, *v,
+                clock, log, ops, sysrq);
+  (void)engine.Tick();
+  ASSERT_TRUE(engine.status()[0].decision.busy);
+  EXPECT_EQ(engine.status()[0].usage_alarm_wanted, 64u << 20);
+}
+
 }  // namespace
 }  // namespace reaperd::daemon
