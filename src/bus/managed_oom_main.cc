@@ -55,7 +55,7 @@ const char* InterfaceOf(const std::string& unit) {
 // The active slices, services and scopes with their ManagedOOM settings; false when PID 1
 // could not be asked.
 bool ReadUnits(sd_bus* bus, std::vector<UnitOom>& out) {
-  sd_bus_error err = SD_BUS_ERROR_NULL;
+  sd_bus_error err{};  // SD_BUS_ERROR_NULL, without its C compound literal (clang -Wpedantic)
   sd_bus_message* reply = nullptr;
   sd_bus_message* req = nullptr;
   int r = sd_bus_message_new_method_call(bus, &req, "org.freedesktop.systemd1",
