@@ -158,7 +158,12 @@ TEST(GrowthLive, TheGrowingBuildsJobDiesNotTheLargerStaticProcess) {
   EXPECT_GT(Field(kill, "growth_pages"), 0u) << kill;
   EXPECT_GT(Field(kill, "app_growth_pages"), Field(kill, "growth_pages")) << kill;
   EXPECT_EQ(Field(kill, "growth_points"), Field(kill, "app_growth_pages")) << kill;
+#if !defined(__SANITIZE_ADDRESS__)
+  // Under ASan a forked job's rss counts the shadow pages it shares with the test process
+  // (charged elsewhere), so it can read larger than the static process: the pid checks above
+  // already say the victim is a job.
   EXPECT_LT(Field(kill, "rss_pages"), 60 * kMiB / 4096) << "a job, smaller than the static one";
+#endif
 }
 
 TEST(GrowthLive, WithoutTheGrowthTermTheLargestProcessDies) {
