@@ -17,25 +17,21 @@
 #include "proc/pid_stat.h"
 #include "proc/pid_status.h"
 #include "scan/cgroup_limits.h"
+#include "scan/process_files.h"
 
 namespace reaperd::scan {
 
+using files::AdjOf;
+using files::CgroupOf;
+using files::Complete;
+using files::MemoryCgroup;
+using files::PidName;
+using files::StatOf;
+using files::TakeStat;
+using files::TakeStatus;
+using files::Vanished;
+
 namespace {
-
-bool Vanished(const Error& e) noexcept {
-  return e.code == Errc::kSys && (e.sys_errno == ENOENT || e.sys_errno == ESRCH);
-}
-
-// The kernel ends stat, status, oom_score_adj and cgroup with '\n'. Without it the read was
-// cut short, and a cut number reads as a smaller one ("-1000" as "-10"), a cut path as
-// another cgroup: such a process is left out of the scan rather than misjudged.
-bool Complete(std::string_view text) noexcept { return !text.empty() && text.back() == '\n'; }
-
-std::string_view PidName(pid_t pid, std::array<char, 16>& buf) noexcept {
-  auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), pid);
-  (void)ec;
-  return {buf.data(), static_cast<std::size_t>(end - buf.data())};
-}
 
 // Empties p for a new process without giving back its strings' memory (assigning a fresh
 // Process would): the kill path refills the same snapshot on every scan.
@@ -130,9 +126,7 @@ bool Scanner::ReadProcess(pid_t pid, const ScanOptions& options, policy::Process
     if (!Vanished(stat_raw.error())) ++*unreadable;
     return false;
   }
-  std::string_view stat_text(buf.data(), stat_raw->size);
-  auto stat =
-      Complete(stat_text) ? proc::ParsePidStat(stat_text) : Fail(Error::Parse("stat: cut short"));
+  auto stat = StatOf({buf.data(), stat_raw->size});
   if (!stat || stat->pid != pid) {
     ++*unreadable;
     return false;
@@ -141,33 +135,14 @@ bool Scanner::ReadProcess(pid_t pid, const ScanOptions& options, policy::Process
   p.pid = pid;
   p.starttime = stat->starttime;
   p.comm = stat->comm;
-  p.state = stat->state;
-  p.ppid = stat->ppid;
-  p.pgrp = stat->pgrp;
-  p.session = stat->session;
-  p.flags = stat->flags;
-  p.kernel_thread = (stat->flags & proc::kPfKthread) != 0;
-  p.threads = stat->num_threads;
+  TakeStat(*stat, p);
 
   // status gives the uid and the memory breakdown. When it cannot be read whole, the
   // process stays a candidate with its memory from statm (or stat's rss): leaving it out,
   // or reading it as "no mm", would spare exactly the process that may be the hog.
   auto status_raw = view_.ReadAt(dfd, "status", buf);
   if (!status_raw && Vanished(status_raw.error())) return false;
-  Result<proc::PidStatus> st = Fail(Error::Parse("status: unreadable"));
-  if (status_raw) {
-    std::string_view status_text(buf.data(), status_raw->size);
-    if (Complete(status_text) && !status_raw->truncated) st = proc::ParsePidStatus(status_text);
-  }
-  if (st && st->tgid == pid) {
-    p.uid = st->uid_real;
-    p.has_mm = st->has_mm;
-    p.rss_anon = st->rss_anon;
-    p.rss_file = st->rss_file;
-    p.rss_shmem = st->rss_shmem;
-    p.swap = st->vm_swap;
-    p.pagetables = st->vm_pte;
-  } else {
+  if (!status_raw || !TakeStatus({buf.data(), status_raw->size}, status_raw->truncated, pid, p)) {
     ++*unreadable;
     p.uid = kUnknownUid;
     if (!MemoryFromStatmOrStat(view_, dfd, *stat, page_size_, p)) return false;
@@ -178,9 +153,7 @@ bool Scanner::ReadProcess(pid_t pid, const ScanOptions& options, policy::Process
     if (!Vanished(adj_raw.error())) ++*unreadable;
     return false;
   }
-  std::string_view adj_text(buf.data(), adj_raw->size);
-  auto adj = Complete(adj_text) ? proc::ParseOomScoreAdj(adj_text)
-                                : Fail(Error::Parse("oom_score_adj: cut short"));
+  auto adj = AdjOf({buf.data(), adj_raw->size});
   if (!adj) {
     ++*unreadable;
     return false;
@@ -198,19 +171,12 @@ bool Scanner::ReadProcess(pid_t pid, const ScanOptions& options, policy::Process
     if (!Vanished(cg_raw.error())) ++*unreadable;
     return false;
   }
-  std::string_view cg_text(buf.data(), cg_raw->size);
-  auto cg = Complete(cg_text) && !cg_raw->truncated ? proc::ParsePidCgroup(cg_text)
-                                                    : Fail(Error::Parse("cgroup: cut short"));
+  auto cg = CgroupOf({buf.data(), cg_raw->size}, cg_raw->truncated);
   if (!cg) {
     ++*unreadable;
     return false;
   }
-  const bool v1 = view_.cgroup_version() == sys::CgroupVersion::kV1;
-  if (v1 && cg->has_v1_memory) {
-    p.cgroup.assign(cg->v1_memory_path.view());
-  } else if (cg->has_v2) {
-    p.cgroup.assign(cg->v2_path.view());
-  }
+  p.cgroup.assign(MemoryCgroup(*cg, view_.cgroup_version() == sys::CgroupVersion::kV1));
   // A refresh re-reading a process it knew keeps what its cgroup said if it is still in the
   // same cgroup: the kill path then reads no attribute (see RefreshInto).
   if (carry_ != nullptr && carry_->pid == pid && carry_->starttime == p.starttime &&
@@ -371,141 +337,6 @@ Result<void> Scanner::RefreshInto(const policy::Scope& scope, const ScanOptions&
   out.taken_at_ns = clock_.Now();
   out.full_at_ns = prev.full_at_ns;
   return {};
-}
-
-Scanner::Held* Scanner::FindHeld(pid_t pid) noexcept {
-  for (Held& h : held_) {
-    if (h.pid == pid && pid != 0) return &h;
-  }
-  return nullptr;
-}
-
-std::size_t Scanner::held() const noexcept {
-  return static_cast<std::size_t>(
-      std::count_if(held_.begin(), held_.end(), [](const Held& h) { return h.pid != 0; }));
-}
-
-void Scanner::Hold(std::span<const pid_t> pids) noexcept {
-  if (pids.size() > kMaxHeld) pids = pids.first(kMaxHeld);
-  for (Held& h : held_) {
-    if (h.pid != 0 && std::find(pids.begin(), pids.end(), h.pid) == pids.end()) h = Held{};
-  }
-  for (pid_t pid : pids) {
-    if (pid <= 0 || FindHeld(pid) != nullptr) continue;
-    auto slot = std::find_if(held_.begin(), held_.end(), [](const Held& h) { return h.pid == 0; });
-    if (slot == held_.end()) return;
-    std::array<char, 16> name;
-    auto dir = view_.OpenDir(sys::Root::kProc, PidName(pid, name));
-    if (!dir) continue;
-    auto stat = view_.OpenAt(dir->get(), "stat");
-    if (!stat) {
-      if (stat.error().sys_errno == ENOTSUP) return;  // this view holds nothing
-      continue;
-    }
-    auto status = view_.OpenAt(dir->get(), "status");
-    auto adj = view_.OpenAt(dir->get(), "oom_score_adj");
-    auto cgroup = view_.OpenAt(dir->get(), "cgroup");
-    if (!status || !adj || !cgroup) continue;
-    slot->pid = pid;
-    slot->stat = std::move(*stat);
-    slot->status = std::move(*status);
-    slot->adj = std::move(*adj);
-    slot->cgroup = std::move(*cgroup);
-  }
-}
-
-bool Scanner::RereadHeld(Held& h, const ScanOptions& options, policy::Process& p, int* unreadable,
-                         bool* again) {
-  *again = false;
-  // What only a whole read gives (the kernel's own score) is not held.
-  if (options.read_kernel_oom_score) {
-    *again = true;
-    return false;
-  }
-  std::array<char, 4096> buf;
-  auto stat_raw = view_.ReadFd(h.stat.get(), buf);
-  if (!stat_raw) {
-    if (!Vanished(stat_raw.error())) ++*unreadable;
-    return false;
-  }
-  std::string_view stat_text(buf.data(), stat_raw->size);
-  auto stat = Complete(stat_text) && !stat_raw->truncated ? proc::ParsePidStat(stat_text)
-                                                          : Fail(Error::Parse("stat: cut short"));
-  if (!stat || stat->pid != p.pid) {
-    ++*unreadable;
-    return false;
-  }
-  if (stat->starttime != p.starttime || stat->comm.view() != p.comm.view()) {
-    *again = true;  // another process (the files were opened after a PID reuse), or an exec
-    return false;
-  }
-  p.state = stat->state;
-  p.ppid = stat->ppid;
-  p.pgrp = stat->pgrp;
-  p.session = stat->session;
-  p.flags = stat->flags;
-  p.kernel_thread = (stat->flags & proc::kPfKthread) != 0;
-  p.threads = stat->num_threads;
-
-  auto status_raw = view_.ReadFd(h.status.get(), buf);
-  if (!status_raw) {
-    if (Vanished(status_raw.error())) return false;
-    *again = true;
-    return false;
-  }
-  std::string_view status_text(buf.data(), status_raw->size);
-  Result<proc::PidStatus> st = Fail(Error::Parse("status: unreadable"));
-  if (Complete(status_text) && !status_raw->truncated) st = proc::ParsePidStatus(status_text);
-  if (!st || st->tgid != p.pid) {
-    *again = true;  // ReadProcess judges it (statm, or left out)
-    return false;
-  }
-  p.uid = st->uid_real;
-  p.has_mm = st->has_mm;
-  p.rss_anon = st->rss_anon;
-  p.rss_file = st->rss_file;
-  p.rss_shmem = st->rss_shmem;
-  p.swap = st->vm_swap;
-  p.pagetables = st->vm_pte;
-
-  auto adj_raw = view_.ReadFd(h.adj.get(), buf);
-  if (!adj_raw) {
-    if (!Vanished(adj_raw.error())) ++*unreadable;
-    return false;
-  }
-  std::string_view adj_text(buf.data(), adj_raw->size);
-  auto adj = Complete(adj_text) ? proc::ParseOomScoreAdj(adj_text)
-                                : Fail(Error::Parse("oom_score_adj: cut short"));
-  if (!adj) {
-    ++*unreadable;
-    return false;
-  }
-  p.oom_score_adj = *adj;
-
-  auto cg_raw = view_.ReadFd(h.cgroup.get(), buf);
-  if (!cg_raw) {
-    if (!Vanished(cg_raw.error())) ++*unreadable;
-    return false;
-  }
-  std::string_view cg_text(buf.data(), cg_raw->size);
-  auto cg = Complete(cg_text) && !cg_raw->truncated ? proc::ParsePidCgroup(cg_text)
-                                                    : Fail(Error::Parse("cgroup: cut short"));
-  if (!cg) {
-    ++*unreadable;
-    return false;
-  }
-  const bool v1 = view_.cgroup_version() == sys::CgroupVersion::kV1;
-  std::string_view path;
-  if (v1 && cg->has_v1_memory) {
-    path = cg->v1_memory_path.view();
-  } else if (cg->has_v2) {
-    path = cg->v2_path.view();
-  }
-  if (path != p.cgroup) {  // moved since: its new cgroup's preference
-    p.cgroup.assign(path);
-    p.oomd = prefs_.Lookup(view_, p.cgroup, trusted_owner_);
-  }
-  return true;
 }
 
 }  // namespace reaperd::scan
