@@ -3,24 +3,19 @@
 // grow once the scope is at warn). With the growth term the victim is one of the build's
 // jobs, not the static process; with rank.growth_weight = 0 (the kernel's badness alone) it
 // is the static one. Real processes, the real daemon, a few seconds each.
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sys/mman.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <array>
 #include <cstdio>
-#include <cstring>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "integration/support/build_group.h"
 #include "integration/support/cgroup_sandbox.h"
 #include "integration/support/daemon.h"
 #include "integration/support/hog.h"
@@ -35,73 +30,6 @@ constexpr std::uint64_t kJobStartMib = 3;
 constexpr std::uint64_t kJobGrowMib = 20;  // 8 x 20 MiB: more than the headroom, so a kill
 constexpr long kJobNsPerMib = 50 * 1000 * 1000;
 
-void Touch(std::uint64_t mib) {
-  void* p = ::mmap(nullptr, mib * kMiB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) ::_exit(10);
-  std::memset(p, 0x5a, mib * kMiB);
-}
-
-[[noreturn]] void Pause() {
-  for (;;) ::syscall(SYS_pause);
-}
-
-// A build: a parent that, once placed in its cgroup (a byte on go), forks kJobs jobs. Each
-// touches kJobStartMib, waits until `grow` reaches end of file, then grows to kJobGrowMib
-// more. Only syscalls after fork (the test process has threads).
-struct Build {
-  pid_t parent = 0;
-  int go = -1;    // write end: one byte starts the jobs
-  int grow = -1;  // write end: closing it makes the jobs grow
-
-  static Build Start(const CgroupSandbox& sb) {
-    Build b;
-    int go[2], grow[2];
-    if (::pipe2(go, O_CLOEXEC) != 0 || ::pipe2(grow, O_CLOEXEC) != 0) return b;
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      ::close(go[1]);
-      ::close(grow[1]);
-      char c;
-      if (::read(go[0], &c, 1) != 1) ::_exit(11);
-      for (int j = 0; j < kJobs; ++j) {
-        if (::fork() != 0) continue;
-        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-        Touch(kJobStartMib);
-        while (::read(grow[0], &c, 1) > 0) {
-        }
-        for (std::uint64_t i = 0; i < kJobGrowMib; ++i) {
-          Touch(1);
-          timespec ts{0, kJobNsPerMib};
-          ::nanosleep(&ts, nullptr);
-        }
-        Pause();
-      }
-      Pause();
-    }
-    ::close(go[0]);
-    ::close(grow[0]);
-    b.parent = pid;
-    b.go = go[1];
-    b.grow = grow[1];
-    char c = 'g';
-    if (pid <= 0 || !sb.AddProcess(pid) || ::write(b.go, &c, 1) != 1) b.parent = 0;
-    return b;
-  }
-  void ReleaseGrowth() {
-    ::close(grow);
-    grow = -1;
-  }
-  ~Build() {
-    if (go >= 0) ::close(go);
-    if (grow >= 0) ::close(grow);
-    if (parent > 0) {
-      ::kill(parent, SIGKILL);  // its jobs follow (PR_SET_PDEATHSIG)
-      ::waitpid(parent, nullptr, 0);
-    }
-  }
-};
-
 // Runs the scenario with the given growth weight; returns the first kill line ("" if none).
 std::string FirstKill(int growth_weight, pid_t* static_pid, pid_t* build_parent) {
   auto sb = live::Sandbox("growth", 256 * kMiB);
@@ -115,10 +43,13 @@ std::string FirstKill(int growth_weight, pid_t* static_pid, pid_t* build_parent)
       std::to_string(growth_weight) + "\n");
   if (!cfg.ok()) return "";
   Hog editor = Hog::Spawn({.touch_mib = 60}, sb.get());  // static, larger than any job
-  Build build = Build::Start(*sb);
+  BuildGroup build = BuildGroup::Start(*sb, {.jobs = kJobs,
+                                             .start_mib = kJobStartMib,
+                                             .grow_mib = kJobGrowMib,
+                                             .ns_per_mib = kJobNsPerMib});
   *static_pid = editor.pid();
-  *build_parent = build.parent;
-  if (editor.pid() <= 0 || build.parent <= 0) return "";
+  *build_parent = build.parent();
+  if (editor.pid() <= 0 || build.parent() <= 0) return "";
   // The jobs are in the cgroup with their first pages touched.
   WaitFor([&] { return sb->Procs().size() >= 2 + kJobs && sb->Usage() > 80 * kMiB; }, 3000);
   Daemon d({sb->cgroup()}, 15000, {"--config", cfg.path()});

@@ -4,19 +4,14 @@
 // takes one job (step=process); pressure stays as the other jobs grow, the same application
 // is on top, so the next kill takes the build's process group (step=process_group); the
 // bystander lives, and the kernel's memcg OOM killer never acts. A few seconds.
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sys/mman.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <cstring>
 #include <string>
 
+#include "integration/support/build_group.h"
 #include "integration/support/cgroup_sandbox.h"
 #include "integration/support/daemon.h"
 #include "integration/support/hog.h"
@@ -30,75 +25,6 @@ constexpr int kJobs = 8;
 constexpr std::uint64_t kJobGrowMib = 30;  // 8 x 30 MiB: more than the limit
 constexpr long kJobNsPerMib = 40 * 1000 * 1000;
 
-void Touch(std::uint64_t mib) {
-  void* p = ::mmap(nullptr, mib * kMiB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) ::_exit(10);
-  std::memset(p, 0x5a, mib * kMiB);
-}
-
-[[noreturn]] void Pause() {
-  for (;;) ::syscall(SYS_pause);
-}
-
-// The build: once in its cgroup (a byte on go) the parent makes its own process group, forks
-// kJobs jobs, and the jobs grow (1 MiB each kJobNsPerMib) when `grow` reaches end of file.
-// Only syscalls after fork (the test process has threads).
-struct Build {
-  pid_t parent = 0;
-  int go = -1;
-  int grow = -1;
-
-  static Build Start(const CgroupSandbox& sb) {
-    Build b;
-    int go[2], grow[2];
-    if (::pipe2(go, O_CLOEXEC) != 0 || ::pipe2(grow, O_CLOEXEC) != 0) return b;
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      ::close(go[1]);
-      ::close(grow[1]);
-      char c;
-      if (::read(go[0], &c, 1) != 1) ::_exit(11);
-      if (::setpgid(0, 0) != 0) ::_exit(12);
-      for (int j = 0; j < kJobs; ++j) {
-        if (::fork() != 0) continue;
-        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-        Touch(2);
-        while (::read(grow[0], &c, 1) > 0) {
-        }
-        for (std::uint64_t i = 0; i < kJobGrowMib; ++i) {
-          Touch(1);
-          timespec ts{0, kJobNsPerMib};
-          ::nanosleep(&ts, nullptr);
-        }
-        Pause();
-      }
-      Pause();
-    }
-    ::close(go[0]);
-    ::close(grow[0]);
-    b.parent = pid;
-    b.go = go[1];
-    b.grow = grow[1];
-    char c = 'g';
-    if (pid <= 0 || !sb.AddProcess(pid) || ::write(b.go, &c, 1) != 1) b.parent = 0;
-    return b;
-  }
-  void ReleaseGrowth() {
-    ::close(grow);
-    grow = -1;
-  }
-  ~Build() {
-    if (go >= 0) ::close(go);
-    if (grow >= 0) ::close(grow);
-    if (parent > 0) {
-      ::kill(-parent, SIGKILL);
-      ::kill(parent, SIGKILL);
-      ::waitpid(parent, nullptr, 0);
-    }
-  }
-};
-
 TEST(LadderLive, PressureThatStaysAfterAJobDiesTakesItsProcessGroupNotTheBystander) {
   auto sb = live::Sandbox("ladder", 256 * kMiB);
   ASSERT_TRUE(sb);
@@ -109,9 +35,13 @@ TEST(LadderLive, PressureThatStaysAfterAJobDiesTakesItsProcessGroupNotTheBystand
       "[reclaim]\nenabled = false\n");
   ASSERT_TRUE(cfg.ok());
   Hog bystander = Hog::Spawn({.touch_mib = 20}, sb.get());  // the test's process group
-  Build build = Build::Start(*sb);
+  BuildGroup build = BuildGroup::Start(*sb, {.jobs = kJobs,
+                                             .start_mib = 2,
+                                             .grow_mib = kJobGrowMib,
+                                             .ns_per_mib = kJobNsPerMib,
+                                             .own_group = true});
   ASSERT_GT(bystander.pid(), 0);
-  ASSERT_GT(build.parent, 0);
+  ASSERT_GT(build.parent(), 0);
   ASSERT_TRUE(WaitFor([&] { return sb->Procs().size() >= 2 + kJobs; }, 3000));
   Daemon d({sb->cgroup()}, 20000, {"--config", cfg.path()});
   ASSERT_TRUE(d.WaitStarted()) << d.Log();
@@ -125,7 +55,7 @@ TEST(LadderLive, PressureThatStaysAfterAJobDiesTakesItsProcessGroupNotTheBystand
       },
       10000);
   const bool parent_dead =
-      WaitFor([&] { return ::waitpid(build.parent, nullptr, WNOHANG) == build.parent; }, 3000);
+      WaitFor([&] { return ::waitpid(build.parent(), nullptr, WNOHANG) == build.parent(); }, 3000);
   d.Stop();
   const auto kills = d.Lines("kill");
   ASSERT_TRUE(stepped) << d.Log();
@@ -136,7 +66,7 @@ TEST(LadderLive, PressureThatStaysAfterAJobDiesTakesItsProcessGroupNotTheBystand
     EXPECT_NE(static_cast<pid_t>(Field(k, "pid")), bystander.pid()) << k;
   }
   EXPECT_TRUE(parent_dead) << "the build's parent, in the process group, lives on\n" << d.Log();
-  build.parent = parent_dead ? 0 : build.parent;
+  if (parent_dead) build.Forget();
   EXPECT_FALSE(bystander.Dead(bystander.pid())) << "the bystander was killed\n" << d.Log();
   EXPECT_EQ(sb->OomKills(), 0u) << "the kernel's memcg OOM killer acted\n" << d.Log();
   bystander.Kill();
