@@ -16,6 +16,7 @@
 #include "policy/container.h"
 #include "policy/rank.h"
 #include "report/kill_report.h"
+#include "scan/cgroup_namespace.h"
 #include "scan/scanner.h"
 #include "sys/clock.h"
 #include "sys/system_view.h"
@@ -240,6 +241,12 @@ int RunRank(const RankOptions& o) {
   if (!view) {
     std::fprintf(stderr, "reaperd: cannot open /proc: %s\n", view.error().ToString().c_str());
     return 1;
+  }
+  // The daemon's reading of a container's cgroup namespace (scan/cgroup_namespace.h).
+  const scan::CgroupNamespace cgroup_ns = scan::FindCgroupNamespace(*view, ::getpid());
+  view->set_cgroup_ns_base(cgroup_ns.base);
+  if (!cgroup_ns.problem.empty()) {
+    std::fprintf(stderr, "reaperd: cgroup namespace unresolved: %s\n", cgroup_ns.problem.c_str());
   }
   sys::MonotonicClock clock;
   scan::Scanner scanner(*view, clock);

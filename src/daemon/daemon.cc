@@ -15,6 +15,7 @@
 #include "kill/last_resort.h"
 #include "kill/process_ops.h"
 #include "report/managed_oom_message.h"
+#include "scan/cgroup_namespace.h"
 #include "sys/event_loop.h"
 #include "sys/prefault.h"
 #include "sys/self_protect.h"
@@ -69,6 +70,15 @@ int RunDaemon(const config::Config& initial, const DaemonOptions& options, Logge
   if (!view) {
     log.Log(LogLevel::kError, "start", "error={}", Q{view.error().ToString()});
     return 1;
+  }
+  // In a container's cgroup namespace, /proc/PID/cgroup is relative to it; the mount may not be.
+  const scan::CgroupNamespace cgroup_ns = scan::FindCgroupNamespace(*view, ::getpid());
+  view->set_cgroup_ns_base(cgroup_ns.base);
+  if (!cgroup_ns.problem.empty()) {
+    log.Log(LogLevel::kWarning, "start", "cgroup_namespace=unresolved levels={} error={}",
+            cgroup_ns.levels,
+            Q{cgroup_ns.problem + ": processes outside reaperd's cgroup "
+                                  "namespace are in no cgroup scope"});
   }
   sys::MonotonicClock clock;
   kill::RealProcessOps ops(*view);
@@ -181,9 +191,10 @@ int RunDaemon(const config::Config& initial, const DaemonOptions& options, Logge
   for (const auto& st : engine.status()) scopes += (scopes.empty() ? "" : ",") + st.scope.Name();
   if (options.discover_under) scopes += ",auto:" + *options.discover_under;
   log.Log(LogLevel::kNotice, "start",
-          "version={} pid={} scopes={} dry_run={} cgroup_root={} cgroup_version={} "
-          "sources={} cgroup_watches={} config={}",
+          "version={} pid={} scopes={} dry_run={} cgroup_root={} cgroup_ns_base={} "
+          "cgroup_version={} sources={} cgroup_watches={} config={}",
           REAPERD_VERSION, ::getpid(), Q{scopes}, dry_run ? 1 : 0, Q{view->cgroup_root_path()},
+          Q{view->cgroup_ns_base().empty() ? "none" : view->cgroup_ns_base()},
           view->cgroup_version() == sys::CgroupVersion::kV2   ? "v2"
           : view->cgroup_version() == sys::CgroupVersion::kV1 ? "v1"
                                                               : "none",

@@ -7,6 +7,7 @@
 
 #include "kill/killer.h"
 #include "kill/path_util.h"
+#include "proc/cgroup_path.h"
 #include "proc/parse_util.h"
 #include "proc/pid_misc.h"
 #include "proc/pid_stat.h"
@@ -86,7 +87,14 @@ int CgroupLastResort::KillLevel(std::string_view root, std::string_view cgroup, 
     if (!c) continue;
     auto pc = proc::ParsePidCgroup(std::string_view(cbuf, c->size));
     if (!pc) continue;
-    if (!AtOrBelow(v2 ? pc->v2_path.view() : pc->v1_memory_path.view(), root)) continue;
+    // Rebased from reaperd's cgroup namespace (proc/cgroup_path.h); a path the mount cannot
+    // show is no member of root.
+    SmallString<512> host;
+    if (!proc::RebaseCgroupPath(v2 ? pc->v2_path.view() : pc->v1_memory_path.view(),
+                                view_.cgroup_ns_base(), host) ||
+        !AtOrBelow(host.view(), root)) {
+      continue;
+    }
     // One read of the process and the ranking's own predicate: init, kernel threads,
     // reaperd and its hooks, -1000, and the configured protections (the kernel's
     // oom_unkillable_task() and OOM_SCORE_ADJ_MIN, and the config on top).

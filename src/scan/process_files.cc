@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <charconv>
 
+#include "proc/cgroup_path.h"
 #include "proc/pid_status.h"
 
 namespace reaperd::scan::files {
@@ -59,11 +60,18 @@ bool TakeStatus(std::string_view text, bool truncated, pid_t pid, policy::Proces
   return true;
 }
 
-// The cgroup that holds the process's memory: v1's memory controller line, else v2's.
-std::string_view MemoryCgroup(const proc::PidCgroup& cg, bool v1) noexcept {
-  if (v1 && cg.has_v1_memory) return cg.v1_memory_path.view();
-  if (cg.has_v2) return cg.v2_path.view();
-  return {};
+std::string_view MemoryCgroup(const proc::PidCgroup& cg, const sys::SystemView& view,
+                              SmallString<512>& out) noexcept {
+  std::string_view path;
+  if (view.cgroup_version() == sys::CgroupVersion::kV1 && cg.has_v1_memory) {
+    path = cg.v1_memory_path.view();
+  } else if (cg.has_v2) {
+    path = cg.v2_path.view();
+  } else {
+    return {};
+  }
+  if (!proc::RebaseCgroupPath(path, view.cgroup_ns_base(), out)) return {};
+  return out.view();
 }
 
 }  // namespace reaperd::scan::files

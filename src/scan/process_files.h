@@ -12,6 +12,7 @@
 #include "policy/snapshot.h"
 #include "proc/pid_misc.h"
 #include "proc/pid_stat.h"
+#include "sys/system_view.h"
 
 namespace reaperd::scan::files {
 
@@ -38,7 +39,12 @@ void TakeStat(const proc::PidStat& stat, policy::Process& p) noexcept;
 // false (p untouched) otherwise.
 bool TakeStatus(std::string_view text, bool truncated, pid_t pid, policy::Process& p) noexcept;
 
-// The cgroup that holds the process's memory: v1's memory controller line, else v2's.
-std::string_view MemoryCgroup(const proc::PidCgroup& cg, bool v1) noexcept;
+// The cgroup that holds the process's memory: v1's memory controller line, else v2's, as a
+// path under the view's cgroup root: rebased from reaperd's cgroup namespace onto
+// view.cgroup_ns_base() (proc/cgroup_path.h), in out. Empty when that mount cannot show it
+// (a cgroup outside the namespace's part of the tree): the process is then in no cgroup scope
+// and matches no cgroup rule, rather than being taken for whatever "/../x" would name.
+std::string_view MemoryCgroup(const proc::PidCgroup& cg, const sys::SystemView& view,
+                              SmallString<512>& out) noexcept;
 
 }  // namespace reaperd::scan::files

@@ -176,7 +176,8 @@ bool Scanner::ReadProcess(pid_t pid, const ScanOptions& options, policy::Process
     ++*unreadable;
     return false;
   }
-  p.cgroup.assign(MemoryCgroup(*cg, view_.cgroup_version() == sys::CgroupVersion::kV1));
+  SmallString<512> host_cgroup;
+  p.cgroup.assign(MemoryCgroup(*cg, view_, host_cgroup));
   // A refresh re-reading a process it knew keeps what its cgroup said if it is still in the
   // same cgroup: the kill path then reads no attribute (see RefreshInto).
   if (carry_ != nullptr && carry_->pid == pid && carry_->starttime == p.starttime &&

@@ -118,8 +118,8 @@ bool Scanner::RereadHeld(Held& h, const ScanOptions& options, policy::Process& p
     ++*unreadable;
     return false;
   }
-  const std::string_view path =
-      MemoryCgroup(*cg, view_.cgroup_version() == sys::CgroupVersion::kV1);
+  SmallString<512> host_cgroup;
+  const std::string_view path = MemoryCgroup(*cg, view_, host_cgroup);
   if (path != p.cgroup) {  // moved since: its new cgroup's preference
     p.cgroup.assign(path);
     p.oomd = prefs_.Lookup(view_, p.cgroup, trusted_owner_);

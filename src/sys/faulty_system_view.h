@@ -60,6 +60,7 @@ class FaultySystemView final : public SystemView {
   Result<void> ListDirs(Root root, std::string_view path, std::vector<std::string>& out) override;
   CgroupVersion cgroup_version() const noexcept override { return base_.cgroup_version(); }
   std::string_view cgroup_root_path() const noexcept override { return base_.cgroup_root_path(); }
+  std::string_view cgroup_ns_base() const noexcept override { return base_.cgroup_ns_base(); }
 
  private:
   // The fault to inject for this call, if any (counts the call against every rule).

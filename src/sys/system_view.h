@@ -10,6 +10,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/error.h"
@@ -70,6 +71,10 @@ class SystemView {
   virtual CgroupVersion cgroup_version() const noexcept = 0;
   // Path of the cgroup root, for messages and for tools that need a real path.
   virtual std::string_view cgroup_root_path() const noexcept = 0;
+  // Where the root of reaperd's cgroup namespace lies under the cgroup root, the base that
+  // paths read from /proc/PID/cgroup are rebased on (proc/cgroup_path.h). Empty outside a
+  // namespace, and for every view that was not told one (scan/cgroup_namespace.h finds it).
+  virtual std::string_view cgroup_ns_base() const noexcept { return {}; }
 };
 
 class RealSystemView final : public SystemView {
@@ -95,6 +100,8 @@ class RealSystemView final : public SystemView {
   Result<void> ListDirs(Root root, std::string_view path, std::vector<std::string>& out) override;
   CgroupVersion cgroup_version() const noexcept override { return version_; }
   std::string_view cgroup_root_path() const noexcept override { return cgroup_root_; }
+  std::string_view cgroup_ns_base() const noexcept override { return cgroup_ns_base_; }
+  void set_cgroup_ns_base(std::string base) { cgroup_ns_base_ = std::move(base); }
 
  private:
   RealSystemView() = default;
@@ -103,6 +110,7 @@ class RealSystemView final : public SystemView {
   UniqueFd proc_;
   UniqueFd cgroup_;
   std::string cgroup_root_;
+  std::string cgroup_ns_base_;
   CgroupVersion version_ = CgroupVersion::kNone;
 };
 

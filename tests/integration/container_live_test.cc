@@ -51,6 +51,33 @@ TEST(ContainerLive, AKillInAPodsContainerNamesTheContainer) {
   }
 }
 
+// reaperd in a container's cgroup namespace (as a DaemonSet's pod on cgroup v2, or Podman's
+// default there), with the host's hierarchy mounted: /proc/PID/cgroup of the leaker in a
+// sibling cgroup reads "/../leak-...", the mount shows it as the scope's path. Red on the old
+// code: no process of the scope matched it, the scope had no candidate, and the kernel's memcg
+// OOM killer killed the hog.
+TEST(ContainerLive, InItsOwnCgroupNamespaceReaperdStillKillsInTheScope) {
+  auto home = live::Sandbox("nsroot", 512 * kMiB);
+  auto sb = live::Sandbox("nsleak", 256 * kMiB);
+  ASSERT_TRUE(home && sb);
+  Daemon d({sb->cgroup()}, 30000, {}, home->dir());
+  ASSERT_TRUE(d.WaitStarted()) << d.Log();
+  auto start = d.Lines("start");
+  ASSERT_FALSE(start.empty());
+  EXPECT_EQ(TextField(start.back(), "cgroup_ns_base"), "\"" + home->cgroup() + "\"")
+      << start.back();
+  Hog hog = Hog::Spawn({.grow_mib_per_s = 200, .grow_max_mib = 600}, sb.get());
+  ASSERT_GT(hog.pid(), 0);
+  EXPECT_TRUE(hog.WaitDead(hog.pid(), 15000)) << d.Log();
+  EXPECT_TRUE(WaitFor([&] { return !d.Lines("reaped").empty(); }, 5000)) << d.Log();
+  d.Stop();
+  EXPECT_EQ(sb->OomKills(), 0u) << "the kernel's memcg OOM killer acted first\n" << d.Log();
+  auto kills = d.Lines("kill");
+  ASSERT_EQ(kills.size(), 1u) << d.Log();
+  EXPECT_EQ(Field(kills[0], "pid"), static_cast<std::uint64_t>(hog.pid()));
+  EXPECT_EQ(TextField(kills[0], "cgroup"), "\"" + sb->cgroup() + "\"") << kills[0];
+}
+
 TEST(ContainerLive, AKillInAKubeletNamedPodCarriesContainerAndPodInReportAndMetrics) {
   const std::string uid = "0c1d2e3f-4a5b-6c7d-8e9f-a0b1c2d3e4f5";
   std::string slice_uid = uid;

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -15,7 +16,7 @@
 namespace reaperd::itest {
 
 Daemon::Daemon(const std::vector<std::string>& scopes, int run_for_ms,
-               const std::vector<std::string>& extra) {
+               const std::vector<std::string>& extra, const std::string& cgroup_ns_dir) {
   std::vector<std::string> args = {REAPERD_BINARY,
                                    "run",
                                    "--no-mlock",
@@ -31,11 +32,18 @@ Daemon::Daemon(const std::vector<std::string>& scopes, int run_for_ms,
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
+  const std::string procs = cgroup_ns_dir.empty() ? "" : cgroup_ns_dir + "/cgroup.procs";
   std::array<int, 2> pipe_fds{};
   if (::pipe2(pipe_fds.data(), O_CLOEXEC) != 0) return;
   pid_ = ::fork();
   if (pid_ == 0) {
     ::dup2(pipe_fds[1], 2);  // dup2 clears O_CLOEXEC on fd 2
+    if (!procs.empty()) {
+      // "0" is the writer itself (v1 and v2); then the namespace is rooted at that cgroup.
+      const int fd = ::open(procs.c_str(), O_WRONLY | O_CLOEXEC);
+      if (fd < 0 || ::write(fd, "0", 1) != 1 || ::unshare(CLONE_NEWCGROUP) != 0) ::_exit(126);
+      ::close(fd);
+    }
     ::execv(argv[0], argv.data());
     ::_exit(127);
   }

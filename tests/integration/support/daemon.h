@@ -29,8 +29,10 @@ class Daemon {
  public:
   // Runs REAPERD_BINARY run --no-mlock --log-level info --run-for-ms N --scope cgroup:S...
   // followed by `extra`.
+  // With cgroup_ns_dir (a cgroup directory), the daemon first moves itself into that cgroup
+  // and then into a cgroup namespace of its own rooted there, as in a container.
   Daemon(const std::vector<std::string>& scopes, int run_for_ms,
-         const std::vector<std::string>& extra = {});
+         const std::vector<std::string>& extra = {}, const std::string& cgroup_ns_dir = "");
   ~Daemon();
   Daemon(const Daemon&) = delete;
   Daemon& operator=(const Daemon&) = delete;

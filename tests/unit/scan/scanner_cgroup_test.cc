@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "scan/cgroup_namespace.h"
 #include "scan/scanner.h"
 #include "sys/faulty_system_view.h"
 
@@ -109,6 +110,86 @@ TEST(ScannerCgroup, UnlistableCgroupFallsBackToAllOfProc) {
   auto snap = scanner.Scan(scope, {});
   ASSERT_TRUE(snap) << snap.error().ToString();
   EXPECT_EQ(Pids(*snap), (std::vector<pid_t>{100}));
+}
+
+// reaperd in a container's cgroup namespace (the DaemonSet's pod, Podman on cgroup v2) with
+// the host's hierarchy bind-mounted: mountinfo shows the mount's root two levels above the
+// namespace's ("/../.."), reaperd's own cgroup reads "/" and is /pods/reaperd under the mount,
+// and the processes of a sibling cgroup read "/../leaker". Red on the old code: the scope's
+// member read "/../leaker", so it was no member, and the scan found nobody to kill.
+TEST(ScannerCgroup, InsideACgroupNamespaceMembersAreFoundUnderTheMount) {
+  Tree t;
+  constexpr pid_t kSelf = 4242;
+  t.Put("proc/self/mountinfo",
+        "31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw\n"
+        "35 31 0:32 /../.. " +
+            t.root + "/cg rw,relatime - cgroup cgroup rw,memory\n");
+  t.Put("proc/self/cgroup", "4:memory:/\n1:name=systemd:/\n");
+  t.Procs("/pods/reaperd", std::to_string(kSelf) + "\n");
+  t.Procs("/pods/other", "7\n");
+  t.Put("cg/pods/leaker/memory.limit_in_bytes", "268435456\n");
+  t.Procs("/pods/leaker", "100\n");
+  t.Process(100, "/../leaker");
+  t.Process(101, "/../../system.slice/kubelet.service");
+
+  auto base = sys::RealSystemView::Open(t.root + "/proc", t.root + "/cg");
+  ASSERT_TRUE(base);
+  const scan::CgroupNamespace ns = scan::FindCgroupNamespace(*base, kSelf);
+  EXPECT_EQ(ns.levels, 2);
+  EXPECT_EQ(ns.base, "/pods/reaperd");
+  EXPECT_EQ(ns.problem, "");
+  base->set_cgroup_ns_base(ns.base);
+
+  FixedClock clock;
+  scan::Scanner scanner(*base, clock);
+  policy::Scope scope;
+  ASSERT_TRUE(policy::ParseScope("cgroup:/pods/leaker", &scope));
+  policy::Snapshot snap;
+  ASSERT_TRUE(scanner.ScanInto(scope, {}, snap));
+  ASSERT_EQ(Pids(snap), (std::vector<pid_t>{100}));
+  EXPECT_EQ(snap.processes[0].cgroup, "/pods/leaker");
+
+  // The system scope sees the host's services by their host paths, so rules and protections
+  // written for them (the kubelet's) apply.
+  scan::Scanner all(*base, clock);
+  auto sys_snap = all.Scan(policy::Scope{}, {});
+  ASSERT_TRUE(sys_snap);
+  ASSERT_EQ(Pids(*sys_snap), (std::vector<pid_t>{100, 101}));
+  EXPECT_EQ(sys_snap->processes[1].cgroup, "/system.slice/kubelet.service");
+}
+
+// Without the bind-mounted host tree (a mount made inside the namespace, root "/"), nothing is
+// rebased, and a process outside the namespace is in no cgroup at all rather than in "/../x".
+TEST(ScannerCgroup, APathTheMountCannotShowIsNoCgroup) {
+  Tree t;
+  t.Put("proc/self/mountinfo", "35 31 0:32 / " + t.root + "/cg rw - cgroup cgroup rw,memory\n");
+  t.Put("proc/self/cgroup", "4:memory:/\n");
+  t.Process(100, "/../leaker");
+  auto base = sys::RealSystemView::Open(t.root + "/proc", t.root + "/cg");
+  ASSERT_TRUE(base);
+  const scan::CgroupNamespace ns = scan::FindCgroupNamespace(*base, 4242);
+  EXPECT_EQ(ns.levels, 0);
+  EXPECT_EQ(ns.base, "");
+  FixedClock clock;
+  scan::Scanner all(*base, clock);
+  auto snap = all.Scan(policy::Scope{}, {});
+  ASSERT_TRUE(snap);
+  ASSERT_EQ(Pids(*snap), (std::vector<pid_t>{100}));
+  EXPECT_EQ(snap->processes[0].cgroup, "");
+}
+
+// Own cgroup not found at the mount's depth: said, and nothing rebased.
+TEST(ScannerCgroup, AnUnfoundNamespaceRootIsReported) {
+  Tree t;
+  t.Put("proc/self/mountinfo", "35 31 0:32 /.. " + t.root + "/cg rw - cgroup cgroup rw,memory\n");
+  t.Put("proc/self/cgroup", "4:memory:/\n");
+  t.Procs("/pods", "1\n");
+  auto base = sys::RealSystemView::Open(t.root + "/proc", t.root + "/cg");
+  ASSERT_TRUE(base);
+  const scan::CgroupNamespace ns = scan::FindCgroupNamespace(*base, 4242);
+  EXPECT_EQ(ns.levels, 1);
+  EXPECT_EQ(ns.base, "");
+  EXPECT_NE(ns.problem.find("not found"), std::string::npos) << ns.problem;
 }
 
 TEST(ScannerRefresh, ReadsOnlyNewProcessesAndTheOnesAskedFor) {
