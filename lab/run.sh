@@ -337,6 +337,17 @@ sd_image() {
   install -m 0755 "$LAB/guest/sd-check.sh" "$opt/sd-check.sh"
   install -m 0755 "$LAB/guest/sd-runs.sh" "$opt/sd-runs.sh"
   install -m 0644 "$deb" "$opt/reaperd.deb"
+  # The contender reaperd-pod (issue 16): the image as deploy/container/build.sh builds it from
+  # this build, saved for `podman load` in the guest, with the ConfigMap's reaperd.toml.
+  rm -f "$opt/reaperd-image.tar" "$opt/reaperd-pod.toml"
+  if [ "${REAPERD_POD:-0}" = 1 ]; then
+    "$REPO/deploy/container/build.sh" "$REPO/${BUILD:-build}" localhost/reaperd:latest >&2
+    rm -f "$WORK/reaperd-image.tar"
+    podman save -q -o "$WORK/reaperd-image.tar" localhost/reaperd:latest
+    install -m 0644 "$WORK/reaperd-image.tar" "$opt/reaperd-image.tar"
+    python3 -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["data"]["reaperd.toml"], end="")' \
+      "$REPO/deploy/kubernetes/configmap.yaml" >"$opt/reaperd-pod.toml"
+  fi
   # The upgrade check: a rebuilt package of a newer version (lab/upgrade-deb.sh, or
   # REAPERD_UPGRADE_DEB); without one, the same package repacked as V+labupgrade1.
   if [ -n "$updeb" ] && [ -f "$updeb" ]; then
@@ -362,6 +373,7 @@ sd_image() {
   local key files=("$opt/labtool" "$opt/sd-check.sh" "$opt/sd-runs.sh" "$opt/reaperd.deb"
     "$opt/reaperd-upgrade.deb"
     "$SDROOT/etc/systemd/system/sd-check.service" "$SDROOT/.complete")
+  [ -f "$opt/reaperd-image.tar" ] && files+=("$opt/reaperd-image.tar" "$opt/reaperd-pod.toml")
   key=$( (echo "$SDROOT oomd=${LAB_SD_OOMD:-0}" && cat "${files[@]}") | sha256sum | cut -c1-16)
   IMG=$CACHE/lab-systemd.img
   if [ "$(cat "$IMG.key" 2>/dev/null)" != "$key" ]; then
@@ -395,6 +407,7 @@ systemd_lab() {
 # into $2/raw, the same layout the shell lab's report reads.
 sd_runs() {
   local runs=$1 dest=$2 tag=$3 scen="" r
+  case " $runs" in *" reaperd-pod:"*) export REAPERD_POD=1 ;; esac
   sd_image
   for r in $runs; do scen="$scen $(echo "$r" | cut -d: -f2)"; done
   mkdir -p "$dest/raw" "$dest/console"

@@ -65,6 +65,7 @@ start_contender() {
       ManagedOOMMemoryPressureLimit=$OOMD_LIMIT
   fi
   [ "$c" = systemd-oomd ] && systemctl start systemd-oomd.socket
+  [ "$c" = reaperd-pod ] && { start_reaperd_pod; return 0; }
   [ -n "$u" ] || return 0
   systemctl start "$u" || say "INFO $c: systemctl start $u failed: $(systemctl status --no-pager $u 2>&1 | tail -3 | tr '\n' ' ')"
   for _ in $(seq 1 50); do
@@ -75,10 +76,45 @@ start_contender() {
   [ -n "$DPID" ] || DPID=0
 }
 
+# reaperd-pod (issue 16): the image of deploy/container/build.sh (/opt/lab/reaperd-image.tar),
+# run as deploy/kubernetes/daemonset.yaml runs it: host PID namespace, only the DaemonSet's
+# capabilities, no new privileges, a read-only root, the host's cgroup tree read-only, the
+# ConfigMap's reaperd.toml (/opt/lab/reaperd-pod.toml), the run, state, textfile and pod-log
+# directories, its requests as limits (64 MiB, 0.1 CPU). No --cgroupns: on cgroup v2 the
+# container gets a private cgroup namespace, as a pod does under containerd and CRI-O.
+REAPERD_POD_IMAGE=localhost/reaperd:latest
+start_reaperd_pod() {
+  podman_image >/dev/null 2>&1
+  podman image exists $REAPERD_POD_IMAGE ||
+    podman load -q -i /opt/lab/reaperd-image.tar >$OUT/_sd/reaperd-image-load.log 2>&1 ||
+    say "INFO reaperd-pod: podman load failed: $(tail -2 $OUT/_sd/reaperd-image-load.log | tr '\n' ' ')"
+  local d=/run/lab-reaperd-pod
+  rm -rf $d && mkdir -p $d/conf $d/run $d/state $d/textfile /var/log/pods
+  cp /opt/lab/reaperd-pod.toml $d/conf/reaperd.toml
+  podman rm -f -t 0 lab-reaperd >/dev/null 2>&1
+  podman run -d --name lab-reaperd --pid=host --network=none --log-driver=k8s-file \
+    --cap-drop=ALL --cap-add=KILL,SYS_PTRACE,DAC_OVERRIDE,SYS_RESOURCE,IPC_LOCK,SYS_NICE \
+    --security-opt no-new-privileges --read-only --memory=64m --memory-swap=64m --cpus=0.1 \
+    -v /sys/fs/cgroup:/sys/fs/cgroup:ro -v /var/log/pods:/var/log/pods:ro \
+    -v $d/conf:/etc/reaperd:ro -v $d/run:/run/reaperd -v $d/state:/var/lib/reaperd \
+    -v $d/textfile:/var/lib/node_exporter/textfile_collector \
+    $REAPERD_POD_IMAGE run --config /etc/reaperd/reaperd.toml >$OUT/_sd/reaperd-pod-run.log 2>&1 ||
+    say "INFO reaperd-pod: podman run failed: $(tail -3 $OUT/_sd/reaperd-pod-run.log | tr '\n' ' ')"
+  for _ in $(seq 1 50); do
+    podman logs lab-reaperd 2>&1 | grep -q '\] start .*version=' && break
+    sleep 0.2
+  done
+  DPID=$(podman inspect -f '{{.State.Pid}}' lab-reaperd 2>/dev/null)
+  [ -n "$DPID" ] || DPID=0
+  say "INFO reaperd-pod: pid $DPID cgroupns $(readlink /proc/$DPID/ns/cgroup) (host $(readlink /proc/1/ns/cgroup))," \
+    "$(podman logs lab-reaperd 2>&1 | grep -o 'cgroup_ns_base=[^ ]*' | head -1)"
+}
+
 stop_contender() {
   local c=$1 u
   u=$(unit_of "$c")
   [ -n "$u" ] && systemctl stop "$u"
+  [ "$c" = reaperd-pod ] && podman rm -f -t 2 lab-reaperd >/dev/null 2>&1
   systemctl unmask --runtime systemd-oomd.service systemd-oomd.socket >/dev/null 2>&1
   if [ "$c" = systemd-oomd ]; then
     systemctl stop systemd-oomd.socket
@@ -255,6 +291,8 @@ run_podman() {
   podman info >/dev/null 2>&1 && podman ps >/dev/null 2>&1 && engine=1
   journalctl -k --since "$since" --no-pager >$dir/kernel.log 2>&1
   [ -n "$(unit_of "$c")" ] && journalctl -u "$(unit_of "$c")" --since "$since" --no-pager -o cat >$dir/daemon.log 2>&1
+  # The pod's log is its stderr ("reaperd[LEVEL] event ..."): cut to the journal's form.
+  [ "$c" = reaperd-pod ] && podman logs lab-reaperd 2>&1 | sed 's/^reaperd\[[a-z]*\] //' >$dir/daemon.log
   # Kernel OOM kills: every "Killed process" line; memcg ones name the container's scope.
   local kk kk_leaker
   kk=$(grep -c 'Killed process' $dir/kernel.log || true)
@@ -262,9 +300,10 @@ run_podman() {
   # Who the contender killed (its own log lines), and the reaperd kill line's container field.
   local who="" named=""
   case $c in
-    reaperd)
+    reaperd | reaperd-pod)
       who=$(grep -E '^kill seq' $dir/daemon.log | grep -o 'comm=[^ ]* uid=[^ ]* cgroup=[^ ]*' | tr '\n' ' ')
-      named=$(grep -E '^kill seq' $dir/daemon.log | grep -o 'container=[^ ]*' | head -1) ;;
+      named=$(grep -E '^kill seq' $dir/daemon.log | grep -o 'container=[^ ]*' | head -1)
+      [ "$c" = reaperd-pod ] && named="$named $(grep -o 'cgroup_ns_base=[^ ]*' $dir/daemon.log | head -1)" ;;
     systemd-oomd) who=$(grep -E '^Killed ' $dir/daemon.log | cut -d' ' -f2 | tr '\n' ' ') ;;
     earlyoom | nohang | oomd) who=$(grep -iE 'sending SIG|kill' $dir/daemon.log | head -5 | tr '\n' ' ') ;;
   esac
