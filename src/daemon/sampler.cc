@@ -1,10 +1,14 @@
 #include "daemon/sampler.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <optional>
 
 #include "proc/cgroup_memory.h"
 #include "proc/meminfo.h"
 #include "proc/psi.h"
+#include "proc/swaps.h"
 #include "proc/vmstat.h"
 #include "scan/cgroup_limits.h"
 
@@ -72,6 +76,7 @@ Result<void> Sampler::SampleSystem(pressure::PressureSample& s) noexcept {
   s.available_bytes = mem->mem_available;
   s.swap_total_bytes = mem->swap_total;
   s.swap_free_bytes = mem->swap_free;
+  if (s.swap_total_bytes > 0) CountZramAsItsWorth(s);
 
   if (auto p = view_.Read(sys::Root::kProc, "pressure/memory", buf_)) {
     if (auto psi = proc::ParsePsi({buf_.data(), p->size})) {
@@ -91,6 +96,36 @@ Result<void> Sampler::SampleSystem(pressure::PressureSample& s) noexcept {
     }
   }
   return {};
+}
+
+void Sampler::CountZramAsItsWorth(pressure::PressureSample& s) noexcept {
+  auto r = view_.Read(sys::Root::kProc, "swaps", buf_);
+  if (!r) return;
+  auto swaps = proc::ParseSwaps({buf_.data(), r->size});
+  if (!swaps) return;
+  std::uint64_t zram_total = 0, zram_free = 0;
+  for (std::size_t i = 0; i < swaps->n; ++i) {
+    const proc::SwapDevice& d = swaps->dev[i];
+    if (d.zram < 0) continue;
+    // Swap on zram: its size and free space out, what it is worth as memory in.
+    const std::uint64_t free = d.size_bytes - std::min(d.used_bytes, d.size_bytes);
+    s.swap_total_bytes -= std::min(d.size_bytes, s.swap_total_bytes);
+    s.swap_free_bytes -= std::min(free, s.swap_free_bytes);
+    char path[48];
+    auto end = fmt::format_to_n(path, sizeof(path) - 1, "block/zram{}/mm_stat", d.zram).out;
+    *end = '\0';
+    std::optional<proc::ZramStat> stat;
+    if (auto m = view_.Read(sys::Root::kSys, path, buf_)) {
+      if (auto z = proc::ParseZramMmStat({buf_.data(), m->size})) stat = *z;
+    }
+    const proc::SwapWorth w = proc::ZramWorth(d, stat ? &*stat : nullptr);
+    s.swap_total_bytes += w.total_bytes;
+    s.swap_free_bytes += w.free_bytes;
+    zram_total += d.size_bytes;
+    zram_free += free;
+  }
+  s.zram_swap_bytes = zram_total;
+  s.zram_swap_free_bytes = zram_free;
 }
 
 Result<void> Sampler::SampleCgroup(pressure::PressureSample& s) noexcept {

@@ -1,5 +1,5 @@
-// The sampler reads one PressureSample for a scope: MemAvailable, swap and PSI for the
-// system; for a cgroup, the least headroom of any level up to the root before its memory.high
+// The sampler reads one PressureSample for a scope: MemAvailable, swap (swap on zram as the
+// RAM it would free, not as free memory) and PSI for the system; for a cgroup, the least headroom of any level up to the root before its memory.high
 // or memory.max (v1: memory.limit_in_bytes), with reclaimable page cache counted as
 // available (scan::ReadCgroupLimits), and memory.pressure (v2). Reads go into member buffers: no
 // allocation per sample after construction.
@@ -38,6 +38,8 @@ class Sampler {
 
  private:
   Result<void> SampleSystem(pressure::PressureSample& s) noexcept;
+  // Swap on zram counted as the memory it frees, not as free memory (proc/swaps.h).
+  void CountZramAsItsWorth(pressure::PressureSample& s) noexcept;
   Result<void> SampleCgroup(pressure::PressureSample& s) noexcept;
   Result<std::size_t> ReadCg(const std::string& file) noexcept;
 

@@ -13,8 +13,11 @@ struct PressureSample {
   std::int64_t t_ns = 0;              // monotonic time of the reading
   std::uint64_t total_bytes = 0;      // MemTotal, or the cgroup limit
   std::uint64_t available_bytes = 0;  // MemAvailable, or limit - usage + reclaimable file
+  // Swap as memory: swap on zram counts as the RAM it would free (proc/swaps.h), not its size.
   std::uint64_t swap_total_bytes = 0;
   std::uint64_t swap_free_bytes = 0;
+  std::uint64_t zram_swap_bytes = 0;       // the zram devices' size (0: none), for reports
+  std::uint64_t zram_swap_free_bytes = 0;  // and their free space, as /proc/swaps says
   std::uint64_t psi_some_total_us = 0;  // PSI "some" total= (not avg10, which lags)
   std::uint64_t psi_full_total_us = 0;  // PSI "full" total=
   bool has_psi = true;                  // false: the scope has no PSI of its own

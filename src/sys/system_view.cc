@@ -144,6 +144,14 @@ Result<RealSystemView> RealSystemView::Open(std::string proc_root, std::string c
   RealSystemView v;
   v.proc_.Reset(::open(proc_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!v.proc_) return Fail(Error::Sys(errno, "open proc root"));
+  {
+    std::string sys_root = "/sys";
+    if (proc_root != "/proc") {
+      const auto slash = proc_root.find_last_of('/');
+      sys_root = (slash == std::string::npos ? std::string(".") : proc_root.substr(0, slash)) + "/sys";
+    }
+    v.sys_.Reset(::open(sys_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  }
   if (cgroup_root.empty()) {
     if (FileContainsWord("/sys/fs/cgroup/cgroup.controllers", "memory")) {
       cgroup_root = "/sys/fs/cgroup";

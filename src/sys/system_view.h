@@ -18,7 +18,8 @@
 
 namespace reaperd::sys {
 
-enum class Root : unsigned char { kProc, kCgroup };
+// kSys: /sys (zram's block devices); a view of fixture trees finds it beside its proc root.
+enum class Root : unsigned char { kProc, kCgroup, kSys };
 enum class CgroupVersion : unsigned char { kNone, kV1, kV2 };
 
 struct ReadResult {
@@ -80,7 +81,8 @@ class SystemView {
 class RealSystemView final : public SystemView {
  public:
   // Opens proc_root and cgroup_root. An empty cgroup_root means: detect (/sys/fs/cgroup if
-  // it is cgroup v2 with the memory controller, else the v1 memory hierarchy).
+  // it is cgroup v2 with the memory controller, else the v1 memory hierarchy). The sys root
+  // is /sys beside /proc, and "sys" beside any other proc root (a fixture tree's).
   static Result<RealSystemView> Open(std::string proc_root = "/proc", std::string cgroup_root = "");
 
   Result<ReadResult> Read(Root root, std::string_view path, std::span<char> buf) noexcept override;
@@ -105,10 +107,13 @@ class RealSystemView final : public SystemView {
 
  private:
   RealSystemView() = default;
-  int RootFd(Root r) const noexcept { return r == Root::kProc ? proc_.get() : cgroup_.get(); }
+  int RootFd(Root r) const noexcept {
+    return r == Root::kProc ? proc_.get() : r == Root::kSys ? sys_.get() : cgroup_.get();
+  }
 
   UniqueFd proc_;
   UniqueFd cgroup_;
+  UniqueFd sys_;  // may be closed: no /sys (reads fail with EBADF)
   std::string cgroup_root_;
   std::string cgroup_ns_base_;
   CgroupVersion version_ = CgroupVersion::kNone;

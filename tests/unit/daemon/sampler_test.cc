@@ -3,6 +3,10 @@
 #include "daemon/sampler.h"
 
 #include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include "sys/clock.h"
 #include "sys/system_view.h"
@@ -67,6 +71,43 @@ TEST(Sampler, SystemScopeReadsMeminfoPsiAndVmstat) {
   EXPECT_TRUE(r->has_psi);
   EXPECT_EQ(r->psi_some_total_us, 1777u);
   EXPECT_EQ(r->psi_full_total_us, 507u);
+}
+
+// A desktop with 4 GiB of RAM, 1 GiB available, and swap on zram of 4 GiB holding 1 GiB at
+// 4:1 (256 MiB of RAM) beside a 1 GiB swap file. Red on the old code: the zram device counted
+// as 4 GiB of swap with 3 GiB free, so headroom read (1 + 4) / (4 + 5) = 56 % where what is
+// left is 1 GiB of RAM, 1 GiB of file and what 3 GiB more of zram would free (2.25 GiB).
+TEST(Sampler, SwapOnZramCountsAsTheMemoryItFrees) {
+  char templ[] = "/tmp/reaperd-zram-XXXXXX";
+  ASSERT_NE(::mkdtemp(templ), nullptr);
+  const std::string root = templ;
+  auto put = [&](const std::string& rel, const std::string& text) {
+    std::filesystem::create_directories(std::filesystem::path(root + "/" + rel).parent_path());
+    std::ofstream(root + "/" + rel) << text;
+  };
+  put("proc/meminfo",
+      "MemTotal: 4194304 kB\nMemFree: 524288 kB\nMemAvailable: 1048576 kB\n"
+      "SwapTotal: 5242876 kB\nSwapFree: 4194300 kB\n");
+  put("proc/swaps",
+      "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n"
+      "/dev/zram0                              partition\t4194300\t\t1048576\t\t100\n"
+      "/swapfile                               file\t\t1048576\t\t0\t\t-2\n");
+  put("sys/block/zram0/mm_stat", "1073741824 260046848 268435456 0 268435456 0 0 0\n");
+  put("cg/memory.usage_in_bytes", "0\n");
+  auto view = sys::RealSystemView::Open(root + "/proc", root + "/cg");
+  ASSERT_TRUE(view.has_value());
+  sys::FakeClock clock;
+  Sampler s(*view, clock, policy::Scope{});
+  auto r = s.Sample();
+  ASSERT_TRUE(r.has_value()) << r.error().ToString();
+  constexpr std::uint64_t kKiB = 1024;
+  const std::uint64_t zram_free = (4194300 - 1048576) * kKiB;
+  // The swap file as it is, the zram device as 3/4 of its size and of its free space.
+  EXPECT_EQ(r->swap_total_bytes, 1048576 * kKiB + 4194300 * kKiB / 4 * 3);
+  EXPECT_EQ(r->swap_free_bytes, 1048576 * kKiB + zram_free / 4 * 3);
+  EXPECT_EQ(r->zram_swap_bytes, 4194300 * kKiB);
+  EXPECT_EQ(r->zram_swap_free_bytes, zram_free);
+  std::filesystem::remove_all(root);
 }
 
 TEST(Sampler, MissingCgroupIsAnErrorNotACrash) {
