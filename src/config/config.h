@@ -91,6 +91,9 @@ struct DetectorConfig {
   // PSI: sustained stall share (percent of wall time) over a window.
   double psi_some_warn_percent = 10.0;
   double psi_full_kill_percent = 40.0;
+  // Swap nearly full and memory low (systemd-oomd's SwapUsedLimit, for ManagedOOMSwap=kill):
+  // with swap and memory both used at least this much, kill the largest swap user. 0: off.
+  double swap_used_kill_percent = 90.0;
   int psi_window_ms = 1000;
   int psi_sustain_ms = 2000;
   // Sampling interval adapts between these.

@@ -15,6 +15,7 @@ void DiffLive(const Config& running, const Config& fresh, std::vector<std::strin
   REAPERD_DIFF(detector, kill_time_to_exhaustion_ms);
   REAPERD_DIFF(detector, psi_some_warn_percent);
   REAPERD_DIFF(detector, psi_full_kill_percent);
+  REAPERD_DIFF(detector, swap_used_kill_percent);
   REAPERD_DIFF(detector, psi_window_ms);
   REAPERD_DIFF(detector, psi_sustain_ms);
   REAPERD_DIFF(detector, interval_fast_ms);

@@ -102,6 +102,7 @@ void DecodeDetector(const toml::table& table, DetectorConfig& out, ParseContext&
   r.Int("kill_time_to_exhaustion_ms", out.kill_time_to_exhaustion_ms, 0, 60000);
   r.Double("psi_some_warn_percent", out.psi_some_warn_percent, 0, 100);
   r.Double("psi_full_kill_percent", out.psi_full_kill_percent, 0, 100);
+  r.Double("swap_used_kill_percent", out.swap_used_kill_percent, 0, 100);
   // The kernel accepts PSI trigger windows of 500 ms to 10 s.
   r.Int("psi_window_ms", out.psi_window_ms, 500, 10000);
   r.Int("psi_sustain_ms", out.psi_sustain_ms, 0, 60000);

@@ -52,6 +52,7 @@ SmallString<96> ReasonsText(pressure::Reasons r) noexcept {
   add(pressure::kReasonPsiFullSustained, "psi_full");
   add(pressure::kReasonVictimPending, "victim_pending");
   add(pressure::kReasonManagedOomPressure, "managed_oom_pressure");
+  add(pressure::kReasonSwapExhausted, "swap_exhausted");
   return SmallString<96>(n == 0 ? std::string_view("none") : std::string_view(buf.data(), n));
 }
 

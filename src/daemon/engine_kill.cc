@@ -121,6 +121,7 @@ void Engine::KillIn(std::size_t i, const pressure::Decision& d) {
   growth_[i].Observe(snap, false);  // the table does not grow on the kill path
   ranker_->RankInto(snap, options_.self, skipped_, ranking, &growth_[i]);
   if (st.scope.kind == policy::ScopeKind::kSystem) NoteTop(ranking, snap);
+  if ((d.reasons & pressure::kReasonSwapExhausted) != 0) policy::LeadWithLargestSwap(ranking);
   const sys::Nanos t_ranked = clock_.Now();
   stages_.rank_ns = t_ranked - t_rank;
   const std::uint64_t vouched_before = builder_.sharer_watch().vouched();

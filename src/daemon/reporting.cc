@@ -193,7 +193,7 @@ void Reporting::OnKillDecision(const KillDecision& k) {
   }
   try {
     const std::string name = k.scope->Name();
-    for (pressure::Reasons bit = 1; bit != 0 && bit <= pressure::kReasonManagedOomPressure;
+    for (pressure::Reasons bit = 1; bit != 0 && bit <= pressure::kReasonLast;
          bit = static_cast<pressure::Reasons>(bit << 1)) {
       if ((k.decision->reasons & bit) == 0 || bit == pressure::kReasonVictimPending) continue;
       std::string reason = ReasonsString(bit);

@@ -1,8 +1,8 @@
 // The sampler reads one PressureSample for a scope: MemAvailable, swap (swap on zram as the
-// RAM it would free, not as free memory) and PSI for the system; for a cgroup, the least headroom of any level up to the root before its memory.high
-// or memory.max (v1: memory.limit_in_bytes), with reclaimable page cache counted as
-// available (scan::ReadCgroupLimits), and memory.pressure (v2). Reads go into member buffers: no
-// allocation per sample after construction.
+// RAM it would free, not as free memory) and PSI for the system; for a cgroup, the least headroom
+// of any level up to the root before its memory.high or memory.max (v1: memory.limit_in_bytes),
+// with reclaimable page cache counted as available (scan::ReadCgroupLimits), and memory.pressure
+// (v2). Reads go into member buffers: no allocation per sample after construction.
 #pragma once
 
 #include <array>

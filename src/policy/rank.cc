@@ -271,4 +271,19 @@ void Ranker::RankInto(const Snapshot& snapshot, pid_t self, const std::vector<Pr
   });
 }
 
+void LeadWithLargestSwap(Ranking& ranking) noexcept {
+  auto& c = ranking.candidates;
+  if (c.size() < 2) return;
+  const Score& first = c.front();
+  auto alike = [&](const Score& s) {
+    return (s.avoid != AvoidReason::kNone) == (first.avoid != AvoidReason::kNone) &&
+           s.tier == first.tier && s.qos_tier == first.qos_tier;
+  };
+  auto best = c.begin();
+  for (auto it = c.begin() + 1; it != c.end() && alike(*it); ++it) {
+    if (it->swap > best->swap) best = it;
+  }
+  std::rotate(c.begin(), best, best + 1);
+}
+
 }  // namespace reaperd::policy

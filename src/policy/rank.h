@@ -154,6 +154,12 @@ struct Ranking {
   std::vector<std::pair<pid_t, std::uint32_t>> by_pid;
 };
 
+// For a swap-exhausted kill (systemd-oomd's ManagedOOMSwap takes the largest swap user): the
+// candidate with the most swap among those ranked alike with the first (the same avoidance,
+// preference and QoS tier: never past a preference or a protection) moves to the front, the
+// others keep their order. No allocation.
+void LeadWithLargestSwap(Ranking& ranking) noexcept;
+
 // Identity of a process across snapshots: PID plus start time.
 struct ProcessId {
   pid_t pid = 0;

@@ -157,6 +157,20 @@ Decision Detector::Update(const PressureSample& s) noexcept {
     d.reasons |= kReasonPsiFullSustained;
   }
 
+  // Swap nearly full and memory low (systemd-oomd's SwapUsedLimit): both used past the limit.
+  if (cfg_.swap_used_kill_percent > 0 && s.swap_total_bytes > 0 && s.total_bytes > 0) {
+    const double swap_used =
+        100.0 - 100.0 * static_cast<double>(std::min(s.swap_free_bytes, s.swap_total_bytes)) /
+                    static_cast<double>(s.swap_total_bytes);
+    const double mem_used =
+        100.0 - 100.0 * static_cast<double>(std::min(s.available_bytes, s.total_bytes)) /
+                    static_cast<double>(s.total_bytes);
+    if (swap_used >= cfg_.swap_used_kill_percent && mem_used >= cfg_.swap_used_kill_percent) {
+      level = Level::kKill;
+      d.reasons |= kReasonSwapExhausted;
+    }
+  }
+
   // No second victim while the first one's memory is on its way back.
   if (pending_.active && level == Level::kKill) {
     level = Level::kReclaim;

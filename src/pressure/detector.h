@@ -18,6 +18,8 @@
 //   psi_full_kill_percent for psi_sustain_ms gives kill, if less than
 //   kPsiKillMaxAvailablePercent of the memory is available (else reclaim). A short burst
 //   never does.
+// - Swap and memory both used at least swap_used_kill_percent (systemd-oomd's SwapUsedLimit)
+//   gives kill with kReasonSwapExhausted; the engine then takes the largest swap user.
 // - After NoteKill(), no kill decision (capped to reclaim, with kReasonVictimPending) until the
 //   victim's memory is visibly back (headroom rose by victim_return_percent of its bytes), or
 //   the reaper reported it done victim_settle_ms ago, or its deadline passed. Then the PSI

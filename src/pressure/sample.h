@@ -18,11 +18,11 @@ struct PressureSample {
   std::uint64_t swap_free_bytes = 0;
   std::uint64_t zram_swap_bytes = 0;       // the zram devices' size (0: none), for reports
   std::uint64_t zram_swap_free_bytes = 0;  // and their free space, as /proc/swaps says
-  std::uint64_t psi_some_total_us = 0;  // PSI "some" total= (not avg10, which lags)
-  std::uint64_t psi_full_total_us = 0;  // PSI "full" total=
-  bool has_psi = true;                  // false: the scope has no PSI of its own
-  std::uint64_t refault_total = 0;      // workingset refaults (0 when unknown)
-  std::uint64_t scan_total = 0;         // pages scanned by reclaim (0 when unknown)
+  std::uint64_t psi_some_total_us = 0;     // PSI "some" total= (not avg10, which lags)
+  std::uint64_t psi_full_total_us = 0;     // PSI "full" total=
+  bool has_psi = true;                     // false: the scope has no PSI of its own
+  std::uint64_t refault_total = 0;         // workingset refaults (0 when unknown)
+  std::uint64_t scan_total = 0;            // pages scanned by reclaim (0 when unknown)
 };
 
 enum class Level : std::uint8_t { kOk, kWarn, kReclaim, kKill };
@@ -38,6 +38,9 @@ enum Reason : std::uint8_t {
                                        // not visibly back yet and its deadline has not passed
   kReasonManagedOomPressure = 1 << 5,  // a unit's ManagedOOMMemoryPressure=kill limit was
                                        // exceeded (daemon/engine_managed_oom.cc)
+  kReasonSwapExhausted = 1 << 6,       // swap and memory both used past swap_used_kill_percent
+                                       // (systemd-oomd's SwapUsedLimit): the largest swap user
+  kReasonLast = kReasonSwapExhausted,
 };
 using Reasons = std::uint8_t;
 

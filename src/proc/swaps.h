@@ -34,9 +34,9 @@ Result<SwapList> ParseSwaps(std::string_view text) noexcept;
 
 // /sys/block/zramN/mm_stat, its first four fields (bytes).
 struct ZramStat {
-  std::uint64_t orig_bytes = 0;      // data stored, uncompressed
-  std::uint64_t compr_bytes = 0;     // compressed
-  std::uint64_t mem_used_bytes = 0;  // RAM the device holds, its allocator's overhead included
+  std::uint64_t orig_bytes = 0;       // data stored, uncompressed
+  std::uint64_t compr_bytes = 0;      // compressed
+  std::uint64_t mem_used_bytes = 0;   // RAM the device holds, its allocator's overhead included
   std::uint64_t mem_limit_bytes = 0;  // 0: none
 };
 Result<ZramStat> ParseZramMmStat(std::string_view text) noexcept;

@@ -19,6 +19,7 @@ json Reasons(pressure::Reasons r) {
   if (r & pressure::kReasonPsiFullSustained) a.push_back("psi_full");
   if (r & pressure::kReasonVictimPending) a.push_back("victim_pending");
   if (r & pressure::kReasonManagedOomPressure) a.push_back("managed_oom_pressure");
+  if (r & pressure::kReasonSwapExhausted) a.push_back("swap_exhausted");
   return a;
 }
 

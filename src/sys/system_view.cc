@@ -148,7 +148,8 @@ Result<RealSystemView> RealSystemView::Open(std::string proc_root, std::string c
     std::string sys_root = "/sys";
     if (proc_root != "/proc") {
       const auto slash = proc_root.find_last_of('/');
-      sys_root = (slash == std::string::npos ? std::string(".") : proc_root.substr(0, slash)) + "/sys";
+      sys_root =
+          (slash == std::string::npos ? std::string(".") : proc_root.substr(0, slash)) + "/sys";
     }
     v.sys_.Reset(::open(sys_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   }

@@ -117,6 +117,7 @@ Config FullExpected() {
                 .kill_time_to_exhaustion_ms = 3000,
                 .psi_some_warn_percent = 20.0,
                 .psi_full_kill_percent = 60.0,
+                .swap_used_kill_percent = 80.0,
                 .psi_window_ms = 2000,
                 .psi_sustain_ms = 500,
                 .interval_fast_ms = 50,

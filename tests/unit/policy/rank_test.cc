@@ -46,6 +46,25 @@ TEST(Rank, KernelBadnessOrdersByFootprint) {
   EXPECT_EQ(small.total, 16 * 256);
 }
 
+// A swap-exhausted kill takes the largest swap user (systemd-oomd's ManagedOOMSwap), but
+// never past a preference: the avoided process with more swap stays behind.
+TEST(Rank, SwapExhaustedKillLeadsWithTheLargestSwapUser) {
+  auto s = Snap({Proc(10, "big", 300), Proc(11, "swapper", 100), Proc(12, "mid", 200),
+                 Proc(13, "avoided", 10)});
+  s.processes[1].swap = 150 * kMiB;  // badness 250 MiB: second by badness, first by swap
+  s.processes[2].swap = 20 * kMiB;
+  s.processes[3].swap = 900 * kMiB;
+  s.processes[3].oomd = kOomdAvoid;
+  Ranker r(config::RankConfig{});
+  auto ranking = r.Rank(s, 999);
+  ASSERT_EQ(ranking.candidates.size(), 4u);
+  ASSERT_EQ(s.processes[ranking.candidates[0].index].pid, 10);
+  LeadWithLargestSwap(ranking);
+  std::vector<pid_t> order;
+  for (const Score& c : ranking.candidates) order.push_back(s.processes[c.index].pid);
+  EXPECT_EQ(order, (std::vector<pid_t>{11, 10, 12, 13}));
+}
+
 TEST(Rank, AdjScalesLikeTheKernel) {
   // 500 * (1048576 / 1000) = 500 * 1048 pages: the kernel divides before multiplying.
   auto s = Snap({Proc(10, "a", 100, 500), Proc(11, "b", 1000)});

@@ -259,6 +259,42 @@ TEST(Detector, SwapCountsAsHeadroom) {
   EXPECT_NEAR(dec.available_percent, 26.5, 1e-9);
 }
 
+// systemd-oomd's SwapUsedLimit: RAM and swap both 95% used. Headroom (50 + 50) / 2000 = 5%
+// is above the kill floor (4%): red on the old code, which only reclaimed here while the
+// machine swapped itself to a halt.
+TEST(Detector, SwapAndMemoryBothNearlyFullKill) {
+  Detector d(config::DetectorConfig{});
+  PressureSample s = At(0, 50);
+  s.swap_total_bytes = kTotal;
+  s.swap_free_bytes = 50 * kMiB;
+  Decision dec = d.Update(s);
+  EXPECT_EQ(dec.level, Level::kKill);
+  EXPECT_NE(dec.reasons & kReasonSwapExhausted, 0);
+  // Swap nearly full with memory to spare, or memory low with swap to spare: not this rule.
+  Detector d2(config::DetectorConfig{});
+  s = At(0, 300);
+  s.swap_total_bytes = kTotal;
+  s.swap_free_bytes = 10 * kMiB;
+  dec = d2.Update(s);
+  EXPECT_EQ(dec.reasons & kReasonSwapExhausted, 0);
+  Detector d3(config::DetectorConfig{});
+  s = At(0, 50);
+  s.swap_total_bytes = kTotal;
+  s.swap_free_bytes = 500 * kMiB;
+  dec = d3.Update(s);
+  EXPECT_EQ(dec.reasons & kReasonSwapExhausted, 0);
+  // Off at 0, and never without swap.
+  config::DetectorConfig off;
+  off.swap_used_kill_percent = 0;
+  Detector d4(off);
+  s = At(0, 50);
+  s.swap_total_bytes = kTotal;
+  s.swap_free_bytes = 50 * kMiB;
+  EXPECT_EQ(d4.Update(s).reasons & kReasonSwapExhausted, 0);
+  Detector d5(config::DetectorConfig{});
+  EXPECT_EQ(d5.Update(At(0, 50)).reasons & kReasonSwapExhausted, 0);
+}
+
 TEST(Trace, ParsesLinesCommentsAndErrors) {
   auto ok = ParseTraceLine("5 10 7 0 0 100 50 3 0  # note");
   ASSERT_TRUE(ok && *ok);

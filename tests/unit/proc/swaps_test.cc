@@ -37,7 +37,8 @@ TEST(Swaps, ParsesDevicesAndKnowsZram) {
 }
 
 TEST(Swaps, ParsesMmStat) {
-  auto z = ParseZramMmStat("1073741824 268435456 285212672        0 285212672     1000        0        0\n");
+  auto z = ParseZramMmStat(
+      "1073741824 268435456 285212672        0 285212672     1000        0        0\n");
   ASSERT_TRUE(z);
   EXPECT_EQ(z->orig_bytes, 1024 * kMiB);
   EXPECT_EQ(z->compr_bytes, 256 * kMiB);
