@@ -80,7 +80,8 @@ start_contender() {
 # run as deploy/kubernetes/daemonset.yaml runs it: host PID namespace, only the DaemonSet's
 # capabilities, no new privileges, a read-only root, the host's cgroup tree read-only, the
 # ConfigMap's reaperd.toml (/opt/lab/reaperd-pod.toml), the run, state, textfile and pod-log
-# directories, its requests as limits (64 MiB, 0.1 CPU). No --cgroupns: on cgroup v2 the
+# directories, its resources (64 MiB limit; 100m CPU requested, as a weight, REAPERD_POD_CPUS
+# for a quota). No --cgroupns: on cgroup v2 the
 # container gets a private cgroup namespace, as a pod does under containerd and CRI-O.
 REAPERD_POD_IMAGE=localhost/reaperd:latest
 start_reaperd_pod() {
@@ -94,7 +95,8 @@ start_reaperd_pod() {
   podman rm -f -t 0 lab-reaperd >/dev/null 2>&1
   podman run -d --name lab-reaperd --pid=host --network=none --log-driver=k8s-file \
     --cap-drop=ALL --cap-add=KILL,SYS_PTRACE,DAC_OVERRIDE,SYS_RESOURCE,IPC_LOCK,SYS_NICE \
-    --security-opt no-new-privileges --read-only --memory=64m --memory-swap=64m --cpus=0.1 \
+    --security-opt no-new-privileges --read-only --memory=64m --memory-swap=64m \
+    $([ -n "${REAPERD_POD_CPUS:-}" ] && echo --cpus=$REAPERD_POD_CPUS || echo --cpu-shares=102) \
     -v /sys/fs/cgroup:/sys/fs/cgroup:ro -v /var/log/pods:/var/log/pods:ro \
     -v $d/conf:/etc/reaperd:ro -v $d/run:/run/reaperd -v $d/state:/var/lib/reaperd \
     -v $d/textfile:/var/lib/node_exporter/textfile_collector \
