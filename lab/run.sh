@@ -174,7 +174,7 @@ boot_limit() {
   local n=0 s t=0
   for s in $1; do
     n=$((n + 1))
-    case $s in slow_leak) t=$((t + 90)) ;; cache_churn) t=$((t + 20)) ;; oomd_test) t=$((t + 150)) ;; podman) t=$((t + 150)) ;; browser) t=$((t + 180)) ;; *) t=$((t + 60)) ;; esac
+    case $s in slow_leak) t=$((t + 90)) ;; cache_churn) t=$((t + 20)) ;; oomd_test) t=$((t + 150)) ;; swap_fill) t=$((t + 150)) ;; podman) t=$((t + 150)) ;; browser) t=$((t + 180)) ;; *) t=$((t + 60)) ;; esac
   done
   echo $((t + n * 40 + 90))
 }

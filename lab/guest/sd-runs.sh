@@ -426,8 +426,60 @@ monitor() {
   done
 }
 
+# swap_fill (issue 15): a machine with swap, filling up. A 128 MiB swap file; a hog in
+# user.slice growing 8 MiB/s to 880 MiB (more than RAM and swap together). Records whether the
+# hog died, by whom (the contender's kill line, its reasons, or the kernel's OOM killer), and
+# the swap and MemAvailable at the contender's kill. For reaperd the expected reason is
+# swap_exhausted (swap and memory both 90 % used) before the kill floor and before the kernel.
+run_swap_fill() {
+  local c=$1 r=$2 dir=$OUT/$1/swap_fill/$2
+  mkdir -p "$dir"
+  say "INFO swap_fill begin $c $r uptime=$(cut -d' ' -f1 /proc/uptime)"
+  [ -f /swapfill ] || { fallocate -l 128M /swapfill && chmod 0600 /swapfill && mkswap /swapfill >/dev/null; }
+  swapon /swapfill
+  sync
+  echo 3 >/proc/sys/vm/drop_caches
+  local since t0 dead=0 waited=0
+  since=$(date '+%Y-%m-%d %H:%M:%S')
+  start_contender "$c"
+  sleep 2
+  systemd-run --unit lab-swapfill --slice=user.slice -p MemoryAccounting=yes \
+    /opt/lab/bin/hog 8192 901120 >/dev/null 2>&1
+  t0=$(date +%s)
+  while [ $(($(date +%s) - t0)) -lt 150 ]; do
+    [ "$(prop lab-swapfill.service ActiveState)" = active ] || { dead=1; break; }
+    sleep 0.5
+  done
+  waited=$(($(date +%s) - t0))
+  local result
+  result=$(prop lab-swapfill.service Result)
+  journalctl -k --since "$since" --no-pager >$dir/kernel.log 2>&1
+  [ -n "$(unit_of "$c")" ] && journalctl -u "$(unit_of "$c")" --since "$since" --no-pager -o cat >$dir/daemon.log 2>&1
+  local kk line reasons="" victim=""
+  kk=$(grep -c 'Killed process' $dir/kernel.log || true)
+  if [ "$c" = reaperd ]; then
+    line=$(grep -E '^kill_report seq' $dir/daemon.log | head -1)
+    reasons=$(grep -E '^kill seq' $dir/daemon.log | head -1 | grep -o 'reasons=[^ ]*' | cut -d= -f2)
+    victim=$(grep -E '^kill seq' $dir/daemon.log | head -1 | grep -o 'comm="[^"]*"' | tr -d '"')
+  else
+    victim=$(grep -iE 'sending SIG|kill' $dir/daemon.log | head -2 | tr -d '"\\' | cut -c1-160 | tr '\n' ' ')
+  fi
+  local verdict=FAIL
+  [ "$dead" = 1 ] && [ "$kk" = 0 ] && verdict=PASS
+  printf '{"scenario":"swap_fill","contender":"%s","rep":"%s","verdict":"%s","hog_dead":%d,"waited_s":%d,"unit_result":"%s","kernel_kills":%d,"reasons":"%s","victim":"%s","swap_at_end":"%s"}\n' \
+    "$c" "$r" $verdict $dead $waited "$result" "$kk" "$reasons" "$victim" \
+    "$(tail -1 /proc/swaps | awk '{print $3" "$4}')" >$dir/swap_fill.json
+  echo "LABRESULTSWAP $(cat $dir/swap_fill.json)"
+  systemctl stop lab-swapfill >/dev/null 2>&1
+  stop_contender "$c"
+  cleanup_units
+  swapoff /swapfill
+  save
+}
+
 run_one() {
   local c=$1 s=$2 r=$3 dir=$OUT/$1/$2/$3
+  [ "$s" = swap_fill ] && { run_swap_fill "$c" "$r"; return; }
   [ "$s" = browser ] && { run_browser "$c" "$r"; return; }
   [ "$s" = oomd_test ] && { run_oomd_test "$c" "$r"; return; }
   [ "$s" = podman ] && { run_podman "$c" "$r"; return; }
