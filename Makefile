@@ -93,6 +93,11 @@ lab-smoke:
 clean:
 	rm -rf $(BUILD)
 
+# The sanitizer and fuzzing builds compile at -O1 with line tables only (-g1): half the compile
+# time of RelWithDebInfo's -O2 -g (cli.cc under ASan+UBSan: 24 s against 46 s on the build
+# machine), still fast enough to run the live tests, and stack traces keep their file:line.
+SAN_OPT := -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG"
+
 # Hardening (issue 8). Fuzzing needs clang >= 16 (std::expected with libstdc++ 12) and its
 # libFuzzer runtime; each target runs FUZZ_SECONDS and any crash fails the run.
 FUZZ_SECONDS ?= 30
@@ -104,7 +109,7 @@ fuzz-deps:
 
 fuzz: deps fuzz-deps
 	cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=$(FUZZ_CXX) \
-	  -DREAPERD_FUZZ=ON -DREAPERD_TESTS=OFF -DREAPERD_BENCH=OFF
+	  -DREAPERD_FUZZ=ON -DREAPERD_TESTS=OFF -DREAPERD_BENCH=OFF $(SAN_OPT)
 	cmake --build build-fuzz -j $(JOBS)
 	FUZZ_SECONDS=$(FUZZ_SECONDS) bash fuzz/run.sh build-fuzz
 
@@ -112,14 +117,15 @@ fuzz: deps fuzz-deps
 SAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 sanitize: deps test-deps
 	cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DREAPERD_BENCH=OFF \
-	  -DREAPERD_SANITIZE=address,undefined -DCMAKE_CXX_FLAGS=-fno-sanitize-recover=all
+	  -DREAPERD_SANITIZE=address,undefined -DCMAKE_CXX_FLAGS=-fno-sanitize-recover=all \
+	  $(SAN_OPT)
 	cmake --build build-asan -j $(JOBS)
 	cd build-asan && $(SAN_ENV) ctest --output-on-failure --timeout 600 -j 1
 
 # TSan over the reaper queue and its threads: the kill unit tests and the real kill tests.
 tsan: deps
 	cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DREAPERD_BENCH=OFF \
-	  -DREAPERD_SANITIZE=thread
+	  -DREAPERD_SANITIZE=thread $(SAN_OPT)
 	cmake --build build-tsan -j $(JOBS) --target unit_kill integration reaperd
 	cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 	  ctest --output-on-failure --timeout 600 -j 1 -R '^(Killer|LastResort|SkipList|Job|Reaper|VictimBuilder|LogKillResult|KillLive)'
