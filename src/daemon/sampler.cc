@@ -99,10 +99,15 @@ Result<void> Sampler::SampleSystem(pressure::PressureSample& s) noexcept {
 }
 
 void Sampler::CountZramAsItsWorth(pressure::PressureSample& s) noexcept {
+  // Swap on disks only, and SwapTotal as it was: no zram device came or went.
+  if (!swaps_had_zram_ && s.swap_total_bytes == swaps_listed_at_total_) return;
   auto r = view_.Read(sys::Root::kProc, "swaps", buf_);
   if (!r) return;
   auto swaps = proc::ParseSwaps({buf_.data(), r->size});
   if (!swaps) return;
+  swaps_listed_at_total_ = s.swap_total_bytes;
+  swaps_had_zram_ = std::any_of(swaps->dev.begin(), swaps->dev.begin() + swaps->n,
+                                [](const proc::SwapDevice& d) { return d.zram >= 0; });
   std::uint64_t zram_total = 0, zram_free = 0;
   for (std::size_t i = 0; i < swaps->n; ++i) {
     const proc::SwapDevice& d = swaps->dev[i];

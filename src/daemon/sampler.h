@@ -49,6 +49,10 @@ class Sampler {
   bool v1_ = false;
   std::uint64_t own_ceiling_ = ~std::uint64_t{0};
   std::uint64_t own_usage_ = 0;
+  // /proc/swaps as last listed: at which SwapTotal, and whether it had a zram device. Without
+  // one it is listed again only when SwapTotal changes (swapon, swapoff).
+  std::uint64_t swaps_listed_at_total_ = ~std::uint64_t{0};
+  bool swaps_had_zram_ = false;
   std::string rel_;  // the scope's cgroup path relative to the cgroup root, with a '/'
   // Precomputed file paths, so sampling does not build strings.
   std::string stat_path_, psi_path_, swap_path_, oom_path_;

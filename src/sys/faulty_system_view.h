@@ -45,6 +45,9 @@ class FaultySystemView final : public SystemView {
   int injected(Fault f) const noexcept { return injected_[static_cast<int>(f)]; }
   int injected_total() const noexcept;
   const std::vector<std::string>& faulted_paths() const noexcept { return faulted_paths_; }
+  // The rules as added, with their `seen` counts: a rule that never fires (skip at its
+  // maximum) counts the calls on a path.
+  const std::vector<FaultRule>& rules() const noexcept { return rules_; }
 
   Result<ReadResult> Read(Root root, std::string_view path, std::span<char> buf) noexcept override;
   Result<UniqueFd> OpenDir(Root root, std::string_view path) noexcept override;

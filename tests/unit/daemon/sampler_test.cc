@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "sys/clock.h"
+#include "sys/faulty_system_view.h"
 #include "sys/system_view.h"
 
 namespace reaperd::daemon {
@@ -107,6 +108,56 @@ TEST(Sampler, SwapOnZramCountsAsTheMemoryItFrees) {
   EXPECT_EQ(r->swap_free_bytes, 1048576 * kKiB + zram_free / 4 * 3);
   EXPECT_EQ(r->zram_swap_bytes, 4194300 * kKiB);
   EXPECT_EQ(r->zram_swap_free_bytes, zram_free);
+  std::filesystem::remove_all(root);
+}
+
+// Swap on a disk only: /proc/swaps is read once, and again only when SwapTotal changes (a
+// swapon or swapoff), not at every sample: at the fast interval that was one read per 100 ms
+// that changed nothing. Red on the old code: `seen` 3 after three samples.
+TEST(Sampler, DiskSwapIsListedOnceUntilSwapTotalChanges) {
+  char templ[] = "/tmp/reaperd-swaps-XXXXXX";
+  ASSERT_NE(::mkdtemp(templ), nullptr);
+  const std::string root = templ;
+  auto put = [&](const std::string& rel, const std::string& text) {
+    std::filesystem::create_directories(std::filesystem::path(root + "/" + rel).parent_path());
+    std::ofstream(root + "/" + rel) << text;
+  };
+  put("proc/meminfo",
+      "MemTotal: 4194304 kB\nMemFree: 524288 kB\nMemAvailable: 1048576 kB\n"
+      "SwapTotal: 1048576 kB\nSwapFree: 1048576 kB\n");
+  put("proc/swaps",
+      "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n"
+      "/swapfile                               file\t\t1048576\t\t0\t\t-2\n");
+  put("cg/memory.usage_in_bytes", "0\n");
+  put("sys/block/zram0/mm_stat", "0 0 0 0 0 0 0 0\n");  // the view opens sys/ once
+  auto real = sys::RealSystemView::Open(root + "/proc", root + "/cg");
+  ASSERT_TRUE(real.has_value());
+  sys::FaultySystemView view(*real);
+  view.AddRule({.path_contains = "swaps", .skip = ~std::uint32_t{0}});  // counts, never fires
+  sys::FakeClock clock;
+  Sampler s(view, clock, policy::Scope{});
+  for (int i = 0; i < 3; ++i) {
+    auto r = s.Sample();
+    ASSERT_TRUE(r.has_value()) << r.error().ToString();
+    EXPECT_EQ(r->swap_total_bytes, std::uint64_t{1048576} * 1024);
+  }
+  EXPECT_EQ(view.rules()[0].seen, 1u) << "/proc/swaps read at every sample";
+  // swapon /dev/zram0 (1 GiB, empty: worth half its size until it holds 1 MiB).
+  put("proc/meminfo",
+      "MemTotal: 4194304 kB\nMemFree: 524288 kB\nMemAvailable: 1048576 kB\n"
+      "SwapTotal: 2097152 kB\nSwapFree: 2097152 kB\n");
+  put("proc/swaps",
+      "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n"
+      "/dev/zram0                              partition\t1048576\t\t0\t\t100\n"
+      "/swapfile                               file\t\t1048576\t\t0\t\t-2\n");
+  for (int i = 0; i < 2; ++i) {
+    auto r = s.Sample();
+    ASSERT_TRUE(r.has_value()) << r.error().ToString();
+    EXPECT_EQ(r->zram_swap_bytes, std::uint64_t{1048576} * 1024);
+    EXPECT_EQ(r->swap_total_bytes, std::uint64_t{1048576} * 1024 * 3 / 2);
+  }
+  // With zram the listing is read at every sample: its used space is the device's.
+  EXPECT_EQ(view.rules()[0].seen, 3u);
   std::filesystem::remove_all(root);
 }
 
