@@ -141,6 +141,8 @@ void Reporting::OnSample(const policy::Scope& scope, const pressure::PressureSam
     metrics_.Set("reaperd_pressure_full_percent", l, decision.psi_full_percent);
     metrics_.Set("reaperd_available_bytes", l, static_cast<double>(sample.available_bytes));
     metrics_.Set("reaperd_total_bytes", l, static_cast<double>(sample.total_bytes));
+    metrics_.Set("reaperd_swap_total_bytes", l, static_cast<double>(sample.swap_total_bytes));
+    metrics_.Set("reaperd_swap_free_bytes", l, static_cast<double>(sample.swap_free_bytes));
     metrics_.Set("reaperd_level", l, static_cast<double>(decision.level));
   } catch (...) {
   }

@@ -52,6 +52,10 @@ void Reporting::DefineMetrics() {
   m.Define("reaperd_available_bytes", MetricType::kGauge,
            "Memory available to the scope (MemAvailable, or limit minus usage).");
   m.Define("reaperd_total_bytes", MetricType::kGauge, "The scope's memory (MemTotal, or limit).");
+  m.Define("reaperd_swap_total_bytes", MetricType::kGauge,
+           "The scope's swap as headroom counts it (swap on zram at what it frees).");
+  m.Define("reaperd_swap_free_bytes", MetricType::kGauge,
+           "The scope's free swap as headroom counts it (swap on zram at what it frees).");
   m.Define("reaperd_level", MetricType::kGauge,
            "The scope's detector level: 0 ok, 1 warn, 2 reclaim, 3 kill.");
   m.Define("reaperd_log_lines_dropped_total", MetricType::kCounter,

@@ -1,7 +1,9 @@
-// Reporting forgets removed scopes: after RetainScopes, a scope no longer live is gone from the
-// status answer and its gauges from the metrics, while live scopes and every counter stay.
+// Reporting by scope. It forgets removed scopes: after RetainScopes, a scope no longer live is
+// gone from the status answer and its gauges from the metrics, while live scopes and every
+// counter stay. It carries each scope's swap.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -59,6 +61,38 @@ TEST(ReportingScopes, RetainScopesDropsTheGoneScopesStatusAndGaugesOnly) {
   EXPECT_EQ(r.metrics().Value("reaperd_kill_decisions_total",
                               {{"scope", "cgroup:/gone"}, {"reason", "x"}}),
             1);
+}
+
+// Swap as the detector counts it (swap on zram at what it frees) and the zram devices as they
+// are, in `reaperd status --json` and the metrics: an operator can see why headroom is what it
+// is on a machine with zram. Red before: no swap field in the status, no swap gauge.
+TEST(ReportingScopes, StatusAndMetricsCarryTheScopesSwap) {
+  config::Config cfg;
+  cfg.report.status_socket.clear();
+  cfg.report.metrics_textfile_path.clear();
+  cfg.report.metrics_listen.clear();
+  cfg.report.kill_report_path.clear();
+  NullSink sink;
+  Logger log(sink, LogLevel::kDebug);
+  Reporting r(cfg, log, /*dry_run=*/true);
+
+  pressure::PressureSample sample;
+  sample.available_bytes = 1000;
+  sample.total_bytes = 4000;
+  sample.swap_total_bytes = 3000;
+  sample.swap_free_bytes = 2000;
+  sample.zram_swap_bytes = 4096;
+  sample.zram_swap_free_bytes = 2048;
+  r.OnSample(policy::Scope{}, sample, pressure::Decision{});
+  const auto j = nlohmann::json::parse(r.StatusJson());
+  ASSERT_EQ(j["scopes"].size(), 1u);
+  const auto& sc = j["scopes"][0];
+  EXPECT_EQ(sc.value("swap_total_bytes", 0), 3000) << sc.dump();
+  EXPECT_EQ(sc.value("swap_free_bytes", 0), 2000);
+  EXPECT_EQ(sc.value("zram_swap_bytes", 0), 4096);
+  EXPECT_EQ(sc.value("zram_swap_free_bytes", 0), 2048);
+  EXPECT_EQ(r.metrics().Value("reaperd_swap_total_bytes", {{"scope", "system"}}), 3000);
+  EXPECT_EQ(r.metrics().Value("reaperd_swap_free_bytes", {{"scope", "system"}}), 2000);
 }
 
 }  // namespace
