@@ -228,6 +228,7 @@ void Engine::RefreshStanding(sys::Nanos now) {
       return;
     }
     standing_scan_ns_ = clock_.Now() - now;
+    NoteStandingUsed(i);
     growth_[i].Observe(standing, true);
     skip_.CopyTo(skipped_);
     ranker_->RankInto(standing, options_.self, skipped_, kill_ranking_, &growth_[i]);

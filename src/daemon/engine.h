@@ -202,7 +202,13 @@ class Engine {
   void DrillKillPath();
   // The snapshot a kill in scope i decides on: a cgroup scope's members, or the system's
   // standing snapshot refreshed (a full scan when it is older than kStandingMaxAgeNs).
-  Result<policy::Snapshot*> ScanForKill(std::size_t i, sys::Nanos now);
+  // whole: read the system scope whole even with a fresh standing snapshot.
+  Result<policy::Snapshot*> ScanForKill(std::size_t i, sys::Nanos now, bool whole = false);
+  // Ranks snap into kill_ranking_ for a kill in scope i on decision d.
+  void RankForKill(std::size_t i, policy::Snapshot& snap, const pressure::Decision& d);
+  // Whether a refreshed system snapshot's ranking can be trusted: no carried-over candidate
+  // could have grown past its first with the used memory that no re-read entry accounts for.
+  bool RefreshVouches(std::size_t i, const policy::Snapshot& snap, const pressure::Decision& d);
   // While the system scope is at warn or reclaim, and memory is still there to read /proc
   // with, a full scan of the standing snapshot every kStandingRefreshNs.
   void RefreshStanding(sys::Nanos now);
@@ -266,6 +272,11 @@ class Engine {
     // How the victim's mm sharers were found: "snapshot" (the system scope's snapshot holds
     // every process), "watched" (the sharer watch vouched), "walked" (a walk of /proc).
     const char* sharers = "snapshot";
+    // How the snapshot was read: "whole" (a scan), "refresh" (new processes and the top
+    // candidates read again, the rest carried over), "whole_after_refresh" (the refresh could
+    // not vouch for its first candidate: memory grew where it did not read).
+    const char* read = "whole";
+    double unseen_growth_mib = 0;  // used memory no refreshed entry accounts for
   };
   KillStages stages_;
 
@@ -319,6 +330,10 @@ class Engine {
   std::size_t standing_ = 0;
   // The system scope's top candidates at the last ranking: re-read at the next kill.
   std::int64_t standing_scan_ns_ = 0;  // how long the last whole read took
+  // The system's used memory (RAM and swap) at the standing snapshot's last whole read, from
+  // the sample before it; -1 when no sample came before it (the start-up's read).
+  std::int64_t standing_used_bytes_ = -1;
+  void NoteStandingUsed(std::size_t i) noexcept;
   // The refresh period and the age a kill accepts, stretched by standing_scan_ns_.
   std::int64_t StandingPeriodNs() const noexcept {
     return std::max<std::int64_t>(kStandingRefreshNs, kStandingDutyDivisor * standing_scan_ns_);

@@ -51,10 +51,11 @@ bool Engine::HoldForExiting(std::size_t i, const policy::Snapshot& snap, sys::Na
   return true;
 }
 
-Result<policy::Snapshot*> Engine::ScanForKill(std::size_t i, sys::Nanos now) {
+Result<policy::Snapshot*> Engine::ScanForKill(std::size_t i, sys::Nanos now, bool whole) {
   const policy::Scope& scope = status_[i].scope;
   const scan::ScanOptions options = scan::KillScanOptions(cfg_.rank);
   policy::Snapshot& spare = snaps_[1 - standing_];
+  stages_.read = "whole";
   if (scope.kind != policy::ScopeKind::kSystem) {
     if (auto r = scanner_.ScanInto(scope, options, spare); !r) return Fail(r.error());
     return &spare;
@@ -63,16 +64,54 @@ Result<policy::Snapshot*> Engine::ScanForKill(std::size_t i, sys::Nanos now) {
   // are read, so the decision costs the same with 100 or 10,000 processes. The spare becomes
   // the standing snapshot (the old one's entries were moved into it).
   policy::Snapshot& standing = snaps_[standing_];
-  const bool fresh = standing.full_at_ns != 0 && now - standing.full_at_ns <= StandingMaxAgeNs();
+  const bool fresh =
+      !whole && standing.full_at_ns != 0 && now - standing.full_at_ns <= StandingMaxAgeNs();
   auto r = fresh ? scanner_.RefreshInto(scope, options, {top_.data(), top_count_}, standing, spare)
                  : scanner_.ScanInto(scope, options, spare);
   standing_ = 1 - standing_;
-  if (r && !fresh) standing_scan_ns_ = clock_.Now() - now;
   if (!r) {
     spare.full_at_ns = 0;  // partly filled: the next kill reads everything
     return Fail(r.error());
   }
+  if (fresh) {
+    stages_.read = "refresh";
+  } else {
+    standing_scan_ns_ = clock_.Now() - now;
+    NoteStandingUsed(i);
+  }
   return &spare;
+}
+
+void Engine::NoteStandingUsed(std::size_t i) noexcept {
+  const pressure::PressureSample& s = status_[i].sample;
+  standing_used_bytes_ = s.t_ns == 0 ? -1 : static_cast<std::int64_t>(UsedBytes(s));
+}
+
+void Engine::RankForKill(std::size_t i, policy::Snapshot& snap, const pressure::Decision& d) {
+  skip_.CopyTo(skipped_);
+  growth_[i].Observe(snap, false);  // the table does not grow on the kill path
+  ranker_->RankInto(snap, options_.self, skipped_, kill_ranking_, &growth_[i]);
+  if ((d.reasons & pressure::kReasonSwapExhausted) != 0) policy::LeadWithLargestSwap(kill_ranking_);
+}
+
+bool Engine::RefreshVouches(std::size_t i, const policy::Snapshot& snap,
+                            const pressure::Decision& d) {
+  // Used memory is what processes hold (and the kernel): whatever of its growth since the
+  // whole read the re-read and new processes do not account for grew in a carried-over one
+  // (or outside any process). Memory may have gone on filling between the sample and the
+  // re-reads, at most at the fastest fill rate.
+  if (standing_used_bytes_ < 0) return false;
+  const pressure::PressureSample& s = status_[i].sample;
+  const double late_s = static_cast<double>(std::max<sys::Nanos>(snap.taken_at_ns - s.t_ns, 0)) /
+                        static_cast<double>(sys::kSecond);
+  const double unseen = static_cast<double>(static_cast<std::int64_t>(UsedBytes(s)) -
+                                            standing_used_bytes_ - snap.seen_growth_bytes) +
+                        pressure::kMaxFillBytesPerSecond * late_s;
+  stages_.unseen_growth_mib = std::max(unseen, 0.0) / (1024.0 * 1024.0);
+  const auto pages = static_cast<std::int64_t>(std::max(unseen, 0.0)) /
+                     static_cast<std::int64_t>(std::max<std::uint64_t>(snap.page_size, 1));
+  return !policy::CarriedMayOutrank(kill_ranking_, snap, pages, cfg_.rank.growth_weight,
+                                    (d.reasons & pressure::kReasonSwapExhausted) != 0);
 }
 
 void Engine::WatchSharers(sys::Nanos now) {
@@ -108,22 +147,37 @@ void Engine::KillIn(std::size_t i, const pressure::Decision& d) {
              Q{scanned.error().ToString()});
     return;
   }
-  policy::Snapshot& snap = **scanned;
+  policy::Snapshot* read = *scanned;
   const sys::Nanos t_scanned = clock_.Now();
   stages_.scan_ns = t_scanned - t_decision;
   if (CancelIfKernelKilled(i, oom_before)) return;
   // A process already exiting is giving its memory back (the kernel's victim, or one that
   // was killed or quit on its own): wait for it, bounded, as the kernel does.
-  if (HoldForExiting(i, snap, clock_.Now())) return;
-  skip_.CopyTo(skipped_);
+  if (HoldForExiting(i, *read, clock_.Now())) return;
   policy::Ranking& ranking = kill_ranking_;
   const sys::Nanos t_rank = clock_.Now();
-  growth_[i].Observe(snap, false);  // the table does not grow on the kill path
-  ranker_->RankInto(snap, options_.self, skipped_, ranking, &growth_[i]);
+  RankForKill(i, *read, d);
+  sys::Nanos reread_ns = 0;
+  if (stages_.read == std::string_view("refresh") && !RefreshVouches(i, *read, d)) {
+    // A carried-over candidate may have grown past the first: read everything, as a kill
+    // without a standing snapshot does.
+    const sys::Nanos t_reread = clock_.Now();
+    auto whole = ScanForKill(i, t_reread, true);
+    reread_ns = clock_.Now() - t_reread;
+    if (!whole) {
+      log_.Log(LogLevel::kError, "kill", "scope={} outcome=scan_failed error={}", Q{st.name},
+               Q{whole.error().ToString()});
+      return;
+    }
+    read = *whole;
+    stages_.read = "whole_after_refresh";
+    RankForKill(i, *read, d);
+  }
+  policy::Snapshot& snap = *read;
   if (st.scope.kind == policy::ScopeKind::kSystem) NoteTop(ranking, snap);
-  if ((d.reasons & pressure::kReasonSwapExhausted) != 0) policy::LeadWithLargestSwap(ranking);
   const sys::Nanos t_ranked = clock_.Now();
-  stages_.rank_ns = t_ranked - t_rank;
+  stages_.scan_ns += reread_ns;
+  stages_.rank_ns = t_ranked - t_rank - reread_ns;
   const std::uint64_t vouched_before = builder_.sharer_watch().vouched();
   if (ranking.candidates.empty()) {
     if (t_decision - last_no_candidate_log_ns_ > sys::kSecond) {
@@ -287,7 +341,8 @@ void Engine::LogKill(const ScopeStatus& st, std::uint64_t seq, const policy::Pro
       "score={} rss_pages={} swap_pages={} pgtables_pages={} adj_pages={} rules={} "
       "growth_pages={} app_growth_pages={} growth_points={} app={} app_members={} "
       "reasons={} available_pct={:.1f} tte_ms={} psi_some_pct={:.1f} psi_full_pct={:.1f} "
-      "candidates={} protected={} unreadable={} read_unchanged={} snapshot_age_ms={} "
+      "candidates={} protected={} unreadable={} read={} read_unchanged={} unseen_growth_mib={:.1f} "
+      "snapshot_age_ms={} "
       "largest_protected={} avoided={} scan_ms={:.2f} rank_ms={:.2f} build_ms={:.2f} sharers={} "
       "step={} step_reason={}",
       seq, Q{st.name}, options_.dry_run ? "dry_run=1 " : "", p.pid, Q{p.comm.view()}, p.uid,
@@ -298,8 +353,8 @@ void Engine::LogKill(const ScopeStatus& st, std::uint64_t seq, const policy::Pro
       std::string_view(rules.data(), rules.size()), score.growth, score.app_growth,
       score.growth_points, AppText(score).view(), score.app_members, ReasonsText(d.reasons).view(),
       d.available_percent, d.time_to_exhaustion_ms, d.psi_some_percent, d.psi_full_percent,
-      ranking.candidates.size(), ranking.protected_processes.size(), snap.unreadable, snap.reused,
-      (snap.taken_at_ns - snap.full_at_ns) / sys::kMilli,
+      ranking.candidates.size(), ranking.protected_processes.size(), snap.unreadable, stages_.read,
+      snap.reused, stages_.unseen_growth_mib, (snap.taken_at_ns - snap.full_at_ns) / sys::kMilli,
       Q{std::string_view(bigger_protected.data(), bigger_protected.size())},
       Q{policy::AvoidReasonName(score.avoid)}, Ms(stages_.scan_ns), Ms(stages_.rank_ns),
       Ms(stages_.build_ns), stages_.sharers, kill::StepName(kill_record_.step),

@@ -76,6 +76,7 @@ Result<void> Sampler::SampleSystem(pressure::PressureSample& s) noexcept {
   s.available_bytes = mem->mem_available;
   s.swap_total_bytes = mem->swap_total;
   s.swap_free_bytes = mem->swap_free;
+  s.swap_used_raw_bytes = mem->swap_total - std::min(mem->swap_free, mem->swap_total);
   if (s.swap_total_bytes > 0) CountZramAsItsWorth(s);
 
   if (auto p = view_.Read(sys::Root::kProc, "pressure/memory", buf_)) {

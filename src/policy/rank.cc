@@ -271,14 +271,40 @@ void Ranker::RankInto(const Snapshot& snapshot, pid_t self, const std::vector<Pr
   });
 }
 
+namespace {
+
+// Ranked alike: the same avoidance, preference and QoS tier (the keys before the score).
+bool Alike(const Score& a, const Score& b) noexcept {
+  return (a.avoid != AvoidReason::kNone) == (b.avoid != AvoidReason::kNone) && a.tier == b.tier &&
+         a.qos_tier == b.qos_tier;
+}
+
+}  // namespace
+
+bool CarriedMayOutrank(const Ranking& ranking, const Snapshot& snapshot, std::int64_t growth_pages,
+                       int growth_weight, bool by_swap) noexcept {
+  const auto& c = ranking.candidates;
+  if (c.empty()) return false;
+  const Score& first = c.front();
+  if (snapshot.processes[first.index].carried) return true;  // its own figures are old
+  if (growth_pages <= 0) return false;
+  // Its rss, and its application's growth with it (at most all of the unseen growth).
+  const std::int64_t bound = growth_pages + growth_pages * std::max(growth_weight, 0) / 100;
+  for (std::size_t k = 1; k < c.size(); ++k) {
+    const Score& s = c[k];
+    if (!snapshot.processes[s.index].carried || !Alike(s, first)) continue;
+    if (by_swap ? s.swap + growth_pages >= first.swap : s.total + bound >= first.total) {
+      return true;
+    }
+  }
+  return false;
+}
+
 void LeadWithLargestSwap(Ranking& ranking) noexcept {
   auto& c = ranking.candidates;
   if (c.size() < 2) return;
   const Score& first = c.front();
-  auto alike = [&](const Score& s) {
-    return (s.avoid != AvoidReason::kNone) == (first.avoid != AvoidReason::kNone) &&
-           s.tier == first.tier && s.qos_tier == first.qos_tier;
-  };
+  auto alike = [&](const Score& s) { return Alike(s, first); };
   auto best = c.begin();
   for (auto it = c.begin() + 1; it != c.end() && alike(*it); ++it) {
     if (it->swap > best->swap) best = it;

@@ -160,6 +160,15 @@ struct Ranking {
 // others keep their order. No allocation.
 void LeadWithLargestSwap(Ranking& ranking) noexcept;
 
+// Whether the first candidate of a ranking over a refreshed snapshot (some entries carried
+// over unread: Process::carried) could be wrong, had the carried ones grown by up to
+// growth_pages since they were read: the first is itself carried, or a carried candidate
+// ranked alike with it (avoidance, preference, QoS tier) comes within growth_pages of its
+// score, with the growth term's share (growth_weight percent) on top; by_swap compares swap
+// instead (a ranking LeadWithLargestSwap ordered). No allocation.
+bool CarriedMayOutrank(const Ranking& ranking, const Snapshot& snapshot, std::int64_t growth_pages,
+                       int growth_weight, bool by_swap) noexcept;
+
 // Identity of a process across snapshots: PID plus start time.
 struct ProcessId {
   pid_t pid = 0;

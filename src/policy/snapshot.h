@@ -49,8 +49,14 @@ struct Process {
   std::uint8_t oomd = 0;  // OomdPreference bits of its cgroup
   // The kernel's own /proc/PID/oom_score (0..2000), -1 when unread; for cross-checks only.
   int kernel_oom_score = -1;
+  // Carried over unread by a refresh (Scanner::RefreshInto): its figures are the last whole
+  // read's.
+  bool carried = false;
 
   std::uint64_t rss() const noexcept { return rss_anon + rss_file + rss_shmem; }
+  // What the process holds that the system counts as used: anonymous and shared memory
+  // (neither is in MemAvailable) and swap. Its file pages are page cache, available anyway.
+  std::uint64_t charged() const noexcept { return rss_anon + rss_shmem + swap; }
 };
 
 struct Snapshot {
@@ -65,6 +71,10 @@ struct Snapshot {
   // equal to taken_at_ns after a full scan.
   std::int64_t full_at_ns = 0;
   int reused = 0;  // entries a refresh carried over unread
+  // What a refresh saw change since the whole read, in charged() bytes: the new processes'
+  // all, the re-read ones' growth (negative: shrinking) less what the processes gone since
+  // held. Used memory that grew beyond it grew in a carried-over process, or outside any.
+  std::int64_t seen_growth_bytes = 0;
   // What could not be read, for the "not running as root" warning.
   int unreadable = 0;
   int vanished = 0;

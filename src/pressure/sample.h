@@ -18,6 +18,7 @@ struct PressureSample {
   std::uint64_t swap_free_bytes = 0;
   std::uint64_t zram_swap_bytes = 0;       // the zram devices' size (0: none), for reports
   std::uint64_t zram_swap_free_bytes = 0;  // and their free space, as /proc/swaps says
+  std::uint64_t swap_used_raw_bytes = 0;   // SwapTotal - SwapFree as meminfo says (system)
   std::uint64_t psi_some_total_us = 0;     // PSI "some" total= (not avg10, which lags)
   std::uint64_t psi_full_total_us = 0;     // PSI "full" total=
   bool has_psi = true;                     // false: the scope has no PSI of its own

@@ -243,6 +243,7 @@ Result<void> Scanner::Begin(const policy::Scope& scope, policy::Snapshot& out) {
   out.unreadable = 0;
   out.vanished = 0;
   out.reused = 0;
+  out.seen_growth_bytes = 0;
   // user.oomd_* attributes are trusted on cgroups owned by root or by the scope's owner.
   std::string_view scope_cg = "/";
   if (scope.kind == policy::ScopeKind::kCgroup) scope_cg = scope.cgroup;
@@ -293,10 +294,14 @@ Result<void> Scanner::RefreshInto(const policy::Scope& scope, const ScanOptions&
   }
   if (auto r = Begin(scope, out); !r) return Fail(r.error());
   out.processes.reserve(pids_.size());
+  // What changed that the refresh sees, in charged() bytes (Snapshot::seen_growth_bytes).
+  auto charged = [](const policy::Process& q) { return static_cast<std::int64_t>(q.charged()); };
   std::size_t kept = 0;
   std::size_t j = 0;
   for (pid_t pid : pids_) {
-    while (j < prev.processes.size() && prev.processes[j].pid < pid) ++j;
+    for (; j < prev.processes.size() && prev.processes[j].pid < pid; ++j) {
+      out.seen_growth_bytes -= charged(prev.processes[j]);  // gone since
+    }
     if (kept == out.processes.size()) out.processes.emplace_back();
     policy::Process& p = out.processes[kept];
     const bool known = j < prev.processes.size() && prev.processes[j].pid == pid;
@@ -304,20 +309,30 @@ Result<void> Scanner::RefreshInto(const policy::Scope& scope, const ScanOptions&
       // Carried over as prev read it. A PID reused since is caught where it matters: the
       // victim builder checks the start time through the pidfd before any signal.
       std::swap(p, prev.processes[j++]);
+      p.carried = true;
       ++out.reused;
       ++kept;
       continue;
     }
+    // A known process read again: its growth since counts, and if it is gone, all it held.
+    const std::int64_t before = known ? charged(prev.processes[j]) : 0;
     const int unreadable_before = out.unreadable;
     if (Held* h = known ? FindHeld(pid) : nullptr; h != nullptr) {
       // A top candidate whose files are held: re-read in place over its carried entry.
       std::swap(p, prev.processes[j++]);
       bool again = false;
       if (RereadHeld(*h, options, p, &out.unreadable, &again)) {
-        if (scope.Contains(p.cgroup)) ++kept;
+        p.carried = false;
+        if (scope.Contains(p.cgroup)) {
+          out.seen_growth_bytes += charged(p) - before;
+          ++kept;
+        } else {
+          out.seen_growth_bytes -= before;
+        }
         continue;
       }
       if (!again) {
+        out.seen_growth_bytes -= before;
         if (out.unreadable == unreadable_before) ++out.vanished;
         continue;
       }
@@ -327,13 +342,16 @@ Result<void> Scanner::RefreshInto(const policy::Scope& scope, const ScanOptions&
     }
     const bool read = ReadProcess(pid, options, p, &out.unreadable);
     carry_ = nullptr;
-    if (!read) {
-      if (out.unreadable == unreadable_before) ++out.vanished;
+    if (known && j < prev.processes.size() && prev.processes[j].pid == pid) ++j;  // consumed
+    if (!read || !scope.Contains(p.cgroup)) {
+      out.seen_growth_bytes -= before;
+      if (!read && out.unreadable == unreadable_before) ++out.vanished;
       continue;
     }
-    if (!scope.Contains(p.cgroup)) continue;
+    out.seen_growth_bytes += charged(p) - before;
     ++kept;
   }
+  for (; j < prev.processes.size(); ++j) out.seen_growth_bytes -= charged(prev.processes[j]);
   out.processes.resize(kept);
   out.taken_at_ns = clock_.Now();
   out.full_at_ns = prev.full_at_ns;

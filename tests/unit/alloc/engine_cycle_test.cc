@@ -67,6 +67,23 @@ TEST_F(EngineCycle, WarmKillCyclesAllocateNothing) {
   EXPECT_EQ(engine_->status()[0].kills, static_cast<std::uint64_t>(kCycles + 2));
 }
 
+TEST_F(EngineCycle, KillCyclesThatReadProcWholeAllocateNothing) {
+  // The standing snapshot too old to refresh (or a refresh that cannot vouch for its first
+  // candidate): the kill reads /proc whole into the same warm buffers.
+  auto stale = [&] { clock_.Advance(6 * sys::kSecond); };
+  ASSERT_TRUE(Cycle(stale));
+  ASSERT_TRUE(Cycle(stale));
+  constexpr int kCycles = 3;
+  int done = 0;
+  Counted c = Count([&] {
+    for (int i = 0; i < kCycles; ++i) done += Cycle(stale) ? 1 : 0;
+  });
+  ASSERT_EQ(done, kCycles);
+  EXPECT_EQ(c.allocs, 0) << c.bytes << " bytes";
+  EXPECT_NE(sink_.LastKill().find(" read=whole read_unchanged=0 "), std::string_view::npos)
+      << sink_.LastKill();
+}
+
 TEST_F(EngineCycle, KillCyclesWithAGrowthBaselineAllocateNothing) {
   // Each episode passes through warn, where the standing snapshot's refresh records every
   // process's baseline (policy::GrowthBaseline), so the kill ranks with the growth term and

@@ -65,6 +65,35 @@ TEST(Rank, SwapExhaustedKillLeadsWithTheLargestSwapUser) {
   EXPECT_EQ(order, (std::vector<pid_t>{11, 10, 12, 13}));
 }
 
+// A refreshed snapshot: entries carried over unread may have grown since, by at most what the
+// used memory grew beyond what the re-read entries account for. The first candidate stands
+// only if no carried candidate ranked alike could have grown past it with that.
+TEST(Rank, CarriedCandidatesWithinTheUnseenGrowthOfTheFirstMayOutrankIt) {
+  auto s = Snap({Proc(10, "top", 300), Proc(11, "carried", 100), Proc(12, "avoided", 250)});
+  s.processes[1].carried = true;
+  s.processes[2].carried = true;
+  s.processes[2].oomd = kOomdAvoid;  // ranked last whatever it grew: never a rival
+  Ranker r(config::RankConfig{});
+  auto ranking = r.Rank(s, 999);
+  ASSERT_EQ(s.processes[ranking.candidates[0].index].pid, 10);
+  constexpr std::int64_t kPagesPerMiB = 256;
+  // No growth: the carried one keeps its rank. 100 MiB: 100 + 100 (+100 growth term) < 300.
+  EXPECT_FALSE(CarriedMayOutrank(ranking, s, 0, 100, false));
+  EXPECT_FALSE(CarriedMayOutrank(ranking, s, 99 * kPagesPerMiB, 100, false));
+  // 100 MiB with the growth term at 100%: 100 + 100 + 100 = 300, a tie at least.
+  EXPECT_TRUE(CarriedMayOutrank(ranking, s, 100 * kPagesPerMiB, 100, false));
+  // Without the growth term it takes 200 MiB.
+  EXPECT_FALSE(CarriedMayOutrank(ranking, s, 199 * kPagesPerMiB, 0, false));
+  EXPECT_TRUE(CarriedMayOutrank(ranking, s, 200 * kPagesPerMiB, 0, false));
+  // Led by swap: the carried one's swap against the first's.
+  ranking.candidates[0].swap = 50 * kPagesPerMiB;
+  EXPECT_FALSE(CarriedMayOutrank(ranking, s, 49 * kPagesPerMiB, 100, true));
+  EXPECT_TRUE(CarriedMayOutrank(ranking, s, 50 * kPagesPerMiB, 100, true));
+  // A first candidate carried over itself: its own figures are old.
+  s.processes[0].carried = true;
+  EXPECT_TRUE(CarriedMayOutrank(ranking, s, 0, 100, false));
+}
+
 TEST(Rank, AdjScalesLikeTheKernel) {
   // 500 * (1048576 / 1000) = 500 * 1048 pages: the kernel divides before multiplying.
   auto s = Snap({Proc(10, "a", 100, 500), Proc(11, "b", 1000)});

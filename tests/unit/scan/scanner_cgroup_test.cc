@@ -231,6 +231,12 @@ TEST(ScannerRefresh, ReadsOnlyNewProcessesAndTheOnesAskedFor) {
   EXPECT_EQ(rss(101), 9000u * 1024) << "a top candidate is read again";
   EXPECT_EQ(rss(105), 1000u * 1024) << "the others keep the standing snapshot's figures";
   EXPECT_EQ(rss(120), 1000u * 1024);
+  // What the refresh saw change: 120's 1000 KiB new, 101's 8000 KiB grown, 103's 1000 KiB
+  // gone; not 105's growth (carried over unread, and marked so).
+  EXPECT_EQ(out.seen_growth_bytes, std::int64_t{8000} * 1024);
+  for (const auto& p : out.processes) {
+    EXPECT_EQ(p.carried, p.pid != 101 && p.pid != 120) << p.pid;
+  }
 
   // Another scope in prev: a full scan instead.
   policy::Scope app;
@@ -279,6 +285,7 @@ TEST(ScannerRefresh, AHeldTopCandidateIsReReadThroughItsHeldFilesAlone) {
   EXPECT_EQ(p.cgroup, "/app/sub");
   EXPECT_EQ(p.starttime, 5101u);
   EXPECT_EQ(out.reused, 2);
+  EXPECT_EQ(out.seen_growth_bytes, std::int64_t{8000} * 1024);  // 101's growth, read held
 
   // Holding another set closes what left it.
   const std::vector<pid_t> other = {103};
@@ -314,6 +321,7 @@ TEST(ScannerRefresh, AHeldCandidateThatChangedIsReadWholeAndOneThatDiedIsDropped
   EXPECT_EQ(out.processes[0].starttime, 9999u);
   EXPECT_EQ(out.processes[0].comm.view(), "new");
   EXPECT_EQ(out.vanished, 1);
+  EXPECT_EQ(out.seen_growth_bytes, -std::int64_t{1000} * 1024);  // 101's, gone
 }
 
 }  // namespace

@@ -1,0 +1,153 @@
+// The system scope's kill decides on a standing snapshot (engine_kill.cc): the kill reads only
+// new processes and the top kRereadTop candidates again and carries the rest over from the
+// last whole read. A process outside that top which grew since must not be missed: memory
+// used that no re-read entry accounts for makes the kill read /proc whole. Through a fixture
+// /proc of 12 processes and fake process ops.
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/log.h"
+#include "config/config.h"
+#include "daemon/engine.h"
+#include "sys/system_view.h"
+#include "unit/alloc/fake_system.h"
+#include "unit/kill/fakes.h"
+
+namespace reaperd::daemon {
+namespace {
+
+using alloc_test::FakeSystem;
+using alloc_test::kFirstPid;
+using alloc_test::kFlags;
+using alloc_test::kProcesses;
+
+constexpr int kBigFirst = kFirstPid + kProcesses;  // 104..111: the top 8 at the whole read
+constexpr int kBig = 8;
+constexpr long kTotalKb = 16777216;
+
+class EngineStanding : public testing::Test {
+ protected:
+  void SetUp() override {
+    cfg_.watchdog.check_interval_ms = 3600 * 1000;
+    cfg_.watchdog.report_path.clear();
+    cfg_.report.kill_report_path.clear();
+    cfg_.report.metrics_textfile_path.clear();
+    cfg_.report.status_socket.clear();
+    for (int pid = kBigFirst; pid < kBigFirst + kBig; ++pid) {
+      ::mkdir((sys_.dir + "/" + std::to_string(pid)).c_str(), 0755);
+      SetAnonKb(pid, 20 * 1024 + (pid - kBigFirst) * 1024);  // 20..27 MiB
+      sys_.Add(std::to_string(pid) + "/oom_score_adj", "0\n");
+      sys_.Add(std::to_string(pid) + "/cgroup",
+               "4:memory:/user.slice/user-1000.slice/session-2.scope\n0::/\n");
+    }
+    for (int pid = kFirstPid; pid < kBigFirst + kBig; ++pid) ops_.procs[pid] = {};
+  }
+  void TearDown() override {
+    if (engine_) engine_->Stop();
+    for (int pid = kBigFirst; pid < kBigFirst + kBig; ++pid) {
+      const std::string d = sys_.dir + "/" + std::to_string(pid);
+      for (const char* f : {"stat", "statm", "status"}) ::unlink((d + "/" + f).c_str());
+    }
+    // oom_score_adj and cgroup were added through sys_, which removes them; then the dirs.
+  }
+  ~EngineStanding() override {
+    for (int pid = kBigFirst; pid < kBigFirst + kBig; ++pid) {
+      ::rmdir((sys_.dir + "/" + std::to_string(pid)).c_str());
+    }
+  }
+  // A process of kb KiB of anonymous memory (status, statm and stat say so).
+  void SetAnonKb(int pid, long kb) {
+    const std::string p = std::to_string(pid);
+    const std::string d = sys_.dir + "/" + p;
+    alloc_test::WriteFile(d + "/stat", FakeSystem::Stat(pid, kFlags));
+    alloc_test::WriteFile(d + "/statm", "1000 " + std::to_string(kb / 4) + " 10 1 0 500 0\n");
+    alloc_test::WriteFile(d + "/status", "Name:\thog\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t" +
+                                             p + "\nPid:\t" + p +
+                                             "\nPPid:\t1\nUid:\t1000\t1000\t1000\t1000\n" +
+                                             "VmSize:\t4000 kB\nVmRSS:\t" + std::to_string(kb) +
+                                             " kB\nRssAnon:\t" + std::to_string(kb) +
+                                             " kB\nRssFile:\t0 kB\nRssShmem:\t0 kB\nVmPTE:\t8 "
+                                             "kB\nVmSwap:\t0 kB\nThreads:\t1\n");
+  }
+  void SetAvailableKb(long kb) { ASSERT_TRUE(sys_.SetMeminfo(FakeSystem::Meminfo(kb))); }
+  // The engine started (its whole read at start-up), then at warn (8% available) long enough
+  // for the standing snapshot's whole read at warn: the baseline of what is used.
+  void StartAtWarn() {
+    auto v = sys::RealSystemView::Open(sys_.dir, std::string(REAPERD_FIXTURES) + "/cgroup/host-v1");
+    ASSERT_TRUE(v.has_value()) << v.error().ToString();
+    view_.emplace(std::move(*v));
+    engine_ = std::make_unique<Engine>(cfg_, std::vector<policy::Scope>{policy::Scope{}},
+                                       EngineOptions{.dry_run = false, .self = ::getpid()}, *view_,
+                                       clock_, log_, ops_, sysrq_);
+    ASSERT_TRUE(engine_->Start());
+    SetAvailableKb(kTotalKb * 8 / 100);
+    Tick(2 * sys::kSecond);  // at warn, and past the refresh period: read whole
+    ASSERT_EQ(engine_->status()[0].decision.level, pressure::Level::kWarn);
+    Tick();
+    ASSERT_EQ(Killed(), std::vector<pid_t>{});
+  }
+  void Tick(sys::Nanos advance = 100 * sys::kMilli) {
+    clock_.Advance(advance);
+    (void)engine_->Tick();
+  }
+  std::vector<pid_t> Killed() {
+    std::lock_guard lock(ops_.mu);
+    std::vector<pid_t> out;
+    for (const auto& s : ops_.sent) {
+      if (s.sig == SIGKILL) out.push_back(s.pid);
+    }
+    return out;
+  }
+  std::string KillLine() const {
+    for (const auto& l : sink_.Lines()) {
+      if (l.find("seq=") != std::string::npos && l.find(" rss_mib=") != std::string::npos) {
+        return l;
+      }
+    }
+    return "";
+  }
+
+  FakeSystem sys_;
+  config::Config cfg_;
+  std::optional<sys::RealSystemView> view_;
+  alloc_test::SteppedClock clock_;
+  RecordingSink sink_;
+  Logger log_{sink_, LogLevel::kDebug};
+  kill::testing::FakeOps ops_;
+  kill::testing::FakeSysrq sysrq_;
+  std::unique_ptr<Engine> engine_;
+};
+
+// Process 100 (1000 KiB at the whole read, outside the top 8) grows to 600 MiB, and the
+// system comes to the kill level. Red on the old refresh: the largest of the old top (111,
+// 27 MiB) was killed, 100 ranked by its old 1000 KiB.
+TEST_F(EngineStanding, AGrowerOutsideTheTopIsSeenThroughMemoryNobodyRead) {
+  StartAtWarn();
+  SetAnonKb(kFirstPid, 600 * 1024);
+  SetAvailableKb(kTotalKb / 100);
+  Tick();
+  EXPECT_EQ(Killed(), std::vector<pid_t>{kFirstPid}) << KillLine();
+  EXPECT_NE(KillLine().find("read=whole_after_refresh"), std::string::npos) << KillLine();
+}
+
+// The growth is the top candidate's own, which the refresh reads again: it accounts for the
+// used memory, so the carried-over entries stay unread (the fast path is kept).
+TEST_F(EngineStanding, GrowthTheRefreshReadsKeepsTheRefresh) {
+  StartAtWarn();
+  const int top = kBigFirst + kBig - 1;
+  const long used_then_kb = kTotalKb - kTotalKb * 8 / 100;
+  const long grew_kb = 1200 * 1024;
+  SetAnonKb(top, 27 * 1024 + grew_kb);
+  SetAvailableKb(kTotalKb - used_then_kb - grew_kb);
+  Tick();
+  EXPECT_EQ(Killed(), std::vector<pid_t>{top}) << KillLine();
+  EXPECT_NE(KillLine().find("read=refresh read_unchanged=4"), std::string::npos) << KillLine();
+}
+
+}  // namespace
+}  // namespace reaperd::daemon
