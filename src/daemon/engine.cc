@@ -203,6 +203,14 @@ void Engine::SetUsageAlarmArmed(std::size_t i, std::uint64_t bytes) noexcept {
 
 void Engine::WarmKillPath() {
   policy::Snapshot& standing = snaps_[standing_];
+  // The used memory this whole read goes with (a refresh at the kill counts from it), from a
+  // sample before it: the loop has not sampled yet.
+  standing_used_bytes_ = -1;
+  for (std::size_t i = 0; i < status_.size(); ++i) {
+    if (status_[i].scope.kind != policy::ScopeKind::kSystem) continue;
+    if (auto s = samplers_[i].Sample())
+      standing_used_bytes_ = static_cast<std::int64_t>(UsedBytes(*s));
+  }
   const sys::Nanos started = clock_.Now();
   if (!scanner_.ScanInto(policy::Scope{}, scan::KillScanOptions(cfg_.rank), standing)) return;
   standing_scan_ns_ = clock_.Now() - started;

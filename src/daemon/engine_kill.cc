@@ -98,17 +98,14 @@ bool Engine::RefreshVouches(std::size_t i, const policy::Snapshot& snap,
                             const pressure::Decision& d) {
   // Used memory is what processes hold (and the kernel): whatever of its growth since the
   // whole read the re-read and new processes do not account for grew in a carried-over one
-  // (or outside any process). Memory may have gone on filling between the sample and the
-  // re-reads, at most at the fastest fill rate.
+  // (or outside any process).
   if (standing_used_bytes_ < 0) return false;
   const pressure::PressureSample& s = status_[i].sample;
-  const double late_s = static_cast<double>(std::max<sys::Nanos>(snap.taken_at_ns - s.t_ns, 0)) /
-                        static_cast<double>(sys::kSecond);
-  const double unseen = static_cast<double>(static_cast<std::int64_t>(UsedBytes(s)) -
-                                            standing_used_bytes_ - snap.seen_growth_bytes) +
-                        pressure::kMaxFillBytesPerSecond * late_s;
-  stages_.unseen_growth_mib = std::max(unseen, 0.0) / (1024.0 * 1024.0);
-  const auto pages = static_cast<std::int64_t>(std::max(unseen, 0.0)) /
+  const double unseen =
+      UnseenGrowthBytes(static_cast<std::int64_t>(UsedBytes(s)), standing_used_bytes_,
+                        snap.seen_growth_bytes, d.slope_bytes_per_s, snap.taken_at_ns - s.t_ns);
+  stages_.unseen_growth_mib = unseen / kMiB;
+  const auto pages = static_cast<std::int64_t>(unseen) /
                      static_cast<std::int64_t>(std::max<std::uint64_t>(snap.page_size, 1));
   return !policy::CarriedMayOutrank(kill_ranking_, snap, pages, cfg_.rank.growth_weight,
                                     (d.reasons & pressure::kReasonSwapExhausted) != 0);

@@ -14,6 +14,7 @@
 #include "base/log.h"
 #include "config/config.h"
 #include "daemon/engine.h"
+#include "daemon/engine_internal.h"
 #include "sys/system_view.h"
 #include "unit/alloc/fake_system.h"
 #include "unit/kill/fakes.h"
@@ -147,6 +148,46 @@ TEST_F(EngineStanding, GrowthTheRefreshReadsKeepsTheRefresh) {
   Tick();
   EXPECT_EQ(Killed(), std::vector<pid_t>{top}) << KillLine();
   EXPECT_NE(KillLine().find("read=refresh read_unchanged=4"), std::string::npos) << KillLine();
+}
+
+// The start-up's whole read counts as a baseline too (a sample is taken before it): a kill
+// soon after start, on that read still fresh, keeps the refresh when the growth is the top
+// candidate's own. Red before: read=whole_after_refresh (no baseline: the refresh could not
+// vouch, and under TCG the whole read cost 90-150 ms in the lab's growers).
+TEST_F(EngineStanding, AKillSoonAfterStartCountsFromTheStartUpRead) {
+  auto v = sys::RealSystemView::Open(sys_.dir, std::string(REAPERD_FIXTURES) + "/cgroup/host-v1");
+  ASSERT_TRUE(v.has_value()) << v.error().ToString();
+  view_.emplace(std::move(*v));
+  engine_ = std::make_unique<Engine>(cfg_, std::vector<policy::Scope>{policy::Scope{}},
+                                     EngineOptions{.dry_run = false, .self = ::getpid()}, *view_,
+                                     clock_, log_, ops_, sysrq_);
+  ASSERT_TRUE(engine_->Start());  // FakeSystem's meminfo: 50% available
+  Tick();
+  const int top = kBigFirst + kBig - 1;
+  const long grew_kb = kTotalKb / 2 - kTotalKb / 100;
+  SetAnonKb(top, 27 * 1024 + grew_kb);
+  SetAvailableKb(kTotalKb / 100);
+  Tick();
+  EXPECT_EQ(Killed(), std::vector<pid_t>{top}) << KillLine();
+  EXPECT_NE(KillLine().find("read=refresh "), std::string::npos) << KillLine();
+}
+
+// The growth nobody read: used memory's growth less what the refresh saw, plus what may have
+// been filled since the sample, at twice the measured fill rate. Red with the fill taken as
+// the fastest hog's 2 GiB/s: 20 MiB for 10 ms, which under TCG (refreshes of 5-10 ms) sent
+// every kill beside a few mid-sized processes to a whole read.
+TEST(EngineStandingMath, UnseenGrowthIsUsedGrowthLessSeenPlusTheMeasuredFill) {
+  constexpr double kMiBd = 1024.0 * 1024.0;
+  constexpr std::int64_t kMs = 1'000'000;
+  constexpr std::int64_t k100MiB = 100LL << 20;
+  // Memory falling at 100 MiB/s, read 10 ms after the sample: 2 MiB of slack.
+  EXPECT_NEAR(UnseenGrowthBytes(k100MiB, 0, k100MiB, -100 * kMiBd, 10 * kMs) / kMiBd, 2.0, 0.01);
+  // 30 MiB grew where the refresh did not read.
+  EXPECT_NEAR(UnseenGrowthBytes(k100MiB, 0, 70LL << 20, 0, 0) / kMiBd, 30.0, 0.01);
+  // A flat trend still allows kMinFillBytesPerSecond: 0.64 MiB in 10 ms.
+  EXPECT_NEAR(UnseenGrowthBytes(0, 0, 0, 0, 10 * kMs) / kMiBd, 0.64, 0.01);
+  // More seen than used grew (a process freed memory meanwhile): nothing unseen.
+  EXPECT_EQ(UnseenGrowthBytes(0, k100MiB, 0, 0, 0), 0.0);
 }
 
 }  // namespace
