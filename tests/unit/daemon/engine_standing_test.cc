@@ -76,9 +76,9 @@ class EngineStanding : public testing::Test {
                                              "kB\nVmSwap:\t0 kB\nThreads:\t1\n");
   }
   void SetAvailableKb(long kb) { ASSERT_TRUE(sys_.SetMeminfo(FakeSystem::Meminfo(kb))); }
-  // The engine started (its whole read at start-up), then at warn (8% available) long enough
-  // for the standing snapshot's whole read at warn: the baseline of what is used.
-  void StartAtWarn() {
+  // The engine over the fixture /proc, guarding the system, started (its whole read at
+  // start-up, with FakeSystem's meminfo: 50% available).
+  void Start() {
     auto v = sys::RealSystemView::Open(sys_.dir, std::string(REAPERD_FIXTURES) + "/cgroup/host-v1");
     ASSERT_TRUE(v.has_value()) << v.error().ToString();
     view_.emplace(std::move(*v));
@@ -86,6 +86,11 @@ class EngineStanding : public testing::Test {
                                        EngineOptions{.dry_run = false, .self = ::getpid()}, *view_,
                                        clock_, log_, ops_, sysrq_);
     ASSERT_TRUE(engine_->Start());
+  }
+  // Started, then at warn (8% available) long enough for the standing snapshot's whole read
+  // at warn: the baseline of what is used.
+  void StartAtWarn() {
+    Start();
     SetAvailableKb(kTotalKb * 8 / 100);
     Tick(2 * sys::kSecond);  // at warn, and past the refresh period: read whole
     ASSERT_EQ(engine_->status()[0].decision.level, pressure::Level::kWarn);
@@ -155,13 +160,7 @@ TEST_F(EngineStanding, GrowthTheRefreshReadsKeepsTheRefresh) {
 // candidate's own. Red before: read=whole_after_refresh (no baseline: the refresh could not
 // vouch, and under TCG the whole read cost 90-150 ms in the lab's growers).
 TEST_F(EngineStanding, AKillSoonAfterStartCountsFromTheStartUpRead) {
-  auto v = sys::RealSystemView::Open(sys_.dir, std::string(REAPERD_FIXTURES) + "/cgroup/host-v1");
-  ASSERT_TRUE(v.has_value()) << v.error().ToString();
-  view_.emplace(std::move(*v));
-  engine_ = std::make_unique<Engine>(cfg_, std::vector<policy::Scope>{policy::Scope{}},
-                                     EngineOptions{.dry_run = false, .self = ::getpid()}, *view_,
-                                     clock_, log_, ops_, sysrq_);
-  ASSERT_TRUE(engine_->Start());  // FakeSystem's meminfo: 50% available
+  Start();
   Tick();
   const int top = kBigFirst + kBig - 1;
   const long grew_kb = kTotalKb / 2 - kTotalKb / 100;

@@ -26,13 +26,18 @@ policy::Scope Cgroup(const std::string& path) {
   return s;
 }
 
-TEST(ReportingScopes, RetainScopesDropsTheGoneScopesStatusAndGaugesOnly) {
+// No outputs: nothing is written or listened on by a unit test.
+config::Config NoOutputs() {
   config::Config cfg;
-  // No outputs: nothing is written or listened on by a unit test.
   cfg.report.status_socket.clear();
   cfg.report.metrics_textfile_path.clear();
   cfg.report.metrics_listen.clear();
   cfg.report.kill_report_path.clear();
+  return cfg;
+}
+
+TEST(ReportingScopes, RetainScopesDropsTheGoneScopesStatusAndGaugesOnly) {
+  const config::Config cfg = NoOutputs();
   NullSink sink;
   Logger log(sink, LogLevel::kDebug);
   Reporting r(cfg, log, /*dry_run=*/true);
@@ -67,11 +72,7 @@ TEST(ReportingScopes, RetainScopesDropsTheGoneScopesStatusAndGaugesOnly) {
 // are, in `reaperd status --json` and the metrics: an operator can see why headroom is what it
 // is on a machine with zram. Red before: no swap field in the status, no swap gauge.
 TEST(ReportingScopes, StatusAndMetricsCarryTheScopesSwap) {
-  config::Config cfg;
-  cfg.report.status_socket.clear();
-  cfg.report.metrics_textfile_path.clear();
-  cfg.report.metrics_listen.clear();
-  cfg.report.kill_report_path.clear();
+  const config::Config cfg = NoOutputs();
   NullSink sink;
   Logger log(sink, LogLevel::kDebug);
   Reporting r(cfg, log, /*dry_run=*/true);

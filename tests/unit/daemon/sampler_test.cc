@@ -17,6 +17,20 @@ namespace {
 
 const std::string kFx = REAPERD_FIXTURES;
 
+// A temporary fixture tree, removed with it (also when an assertion ends the test early).
+struct TempTree {
+  std::string root;
+  explicit TempTree(std::string templ) {
+    EXPECT_NE(::mkdtemp(templ.data()), nullptr);
+    root = templ;
+  }
+  ~TempTree() { std::filesystem::remove_all(root); }
+  void Put(const std::string& rel, const std::string& text) const {
+    std::filesystem::create_directories(std::filesystem::path(root + "/" + rel).parent_path());
+    std::ofstream(root + "/" + rel) << text;
+  }
+};
+
 policy::Scope Cgroup(const char* path) {
   policy::Scope s;
   EXPECT_TRUE(policy::ParseScope(std::string("cgroup:") + path, &s));
@@ -79,13 +93,9 @@ TEST(Sampler, SystemScopeReadsMeminfoPsiAndVmstat) {
 // as 4 GiB of swap with 3 GiB free, so headroom read (1 + 4) / (4 + 5) = 56 % where what is
 // left is 1 GiB of RAM, 1 GiB of file and what 3 GiB more of zram would free (2.25 GiB).
 TEST(Sampler, SwapOnZramCountsAsTheMemoryItFrees) {
-  char templ[] = "/tmp/reaperd-zram-XXXXXX";
-  ASSERT_NE(::mkdtemp(templ), nullptr);
-  const std::string root = templ;
-  auto put = [&](const std::string& rel, const std::string& text) {
-    std::filesystem::create_directories(std::filesystem::path(root + "/" + rel).parent_path());
-    std::ofstream(root + "/" + rel) << text;
-  };
+  TempTree tree("/tmp/reaperd-zram-XXXXXX");
+  const std::string& root = tree.root;
+  auto put = [&](const std::string& rel, const std::string& text) { tree.Put(rel, text); };
   put("proc/meminfo",
       "MemTotal: 4194304 kB\nMemFree: 524288 kB\nMemAvailable: 1048576 kB\n"
       "SwapTotal: 5242876 kB\nSwapFree: 4194300 kB\n");
@@ -108,20 +118,15 @@ TEST(Sampler, SwapOnZramCountsAsTheMemoryItFrees) {
   EXPECT_EQ(r->swap_free_bytes, 1048576 * kKiB + zram_free / 4 * 3);
   EXPECT_EQ(r->zram_swap_bytes, 4194300 * kKiB);
   EXPECT_EQ(r->zram_swap_free_bytes, zram_free);
-  std::filesystem::remove_all(root);
 }
 
 // Swap on a disk only: /proc/swaps is read once, and again only when SwapTotal changes (a
 // swapon or swapoff), not at every sample: at the fast interval that was one read per 100 ms
 // that changed nothing. Red on the old code: `seen` 3 after three samples.
 TEST(Sampler, DiskSwapIsListedOnceUntilSwapTotalChanges) {
-  char templ[] = "/tmp/reaperd-swaps-XXXXXX";
-  ASSERT_NE(::mkdtemp(templ), nullptr);
-  const std::string root = templ;
-  auto put = [&](const std::string& rel, const std::string& text) {
-    std::filesystem::create_directories(std::filesystem::path(root + "/" + rel).parent_path());
-    std::ofstream(root + "/" + rel) << text;
-  };
+  TempTree tree("/tmp/reaperd-swaps-XXXXXX");
+  const std::string& root = tree.root;
+  auto put = [&](const std::string& rel, const std::string& text) { tree.Put(rel, text); };
   put("proc/meminfo",
       "MemTotal: 4194304 kB\nMemFree: 524288 kB\nMemAvailable: 1048576 kB\n"
       "SwapTotal: 1048576 kB\nSwapFree: 1048576 kB\n");
@@ -158,7 +163,6 @@ TEST(Sampler, DiskSwapIsListedOnceUntilSwapTotalChanges) {
   }
   // With zram the listing is read at every sample: its used space is the device's.
   EXPECT_EQ(view.rules()[0].seen, 3u);
-  std::filesystem::remove_all(root);
 }
 
 TEST(Sampler, MissingCgroupIsAnErrorNotACrash) {
