@@ -81,6 +81,14 @@ struct ScopeStatus {
 // top candidates are re-read at the kill, how often the snapshot is read whole at warn and
 // reclaim, and the age past which a kill reads it whole again.
 constexpr std::size_t kRereadTop = 8;
+// How a kill's snapshot was read (the kill line's read=): a scan; a refresh (new processes and
+// the top candidates read again, the rest carried over); a refresh and then its rivals read
+// again (it could not vouch for its first candidate: memory grew where it did not read); the
+// refresh and then a whole read (too many rivals, or rivals still after theirs).
+enum class KillRead : std::uint8_t { kWhole, kRefresh, kRefreshRivals, kWholeAfterRefresh };
+// How many carried-over candidates a kill reads again when the refresh cannot vouch for its
+// first (Engine::VouchForRefresh); past it the kill reads /proc whole.
+constexpr std::size_t kMaxRivals = 32;
 constexpr std::int64_t kStandingRefreshNs = 1000 * 1000 * 1000;
 constexpr std::int64_t kStandingMaxAgeNs = 5LL * 1000 * 1000 * 1000;
 // A whole read of /proc may take the loop at most this share of its time at warn and reclaim:
@@ -206,9 +214,15 @@ class Engine {
   Result<policy::Snapshot*> ScanForKill(std::size_t i, sys::Nanos now, bool whole = false);
   // Ranks snap into kill_ranking_ for a kill in scope i on decision d.
   void RankForKill(std::size_t i, policy::Snapshot& snap, const pressure::Decision& d);
-  // Whether a refreshed system snapshot's ranking can be trusted: no carried-over candidate
-  // could have grown past its first with the used memory that no re-read entry accounts for.
-  bool RefreshVouches(std::size_t i, const policy::Snapshot& snap, const pressure::Decision& d);
+  // The carried-over candidates of a refreshed system snapshot that could have grown past
+  // its first with the used memory no re-read entry accounts for (policy::CarriedRivals):
+  // named in rivals_ (up to kMaxRivals), and counted; 0 when the ranking can be trusted.
+  std::size_t Rivals(std::size_t i, const policy::Snapshot& snap, const pressure::Decision& d);
+  // Makes a refreshed system snapshot's ranking trustworthy: as it is when no rival stands;
+  // else its rivals read again and ranked anew when they are few enough (kMaxRivals); else,
+  // or when rivals still stand, /proc read whole and ranked (the snapshot returned then).
+  Result<policy::Snapshot*> VouchForRefresh(std::size_t i, policy::Snapshot* snap,
+                                            const pressure::Decision& d);
   // While the system scope is at warn or reclaim, and memory is still there to read /proc
   // with, a full scan of the standing snapshot every kStandingRefreshNs.
   void RefreshStanding(sys::Nanos now);
@@ -272,10 +286,9 @@ class Engine {
     // How the victim's mm sharers were found: "snapshot" (the system scope's snapshot holds
     // every process), "watched" (the sharer watch vouched), "walked" (a walk of /proc).
     const char* sharers = "snapshot";
-    // How the snapshot was read: "whole" (a scan), "refresh" (new processes and the top
-    // candidates read again, the rest carried over), "whole_after_refresh" (the refresh could
-    // not vouch for its first candidate: memory grew where it did not read).
-    const char* read = "whole";
+    // How the snapshot was read (KillRead).
+    KillRead read = KillRead::kWhole;
+    std::size_t rivals_read = 0;   // kRefreshRivals: how many
     double unseen_growth_mib = 0;  // used memory no refreshed entry accounts for
   };
   KillStages stages_;
@@ -342,6 +355,7 @@ class Engine {
     return std::max<std::int64_t>(kStandingMaxAgeNs, 2 * StandingPeriodNs());
   }
   std::array<pid_t, kRereadTop> top_{};
+  std::array<pid_t, kMaxRivals> rivals_{};
   std::size_t top_count_ = 0;
   policy::Ranking kill_ranking_;
   // The sharer watch's scan of a cgroup scope, apart from the kill path's buffers (a smaller

@@ -55,7 +55,7 @@ Result<policy::Snapshot*> Engine::ScanForKill(std::size_t i, sys::Nanos now, boo
   const policy::Scope& scope = status_[i].scope;
   const scan::ScanOptions options = scan::KillScanOptions(cfg_.rank);
   policy::Snapshot& spare = snaps_[1 - standing_];
-  stages_.read = "whole";
+  stages_.read = KillRead::kWhole;
   if (scope.kind != policy::ScopeKind::kSystem) {
     if (auto r = scanner_.ScanInto(scope, options, spare); !r) return Fail(r.error());
     return &spare;
@@ -74,7 +74,7 @@ Result<policy::Snapshot*> Engine::ScanForKill(std::size_t i, sys::Nanos now, boo
     return Fail(r.error());
   }
   if (fresh) {
-    stages_.read = "refresh";
+    stages_.read = KillRead::kRefresh;
   } else {
     standing_scan_ns_ = clock_.Now() - now;
     NoteStandingUsed(i);
@@ -94,21 +94,44 @@ void Engine::RankForKill(std::size_t i, policy::Snapshot& snap, const pressure::
   if ((d.reasons & pressure::kReasonSwapExhausted) != 0) policy::LeadWithLargestSwap(kill_ranking_);
 }
 
-bool Engine::RefreshVouches(std::size_t i, const policy::Snapshot& snap,
-                            const pressure::Decision& d) {
+std::size_t Engine::Rivals(std::size_t i, const policy::Snapshot& snap,
+                           const pressure::Decision& d) {
   // Used memory is what processes hold (and the kernel): whatever of its growth since the
   // whole read the re-read and new processes do not account for grew in a carried-over one
   // (or outside any process).
-  if (standing_used_bytes_ < 0) return false;
+  if (standing_used_bytes_ < 0) return rivals_.size() + 1;  // no baseline: read whole
   const pressure::PressureSample& s = status_[i].sample;
   const double unseen =
       UnseenGrowthBytes(static_cast<std::int64_t>(UsedBytes(s)), standing_used_bytes_,
                         snap.seen_growth_bytes, d.slope_bytes_per_s, snap.taken_at_ns - s.t_ns);
-  stages_.unseen_growth_mib = unseen / kMiB;
+  if (stages_.read == KillRead::kRefresh) stages_.unseen_growth_mib = unseen / kMiB;
   const auto pages = static_cast<std::int64_t>(unseen) /
                      static_cast<std::int64_t>(std::max<std::uint64_t>(snap.page_size, 1));
-  return !policy::CarriedMayOutrank(kill_ranking_, snap, pages, cfg_.rank.growth_weight,
-                                    (d.reasons & pressure::kReasonSwapExhausted) != 0);
+  return policy::CarriedRivals(kill_ranking_, snap, pages, cfg_.rank.growth_weight,
+                               (d.reasons & pressure::kReasonSwapExhausted) != 0, rivals_);
+}
+
+Result<policy::Snapshot*> Engine::VouchForRefresh(std::size_t i, policy::Snapshot* snap,
+                                                  const pressure::Decision& d) {
+  const std::size_t rivals = Rivals(i, *snap, d);
+  if (rivals == 0) return snap;
+  if (rivals <= rivals_.size()) {
+    // A handful of carried-over candidates could have grown past the first: read them again
+    // (a few reads, not all of /proc) and rank anew.
+    scanner_.RereadInto(status_[i].scope, scan::KillScanOptions(cfg_.rank),
+                        {rivals_.data(), rivals}, *snap);
+    stages_.read = KillRead::kRefreshRivals;
+    stages_.rivals_read = rivals;
+    RankForKill(i, *snap, d);
+    if (Rivals(i, *snap, d) == 0) return snap;
+  }
+  // Too many, or rivals still (what they freed left more growth unseen): read everything, as
+  // a kill without a standing snapshot does.
+  auto whole = ScanForKill(i, clock_.Now(), true);
+  if (!whole) return Fail(whole.error());
+  stages_.read = KillRead::kWholeAfterRefresh;
+  RankForKill(i, **whole, d);
+  return *whole;
 }
 
 void Engine::WatchSharers(sys::Nanos now) {
@@ -155,20 +178,17 @@ void Engine::KillIn(std::size_t i, const pressure::Decision& d) {
   const sys::Nanos t_rank = clock_.Now();
   RankForKill(i, *read, d);
   sys::Nanos reread_ns = 0;
-  if (stages_.read == std::string_view("refresh") && !RefreshVouches(i, *read, d)) {
-    // A carried-over candidate may have grown past the first: read everything, as a kill
-    // without a standing snapshot does.
+  if (stages_.read == KillRead::kRefresh) {
+    // Carried-over entries may have grown past the first: their second look is a scan's time.
     const sys::Nanos t_reread = clock_.Now();
-    auto whole = ScanForKill(i, t_reread, true);
+    auto vouched = VouchForRefresh(i, read, d);
     reread_ns = clock_.Now() - t_reread;
-    if (!whole) {
+    if (!vouched) {
       log_.Log(LogLevel::kError, "kill", "scope={} outcome=scan_failed error={}", Q{st.name},
-               Q{whole.error().ToString()});
+               Q{vouched.error().ToString()});
       return;
     }
-    read = *whole;
-    stages_.read = "whole_after_refresh";
-    RankForKill(i, *read, d);
+    read = *vouched;
   }
   policy::Snapshot& snap = *read;
   if (st.scope.kind == policy::ScopeKind::kSystem) NoteTop(ranking, snap);
@@ -290,6 +310,21 @@ SmallString<32> AppText(const policy::Score& s) noexcept {
   return out;
 }
 
+// The kill line's read= (Engine::KillStages::Read).
+std::string_view ReadName(KillRead r) noexcept {
+  switch (r) {
+    case KillRead::kWhole:
+      return "whole";
+    case KillRead::kRefresh:
+      return "refresh";
+    case KillRead::kRefreshRivals:
+      return "refresh_rivals";
+    case KillRead::kWholeAfterRefresh:
+      return "whole_after_refresh";
+  }
+  return "?";
+}
+
 }  // namespace
 
 void Engine::LogKill(const ScopeStatus& st, std::uint64_t seq, const policy::Process& p,
@@ -338,7 +373,8 @@ void Engine::LogKill(const ScopeStatus& st, std::uint64_t seq, const policy::Pro
       "score={} rss_pages={} swap_pages={} pgtables_pages={} adj_pages={} rules={} "
       "growth_pages={} app_growth_pages={} growth_points={} app={} app_members={} "
       "reasons={} available_pct={:.1f} tte_ms={} psi_some_pct={:.1f} psi_full_pct={:.1f} "
-      "candidates={} protected={} unreadable={} read={} read_unchanged={} unseen_growth_mib={:.1f} "
+      "candidates={} protected={} unreadable={} read={} read_unchanged={} rivals_read={} "
+      "unseen_growth_mib={:.1f} "
       "snapshot_age_ms={} "
       "largest_protected={} avoided={} scan_ms={:.2f} rank_ms={:.2f} build_ms={:.2f} sharers={} "
       "step={} step_reason={}",
@@ -350,8 +386,9 @@ void Engine::LogKill(const ScopeStatus& st, std::uint64_t seq, const policy::Pro
       std::string_view(rules.data(), rules.size()), score.growth, score.app_growth,
       score.growth_points, AppText(score).view(), score.app_members, ReasonsText(d.reasons).view(),
       d.available_percent, d.time_to_exhaustion_ms, d.psi_some_percent, d.psi_full_percent,
-      ranking.candidates.size(), ranking.protected_processes.size(), snap.unreadable, stages_.read,
-      snap.reused, stages_.unseen_growth_mib, (snap.taken_at_ns - snap.full_at_ns) / sys::kMilli,
+      ranking.candidates.size(), ranking.protected_processes.size(), snap.unreadable,
+      ReadName(stages_.read), snap.reused, stages_.rivals_read, stages_.unseen_growth_mib,
+      (snap.taken_at_ns - snap.full_at_ns) / sys::kMilli,
       Q{std::string_view(bigger_protected.data(), bigger_protected.size())},
       Q{policy::AvoidReasonName(score.avoid)}, Ms(stages_.scan_ns), Ms(stages_.rank_ns),
       Ms(stages_.build_ns), stages_.sharers, kill::StepName(kill_record_.step),

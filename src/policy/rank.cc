@@ -283,21 +283,30 @@ bool Alike(const Score& a, const Score& b) noexcept {
 
 bool CarriedMayOutrank(const Ranking& ranking, const Snapshot& snapshot, std::int64_t growth_pages,
                        int growth_weight, bool by_swap) noexcept {
+  return CarriedRivals(ranking, snapshot, growth_pages, growth_weight, by_swap, {}) > 0;
+}
+
+std::size_t CarriedRivals(const Ranking& ranking, const Snapshot& snapshot,
+                          std::int64_t growth_pages, int growth_weight, bool by_swap,
+                          std::span<pid_t> out) noexcept {
   const auto& c = ranking.candidates;
-  if (c.empty()) return false;
+  if (c.empty()) return 0;
+  std::size_t n = 0;
+  auto name = [&](const Score& s) {
+    if (n < out.size()) out[n] = snapshot.processes[s.index].pid;
+    ++n;
+  };
   const Score& first = c.front();
-  if (snapshot.processes[first.index].carried) return true;  // its own figures are old
-  if (growth_pages <= 0) return false;
+  if (snapshot.processes[first.index].carried) name(first);  // its own figures are old
+  if (growth_pages <= 0) return n;
   // Its rss, and its application's growth with it (at most all of the unseen growth).
   const std::int64_t bound = growth_pages + growth_pages * std::max(growth_weight, 0) / 100;
   for (std::size_t k = 1; k < c.size(); ++k) {
     const Score& s = c[k];
     if (!snapshot.processes[s.index].carried || !Alike(s, first)) continue;
-    if (by_swap ? s.swap + growth_pages >= first.swap : s.total + bound >= first.total) {
-      return true;
-    }
+    if (by_swap ? s.swap + growth_pages >= first.swap : s.total + bound >= first.total) name(s);
   }
-  return false;
+  return n;
 }
 
 void LeadWithLargestSwap(Ranking& ranking) noexcept {

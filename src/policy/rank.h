@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <regex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -168,6 +169,14 @@ void LeadWithLargestSwap(Ranking& ranking) noexcept;
 // instead (a ranking LeadWithLargestSwap ordered). No allocation.
 bool CarriedMayOutrank(const Ranking& ranking, const Snapshot& snapshot, std::int64_t growth_pages,
                        int growth_weight, bool by_swap) noexcept;
+
+// The rivals CarriedMayOutrank finds, so that the kill can read them again instead of all of
+// /proc: the first candidate when it is carried, then, in rank order, every carried candidate
+// ranked alike that comes within the bound. Writes up to out.size() PIDs and returns how
+// many rivals there are (more than out.size() when out is short). No allocation.
+std::size_t CarriedRivals(const Ranking& ranking, const Snapshot& snapshot,
+                          std::int64_t growth_pages, int growth_weight, bool by_swap,
+                          std::span<pid_t> out) noexcept;
 
 // Identity of a process across snapshots: PID plus start time.
 struct ProcessId {

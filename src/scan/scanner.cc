@@ -358,4 +358,33 @@ Result<void> Scanner::RefreshInto(const policy::Scope& scope, const ScanOptions&
   return {};
 }
 
+void Scanner::RereadInto(const policy::Scope& scope, const ScanOptions& options,
+                         std::span<const pid_t> pids, policy::Snapshot& snap) {
+  auto& procs = snap.processes;
+  for (pid_t pid : pids) {
+    auto it = std::lower_bound(procs.begin(), procs.end(), pid,
+                               [](const policy::Process& q, pid_t v) { return q.pid < v; });
+    if (it == procs.end() || it->pid != pid || !it->carried) continue;
+    // The entry as it was, kept for its growth and its cgroup's preference (copied into a
+    // warm buffer: no allocation once its strings are as long).
+    reread_before_ = *it;
+    const auto before = static_cast<std::int64_t>(reread_before_.charged());
+    carry_ = &reread_before_;
+    const int unreadable_before = snap.unreadable;
+    const bool read = ReadProcess(pid, options, *it, &snap.unreadable);
+    carry_ = nullptr;
+    if (snap.reused > 0) --snap.reused;
+    if (!read || !scope.Contains(it->cgroup)) {
+      if (!read && snap.unreadable == unreadable_before) ++snap.vanished;
+      snap.seen_growth_bytes -= before;
+      // Dropped, the order by pid kept (swaps: rare, and no allocation).
+      std::rotate(it, it + 1, procs.end());
+      procs.pop_back();
+      continue;
+    }
+    snap.seen_growth_bytes += static_cast<std::int64_t>(it->charged()) - before;
+  }
+  snap.taken_at_ns = clock_.Now();
+}
+
 }  // namespace reaperd::scan

@@ -67,6 +67,15 @@ class Scanner {
                            std::span<const pid_t> reread, policy::Snapshot& prev,
                            policy::Snapshot& out);
 
+  // The kill path's second look after a refresh (snap is RefreshInto's output): reads again,
+  // in place, the entries of snap named in pids (carried-over candidates that may have grown
+  // past the first: policy::CarriedRivals), adds their growth since their last read to
+  // snap.seen_growth_bytes and clears their carried flags. One gone, unreadable or out of
+  // the scope since is dropped (what it held counts as freed). Lists nothing, so its cost is
+  // pids.size() reads. No allocation once warm.
+  void RereadInto(const policy::Scope& scope, const ScanOptions& options,
+                  std::span<const pid_t> pids, policy::Snapshot& snap);
+
   // Reads one process (pid) into p (every field overwritten; its strings keep their
   // capacity); false if it vanished or is unreadable (then counted in *unreadable, which may
   // be null).
@@ -115,6 +124,7 @@ class Scanner {
   // During a refresh, the entry the process being re-read had (its cgroup's preference is
   // carried over when the cgroup is the same); null otherwise.
   const policy::Process* carry_ = nullptr;
+  policy::Process reread_before_;  // RereadInto's copy of the entry it reads again
   std::array<Held, kMaxHeld> held_{};
 };
 

@@ -84,6 +84,40 @@ TEST_F(EngineCycle, KillCyclesThatReadProcWholeAllocateNothing) {
       << sink_.LastKill();
 }
 
+TEST_F(EngineCycle, KillCyclesThatReadTheirRivalsAgainAllocateNothing) {
+  // Four more small processes than the kill re-reads as its top (kRereadTop): they are
+  // carried over unread, and the used memory grew since the whole read far more than the
+  // refresh accounts for, so each kill reads them again (its rivals), in place.
+  for (int pid = 104; pid < 112; ++pid) {
+    const std::string p = std::to_string(pid);
+    const long pages = 10 + (pid - 104);
+    sys_.AddDir(p);
+    sys_.Add(p + "/stat", alloc_test::FakeSystem::Stat(pid, alloc_test::kFlags));
+    sys_.Add(p + "/statm", "1000 " + std::to_string(pages) + " 10 1 0 500 0\n");
+    sys_.Add(p + "/status", "Name:\thog\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t" + p +
+                                "\nPid:\t" + p + "\nPPid:\t1\nUid:\t1000\t1000\t1000\t1000\n" +
+                                "VmSize:\t4000 kB\nVmRSS:\t" + std::to_string(pages * 4) +
+                                " kB\nRssAnon:\t" + std::to_string(pages * 4) +
+                                " kB\nRssFile:\t0 kB\nRssShmem:\t0 kB\nVmPTE:\t8 kB\n" +
+                                "VmSwap:\t0 kB\nThreads:\t1\n");
+    sys_.Add(p + "/oom_score_adj", "0\n");
+    sys_.Add(p + "/cgroup", "4:memory:/user.slice/user-1000.slice/session-2.scope\n0::/\n");
+  }
+  ASSERT_TRUE(Cycle());
+  ASSERT_TRUE(Cycle());
+  constexpr int kCycles = 3;
+  int done = 0;
+  Counted c = Count([&] {
+    for (int i = 0; i < kCycles; ++i) done += Cycle() ? 1 : 0;
+  });
+  ASSERT_EQ(done, kCycles);
+  EXPECT_EQ(c.allocs, 0) << c.bytes << " bytes";
+  EXPECT_NE(sink_.LastKill().find(" pid=103 "), std::string_view::npos) << sink_.LastKill();
+  EXPECT_NE(sink_.LastKill().find(" read=refresh_rivals read_unchanged=0 rivals_read=4 "),
+            std::string_view::npos)
+      << sink_.LastKill();
+}
+
 TEST_F(EngineCycle, KillCyclesWithAGrowthBaselineAllocateNothing) {
   // Each episode passes through warn, where the standing snapshot's refresh records every
   // process's baseline (policy::GrowthBaseline), so the kill ranks with the growth term and

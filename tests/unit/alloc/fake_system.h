@@ -46,6 +46,7 @@ struct FakeSystem {
   std::string dir;
   std::string meminfo;
   std::vector<std::string> files;
+  std::vector<std::string> dirs;
   const std::string high = Meminfo(8 * 1024 * 1024);  // 50% available
   const std::string low = Meminfo(160 * 1024);        // about 1%: the kill level
 
@@ -57,6 +58,11 @@ struct FakeSystem {
   void Add(const std::string& rel, std::string_view text) {
     files.push_back(dir + "/" + rel);
     WriteFile(files.back(), text);
+  }
+  // A directory under the tree, removed (after the files) with it.
+  void AddDir(const std::string& rel) {
+    dirs.push_back(dir + "/" + rel);
+    ::mkdir(dirs.back().c_str(), 0755);
   }
 
   FakeSystem() {
@@ -88,6 +94,7 @@ struct FakeSystem {
   }
   ~FakeSystem() {
     for (auto it = files.rbegin(); it != files.rend(); ++it) ::unlink(it->c_str());
+    for (auto it = dirs.rbegin(); it != dirs.rend(); ++it) ::rmdir(it->c_str());
     for (int pid = kFirstPid; pid < kFirstPid + kProcesses; ++pid) {
       ::rmdir((dir + "/" + std::to_string(pid)).c_str());
     }

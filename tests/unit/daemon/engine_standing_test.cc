@@ -40,25 +40,28 @@ class EngineStanding : public testing::Test {
     cfg_.report.metrics_textfile_path.clear();
     cfg_.report.status_socket.clear();
     for (int pid = kBigFirst; pid < kBigFirst + kBig; ++pid) {
-      ::mkdir((sys_.dir + "/" + std::to_string(pid)).c_str(), 0755);
-      SetAnonKb(pid, 20 * 1024 + (pid - kBigFirst) * 1024);  // 20..27 MiB
-      sys_.Add(std::to_string(pid) + "/oom_score_adj", "0\n");
-      sys_.Add(std::to_string(pid) + "/cgroup",
-               "4:memory:/user.slice/user-1000.slice/session-2.scope\n0::/\n");
+      AddProcess(pid, 20 * 1024 + (pid - kBigFirst) * 1024);  // 20..27 MiB
     }
-    for (int pid = kFirstPid; pid < kBigFirst + kBig; ++pid) ops_.procs[pid] = {};
+    for (int pid = kFirstPid; pid < kFirstPid + kProcesses; ++pid) ops_.procs[pid] = {};
   }
   void TearDown() override {
     if (engine_) engine_->Stop();
-    for (int pid = kBigFirst; pid < kBigFirst + kBig; ++pid) {
-      const std::string d = sys_.dir + "/" + std::to_string(pid);
-      for (const char* f : {"stat", "statm", "status"}) ::unlink((d + "/" + f).c_str());
-    }
-    // oom_score_adj and cgroup were added through sys_, which removes them; then the dirs.
   }
-  ~EngineStanding() override {
-    for (int pid = kBigFirst; pid < kBigFirst + kBig; ++pid) {
-      ::rmdir((sys_.dir + "/" + std::to_string(pid)).c_str());
+  // One more process in the fixture /proc, of kb KiB (removed with the tree).
+  void AddProcess(int pid, long kb) {
+    const std::string p = std::to_string(pid);
+    sys_.AddDir(p);
+    for (const char* f : {"stat", "statm", "status"}) sys_.Add(p + "/" + f, "");
+    SetAnonKb(pid, kb);
+    sys_.Add(p + "/oom_score_adj", "0\n");
+    sys_.Add(p + "/cgroup", "4:memory:/user.slice/user-1000.slice/session-2.scope\n0::/\n");
+    ops_.procs[pid] = {};
+  }
+  // The process's files gone while its directory is still listed (it exits between the
+  // listing and the read).
+  void RemoveProcessFiles(int pid) {
+    for (const char* f : {"stat", "statm", "status"}) {
+      ::unlink((sys_.dir + "/" + std::to_string(pid) + "/" + f).c_str());
     }
   }
   // A process of kb KiB of anonymous memory (status, statm and stat say so).
@@ -131,14 +134,46 @@ class EngineStanding : public testing::Test {
 
 // Process 100 (1000 KiB at the whole read, outside the top 8) grows to 600 MiB, and the
 // system comes to the kill level. Red on the old refresh: the largest of the old top (111,
-// 27 MiB) was killed, 100 ranked by its old 1000 KiB.
+// 27 MiB) was killed, 100 ranked by its old 1000 KiB. The kill reads again only the four
+// carried-over candidates that could have grown past the first (100..103), not all of /proc:
+// red before, read=whole_after_refresh.
 TEST_F(EngineStanding, AGrowerOutsideTheTopIsSeenThroughMemoryNobodyRead) {
   StartAtWarn();
   SetAnonKb(kFirstPid, 600 * 1024);
   SetAvailableKb(kTotalKb / 100);
   Tick();
   EXPECT_EQ(Killed(), std::vector<pid_t>{kFirstPid}) << KillLine();
-  EXPECT_NE(KillLine().find("read=whole_after_refresh"), std::string::npos) << KillLine();
+  EXPECT_NE(KillLine().find("read=refresh_rivals read_unchanged=0 rivals_read=4 "),
+            std::string::npos)
+      << KillLine();
+}
+
+// More rivals than a kill reads one by one (kMaxRivals): 40 more small processes, carried
+// over, any of which could be the grower. The kill reads /proc whole.
+TEST_F(EngineStanding, MoreRivalsThanTheKillReadsOneByOneReadWhole) {
+  constexpr int kSmallFirst = 200;
+  constexpr int kSmall = static_cast<int>(kMaxRivals) + 8;
+  for (int pid = kSmallFirst; pid < kSmallFirst + kSmall; ++pid) AddProcess(pid, 512);
+  StartAtWarn();
+  SetAnonKb(kSmallFirst + 5, 600 * 1024);
+  SetAvailableKb(kTotalKb / 100);
+  Tick();
+  EXPECT_EQ(Killed(), std::vector<pid_t>{kSmallFirst + 5}) << KillLine();
+  EXPECT_NE(KillLine().find("read=whole_after_refresh "), std::string::npos) << KillLine();
+  EXPECT_NE(KillLine().find(" rivals_read=0 "), std::string::npos) << KillLine();
+}
+
+// A rival that is gone by the second look is dropped, what it held counted as freed; the
+// grower among the others is still found.
+TEST_F(EngineStanding, ARivalGoneByTheSecondLookIsDropped) {
+  StartAtWarn();
+  SetAnonKb(kFirstPid + 1, 600 * 1024);
+  RemoveProcessFiles(kFirstPid);
+  SetAvailableKb(kTotalKb / 100);
+  Tick();
+  EXPECT_EQ(Killed(), std::vector<pid_t>{kFirstPid + 1}) << KillLine();
+  EXPECT_NE(KillLine().find("read=refresh_rivals "), std::string::npos) << KillLine();
+  EXPECT_NE(KillLine().find(" candidates=11 "), std::string::npos) << KillLine();
 }
 
 // The growth is the top candidate's own, which the refresh reads again: it accounts for the

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
+#include <vector>
+
 namespace reaperd::policy {
 namespace {
 
@@ -92,6 +95,32 @@ TEST(Rank, CarriedCandidatesWithinTheUnseenGrowthOfTheFirstMayOutrankIt) {
   // A first candidate carried over itself: its own figures are old.
   s.processes[0].carried = true;
   EXPECT_TRUE(CarriedMayOutrank(ranking, s, 0, 100, false));
+}
+
+// The rivals themselves, for the kill to read again (instead of all of /proc): every carried
+// candidate within the bound, the first one too when it is carried; named up to the buffer's
+// size, counted beyond it.
+TEST(Rank, CarriedRivalsAreNamedAndCounted) {
+  auto s = Snap({Proc(10, "top", 300), Proc(11, "near", 250), Proc(12, "nearer", 280),
+                 Proc(13, "far", 10), Proc(14, "fresh", 290)});
+  for (int k : {1, 2, 3}) s.processes[k].carried = true;
+  Ranker r(config::RankConfig{});
+  auto ranking = r.Rank(s, 999);
+  ASSERT_EQ(s.processes[ranking.candidates[0].index].pid, 10);
+  constexpr std::int64_t kPagesPerMiB = 256;
+  std::array<pid_t, 4> out{};
+  // 50 MiB without the growth term: 250 + 50 and 280 + 50 reach 300; 10 + 50 does not, and
+  // the fresh one (read again) is no rival whatever its size.
+  ASSERT_EQ(CarriedRivals(ranking, s, 50 * kPagesPerMiB, 0, false, out), 2u);
+  EXPECT_EQ((std::vector<pid_t>{out[0], out[1]}), (std::vector<pid_t>{12, 11}));
+  EXPECT_EQ(CarriedRivals(ranking, s, 0, 0, false, out), 0u);
+  // More rivals than room: counted all the same, so the caller knows the list is short.
+  std::array<pid_t, 1> one{};
+  EXPECT_EQ(CarriedRivals(ranking, s, 400 * kPagesPerMiB, 0, false, one), 3u);
+  // A carried first candidate is its own rival (its figures are old), named first.
+  s.processes[0].carried = true;
+  ASSERT_EQ(CarriedRivals(ranking, s, 0, 0, false, out), 1u);
+  EXPECT_EQ(out[0], 10);
 }
 
 TEST(Rank, AdjScalesLikeTheKernel) {

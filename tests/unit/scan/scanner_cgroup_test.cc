@@ -324,5 +324,41 @@ TEST(ScannerRefresh, AHeldCandidateThatChangedIsReadWholeAndOneThatDiedIsDropped
   EXPECT_EQ(out.seen_growth_bytes, -std::int64_t{1000} * 1024);  // 101's, gone
 }
 
+// The kill's second look (RereadInto): only the carried entries named are read, in place;
+// their growth is seen, their carried flags cleared; one that exited is dropped (what it held
+// freed); nothing else is read.
+TEST(ScannerRefresh, RereadIntoReadsOnlyTheNamedCarriedEntries) {
+  Tree t;
+  for (pid_t pid = 100; pid < 106; ++pid) t.Process(pid, "/app");
+  auto base = sys::RealSystemView::Open(t.root + "/proc", t.root + "/cg");
+  ASSERT_TRUE(base);
+  sys::FaultySystemView view(*base);
+  FixedClock clock;
+  scan::Scanner scanner(view, clock);
+  const policy::Scope app;  // the system
+  policy::Snapshot standing;
+  ASSERT_TRUE(scanner.ScanInto(app, {}, standing));
+  policy::Snapshot out;
+  ASSERT_TRUE(scanner.RefreshInto(app, {}, std::vector<pid_t>{105}, standing, out));
+  ASSERT_EQ(out.reused, 5);
+  t.Put("proc/101/status", "Name:\tp\nTgid:\t101\nUid:\t0\t0\t0\t0\nRssAnon:\t9000 kB\n");
+  t.Put("proc/104/status", "Name:\tp\nTgid:\t104\nUid:\t0\t0\t0\t0\nRssAnon:\t5000 kB\n");
+  std::filesystem::remove_all(t.root + "/proc/103");
+  // Any read of 100, 104 (not named) or 105 (not carried) fails the test.
+  for (const char* pid : {"100/", "104/", "105/"}) view.AddRule({pid, sys::Fault::kEio, 1, 0});
+  scanner.RereadInto(app, {}, std::vector<pid_t>{101, 102, 103, 105, 107}, out);
+  EXPECT_EQ(view.injected_total(), 0) << "read: " << view.faulted_paths()[0];
+  ASSERT_EQ(Pids(out), (std::vector<pid_t>{100, 101, 102, 104, 105}));
+  EXPECT_FALSE(out.processes[1].carried);
+  EXPECT_EQ(out.processes[1].rss_anon, 9000u * 1024);
+  EXPECT_FALSE(out.processes[2].carried);
+  EXPECT_TRUE(out.processes[3].carried);
+  EXPECT_EQ(out.processes[3].rss_anon, 1000u * 1024) << "not named: as carried";
+  EXPECT_EQ(out.reused, 2);
+  EXPECT_EQ(out.vanished, 1);
+  // 101 grew by 8000 KiB, 102 not at all; 103 (exited) took its 1000 KiB away.
+  EXPECT_EQ(out.seen_growth_bytes, std::int64_t{7000} * 1024);
+}
+
 }  // namespace
 }  // namespace reaperd
