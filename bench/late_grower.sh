@@ -50,6 +50,6 @@ EOC
   [ "$victim" = "$grower" ] && verdict=RIGHT
   [ -z "$line" ] && verdict="NO_KILL (available ${avail}%, kill at ${kill_pct}%)"
   echo "run $run: grower=$grower victim=${victim:-none} $verdict $(echo "$line" |
-    grep -o 'rss_mib=[0-9.]*\|read=[a-z_]*\|read_unchanged=[0-9]*\|unseen_growth_mib=[0-9.]*\|snapshot_age_ms=[0-9]*\|scan_ms=[0-9.]*' |
+    grep -o 'rss_mib=[0-9.]*\| read=[a-z_]*\|read_unchanged=[0-9]*\|rivals_read=[0-9]*\|unseen_growth_mib=[0-9.]*\|snapshot_age_ms=[0-9]*\|scan_ms=[0-9.]*' |
     tr '\n' ' ')"
 done
