@@ -78,8 +78,9 @@ struct ScopeStatus {
 };
 
 // The system scope's kill decides on a standing snapshot (see Engine::ScanForKill): how many
-// top candidates are re-read at the kill, how often the snapshot is read whole at warn and
-// reclaim, and the age past which a kill reads it whole again.
+// top candidates a refresh re-reads; how often the snapshot is refreshed and read whole at
+// warn and reclaim; the age of its last refresh past which a kill reads it whole again (its
+// whole read may be up to kStandingWholeNs older).
 constexpr std::size_t kRereadTop = 8;
 // How a kill's snapshot was read (the kill line's read=): a scan; a refresh (new processes and
 // the top candidates read again, the rest carried over); a refresh and then its rivals read
@@ -87,9 +88,10 @@ constexpr std::size_t kRereadTop = 8;
 // refresh and then a whole read (too many rivals, or rivals still after theirs).
 enum class KillRead : std::uint8_t { kWhole, kRefresh, kRefreshRivals, kWholeAfterRefresh };
 // How many carried-over candidates a kill reads again when the refresh cannot vouch for its
-// first (Engine::VouchForRefresh); past it the kill reads /proc whole.
+// first (Engine::CheckRivals); past it the kill reads /proc whole.
 constexpr std::size_t kMaxRivals = 32;
 constexpr std::int64_t kStandingRefreshNs = 1000 * 1000 * 1000;
+constexpr std::int64_t kStandingWholeNs = 10LL * 1000 * 1000 * 1000;
 constexpr std::int64_t kStandingMaxAgeNs = 5LL * 1000 * 1000 * 1000;
 // A whole read of /proc may take the loop at most this share of its time at warn and reclaim:
 // on a host where it takes 200 ms (10,000 processes) the refresh comes every 4 s, not every
@@ -215,16 +217,23 @@ class Engine {
   // Ranks snap into kill_ranking_ for a kill in scope i on decision d.
   void RankForKill(std::size_t i, policy::Snapshot& snap, const pressure::Decision& d);
   // The carried-over candidates of a refreshed system snapshot that could have grown past
-  // its first with the used memory no re-read entry accounts for (policy::CarriedRivals):
-  // named in rivals_ (up to kMaxRivals), and counted; 0 when the ranking can be trusted.
-  std::size_t Rivals(std::size_t i, const policy::Snapshot& snap, const pressure::Decision& d);
-  // Makes a refreshed system snapshot's ranking trustworthy: as it is when no rival stands;
-  // else its rivals read again and ranked anew when they are few enough (kMaxRivals); else,
-  // or when rivals still stand, /proc read whole and ranked (the snapshot returned then).
-  Result<policy::Snapshot*> VouchForRefresh(std::size_t i, policy::Snapshot* snap,
-                                            const pressure::Decision& d);
-  // While the system scope is at warn or reclaim, and memory is still there to read /proc
-  // with, a full scan of the standing snapshot every kStandingRefreshNs.
+  // its first with the used memory no refresh or re-read accounts for since the whole read
+  // (policy::CarriedRivals): named in rivals_ (up to kMaxRivals), and counted; 0 when the
+  // ranking can be trusted. *unseen_mib (when not null): that growth, in MiB.
+  std::size_t Rivals(std::size_t i, const policy::Snapshot& snap, const pressure::Decision& d,
+                     double* unseen_mib);
+  // After RankForKill on a refreshed system snapshot: whether its ranking can be trusted as
+  // it is, or after its rivals were read again and it was ranked anew (when they are no more
+  // than kMaxRivals). Not vouched: the caller reads /proc whole.
+  struct RivalCheck {
+    bool vouched = false;
+    std::size_t rivals_read = 0;
+    double unseen_mib = 0;
+  };
+  RivalCheck CheckRivals(std::size_t i, policy::Snapshot& snap, const pressure::Decision& d);
+  // While the system scope is at warn or reclaim: the standing snapshot refreshed every
+  // kStandingRefreshNs and read whole every kStandingWholeNs (or when a refresh cannot vouch
+  // for its ranking), both stretched on a host where a whole read is slow.
   void RefreshStanding(sys::Nanos now);
   // Holds the top candidates' files open for the system scope's next kill (see Scanner::Hold).
   void HoldTop() noexcept;
@@ -347,12 +356,19 @@ class Engine {
   // the sample before it; -1 when no sample came before it (the start-up's read).
   std::int64_t standing_used_bytes_ = -1;
   void NoteStandingUsed(std::size_t i) noexcept;
-  // The refresh period and the age a kill accepts, stretched by standing_scan_ns_.
+  // The refresh and whole-read periods and the ages a kill accepts, stretched by
+  // standing_scan_ns_.
   std::int64_t StandingPeriodNs() const noexcept {
     return std::max<std::int64_t>(kStandingRefreshNs, kStandingDutyDivisor * standing_scan_ns_);
   }
+  std::int64_t StandingWholePeriodNs() const noexcept {
+    return std::max<std::int64_t>(kStandingWholeNs, kStandingDutyDivisor * standing_scan_ns_);
+  }
   std::int64_t StandingMaxAgeNs() const noexcept {
     return std::max<std::int64_t>(kStandingMaxAgeNs, 2 * StandingPeriodNs());
+  }
+  std::int64_t StandingWholeMaxAgeNs() const noexcept {
+    return StandingWholePeriodNs() + StandingMaxAgeNs();
   }
   std::array<pid_t, kRereadTop> top_{};
   std::array<pid_t, kMaxRivals> rivals_{};

@@ -64,8 +64,9 @@ Result<policy::Snapshot*> Engine::ScanForKill(std::size_t i, sys::Nanos now, boo
   // are read, so the decision costs the same with 100 or 10,000 processes. The spare becomes
   // the standing snapshot (the old one's entries were moved into it).
   policy::Snapshot& standing = snaps_[standing_];
-  const bool fresh =
-      !whole && standing.full_at_ns != 0 && now - standing.full_at_ns <= StandingMaxAgeNs();
+  const bool fresh = !whole && standing.full_at_ns != 0 &&
+                     now - standing.taken_at_ns <= StandingMaxAgeNs() &&
+                     now - standing.full_at_ns <= StandingWholeMaxAgeNs();
   auto r = fresh ? scanner_.RefreshInto(scope, options, {top_.data(), top_count_}, standing, spare)
                  : scanner_.ScanInto(scope, options, spare);
   standing_ = 1 - standing_;
@@ -82,56 +83,11 @@ Result<policy::Snapshot*> Engine::ScanForKill(std::size_t i, sys::Nanos now, boo
   return &spare;
 }
 
-void Engine::NoteStandingUsed(std::size_t i) noexcept {
-  const pressure::PressureSample& s = status_[i].sample;
-  standing_used_bytes_ = s.t_ns == 0 ? -1 : static_cast<std::int64_t>(UsedBytes(s));
-}
-
 void Engine::RankForKill(std::size_t i, policy::Snapshot& snap, const pressure::Decision& d) {
   skip_.CopyTo(skipped_);
   growth_[i].Observe(snap, false);  // the table does not grow on the kill path
   ranker_->RankInto(snap, options_.self, skipped_, kill_ranking_, &growth_[i]);
   if ((d.reasons & pressure::kReasonSwapExhausted) != 0) policy::LeadWithLargestSwap(kill_ranking_);
-}
-
-std::size_t Engine::Rivals(std::size_t i, const policy::Snapshot& snap,
-                           const pressure::Decision& d) {
-  // Used memory is what processes hold (and the kernel): whatever of its growth since the
-  // whole read the re-read and new processes do not account for grew in a carried-over one
-  // (or outside any process).
-  if (standing_used_bytes_ < 0) return rivals_.size() + 1;  // no baseline: read whole
-  const pressure::PressureSample& s = status_[i].sample;
-  const double unseen =
-      UnseenGrowthBytes(static_cast<std::int64_t>(UsedBytes(s)), standing_used_bytes_,
-                        snap.seen_growth_bytes, d.slope_bytes_per_s, snap.taken_at_ns - s.t_ns);
-  if (stages_.read == KillRead::kRefresh) stages_.unseen_growth_mib = unseen / kMiB;
-  const auto pages = static_cast<std::int64_t>(unseen) /
-                     static_cast<std::int64_t>(std::max<std::uint64_t>(snap.page_size, 1));
-  return policy::CarriedRivals(kill_ranking_, snap, pages, cfg_.rank.growth_weight,
-                               (d.reasons & pressure::kReasonSwapExhausted) != 0, rivals_);
-}
-
-Result<policy::Snapshot*> Engine::VouchForRefresh(std::size_t i, policy::Snapshot* snap,
-                                                  const pressure::Decision& d) {
-  const std::size_t rivals = Rivals(i, *snap, d);
-  if (rivals == 0) return snap;
-  if (rivals <= rivals_.size()) {
-    // A handful of carried-over candidates could have grown past the first: read them again
-    // (a few reads, not all of /proc) and rank anew.
-    scanner_.RereadInto(status_[i].scope, scan::KillScanOptions(cfg_.rank),
-                        {rivals_.data(), rivals}, *snap);
-    stages_.read = KillRead::kRefreshRivals;
-    stages_.rivals_read = rivals;
-    RankForKill(i, *snap, d);
-    if (Rivals(i, *snap, d) == 0) return snap;
-  }
-  // Too many, or rivals still (what they freed left more growth unseen): read everything, as
-  // a kill without a standing snapshot does.
-  auto whole = ScanForKill(i, clock_.Now(), true);
-  if (!whole) return Fail(whole.error());
-  stages_.read = KillRead::kWholeAfterRefresh;
-  RankForKill(i, **whole, d);
-  return *whole;
 }
 
 void Engine::WatchSharers(sys::Nanos now) {
@@ -181,14 +137,25 @@ void Engine::KillIn(std::size_t i, const pressure::Decision& d) {
   if (stages_.read == KillRead::kRefresh) {
     // Carried-over entries may have grown past the first: their second look is a scan's time.
     const sys::Nanos t_reread = clock_.Now();
-    auto vouched = VouchForRefresh(i, read, d);
-    reread_ns = clock_.Now() - t_reread;
-    if (!vouched) {
-      log_.Log(LogLevel::kError, "kill", "scope={} outcome=scan_failed error={}", Q{st.name},
-               Q{vouched.error().ToString()});
-      return;
+    const RivalCheck check = CheckRivals(i, *read, d);
+    stages_.unseen_growth_mib = check.unseen_mib;
+    stages_.rivals_read = check.rivals_read;
+    if (check.rivals_read > 0) stages_.read = KillRead::kRefreshRivals;
+    if (!check.vouched) {
+      // Too many rivals, or rivals still: read everything, as a kill without a standing
+      // snapshot does.
+      auto whole = ScanForKill(i, clock_.Now(), true);
+      if (!whole) {
+        log_.Log(LogLevel::kError, "kill", "scope={} outcome=scan_failed error={}", Q{st.name},
+                 Q{whole.error().ToString()});
+        return;
+      }
+      read = *whole;
+      stages_.read = KillRead::kWholeAfterRefresh;
+      stages_.rivals_read = 0;
+      RankForKill(i, *read, d);
     }
-    read = *vouched;
+    reread_ns = clock_.Now() - t_reread;
   }
   policy::Snapshot& snap = *read;
   if (st.scope.kind == policy::ScopeKind::kSystem) NoteTop(ranking, snap);

@@ -71,9 +71,10 @@ struct Snapshot {
   // equal to taken_at_ns after a full scan.
   std::int64_t full_at_ns = 0;
   int reused = 0;  // entries a refresh carried over unread
-  // What a refresh saw change since the whole read, in charged() bytes: the new processes'
-  // all, the re-read ones' growth (negative: shrinking) less what the processes gone since
-  // held. Used memory that grew beyond it grew in a carried-over process, or outside any.
+  // What the refreshes (and re-reads) since the whole read at full_at_ns saw change, in
+  // charged() bytes: the new processes' all, the re-read ones' growth (negative: shrinking)
+  // less what the processes gone since held. Used memory that grew beyond it grew in a
+  // carried-over process, or outside any. 0 after a whole read.
   std::int64_t seen_growth_bytes = 0;
   // What could not be read, for the "not running as root" warning.
   int unreadable = 0;

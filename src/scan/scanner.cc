@@ -294,7 +294,9 @@ Result<void> Scanner::RefreshInto(const policy::Scope& scope, const ScanOptions&
   }
   if (auto r = Begin(scope, out); !r) return Fail(r.error());
   out.processes.reserve(pids_.size());
-  // What changed that the refresh sees, in charged() bytes (Snapshot::seen_growth_bytes).
+  // What changed that this refresh and those before it since the whole read saw, in
+  // charged() bytes (Snapshot::seen_growth_bytes).
+  out.seen_growth_bytes = prev.seen_growth_bytes;
   auto charged = [](const policy::Process& q) { return static_cast<std::int64_t>(q.charged()); };
   std::size_t kept = 0;
   std::size_t j = 0;

@@ -61,8 +61,9 @@ class Scanner {
   // since prev and those named in reread (the top candidates), and moves every other entry
   // over from prev unread, so its cost is the listing plus reread.size() + new processes,
   // not the number of processes. prev's entries are swapped out (its contents are then
-  // unspecified). Falls back to ScanInto when prev holds another scope. No allocation once
-  // out is warm.
+  // unspecified). out.seen_growth_bytes counts on from prev's (both go with prev's whole
+  // read). Falls back to ScanInto when prev holds another scope. No allocation once out is
+  // warm.
   Result<void> RefreshInto(const policy::Scope& scope, const ScanOptions& options,
                            std::span<const pid_t> reread, policy::Snapshot& prev,
                            policy::Snapshot& out);

@@ -95,7 +95,7 @@ class EngineStanding : public testing::Test {
   void StartAtWarn() {
     Start();
     SetAvailableKb(kTotalKb * 8 / 100);
-    Tick(2 * sys::kSecond);  // at warn, and past the refresh period: read whole
+    Tick(kStandingWholeNs + sys::kSecond);  // at warn, past the whole-read period: read whole
     ASSERT_EQ(engine_->status()[0].decision.level, pressure::Level::kWarn);
     Tick();
     ASSERT_EQ(Killed(), std::vector<pid_t>{});
@@ -111,6 +111,11 @@ class EngineStanding : public testing::Test {
       if (s.sig == SIGKILL) out.push_back(s.pid);
     }
     return out;
+  }
+  // The number after " key=" in line (-1 if absent).
+  static long Field(const std::string& line, const std::string& key) {
+    const auto at = line.find(" " + key + "=");
+    return at == std::string::npos ? -1 : std::stol(line.substr(at + key.size() + 2));
   }
   std::string KillLine() const {
     for (const auto& l : sink_.Lines()) {
@@ -188,6 +193,42 @@ TEST_F(EngineStanding, GrowthTheRefreshReadsKeepsTheRefresh) {
   Tick();
   EXPECT_EQ(Killed(), std::vector<pid_t>{top}) << KillLine();
   EXPECT_NE(KillLine().find("read=refresh read_unchanged=4"), std::string::npos) << KillLine();
+}
+
+// At warn the standing snapshot is refreshed every second and read whole every
+// kStandingWholeNs, not read whole every second: three refreshes after the whole read, the
+// kill's snapshot is that whole read's, 3 s and more old. Red before: snapshot_age_ms=0 (read
+// whole each second).
+TEST_F(EngineStanding, AtWarnTheStandingSnapshotIsRefreshedBetweenWholeReads) {
+  StartAtWarn();
+  for (int k = 0; k < 3; ++k) Tick(sys::kSecond + 10 * sys::kMilli);
+  const int top = kBigFirst + kBig - 1;
+  const long used_then_kb = kTotalKb - kTotalKb * 8 / 100;
+  const long grew_kb = 1200 * 1024;
+  SetAnonKb(top, 27 * 1024 + grew_kb);
+  SetAvailableKb(kTotalKb - used_then_kb - grew_kb);
+  Tick();
+  EXPECT_EQ(Killed(), std::vector<pid_t>{top}) << KillLine();
+  EXPECT_NE(KillLine().find("read=refresh "), std::string::npos) << KillLine();
+  EXPECT_GE(Field(KillLine(), "snapshot_age_ms"), 3000) << KillLine();
+}
+
+// A process outside the top that grows at warn is read again at the next periodic refresh
+// (a rival there), and joins the top: the kill re-reads it with the top, and what it grew is
+// already seen (the refreshes' seen growth counts on from the whole read), so no rival is
+// left to read at the kill.
+TEST_F(EngineStanding, AGrowerAtWarnJoinsTheTopAtTheNextRefresh) {
+  StartAtWarn();
+  const long used_then_kb = kTotalKb - kTotalKb * 8 / 100;
+  SetAnonKb(kFirstPid, 1000 + 200 * 1024);  // 200 MiB more, still at warn
+  SetAvailableKb(kTotalKb - used_then_kb - 200 * 1024);
+  Tick(sys::kSecond + 10 * sys::kMilli);  // the periodic refresh
+  ASSERT_EQ(Killed(), std::vector<pid_t>{});
+  SetAnonKb(kFirstPid, 1000 + 1200 * 1024);  // and 1000 MiB more: the kill level
+  SetAvailableKb(kTotalKb - used_then_kb - 1200 * 1024);
+  Tick();
+  EXPECT_EQ(Killed(), std::vector<pid_t>{kFirstPid}) << KillLine();
+  EXPECT_NE(KillLine().find("read=refresh "), std::string::npos) << KillLine();
 }
 
 // The start-up's whole read counts as a baseline too (a sample is taken before it): a kill
