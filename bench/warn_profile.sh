@@ -7,9 +7,9 @@
 # runs alone for SECONDS seconds, one after another, ROUNDS times, and earlyoom 1.7 --dryrun
 # beside them in the same rounds when installed (it reads /proc only to kill, so at warn it
 # reads meminfo alone). Prints, per run: CPU ticks (utime+stime, every thread), voluntary
-# context switches, and the /proc files opened (strace -c -f, a separate run when
-# STRACE=1: strace slows what it counts).
-# Usage: [SLEEPERS=500] [STRACE=0] bench/warn_profile.sh SECONDS ROUNDS BIN [BIN...]
+# context switches, and, when perf can count syscall tracepoints, the openat, read and
+# pread64 calls made meanwhile.
+# Usage: [SLEEPERS=500] bench/warn_profile.sh SECONDS ROUNDS BIN [BIN...]
 set -euo pipefail
 secs=${1:?seconds}
 rounds=${2:?rounds}
@@ -57,7 +57,12 @@ one() {  # label, command...
   local t0 s0
   t0=$(ticks "$p")
   s0=$(switches "$p")
-  sleep "$secs"
+  if [ "$perf_ok" = 1 ]; then
+    perf stat -x, -e syscalls:sys_enter_openat,syscalls:sys_enter_read,syscalls:sys_enter_pread64 \
+      -p "$p" -o "$dir/perf.txt" -- sleep "$secs" 2>/dev/null
+  else
+    sleep "$secs"
+  fi
   local t1 s1
   t1=$(ticks "$p")
   s1=$(switches "$p")
@@ -65,15 +70,17 @@ one() {  # label, command...
   level=$(grep -o 'to=[a-z]*' "$dir/log.txt" | tail -1 || true)
   kill "$p"
   wait "$p" 2>/dev/null || true
-  printf '%-28s ticks=%-4s voluntary_switches=%-6s last_level_%s\n' "$label" $((t1 - t0)) \
-    $((s1 - s0)) "${level:-none}"
-  if [ "${STRACE:-0}" = 1 ]; then
-    timeout "$((secs + 2))" strace -f -c -e trace=openat,read,pread64,getdents64 -o "$dir/st.txt" \
-      "$@" >/dev/null 2>&1 || true
-    printf '%-28s strace over %ss: %s\n' "$label" "$((secs + 2))" \
-      "$(awk '$NF ~ /^(openat|read|pread64|getdents64)$/ {printf "%s=%s ", $NF, $4}' "$dir/st.txt")"
-  fi
+  local calls=""
+  [ "$perf_ok" = 1 ] && calls=$(awk -F, '$3 ~ /sys_enter_/ {sub(/.*sys_enter_/, "", $3); printf "%s=%s ", $3, $1}' "$dir/perf.txt")
+  printf '%-16s ticks=%-4s voluntary_switches=%-6s %s last_level_%s\n' "$label" $((t1 - t0)) \
+    $((s1 - s0)) "$calls" "${level:-none}"
 }
+# Syscalls counted through perf's tracepoints (cheap: strace would slow the daemon enough to
+# stretch its own read periods).
+perf_ok=0
+if command -v perf >/dev/null && perf stat -e syscalls:sys_enter_openat -- true >/dev/null 2>&1; then
+  perf_ok=1
+fi
 for round in $(seq 1 "$rounds"); do
   echo "round $round ($(ls /proc | grep -c '^[0-9]') processes)"
   for bin in "$@"; do
