@@ -129,6 +129,7 @@ def summarize(res, samples):
         "probe_over_1s": res["probe"]["over_1s"],
         "guest_missed_ms": guest_missed_ms(samples, start, res["end_ms"]),
         "daemon_cpu_ms": res["daemon"]["cpu_ms"] if res["daemon"]["pid"] else None,
+        "daemon_reap_cpu_ms": res["daemon"].get("reap_cpu_ms") if res["daemon"]["pid"] else None,
         "daemon_rss_kb": res["daemon"]["hwm_kb"] if res["daemon"]["pid"] else None,
         "daemon_alive": bool(res["daemon"]["alive_at_end"]) if res["daemon"]["pid"] else None,
     }
@@ -253,7 +254,9 @@ def write_report(src, out, runs):
              "kernel OOM kills (median); onset->kill and onset->memory back in seconds, median "
              "[min-max] (onset: MemAvailable < 20% of MemTotal, or a cgroup above 80% of its "
              "limit); the probe's longest gap in seconds (nominal 0.01); the daemon's CPU time "
-             "(ms) during the run and peak RSS (MiB). Guest not running: how long the harness's "
+             "(ms) during the run (for reaperd, in brackets, what its reaper threads spent of "
+             "it: process_mrelease unmaps the victims' memory on their behalf, which a daemon "
+             "that only signals leaves to the victims) and peak RSS (MiB). Guest not running: how long the harness's "
              "mlocked 100 ms sampler did not run (gaps beyond two periods), that is the guest "
              "stopped by a loaded host; a probe gap that long measures the host.", ""]
     missing = [m for m in runs if m.get("missing")]
@@ -273,6 +276,10 @@ def write_report(src, out, runs):
             kk = statistics.median([m["kernel_kills"] for m in cr])
             rss = [m["daemon_rss_kb"] for m in cr if m["daemon_rss_kb"]]
             cpu = stat([m["daemon_cpu_ms"] for m in cr], scale=1, fmt="{:.0f}")
+            reap = [m["daemon_reap_cpu_ms"] for m in cr if m.get("daemon_reap_cpu_ms") is not None]
+            if reap and any(reap):  # reaperd's reapers: the victims' unmapping, on their behalf
+                cpu += f' (reapers {stat(reap, scale=1, fmt="{:.0f}")})'
+
             who = f'{len(coll)} ' + ", ".join(sorted(set(coll))) if coll else "0"
             lines.append(
                 f'| {c} | {len(cr)} | {intended} | {who} | {kk:g} '

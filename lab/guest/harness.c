@@ -3,6 +3,7 @@
  * kernel's own OOM kills. Protected (oom_score_adj -1000, mlocked) so it outlives the run. */
 #define _GNU_SOURCE /* clone, memfd_create */
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
