@@ -18,12 +18,6 @@ namespace {
 constexpr int kMaxCgroupDepth = 8;
 constexpr std::size_t kPathReserved = 4096;
 
-bool IsAtOrBelow(std::string_view path, std::string_view root) noexcept {
-  if (path == root) return true;
-  if (root == "/") return true;
-  return path.size() > root.size() && path.starts_with(root) && path[root.size()] == '/';
-}
-
 }  // namespace
 
 std::size_t ProcsListBytes(sys::SystemView& view) noexcept { return 8 * PidListReserve(view); }
@@ -111,10 +105,11 @@ int Killer::KillProcessGroupPass(Victim& v, int sig, KillResult& r) noexcept {
   if (v.widen_pgrp <= 1 || dry_run_) return 0;
   pids_buf_.clear();
   if (!view_.ListPids(pids_buf_)) return 0;
-  // A cgroup scope's kill stays inside its cgroup: a process of the group elsewhere is
-  // not this scope's to kill.
-  const std::string_view under =
-      v.scope.kind == policy::ScopeKind::kCgroup ? v.scope.cgroup.view() : std::string_view();
+  // The group within the victim's cgroup (and below it, which is inside any scope the victim
+  // is in): a process of the group elsewhere is another application's (VictimBuilder::Build).
+  // A victim in no known cgroup takes no one from the /proc pass.
+  const std::string_view under = v.identity.cgroup.view();
+  if (under.empty()) return 0;
   int sent = 0;
   char path[32];
   char buf[1024];

@@ -25,6 +25,15 @@ inline std::string_view PidPath(pid_t pid, std::string_view name, std::span<char
   return {buf.data(), static_cast<std::size_t>(p - buf.data())};
 }
 
+// Whether cgroup path is root or below it ("/a/b" is below "/a", "/ab" is not; everything is
+// below "/"). An empty root (no known cgroup) holds only the empty path.
+inline bool IsAtOrBelow(std::string_view path, std::string_view root) noexcept {
+  if (path == root) return true;
+  if (root == "/") return true;
+  if (root.empty()) return false;
+  return path.size() > root.size() && path.starts_with(root) && path[root.size()] == '/';
+}
+
 // A cgroup path ("/a/b", absolute in its hierarchy) made relative to the hierarchy's root,
 // plus "/name"; the root itself gives just "name". Empty view if buf is too small.
 inline std::string_view CgroupPath(std::string_view cgroup, std::string_view name,

@@ -233,8 +233,14 @@ Result<void> VictimBuilder::Build(const policy::Snapshot& snapshot, std::size_t 
   out.spare_avoided = plan.step != Step::kProcess;
   const bool group_step = plan.step == Step::kProcessGroup;
   if ((config_.widen == config::Widen::kProcessGroup || group_step) && p.pgrp > 1) {
+    // The group within the victim's cgroup (and below it): a group that spans cgroups (the
+    // children of one launcher, a script's children moved into scopes of their own) spans
+    // applications, and in the system scope nothing else would bound it.
     out.widen_pgrp = p.pgrp;
-    AddWidened(snapshot, index, out, [&](const policy::Process& q) { return q.pgrp == p.pgrp; });
+    const std::string_view cg = p.cgroup;
+    AddWidened(snapshot, index, out, [&](const policy::Process& q) {
+      return q.pgrp == p.pgrp && IsAtOrBelow(q.cgroup, cg);
+    });
   }
   if (plan.step == Step::kCgroup) {
     // The plan checked the cgroup (WhyNotCgroupStep): strictly inside the scope, an

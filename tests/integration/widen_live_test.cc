@@ -4,12 +4,15 @@
 // found system-wide and dies with the victim. A -1000 process cannot be made here (root
 // without CAP_SYS_RESOURCE cannot lower oom_score_adj below 0): the unit tests cover it.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "integration/support/daemon.h"
 #include "integration/support/hostile.h"
@@ -87,6 +90,58 @@ TEST_F(KillLive, ProcessGroupWideningStaysInsideTheScopeCgroup) {
   EXPECT_TRUE(victim.WaitDead(5000));
   EXPECT_TRUE(member.WaitDead(5000)) << "a member of the group inside the scope survived";
   EXPECT_TRUE(StillAlive(away)) << "the process-group pass reached outside the scope";
+}
+
+// A group that spans two sibling cgroups inside the scope: the victim's application in one,
+// another in the other. The group is taken only within the victim's cgroup (session 9: in
+// the system scope, which bounds nothing, the lab's growers had the latency probe killed this
+// way). Red before: pgother was killed (the pass was bounded by the scope alone).
+TEST_F(KillLive, ProcessGroupWideningStaysInTheVictimsCgroup) {
+  auto scope = Sandbox("widen-pg-app", 256 * kMiB);
+  ASSERT_TRUE(scope);
+  const std::string app = scope->dir() + "/app", other = scope->dir() + "/other";
+  ASSERT_EQ(::mkdir(app.c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir(other.c_str(), 0755), 0);
+  struct Rmdirs {
+    std::vector<std::string> dirs;
+    ~Rmdirs() {
+      for (const auto& d : dirs) {
+        for (int i = 0; i < 50 && ::rmdir(d.c_str()) != 0; ++i) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+      }
+    }
+  } rmdirs{{app, other}};
+  cfg_.widen = config::Widen::kProcessGroup;
+  StartReaper();
+  Helper leader = SpawnNamed(*scope, "pgleader", 1);
+  Helper victim = SpawnNamed(*scope, "pgvictim", 64);
+  Helper member = SpawnNamed(*scope, "pgmember", 4);
+  Helper sibling = SpawnNamed(*scope, "pgother", 4);
+  ASSERT_TRUE(leader.pid() > 0 && victim.pid() > 0 && member.pid() > 0 && sibling.pid() > 0);
+  ASSERT_EQ(::setpgid(leader.pid(), leader.pid()), 0);
+  for (pid_t p : {victim.pid(), member.pid(), sibling.pid()}) {
+    ASSERT_EQ(::setpgid(p, leader.pid()), 0) << p;
+  }
+  auto move = [](const std::string& dir, pid_t pid) {
+    FILE* f = std::fopen((dir + "/cgroup.procs").c_str(), "w");
+    if (f == nullptr) return false;
+    const bool ok = std::fprintf(f, "%d\n", pid) > 0;
+    return std::fclose(f) == 0 && ok;
+  };
+  ASSERT_TRUE(move(app, victim.pid()) && move(app, member.pid()) && move(other, sibling.pid()));
+  auto snap = Scan(*scope);
+  long idx = IndexOf(snap, victim.pid());
+  ASSERT_GE(idx, 0);
+  ASSERT_TRUE(KillChosen(snap, idx));
+  Next();
+  EXPECT_TRUE(victim.WaitDead(5000));
+  EXPECT_TRUE(member.WaitDead(5000)) << "a member of the group in the victim's cgroup survived";
+  EXPECT_TRUE(StillAlive(sibling)) << "the process-group kill reached another cgroup";
+  sibling.Kill();
+  leader.Kill();
+  (void)sibling.WaitDead(5000);
+  (void)leader.WaitDead(5000);
 }
 
 // The victim's CLONE_VM sharer sits in another cgroup: the scope's snapshot does not hold

@@ -143,6 +143,40 @@ TEST_F(Widen, ProcessGroupNeverReachesOutsideTheScopeNorAProtectedMember) {
   EXPECT_EQ(w.ops.SentCount(403, SIGKILL), 0) << "oom_score_adj -1000";
 }
 
+// In the system scope every process is inside the scope, so the scope bounds nothing: a
+// process group that spans cgroups (children of one launcher, a script whose children were
+// moved into scopes of their own with systemd-run --scope) would reach other applications.
+// Seen in the lab's growers (session 9): the ladder's process-group step killed the latency
+// probe, another cgroup's process that shares the harness's group. The group is taken only
+// within the victim's cgroup (and below it), in the snapshot and in the /proc pass. Red
+// before: 110 and 400 were signalled.
+TEST_F(Widen, ProcessGroupStaysInTheVictimsCgroupInTheSystemScope) {
+  cfg.widen = config::Widen::kProcessGroup;
+  AddVictim("/user.slice/lab-build.scope");
+  auto& other_app = w.Add(110, 5010, 10, 4, "/bin/probe");  // in the scan, another cgroup
+  other_app.pgrp = 100;
+  other_app.cgroup = "/user.slice/lab-probe.scope";
+  w.Publish(other_app);
+  auto& same_app = w.Add(111, 5011, 10, 5, "/bin/grower");  // in the scan, the same cgroup
+  same_app.pgrp = 100;
+  same_app.cgroup = "/user.slice/lab-build.scope";
+  w.Publish(same_app);
+  // Forked since the scan (found by the /proc pass):
+  Other(400, "/user.slice/lab-probe.scope", [](policy::Process& p) { p.pgrp = 100; });
+  Other(401, "/user.slice/lab-build.scope/sub", [](policy::Process& p) { p.pgrp = 100; });
+  Other(402, "/user.slice/lab-build.scope-2", [](policy::Process& p) { p.pgrp = 100; });
+  Build();
+  Killer k(w.view, w.ops, clock, cfg, false);
+  KillResult r;
+  k.Signal(v, r);
+  EXPECT_EQ(w.ops.SentCount(100, SIGKILL), 1);
+  EXPECT_EQ(w.ops.SentCount(111, SIGKILL), 1);
+  EXPECT_EQ(w.ops.SentCount(110, SIGKILL), 0) << "another cgroup's process in the scan";
+  EXPECT_EQ(w.ops.SentCount(400, SIGKILL), 0) << "another cgroup's process forked since";
+  EXPECT_EQ(w.ops.SentCount(401, SIGKILL), 1) << "below the victim's cgroup";
+  EXPECT_EQ(w.ops.SentCount(402, SIGKILL), 0) << "a sibling whose name merely starts alike";
+}
+
 TEST_F(Widen, MmSharerOutsideTheScopeSnapshotIsFoundAndKilled) {
   w.snapshot.scope.kind = policy::ScopeKind::kCgroup;
   w.snapshot.scope.cgroup = "/sandbox";
