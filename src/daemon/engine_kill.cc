@@ -277,7 +277,7 @@ SmallString<32> AppText(const policy::Score& s) noexcept {
   return out;
 }
 
-// The kill line's read= (Engine::KillStages::Read).
+// The kill line's read= (KillRead).
 std::string_view ReadName(KillRead r) noexcept {
   switch (r) {
     case KillRead::kWhole:
