@@ -19,6 +19,7 @@
 #include "proc/pid_stat.h"
 #include "sys/system_view.h"
 #include "unit/alloc/fake_system.h"
+#include "unit/daemon/engine_test_base.h"
 #include "unit/kill/fakes.h"
 
 namespace reaperd::daemon {
@@ -69,16 +70,9 @@ class ScanHookView final : public sys::SystemView {
   sys::SystemView& base_;
 };
 
-class EngineKillGuards : public testing::Test {
+class EngineKillGuards : public testing::EngineTestBase {
  protected:
-  void SetUp() override {
-    cfg_.watchdog.check_interval_ms = 3600 * 1000;
-    cfg_.watchdog.report_path.clear();
-    cfg_.report.kill_report_path.clear();
-    cfg_.report.metrics_textfile_path.clear();
-    cfg_.report.status_socket.clear();
-    for (pid_t pid = kFirstPid; pid < kFirstPid + kProcesses; ++pid) ops_.procs[pid] = {};
-  }
+  void SetUp() override {}
   // The engine over the fixture /proc and cgroup_root, guarding scope; left one tick before
   // a fresh kill decision (plenty of memory, then the kill level set for the next tick).
   void StartEngine(const policy::Scope& scope = policy::Scope{},
@@ -88,10 +82,7 @@ class EngineKillGuards : public testing::Test {
     ASSERT_TRUE(v.has_value()) << v.error().ToString();
     real_.emplace(std::move(*v));
     view_ = std::make_unique<ScanHookView>(*real_);
-    engine_ = std::make_unique<Engine>(cfg_, std::vector<policy::Scope>{scope},
-                                       EngineOptions{.dry_run = false, .self = ::getpid()}, *view_,
-                                       clock_, log_, ops_, sysrq_);
-    ASSERT_TRUE(engine_->Start());
+    MakeEngine(*view_, scope);
     ASSERT_TRUE(sys_.SetMeminfo(sys_.high));
     Tick();
     ASSERT_TRUE(sys_.SetMeminfo(sys_.low));
@@ -110,35 +101,16 @@ class EngineKillGuards : public testing::Test {
     alloc_test::WriteFile(cg + "/reaperd-capture/cgroup.procs", procs);  // the scope's scan
     return cg;
   }
-  void TearDown() override {
-    if (engine_) engine_->Stop();
-  }
-  void Tick(sys::Nanos advance = 100 * sys::kMilli) {
-    clock_.Advance(advance);
-    (void)engine_->Tick();
-  }
+  void TearDown() override { EngineTestBase::TearDown(); }
   int Kills() {
     std::lock_guard lock(ops_.mu);
     int n = 0;
     for (const auto& s : ops_.sent) n += s.sig == SIGKILL ? 1 : 0;
     return n;
   }
-  std::size_t Lines(const std::string& part) const {
-    std::size_t n = 0;
-    for (const auto& l : sink_.Lines()) n += l.find(part) != std::string::npos ? 1 : 0;
-    return n;
-  }
 
-  FakeSystem sys_;
-  config::Config cfg_;
   std::optional<sys::RealSystemView> real_;
   std::unique_ptr<ScanHookView> view_;
-  alloc_test::SteppedClock clock_;
-  RecordingSink sink_;
-  Logger log_{sink_, LogLevel::kDebug};
-  kill::testing::FakeOps ops_;
-  kill::testing::FakeSysrq sysrq_;
-  std::unique_ptr<Engine> engine_;
 };
 
 TEST_F(EngineKillGuards, TheKernelKillingDuringTheScanCancelsTheKill) {
@@ -146,7 +118,7 @@ TEST_F(EngineKillGuards, TheKernelKillingDuringTheScanCancelsTheKill) {
   view_->during_scan = [&] { sys_.SetOomKills(1); };  // the kernel's OOM killer acts meanwhile
   Tick();
   EXPECT_EQ(Kills(), 0);
-  EXPECT_EQ(Lines("outcome=cancelled reason=kernel_oom_kill count=1"), 1u);
+  EXPECT_EQ(Count("outcome=cancelled reason=kernel_oom_kill count=1"), 1u);
   EXPECT_EQ(engine_->status()[0].kill_decisions, 1u);
   EXPECT_EQ(engine_->status()[0].kills, 0u);
   // Only that decision: the next tick, with no new kernel kill, judges afresh and kills.
@@ -154,7 +126,7 @@ TEST_F(EngineKillGuards, TheKernelKillingDuringTheScanCancelsTheKill) {
   Tick();
   EXPECT_EQ(Kills(), 1);
   EXPECT_EQ(engine_->status()[0].kills, 1u);
-  EXPECT_EQ(Lines("outcome=cancelled"), 1u);
+  EXPECT_EQ(Count("outcome=cancelled"), 1u);
 }
 
 TEST_F(EngineKillGuards, AnExitingProcessHoldsTheKillForAtMostTheExitHold) {
@@ -162,13 +134,13 @@ TEST_F(EngineKillGuards, AnExitingProcessHoldsTheKillForAtMostTheExitHold) {
   sys_.SetStat(kFirstPid + 1, kFlags | proc::kPfExiting);
   Tick();  // the kill decision meets an exiting process: held, from now
   EXPECT_EQ(Kills(), 0);
-  EXPECT_EQ(Lines("outcome=held reason=exiting pid=101"), 1u);
+  EXPECT_EQ(Count("outcome=held reason=exiting pid=101"), 1u);
   Tick(kExitHoldNs / 2);  // still exiting, within the hold
   EXPECT_EQ(Kills(), 0);
-  EXPECT_EQ(Lines("outcome=held reason=exiting pid=101"), 2u);
+  EXPECT_EQ(Count("outcome=held reason=exiting pid=101"), 2u);
   Tick(kExitHoldNs / 2);  // the hold has run out: the exit is stuck, choose anyway
   EXPECT_EQ(Kills(), 1);
-  EXPECT_EQ(Lines("outcome=held"), 2u);
+  EXPECT_EQ(Count("outcome=held"), 2u);
   EXPECT_EQ(engine_->status()[0].kills, 1u);
 }
 
@@ -201,7 +173,7 @@ TEST_F(EngineKillGuards, InAV1CgroupScopeTheCgroupsOwnOomKillCountCancelsTheKill
   Tick();
   EXPECT_EQ(engine_->status()[0].kill_decisions, 1u);
   EXPECT_EQ(Kills(), 0);
-  EXPECT_EQ(Lines("scope=\"cgroup:/reaperd-capture\" outcome=cancelled reason=kernel_oom_kill"),
+  EXPECT_EQ(Count("scope=\"cgroup:/reaperd-capture\" outcome=cancelled reason=kernel_oom_kill"),
             1u);
   view_->during_scan = nullptr;
   Tick();
@@ -238,10 +210,10 @@ TEST_F(EngineKillGuards, ACgroupScopeWatchedAtWarnKillsWithoutWalkingProc) {
   // ListPids of the whole of /proc before the signal.
   EXPECT_EQ(listings, 1) << "the kill walked /proc for mm sharers";
   // The kill line says where the decision's time went, and that no walk was needed.
-  EXPECT_EQ(Lines("sharers=watched"), 1u);
-  EXPECT_EQ(Lines("scan_ms="), 1u);
-  EXPECT_EQ(Lines("rank_ms="), 1u);
-  EXPECT_EQ(Lines("build_ms="), 1u);
+  EXPECT_EQ(Count("sharers=watched"), 1u);
+  EXPECT_EQ(Count("scan_ms="), 1u);
+  EXPECT_EQ(Count("rank_ms="), 1u);
+  EXPECT_EQ(Count("build_ms="), 1u);
   engine_->Stop();
   std::filesystem::remove_all(cg);
 }
@@ -258,7 +230,7 @@ TEST_F(EngineKillGuards, ACgroupScopeKilledWithoutAWarnTickSaysItWalkedProc) {
                         std::to_string(127 * 1024 * 1024) + "\n");
   Tick();
   ASSERT_EQ(Kills(), 1);
-  EXPECT_EQ(Lines("sharers=walked"), 1u);
+  EXPECT_EQ(Count("sharers=walked"), 1u);
   engine_->Stop();
   std::filesystem::remove_all(cg);
 }

@@ -21,6 +21,7 @@
 #include "daemon/engine.h"
 #include "sys/system_view.h"
 #include "unit/alloc/fake_system.h"
+#include "unit/daemon/engine_test_base.h"
 #include "unit/kill/fakes.h"
 
 namespace reaperd::daemon {
@@ -32,21 +33,15 @@ using alloc_test::kFlags;
 using alloc_test::kProcesses;
 
 // Processes 100..103 hold 1000, 2000, 3000 and 4000 KiB: 103 is the first victim, then 102.
-class EngineLadder : public testing::Test {
+class EngineLadder : public testing::EngineTestBase {
  protected:
   void SetUp() override {
-    cfg_.watchdog.check_interval_ms = 3600 * 1000;
-    cfg_.watchdog.report_path.clear();
-    cfg_.report.kill_report_path.clear();
-    cfg_.report.metrics_textfile_path.clear();
-    cfg_.report.status_socket.clear();
-    for (pid_t pid = kFirstPid; pid < kFirstPid + kProcesses; ++pid) ops_.procs[pid] = {};
     cg_ = sys_.dir + "-cg";
     std::filesystem::copy(std::string(REAPERD_FIXTURES) + "/cgroup/host-v1", cg_,
                           std::filesystem::copy_options::recursive);
   }
   void TearDown() override {
-    if (engine_) engine_->Stop();
+    EngineTestBase::TearDown();
     std::filesystem::remove_all(cg_);
   }
   // Puts pid in process group pgrp (session: its own, unless given), in cgroup (a v1 memory
@@ -68,17 +63,10 @@ class EngineLadder : public testing::Test {
     auto v = sys::RealSystemView::Open(sys_.dir, cg_);
     ASSERT_TRUE(v.has_value()) << v.error().ToString();
     view_.emplace(std::move(*v));
-    engine_ = std::make_unique<Engine>(cfg_, std::vector<policy::Scope>{policy::Scope{}},
-                                       EngineOptions{.dry_run = false, .self = ::getpid()}, *view_,
-                                       clock_, log_, ops_, sysrq_);
-    ASSERT_TRUE(engine_->Start());
+    MakeEngine(*view_);
     ASSERT_TRUE(sys_.SetMeminfo(sys_.high));
     Tick();
     ASSERT_TRUE(sys_.SetMeminfo(sys_.low));
-  }
-  void Tick(sys::Nanos advance = 100 * sys::kMilli) {
-    clock_.Advance(advance);
-    (void)engine_->Tick();
   }
   // One tick at the kill level; the kill it makes is reaped (the fake victims exit at once),
   // its result handed back to the engine, and every process it killed leaves /proc.
@@ -110,24 +98,11 @@ class EngineLadder : public testing::Test {
     std::lock_guard lock(ops_.mu);
     ops_.procs[pid].exists = false;
   }
-  std::size_t Count(const std::string& part) const {
-    std::size_t n = 0;
-    for (const auto& l : sink_.Lines()) n += l.find(part) != std::string::npos ? 1 : 0;
-    return n;
-  }
   int Killed(pid_t pid) const { return ops_.SentCount(pid, SIGKILL); }
 
-  FakeSystem sys_;
   std::string cg_;
   std::map<std::string, std::string> procs_;
-  config::Config cfg_;
   std::optional<sys::RealSystemView> view_;
-  alloc_test::SteppedClock clock_;
-  RecordingSink sink_;
-  Logger log_{sink_, LogLevel::kDebug};
-  kill::testing::FakeOps ops_;
-  kill::testing::FakeSysrq sysrq_;
-  std::unique_ptr<Engine> engine_;
 };
 
 bool Has(const std::string& line, const std::string& part) {

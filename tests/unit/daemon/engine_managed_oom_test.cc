@@ -17,6 +17,7 @@
 #include "daemon/engine.h"
 #include "sys/system_view.h"
 #include "unit/alloc/fake_system.h"
+#include "unit/daemon/engine_test_base.h"
 #include "unit/kill/fakes.h"
 
 namespace reaperd::daemon {
@@ -36,15 +37,9 @@ std::string Stat(std::uint64_t pgscan) {
   return "anon 1048576\nfile 0\npgscan " + std::to_string(pgscan) + "\npgsteal 10\npgmajfault 0\n";
 }
 
-class EngineManagedOom : public testing::Test {
+class EngineManagedOom : public testing::EngineTestBase {
  protected:
   void SetUp() override {
-    cfg_.watchdog.check_interval_ms = 3600 * 1000;
-    cfg_.watchdog.report_path.clear();
-    cfg_.report.kill_report_path.clear();
-    cfg_.report.metrics_textfile_path.clear();
-    cfg_.report.status_socket.clear();
-    for (pid_t pid = kFirstPid; pid < kFirstPid + kProcesses; ++pid) ops_.procs[pid] = {};
     cg_ = sys_.dir + "-cg";
     namespace fs = std::filesystem;
     for (const char* d : {"/w.slice/munch.service", "/w.slice/chill.service", "/other.slice"}) {
@@ -59,13 +54,10 @@ class EngineManagedOom : public testing::Test {
     ASSERT_TRUE(v.has_value()) << v.error().ToString();
     view_.emplace(std::move(*v));
     ASSERT_EQ(view_->cgroup_version(), sys::CgroupVersion::kV2);
-    engine_ = std::make_unique<Engine>(cfg_, std::vector<policy::Scope>{policy::Scope{}},
-                                       EngineOptions{.dry_run = false, .self = ::getpid()}, *view_,
-                                       clock_, log_, ops_, sysrq_);
-    ASSERT_TRUE(engine_->Start());
+    MakeEngine(*view_);
   }
   void TearDown() override {
-    if (engine_) engine_->Stop();
+    EngineTestBase::TearDown();
     std::filesystem::remove_all(cg_);
   }
   void Cgroup(const std::string& path, std::vector<pid_t> pids, std::uint64_t pgscan,
@@ -105,26 +97,13 @@ class EngineManagedOom : public testing::Test {
     }
     return out;
   }
-  std::size_t Lines(const std::string& part) const {
-    std::size_t n = 0;
-    for (const auto& l : sink_.Lines()) n += l.find(part) != std::string::npos ? 1 : 0;
-    return n;
-  }
   void OptIn(std::int64_t duration_ns = 3 * sys::kSecond) {
     EXPECT_EQ(engine_->SetManagedOom({{"/w.slice", 2000, duration_ns}}, 0), "ok cgroups=1\n");
   }
 
-  FakeSystem sys_;
   std::string cg_;
   std::uint64_t pgscan_ = 0;
-  config::Config cfg_;
   std::optional<sys::RealSystemView> view_;
-  alloc_test::SteppedClock clock_;
-  RecordingSink sink_;
-  Logger log_{sink_, LogLevel::kDebug};
-  kill::testing::FakeOps ops_;
-  kill::testing::FakeSysrq sysrq_;
-  std::unique_ptr<Engine> engine_;
 };
 
 TEST_F(EngineManagedOom, PressureAboveForTheDurationKillsInTheScanningChildOnly) {
@@ -138,9 +117,9 @@ TEST_F(EngineManagedOom, PressureAboveForTheDurationKillsInTheScanningChildOnly)
   // The whole cgroup, as systemd-oomd kills it: both of munch's processes.
   EXPECT_NE(std::find(killed.begin(), killed.end(), 100), killed.end());
   EXPECT_NE(std::find(killed.begin(), killed.end(), 101), killed.end());
-  EXPECT_EQ(Lines("reasons=managed_oom_pressure"), 1u);
-  EXPECT_EQ(Lines(" cgroup=\"/w.slice/munch.service\" container="), 1u);  // the kill line
-  EXPECT_EQ(Lines("victim_cgroup=\"/w.slice/munch.service\" outcome=killed"), 1u);
+  EXPECT_EQ(Count("reasons=managed_oom_pressure"), 1u);
+  EXPECT_EQ(Count(" cgroup=\"/w.slice/munch.service\" container="), 1u);  // the kill line
+  EXPECT_EQ(Count("victim_cgroup=\"/w.slice/munch.service\" outcome=killed"), 1u);
   // Backed off: the pressure stays up, but nothing more dies within the post-kill delay.
   for (int i = 0; i < 10; ++i) Second(60.0);
   EXPECT_EQ(Killed(), killed);
@@ -150,7 +129,7 @@ TEST_F(EngineManagedOom, ABriefSpikeKillsNothing) {
   OptIn();
   for (int i = 0; i < 12; ++i) Second(i % 4 < 2 ? 90.0 : 5.0);  // never 3 s in a row
   EXPECT_TRUE(Killed().empty());
-  EXPECT_EQ(Lines("managed_oom"), 1u);  // the table line only
+  EXPECT_EQ(Count("managed_oom"), 1u);  // the table line only
 }
 
 TEST_F(EngineManagedOom, NothingOptedInKillsNothing) {
@@ -172,7 +151,7 @@ TEST_F(EngineManagedOom, AnIdleChildAloneIsNeverKilled) {
     (void)engine_->Tick();
   }
   EXPECT_TRUE(Killed().empty());
-  EXPECT_EQ(Lines("outcome=no_candidate"), 1u);
+  EXPECT_EQ(Count("outcome=no_candidate"), 1u);
 }
 
 TEST_F(EngineManagedOom, LeftToSystemdOomdWhileItRuns) {
@@ -183,7 +162,7 @@ TEST_F(EngineManagedOom, LeftToSystemdOomdWhileItRuns) {
   OptIn();
   for (int i = 0; i < 8; ++i) Second(40.0);
   EXPECT_TRUE(Killed().empty());
-  EXPECT_EQ(Lines("outcome=left_to other=\"systemd-oomd\""), 1u);
+  EXPECT_EQ(Count("outcome=left_to other=\"systemd-oomd\""), 1u);
 }
 
 TEST_F(EngineManagedOom, TheTableKeepsAFollowedCgroupsHistory) {
@@ -194,7 +173,7 @@ TEST_F(EngineManagedOom, TheTableKeepsAFollowedCgroupsHistory) {
   Second(40.0);
   Second(40.0);
   EXPECT_FALSE(Killed().empty());
-  EXPECT_EQ(Lines("outcome=table"), 1u);  // said once: it did not change
+  EXPECT_EQ(Count("outcome=table"), 1u);  // said once: it did not change
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include "daemon/engine_internal.h"
 #include "sys/system_view.h"
 #include "unit/alloc/fake_system.h"
+#include "unit/daemon/engine_test_base.h"
 #include "unit/kill/fakes.h"
 
 namespace reaperd::daemon {
@@ -31,21 +32,12 @@ constexpr int kBigFirst = kFirstPid + kProcesses;  // 104..111: the top 8 at the
 constexpr int kBig = 8;
 constexpr long kTotalKb = 16777216;
 
-class EngineStanding : public testing::Test {
+class EngineStanding : public testing::EngineTestBase {
  protected:
   void SetUp() override {
-    cfg_.watchdog.check_interval_ms = 3600 * 1000;
-    cfg_.watchdog.report_path.clear();
-    cfg_.report.kill_report_path.clear();
-    cfg_.report.metrics_textfile_path.clear();
-    cfg_.report.status_socket.clear();
     for (int pid = kBigFirst; pid < kBigFirst + kBig; ++pid) {
       AddProcess(pid, 20 * 1024 + (pid - kBigFirst) * 1024);  // 20..27 MiB
     }
-    for (int pid = kFirstPid; pid < kFirstPid + kProcesses; ++pid) ops_.procs[pid] = {};
-  }
-  void TearDown() override {
-    if (engine_) engine_->Stop();
   }
   // One more process in the fixture /proc, of kb KiB (removed with the tree).
   void AddProcess(int pid, long kb) {
@@ -85,10 +77,7 @@ class EngineStanding : public testing::Test {
     auto v = sys::RealSystemView::Open(sys_.dir, std::string(REAPERD_FIXTURES) + "/cgroup/host-v1");
     ASSERT_TRUE(v.has_value()) << v.error().ToString();
     view_.emplace(std::move(*v));
-    engine_ = std::make_unique<Engine>(cfg_, std::vector<policy::Scope>{policy::Scope{}},
-                                       EngineOptions{.dry_run = false, .self = ::getpid()}, *view_,
-                                       clock_, log_, ops_, sysrq_);
-    ASSERT_TRUE(engine_->Start());
+    MakeEngine(*view_);
   }
   // Started, then at warn (8% available) long enough for the standing snapshot's whole read
   // at warn: the baseline of what is used.
@@ -99,10 +88,6 @@ class EngineStanding : public testing::Test {
     ASSERT_EQ(engine_->status()[0].decision.level, pressure::Level::kWarn);
     Tick();
     ASSERT_EQ(Killed(), std::vector<pid_t>{});
-  }
-  void Tick(sys::Nanos advance = 100 * sys::kMilli) {
-    clock_.Advance(advance);
-    (void)engine_->Tick();
   }
   std::vector<pid_t> Killed() {
     std::lock_guard lock(ops_.mu);
@@ -126,15 +111,7 @@ class EngineStanding : public testing::Test {
     return "";
   }
 
-  FakeSystem sys_;
-  config::Config cfg_;
   std::optional<sys::RealSystemView> view_;
-  alloc_test::SteppedClock clock_;
-  RecordingSink sink_;
-  Logger log_{sink_, LogLevel::kDebug};
-  kill::testing::FakeOps ops_;
-  kill::testing::FakeSysrq sysrq_;
-  std::unique_ptr<Engine> engine_;
 };
 
 // Process 100 (1000 KiB at the whole read, outside the top 8) grows to 600 MiB, and the
