@@ -88,21 +88,7 @@ TEST_F(EngineCycle, KillCyclesThatReadTheirRivalsAgainAllocateNothing) {
   // Four more small processes than the kill re-reads as its top (kRereadTop): they are
   // carried over unread, and the used memory grew since the whole read far more than the
   // refresh accounts for, so each kill reads them again (its rivals), in place.
-  for (int pid = 104; pid < 112; ++pid) {
-    const std::string p = std::to_string(pid);
-    const long pages = 10 + (pid - 104);
-    sys_.AddDir(p);
-    sys_.Add(p + "/stat", alloc_test::FakeSystem::Stat(pid, alloc_test::kFlags));
-    sys_.Add(p + "/statm", "1000 " + std::to_string(pages) + " 10 1 0 500 0\n");
-    sys_.Add(p + "/status", "Name:\thog\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t" + p +
-                                "\nPid:\t" + p + "\nPPid:\t1\nUid:\t1000\t1000\t1000\t1000\n" +
-                                "VmSize:\t4000 kB\nVmRSS:\t" + std::to_string(pages * 4) +
-                                " kB\nRssAnon:\t" + std::to_string(pages * 4) +
-                                " kB\nRssFile:\t0 kB\nRssShmem:\t0 kB\nVmPTE:\t8 kB\n" +
-                                "VmSwap:\t0 kB\nThreads:\t1\n");
-    sys_.Add(p + "/oom_score_adj", "0\n");
-    sys_.Add(p + "/cgroup", "4:memory:/user.slice/user-1000.slice/session-2.scope\n0::/\n");
-  }
+  for (int pid = 104; pid < 112; ++pid) sys_.AddProcess(pid, (10 + (pid - 104)) * 4);
   ASSERT_TRUE(Cycle());
   ASSERT_TRUE(Cycle());
   constexpr int kCycles = 3;
@@ -124,12 +110,7 @@ TEST_F(EngineCycle, KillCyclesWithAGrowthBaselineAllocateNothing) {
   // its application grouping; the episode's end resets the table, which keeps its room.
   const std::string warn = alloc_test::FakeSystem::Meminfo(1300 * 1024);  // about 8%: warn
   // The victim (pid 103, 1000 pages) grows by 200 pages between the warn and the kill.
-  auto status = [](long kb) {
-    return "Name:\thog\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t103\nPid:\t103\n"
-           "PPid:\t1\nUid:\t1000\t1000\t1000\t1000\nVmSize:\t4000 kB\nVmRSS:\t" +
-           std::to_string(kb) + " kB\nRssAnon:\t" + std::to_string(kb) +
-           " kB\nRssFile:\t0 kB\nRssShmem:\t0 kB\nVmPTE:\t8 kB\nVmSwap:\t0 kB\nThreads:\t1\n";
-  };
+  auto status = [](long kb) { return alloc_test::FakeSystem::Status(103, kb); };
   const std::string before = status(4000), after = status(4800);
   const std::string status_path = sys_.dir + "/103/status";
   auto write_status = [&](const std::string& text) {  // one write, no allocation

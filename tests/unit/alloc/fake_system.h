@@ -59,6 +59,26 @@ struct FakeSystem {
     files.push_back(dir + "/" + rel);
     WriteFile(files.back(), text);
   }
+  // /proc/<pid>/status and statm of a process of kb KiB of anonymous memory.
+  static std::string Status(int pid, long kb) {
+    const std::string p = std::to_string(pid);
+    return "Name:\thog\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t" + p + "\nPid:\t" + p +
+           "\nPPid:\t1\nUid:\t1000\t1000\t1000\t1000\nVmSize:\t4000 kB\nVmRSS:\t" +
+           std::to_string(kb) + " kB\nRssAnon:\t" + std::to_string(kb) +
+           " kB\nRssFile:\t0 kB\nRssShmem:\t0 kB\nVmPTE:\t8 kB\nVmSwap:\t0 kB\nThreads:\t1\n";
+  }
+  static std::string Statm(long kb) { return "1000 " + std::to_string(kb / 4) + " 10 1 0 500 0\n"; }
+  // A process of kb KiB of anonymous memory in the user's session scope: its directory, stat,
+  // statm, status, oom_score_adj 0 and cgroup (removed with the tree).
+  void AddProcess(int pid, long kb) {
+    const std::string p = std::to_string(pid);
+    AddDir(p);
+    Add(p + "/stat", Stat(pid, kFlags));
+    Add(p + "/statm", Statm(kb));
+    Add(p + "/status", Status(pid, kb));
+    Add(p + "/oom_score_adj", "0\n");
+    Add(p + "/cgroup", "4:memory:/user.slice/user-1000.slice/session-2.scope\n0::/\n");
+  }
   // A directory under the tree, removed (after the files) with it.
   void AddDir(const std::string& rel) {
     dirs.push_back(dir + "/" + rel);
@@ -77,27 +97,12 @@ struct FakeSystem {
         "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
         "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n");
     for (int pid = kFirstPid; pid < kFirstPid + kProcesses; ++pid) {
-      const std::string p = std::to_string(pid);
-      ::mkdir((dir + "/" + p).c_str(), 0755);
-      const long pages = 250L * (pid - kFirstPid + 1);
-      Add(p + "/stat", Stat(pid, kFlags));
-      Add(p + "/statm", "1000 " + std::to_string(pages) + " 10 1 0 500 0\n");
-      Add(p + "/status", "Name:\thog\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t" + p +
-                             "\nPid:\t" + p + "\nPPid:\t1\nUid:\t1000\t1000\t1000\t1000\n" +
-                             "VmSize:\t4000 kB\nVmRSS:\t" + std::to_string(pages * 4) +
-                             " kB\nRssAnon:\t" + std::to_string(pages * 4) +
-                             " kB\nRssFile:\t0 kB\nRssShmem:\t0 kB\nVmPTE:\t8 kB\nVmSwap:\t0 kB\n" +
-                             "Threads:\t1\n");
-      Add(p + "/oom_score_adj", "0\n");
-      Add(p + "/cgroup", "4:memory:/user.slice/user-1000.slice/session-2.scope\n0::/\n");
+      AddProcess(pid, 250L * (pid - kFirstPid + 1) * 4);
     }
   }
   ~FakeSystem() {
     for (auto it = files.rbegin(); it != files.rend(); ++it) ::unlink(it->c_str());
     for (auto it = dirs.rbegin(); it != dirs.rend(); ++it) ::rmdir(it->c_str());
-    for (int pid = kFirstPid; pid < kFirstPid + kProcesses; ++pid) {
-      ::rmdir((dir + "/" + std::to_string(pid)).c_str());
-    }
     ::rmdir((dir + "/pressure").c_str());
     ::rmdir(dir.c_str());
   }

@@ -41,12 +41,7 @@ class EngineStanding : public testing::EngineTestBase {
   }
   // One more process in the fixture /proc, of kb KiB (removed with the tree).
   void AddProcess(int pid, long kb) {
-    const std::string p = std::to_string(pid);
-    sys_.AddDir(p);
-    for (const char* f : {"stat", "statm", "status"}) sys_.Add(p + "/" + f, "");
-    SetAnonKb(pid, kb);
-    sys_.Add(p + "/oom_score_adj", "0\n");
-    sys_.Add(p + "/cgroup", "4:memory:/user.slice/user-1000.slice/session-2.scope\n0::/\n");
+    sys_.AddProcess(pid, kb);
     ops_.procs[pid] = {};
   }
   // The process's files gone while its directory is still listed (it exits between the
@@ -58,17 +53,10 @@ class EngineStanding : public testing::EngineTestBase {
   }
   // A process of kb KiB of anonymous memory (status, statm and stat say so).
   void SetAnonKb(int pid, long kb) {
-    const std::string p = std::to_string(pid);
-    const std::string d = sys_.dir + "/" + p;
+    const std::string d = sys_.dir + "/" + std::to_string(pid);
     alloc_test::WriteFile(d + "/stat", FakeSystem::Stat(pid, kFlags));
-    alloc_test::WriteFile(d + "/statm", "1000 " + std::to_string(kb / 4) + " 10 1 0 500 0\n");
-    alloc_test::WriteFile(d + "/status", "Name:\thog\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t" +
-                                             p + "\nPid:\t" + p +
-                                             "\nPPid:\t1\nUid:\t1000\t1000\t1000\t1000\n" +
-                                             "VmSize:\t4000 kB\nVmRSS:\t" + std::to_string(kb) +
-                                             " kB\nRssAnon:\t" + std::to_string(kb) +
-                                             " kB\nRssFile:\t0 kB\nRssShmem:\t0 kB\nVmPTE:\t8 "
-                                             "kB\nVmSwap:\t0 kB\nThreads:\t1\n");
+    alloc_test::WriteFile(d + "/statm", FakeSystem::Statm(kb));
+    alloc_test::WriteFile(d + "/status", FakeSystem::Status(pid, kb));
   }
   void SetAvailableKb(long kb) { ASSERT_TRUE(sys_.SetMeminfo(FakeSystem::Meminfo(kb))); }
   // The engine over the fixture /proc, guarding the system, started (its whole read at
