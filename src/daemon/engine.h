@@ -215,7 +215,10 @@ class Engine {
   // whole: read the system scope whole even with a fresh standing snapshot.
   Result<policy::Snapshot*> ScanForKill(std::size_t i, sys::Nanos now, bool whole = false);
   // Ranks snap into kill_ranking_ for a kill in scope i on decision d.
-  void RankForKill(std::size_t i, policy::Snapshot& snap, const pressure::Decision& d);
+  // grow_table: the growth table may allocate to record new processes (never on the kill
+  // path: there it records what fits).
+  void RankForKill(std::size_t i, policy::Snapshot& snap, const pressure::Decision& d,
+                   bool grow_table = false);
   // The carried-over candidates of a refreshed system snapshot that could have grown past
   // its first with the used memory no refresh or re-read accounts for since the whole read
   // (policy::CarriedRivals): named in rivals_ (up to kMaxRivals), and counted; 0 when the

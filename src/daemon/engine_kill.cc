@@ -83,9 +83,10 @@ Result<policy::Snapshot*> Engine::ScanForKill(std::size_t i, sys::Nanos now, boo
   return &spare;
 }
 
-void Engine::RankForKill(std::size_t i, policy::Snapshot& snap, const pressure::Decision& d) {
+void Engine::RankForKill(std::size_t i, policy::Snapshot& snap, const pressure::Decision& d,
+                         bool grow_table) {
   skip_.CopyTo(skipped_);
-  growth_[i].Observe(snap, false);  // the table does not grow on the kill path
+  growth_[i].Observe(snap, grow_table);
   ranker_->RankInto(snap, options_.self, skipped_, kill_ranking_, &growth_[i]);
   if ((d.reasons & pressure::kReasonSwapExhausted) != 0) policy::LeadWithLargestSwap(kill_ranking_);
 }

@@ -58,8 +58,7 @@ void Engine::RefreshStanding(sys::Nanos now) {
         spare.full_at_ns = 0;
         return;
       }
-      growth_[i].Observe(spare, true);
-      RankForKill(i, spare, st.decision);
+      RankForKill(i, spare, st.decision, true);
       whole = !CheckRivals(i, spare, st.decision).vouched;
     }
     if (whole) {

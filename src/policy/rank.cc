@@ -281,11 +281,6 @@ bool Alike(const Score& a, const Score& b) noexcept {
 
 }  // namespace
 
-bool CarriedMayOutrank(const Ranking& ranking, const Snapshot& snapshot, std::int64_t growth_pages,
-                       int growth_weight, bool by_swap) noexcept {
-  return CarriedRivals(ranking, snapshot, growth_pages, growth_weight, by_swap, {}) > 0;
-}
-
 std::size_t CarriedRivals(const Ranking& ranking, const Snapshot& snapshot,
                           std::int64_t growth_pages, int growth_weight, bool by_swap,
                           std::span<pid_t> out) noexcept {

@@ -161,19 +161,15 @@ struct Ranking {
 // others keep their order. No allocation.
 void LeadWithLargestSwap(Ranking& ranking) noexcept;
 
-// Whether the first candidate of a ranking over a refreshed snapshot (some entries carried
-// over unread: Process::carried) could be wrong, had the carried ones grown by up to
-// growth_pages since they were read: the first is itself carried, or a carried candidate
-// ranked alike with it (avoidance, preference, QoS tier) comes within growth_pages of its
-// score, with the growth term's share (growth_weight percent) on top; by_swap compares swap
-// instead (a ranking LeadWithLargestSwap ordered). No allocation.
-bool CarriedMayOutrank(const Ranking& ranking, const Snapshot& snapshot, std::int64_t growth_pages,
-                       int growth_weight, bool by_swap) noexcept;
-
-// The rivals CarriedMayOutrank finds, so that the kill can read them again instead of all of
-// /proc: the first candidate when it is carried, then, in rank order, every carried candidate
-// ranked alike that comes within the bound. Writes up to out.size() PIDs and returns how
-// many rivals there are (more than out.size() when out is short). No allocation.
+// The rivals of the first candidate of a ranking over a refreshed snapshot (some entries
+// carried over unread: Process::carried), which could be ahead of it had the carried ones
+// grown by up to growth_pages since they were read: the first itself when it is carried, then,
+// in rank order, every carried candidate ranked alike with it (avoidance, preference, QoS
+// tier) that comes within growth_pages of its score, with the growth term's share
+// (growth_weight percent) on top; by_swap compares swap instead (a ranking
+// LeadWithLargestSwap ordered). The kill reads them again instead of all of /proc. Writes up
+// to out.size() PIDs and returns how many rivals there are (more than out.size() when out is
+// short; 0: the first stands). No allocation.
 std::size_t CarriedRivals(const Ranking& ranking, const Snapshot& snapshot,
                           std::int64_t growth_pages, int growth_weight, bool by_swap,
                           std::span<pid_t> out) noexcept;

@@ -80,6 +80,10 @@ TEST(Rank, CarriedCandidatesWithinTheUnseenGrowthOfTheFirstMayOutrankIt) {
   auto ranking = r.Rank(s, 999);
   ASSERT_EQ(s.processes[ranking.candidates[0].index].pid, 10);
   constexpr std::int64_t kPagesPerMiB = 256;
+  auto CarriedMayOutrank = [](const Ranking& rk, const policy::Snapshot& snap, std::int64_t pages,
+                              int weight, bool by_swap) {
+    return CarriedRivals(rk, snap, pages, weight, by_swap, {}) > 0;
+  };
   // No growth: the carried one keeps its rank. 100 MiB: 100 + 100 (+100 growth term) < 300.
   EXPECT_FALSE(CarriedMayOutrank(ranking, s, 0, 100, false));
   EXPECT_FALSE(CarriedMayOutrank(ranking, s, 99 * kPagesPerMiB, 100, false));
