@@ -3,6 +3,7 @@
 // not tuned values; the defaults and their reasons are in packaging/config/reaperd.toml.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <regex>
@@ -49,6 +50,8 @@ void CheckOrder(ParseContext& ctx, T low, const std::string& low_key, T high,
   }
 }
 
+constexpr std::uint64_t kMaxRegexRepeat = 1000;
+
 void CheckRegex(ParseContext& ctx, const TableReader& r, std::string_view key,
                 const std::optional<std::string>& pattern) {
   if (!ctx.ok() || !pattern) return;
@@ -57,6 +60,30 @@ void CheckRegex(ParseContext& ctx, const TableReader& r, std::string_view key,
   if (pattern->empty()) {
     ctx.Fail(where, dotted, "an empty regex matches everything; leave the key out instead");
     return;
+  }
+  // A repeat count ({n}, {n,}, {n,m}) above kMaxRegexRepeat is refused before std::regex sees
+  // it: libstdc++ parses the count into a long without a bound (undefined behaviour past
+  // LONG_MAX, found by fuzz_config) and unrolls every repeat into automaton states.
+  for (std::size_t k = 0; k < pattern->size(); ++k) {
+    if ((*pattern)[k] != '{') continue;
+    std::uint64_t count = 0;
+    for (++k; k < pattern->size() && (*pattern)[k] != '}'; ++k) {
+      const char c = (*pattern)[k];
+      if (c == ',') {
+        count = 0;
+      } else if (c >= '0' && c <= '9') {
+        count = std::min<std::uint64_t>(count * 10 + static_cast<std::uint64_t>(c - '0'),
+                                        kMaxRegexRepeat + 1);
+      } else {
+        break;
+      }
+      if (count > kMaxRegexRepeat) {
+        ctx.Fail(where, dotted,
+                 fmt::format("invalid regex \"{}\": a repeat count above {}", *pattern,
+                             kMaxRegexRepeat));
+        return;
+      }
+    }
   }
   // std::regex reports a bad pattern only by throwing; this is the one place it is compiled
   // from user text, so the throw stops here and the Ranker may compile it without a try.

@@ -165,6 +165,12 @@ INSTANTIATE_TEST_SUITE_P(
                    "invalid regex"},
         InlineCase{"[[rule]]\naction = \"protect\"\ncmdline = \"x{2,1}\"\n", 3, "rule[0].cmdline",
                    "invalid regex"},
+        // A repeat count past what std::regex parses safely (libstdc++ overflows a long on
+        // 4444444444444444444: found by fuzz_config) or builds without a huge automaton.
+        InlineCase{"[[rule]]\naction = \"protect\"\ncomm = \"a{4444444444444444444}\"\n", 3,
+                   "rule[0].comm", "repeat count above 1000"},
+        InlineCase{"[[rule]]\naction = \"protect\"\nexe = \"a{2,1001}\"\n", 3, "rule[0].exe",
+                   "repeat count above 1000"},
         InlineCase{"[[rule]]\naction = \"protect\"\nuid = -1\n", 3, "rule[0].uid", "out of range"},
         // Enums and lists.
         InlineCase{"[daemon]\nlog_level = \"verbose\"\n", 2, "daemon.log_level",
