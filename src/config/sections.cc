@@ -61,29 +61,43 @@ void CheckRegex(ParseContext& ctx, const TableReader& r, std::string_view key,
     ctx.Fail(where, dotted, "an empty regex matches everything; leave the key out instead");
     return;
   }
-  // A repeat count ({n}, {n,}, {n,m}) above kMaxRegexRepeat is refused before std::regex sees
-  // it: libstdc++ parses the count into a long without a bound (undefined behaviour past
-  // LONG_MAX, found by fuzz_config) and unrolls every repeat into automaton states.
-  for (std::size_t k = 0; k < pattern->size(); ++k) {
-    if ((*pattern)[k] != '{') continue;
-    std::uint64_t count = 0;
-    for (++k; k < pattern->size() && (*pattern)[k] != '}'; ++k) {
-      const char c = (*pattern)[k];
-      if (c == ',') {
-        count = 0;
-      } else if (c >= '0' && c <= '9') {
-        count = std::min<std::uint64_t>(count * 10 + static_cast<std::uint64_t>(c - '0'),
-                                        kMaxRegexRepeat + 1);
-      } else {
-        break;
+  // A repeat count ({n}, {n,}, {n,m}) or a back-reference (\N) above kMaxRegexRepeat is
+  // refused before std::regex sees it: libstdc++ parses either number into a long without a
+  // bound (undefined behaviour past LONG_MAX, found by fuzz_config) and unrolls every repeat
+  // into automaton states.
+  const std::string_view text = *pattern;
+  auto number_at = [&](std::size_t& k) {  // the digits from k on (saturated), k past them
+    std::uint64_t n = 0;
+    for (; k < text.size() && text[k] >= '0' && text[k] <= '9'; ++k) {
+      n = std::min<std::uint64_t>(n * 10 + static_cast<std::uint64_t>(text[k] - '0'),
+                                  kMaxRegexRepeat + 1);
+    }
+    return n;
+  };
+  for (std::size_t k = 0; k < text.size(); ++k) {
+    if (text[k] == '\\' && k + 1 < text.size()) {
+      std::size_t d = k + 1;
+      if (number_at(d) > kMaxRegexRepeat) {
+        ctx.Fail(where, dotted,
+                 fmt::format("invalid regex \"{}\": a back-reference above {}", *pattern,
+                             kMaxRegexRepeat));
+        return;
       }
-      if (count > kMaxRegexRepeat) {
+      k = d > k + 1 ? d - 1 : k + 1;  // past the number, or the escaped character
+      continue;
+    }
+    if (text[k] != '{') continue;
+    for (++k; k < text.size() && text[k] != '}';) {
+      if (number_at(k) > kMaxRegexRepeat) {
         ctx.Fail(where, dotted,
                  fmt::format("invalid regex \"{}\": a repeat count above {}", *pattern,
                              kMaxRegexRepeat));
         return;
       }
+      if (k >= text.size() || text[k] != ',') break;
+      ++k;
     }
+    if (k < text.size() && text[k] != '}') --k;  // not a count: looked at again
   }
   // std::regex reports a bad pattern only by throwing; this is the one place it is compiled
   // from user text, so the throw stops here and the Ranker may compile it without a try.

@@ -171,6 +171,8 @@ INSTANTIATE_TEST_SUITE_P(
                    "rule[0].comm", "repeat count above 1000"},
         InlineCase{"[[rule]]\naction = \"protect\"\nexe = \"a{2,1001}\"\n", 3, "rule[0].exe",
                    "repeat count above 1000"},
+        InlineCase{"[[rule]]\naction = \"protect\"\ncomm = \"(a)\\\\4444444444444444444\"\n", 3,
+                   "rule[0].comm", "back-reference above 1000"},
         InlineCase{"[[rule]]\naction = \"protect\"\nuid = -1\n", 3, "rule[0].uid", "out of range"},
         // Enums and lists.
         InlineCase{"[daemon]\nlog_level = \"verbose\"\n", 2, "daemon.log_level",
