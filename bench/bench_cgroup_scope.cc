@@ -246,7 +246,7 @@ void BM_SystemScopeDecisionToVictim(benchmark::State& state) {
     top.push_back(snaps[0].processes[ranking.candidates[i].index].pid);
   }
   if (hold) scanner.Hold(top);
-  double read = 0, listed = 0;
+  double read = 0, listed = 0, probed = 0;
   for (auto _ : state) {
     const sys::Nanos t_decision = clock.Now();
     policy::Snapshot& out = snaps[1 - standing];
@@ -267,6 +267,7 @@ void BM_SystemScopeDecisionToVictim(benchmark::State& state) {
     state.SetIterationTime(static_cast<double>(clock.Now() - t_decision) / 1e9);
     listed += static_cast<double>(out.processes.size());
     read += static_cast<double>(out.processes.size() - static_cast<std::size_t>(out.reused));
+    probed += out.probed >= 0 ? 1 : 0;
     if (refresh) {
       // As the engine does after a kill: the standing snapshot keeps its age, so refresh it
       // whole now and then (the engine: every second at warn and reclaim).
@@ -277,6 +278,8 @@ void BM_SystemScopeDecisionToVictim(benchmark::State& state) {
   state.counters["sleepers"] = static_cast<double>(Sleepers().size());
   state.counters["listed"] = n > 0 ? listed / n : 0;
   state.counters["read"] = n > 0 ? read / n : 0;
+  // The share of refreshes that probed the PIDs made since instead of listing /proc.
+  state.counters["probed"] = n > 0 ? probed / n : 0;
 }
 BENCHMARK(BM_SystemScopeDecisionToVictim)
     ->ArgNames({"sleepers", "refresh"})

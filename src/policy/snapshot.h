@@ -79,6 +79,13 @@ struct Snapshot {
   // What could not be read, for the "not running as root" warning.
   int unreadable = 0;
   int vanished = 0;
+  // The task census (/proc/loadavg) read just before the listing of /proc these entries go
+  // with, or carried on by a refresh that probed the PIDs allocated since instead of listing
+  // (Scanner::RefreshInto). census_pid < 0: none (a cgroup scope's listing, or unreadable).
+  pid_t census_pid = -1;
+  std::uint64_t census_tasks = 0;
+  // How many PIDs such a refresh probed; -1 when it listed /proc.
+  int probed = -1;
 };
 
 }  // namespace reaperd::policy

@@ -23,4 +23,19 @@ Result<pid_t> ParseLoadavgLastPid(std::string_view text) noexcept {
   return static_cast<pid_t>(*v);
 }
 
+Result<TaskCensus> ParseLoadavgCensus(std::string_view text) noexcept {
+  auto last = ParseLoadavgLastPid(text);
+  if (!last) return Fail(last.error());
+  // Five fields, checked above: the fourth is "running/total".
+  text = Trim(text);
+  const auto fourth_end = text.rfind(' ');
+  const auto fourth_start = text.rfind(' ', fourth_end - 1);
+  const std::string_view field = text.substr(fourth_start + 1, fourth_end - fourth_start - 1);
+  const auto slash = field.find('/');
+  if (slash == std::string_view::npos) return Fail(Error::Parse("loadavg: tasks"));
+  auto tasks = ParseU64Checked(field.substr(slash + 1), "loadavg: tasks");
+  if (!tasks) return Fail(tasks.error());
+  return TaskCensus{.tasks = *tasks, .last_pid = *last};
+}
+
 }  // namespace reaperd::proc

@@ -46,10 +46,15 @@ void TakeStat(const proc::PidStat& stat, policy::Process& p) noexcept {
 }
 
 // status's uid and memory breakdown, when read whole and naming pid's own process.
-bool TakeStatus(std::string_view text, bool truncated, pid_t pid, policy::Process& p) noexcept {
+bool TakeStatus(std::string_view text, bool truncated, pid_t pid, policy::Process& p,
+                bool* thread) noexcept {
   if (!Complete(text) || truncated) return false;
   auto st = proc::ParsePidStatus(text);
-  if (!st || st->tgid != pid) return false;
+  if (!st) return false;
+  if (st->tgid != pid) {
+    if (thread != nullptr) *thread = true;
+    return false;
+  }
   p.uid = st->uid_real;
   p.has_mm = st->has_mm;
   p.rss_anon = st->rss_anon;

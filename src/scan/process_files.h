@@ -36,8 +36,11 @@ Result<proc::PidCgroup> CgroupOf(std::string_view text, bool truncated) noexcept
 void TakeStat(const proc::PidStat& stat, policy::Process& p) noexcept;
 
 // status's uid and memory breakdown into p, when read whole and naming pid's own process;
-// false (p untouched) otherwise.
-bool TakeStatus(std::string_view text, bool truncated, pid_t pid, policy::Process& p) noexcept;
+// false (p untouched) otherwise, with *thread (if given) set when the status, read whole,
+// names another thread group: pid is a thread's, not a process's (/proc/TID is there to be
+// opened, though /proc's listing never shows it).
+bool TakeStatus(std::string_view text, bool truncated, pid_t pid, policy::Process& p,
+                bool* thread = nullptr) noexcept;
 
 // The cgroup that holds the process's memory: v1's memory controller line, else v2's, as a
 // path under the view's cgroup root: rebased from reaperd's cgroup namespace onto

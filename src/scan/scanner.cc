@@ -86,7 +86,10 @@ ScanOptions KillScanOptions(const config::RankConfig& rank) noexcept {
 }
 
 Scanner::Scanner(sys::SystemView& view, const sys::Clock& clock)
-    : view_(view), clock_(clock), page_size_(static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE))) {}
+    : view_(view), clock_(clock), page_size_(static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE))) {
+  probe_new_.reserve(kMaxProbe);
+  probe_known_.reserve(kMaxProbe);
+}
 
 Result<std::uint64_t> Scanner::TotalPages(const policy::Scope& scope) {
   const std::uint64_t page = page_size_;
@@ -142,7 +145,10 @@ bool Scanner::ReadProcess(pid_t pid, const ScanOptions& options, policy::Process
   // or reading it as "no mm", would spare exactly the process that may be the hog.
   auto status_raw = view_.ReadAt(dfd, "status", buf);
   if (!status_raw && Vanished(status_raw.error())) return false;
-  if (!status_raw || !TakeStatus({buf.data(), status_raw->size}, status_raw->truncated, pid, p)) {
+  bool thread = false;
+  if (!status_raw ||
+      !TakeStatus({buf.data(), status_raw->size}, status_raw->truncated, pid, p, &thread)) {
+    if (thread) return false;  // a thread's TID (probed, never listed): not a process
     ++*unreadable;
     p.uid = kUnknownUid;
     if (!MemoryFromStatmOrStat(view_, dfd, *stat, page_size_, p)) return false;
@@ -210,7 +216,7 @@ bool Scanner::ReadProcess(pid_t pid, const ScanOptions& options, policy::Process
   return true;
 }
 
-Result<void> Scanner::ListCandidatePids(const policy::Scope& scope) {
+Result<void> Scanner::ListCandidatePids(const policy::Scope& scope, policy::Snapshot& out) {
   pids_.clear();
   // A cgroup scope lists its members from cgroup.procs: reading all of /proc would make the
   // kill's cost grow with every process elsewhere on the machine. Each member's own
@@ -225,9 +231,83 @@ Result<void> Scanner::ListCandidatePids(const policy::Scope& scope) {
     }
     pids_.clear();
   }
+  // The census first: a process made after it is in the listing and after its last PID.
+  if (auto c = Census()) {
+    out.census_pid = c->last_pid;
+    out.census_tasks = c->tasks;
+  }
   if (auto r = view_.ListPids(pids_); !r) return Fail(r.error());
   std::sort(pids_.begin(), pids_.end());
   return {};
+}
+
+Result<proc::TaskCensus> Scanner::Census() noexcept {
+  std::array<char, 128> buf;
+  auto r = view_.Read(sys::Root::kProc, "loadavg", buf);
+  if (!r) return Fail(r.error());
+  return proc::ParseLoadavgCensus({buf.data(), r->size});
+}
+
+bool Scanner::InitialPidNamespace() noexcept {
+  if (initial_pid_ns_ < 0) {
+    initial_pid_ns_ = 0;
+    std::array<char, 64> link;
+    if (auto dir = view_.OpenDir(sys::Root::kProc, "self/ns")) {
+      // The initial PID namespace's inode is fixed (PROC_PID_INIT_INO, include/linux/proc_ns.h).
+      if (auto n = view_.ReadLinkAt(dir->get(), "pid", link)) {
+        initial_pid_ns_ = std::string_view(link.data(), *n) == "pid:[4026531836]" ? 1 : 0;
+      }
+    }
+  }
+  return initial_pid_ns_ == 1;
+}
+
+bool Scanner::ProbeSinceCensus(const policy::Snapshot& prev, policy::Snapshot& out) noexcept {
+  // A process prev could not read, or lost to a vanishing, is not among its entries: the
+  // count would not vouch for them.
+  if (prev.census_pid < 0 || prev.unreadable > 0 || prev.vanished > 0) return false;
+  if (!InitialPidNamespace()) return false;  // the count holds tasks /proc does not show
+  auto before = Census();
+  // A wrap of the PIDs, or too many made since: the listing is cheaper.
+  if (!before || before->last_pid < prev.census_pid ||
+      before->last_pid - prev.census_pid > kMaxProbe) {
+    return false;
+  }
+  probe_new_.clear();
+  probe_known_.clear();
+  const auto& procs = prev.processes;
+  auto known = [&procs](pid_t pid) {
+    auto it = std::lower_bound(procs.begin(), procs.end(), pid,
+                               [](const policy::Process& q, pid_t v) { return q.pid < v; });
+    return it != procs.end() && it->pid == pid;
+  };
+  std::array<char, 16> name;
+  for (pid_t pid = prev.census_pid + 1; pid <= before->last_pid; ++pid) {
+    auto dir = view_.OpenDir(sys::Root::kProc, PidName(pid, name));
+    if (!dir) {
+      if (Vanished(dir.error())) continue;
+      return false;
+    }
+    (known(pid) ? probe_known_ : probe_new_).push_back(pid);  // a process's, or a thread's
+  }
+  // Nothing made or gone while probing, and every task of the census still here: each task
+  // made since (each new PID) counted once, none of the others gone. (An exited process not
+  // yet reaped still counts, as /proc still lists it.)
+  auto after = Census();
+  if (!after || !(*after == *before) || prev.census_tasks + probe_new_.size() != before->tasks) {
+    return false;
+  }
+  pids_.clear();
+  auto next = probe_new_.begin();
+  for (const auto& q : procs) {
+    for (; next != probe_new_.end() && *next < q.pid; ++next) pids_.push_back(*next);
+    pids_.push_back(q.pid);
+  }
+  pids_.insert(pids_.end(), next, probe_new_.end());
+  out.census_pid = before->last_pid;
+  out.census_tasks = before->tasks;
+  out.probed = static_cast<int>(before->last_pid - prev.census_pid);
+  return true;
 }
 
 Result<policy::Snapshot> Scanner::Scan(const policy::Scope& scope, const ScanOptions& options) {
@@ -244,6 +324,9 @@ Result<void> Scanner::Begin(const policy::Scope& scope, policy::Snapshot& out) {
   out.vanished = 0;
   out.reused = 0;
   out.seen_growth_bytes = 0;
+  out.census_pid = -1;
+  out.census_tasks = 0;
+  out.probed = -1;
   // user.oomd_* attributes are trusted on cgroups owned by root or by the scope's owner.
   std::string_view scope_cg = "/";
   if (scope.kind == policy::ScopeKind::kCgroup) scope_cg = scope.cgroup;
@@ -253,7 +336,7 @@ Result<void> Scanner::Begin(const policy::Scope& scope, policy::Snapshot& out) {
   auto total = TotalPages(scope);
   if (!total) return Fail(total.error());
   out.total_pages = *total;
-  return ListCandidatePids(scope);
+  return {};
 }
 
 Result<void> Scanner::ScanInto(const policy::Scope& scope, const ScanOptions& options,
@@ -265,6 +348,7 @@ Result<void> Scanner::ScanInto(const policy::Scope& scope, const ScanOptions& op
     prefs_cleared_ns_ = now;
   }
   if (auto r = Begin(scope, out); !r) return Fail(r.error());
+  if (auto r = ListCandidatePids(scope, out); !r) return Fail(r.error());
   out.processes.reserve(pids_.size());
   // Slots are overwritten in order; one that was not kept (vanished, unreadable, outside
   // the scope) is reused for the next process. Slots past the end are dropped last.
@@ -293,6 +377,12 @@ Result<void> Scanner::RefreshInto(const policy::Scope& scope, const ScanOptions&
     return ScanInto(scope, options, out);
   }
   if (auto r = Begin(scope, out); !r) return Fail(r.error());
+  const bool probed = scope.kind == policy::ScopeKind::kSystem && ProbeSinceCensus(prev, out);
+  if (!probed) {
+    probe_known_.clear();
+    probe_new_.clear();
+    if (auto r = ListCandidatePids(scope, out); !r) return Fail(r.error());
+  }
   out.processes.reserve(pids_.size());
   // What changed that this refresh and those before it since the whole read saw, in
   // charged() bytes (Snapshot::seen_growth_bytes).
@@ -307,7 +397,8 @@ Result<void> Scanner::RefreshInto(const policy::Scope& scope, const ScanOptions&
     if (kept == out.processes.size()) out.processes.emplace_back();
     policy::Process& p = out.processes[kept];
     const bool known = j < prev.processes.size() && prev.processes[j].pid == pid;
-    if (known && std::find(reread.begin(), reread.end(), pid) == reread.end()) {
+    if (known && std::find(reread.begin(), reread.end(), pid) == reread.end() &&
+        std::find(probe_known_.begin(), probe_known_.end(), pid) == probe_known_.end()) {
       // Carried over as prev read it. A PID reused since is caught where it matters: the
       // victim builder checks the start time through the pidfd before any signal.
       std::swap(p, prev.processes[j++]);
@@ -347,7 +438,9 @@ Result<void> Scanner::RefreshInto(const policy::Scope& scope, const ScanOptions&
     if (known && j < prev.processes.size() && prev.processes[j].pid == pid) ++j;  // consumed
     if (!read || !scope.Contains(p.cgroup)) {
       out.seen_growth_bytes -= before;
-      if (!read && out.unreadable == unreadable_before) ++out.vanished;
+      // A probed PID that names no process (a thread's) is not a vanishing.
+      const bool probed_new = !known && probed;
+      if (!read && out.unreadable == unreadable_before && !probed_new) ++out.vanished;
       continue;
     }
     out.seen_growth_bytes += charged(p) - before;

@@ -18,6 +18,7 @@
 #include "base/error.h"
 #include "config/config.h"
 #include "policy/snapshot.h"
+#include "proc/loadavg.h"
 #include "scan/cgroup_prefs.h"
 #include "sys/clock.h"
 #include "sys/system_view.h"
@@ -64,9 +65,16 @@ class Scanner {
   // unspecified). out.seen_growth_bytes counts on from prev's (both go with prev's whole
   // read). Falls back to ScanInto when prev holds another scope. No allocation once out is
   // warm.
+  // For the system scope it lists nothing when prev's task census vouches for its entries:
+  // /proc/loadavg names the last PID allocated and counts the tasks, so when at most
+  // kMaxProbe PIDs were allocated since prev's census, each of them is probed instead, and
+  // when the tasks counted then plus those probed now are the tasks counted now, no process
+  // of prev exited since (out.probed says how many were probed; -1: /proc was listed). Used
+  // only in the initial PID namespace, where the count and /proc hold the same tasks.
   Result<void> RefreshInto(const policy::Scope& scope, const ScanOptions& options,
                            std::span<const pid_t> reread, policy::Snapshot& prev,
                            policy::Snapshot& out);
+  static constexpr pid_t kMaxProbe = 64;
 
   // The kill path's second look after a refresh (snap is RefreshInto's output): reads again,
   // in place, the entries of snap named in pids (carried-over candidates that may have grown
@@ -108,10 +116,17 @@ class Scanner {
   // comm, a status not readable whole).
   bool RereadHeld(Held& h, const ScanOptions& options, policy::Process& p, int* unreadable,
                   bool* again);
-  // Fills pids_ (sorted, unique) with the PIDs that may belong to the scope.
-  Result<void> ListCandidatePids(const policy::Scope& scope);
+  // Fills pids_ (sorted, unique) with the PIDs that may belong to the scope; out's task
+  // census when it lists /proc.
+  Result<void> ListCandidatePids(const policy::Scope& scope, policy::Snapshot& out);
   // Fills the snapshot's header (scope, page size, counters, total pages) for a new scan.
   Result<void> Begin(const policy::Scope& scope, policy::Snapshot& out);
+  Result<proc::TaskCensus> Census() noexcept;
+  bool InitialPidNamespace() noexcept;
+  // RefreshInto's listing when prev's census vouches (see there): pids_ is prev's PIDs and
+  // the new processes' (probe_new_), probe_known_ the PIDs allocated since that prev holds
+  // (reused, or alive since before the last wrap: read again). False: list /proc.
+  bool ProbeSinceCensus(const policy::Snapshot& prev, policy::Snapshot& out) noexcept;
 
   sys::SystemView& view_;
   const sys::Clock& clock_;
@@ -127,6 +142,8 @@ class Scanner {
   const policy::Process* carry_ = nullptr;
   policy::Process reread_before_;  // RereadInto's copy of the entry it reads again
   std::array<Held, kMaxHeld> held_{};
+  std::vector<pid_t> probe_new_, probe_known_;  // ProbeSinceCensus's, kMaxProbe reserved
+  int initial_pid_ns_ = -1;                     // InitialPidNamespace(), once known
 };
 
 }  // namespace reaperd::scan

@@ -4,6 +4,7 @@
 // used that no re-read entry accounts for makes the kill read /proc whole. Through a fixture
 // /proc of 12 processes and fake process ops.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <memory>
@@ -176,6 +177,33 @@ TEST_F(EngineStanding, AtWarnTheStandingSnapshotIsRefreshedBetweenWholeReads) {
   EXPECT_EQ(Killed(), std::vector<pid_t>{top}) << KillLine();
   EXPECT_NE(KillLine().find("read=refresh "), std::string::npos) << KillLine();
   EXPECT_GE(Field(KillLine(), "snapshot_age_ms"), 3000) << KillLine();
+}
+
+// With a task census (/proc/loadavg) that vouches, neither the periodic refresh at warn nor
+// the kill lists /proc: each probes the PIDs allocated since the last census (one new
+// process here, read; its PID's neighbour made and gone). Red before: listed=1 (no field).
+TEST_F(EngineStanding, WhenTheTaskCensusVouchesNoRefreshListsProc) {
+  const int procs = kProcesses + kBig;  // 100..111
+  sys_.Add("loadavg", "0.00 0.00 0.00 1/" + std::to_string(procs) + " 111\n");
+  sys_.AddDir("self");
+  sys_.AddDir("self/ns");
+  sys_.files.push_back(sys_.dir + "/self/ns/pid");
+  ASSERT_EQ(::symlink("pid:[4026531836]", sys_.files.back().c_str()), 0);
+  StartAtWarn();
+  AddProcess(113, 2048);
+  sys_.Add("loadavg", "0.00 0.00 0.00 1/" + std::to_string(procs + 1) + " 113\n");
+  Tick(sys::kSecond + 10 * sys::kMilli);  // the periodic refresh: probes 112 and 113
+  const int top = kBigFirst + kBig - 1;
+  const long used_then_kb = kTotalKb - kTotalKb * 8 / 100;
+  const long grew_kb = 1200 * 1024;
+  SetAnonKb(top, 27 * 1024 + grew_kb);
+  SetAvailableKb(kTotalKb - used_then_kb - 2048 - grew_kb);
+  Tick();
+  EXPECT_EQ(Killed(), std::vector<pid_t>{top}) << KillLine();
+  EXPECT_NE(KillLine().find("read=refresh "), std::string::npos) << KillLine();
+  EXPECT_EQ(Field(KillLine(), "listed"), 0) << KillLine();
+  EXPECT_EQ(Field(KillLine(), "probed"), 0) << KillLine();
+  EXPECT_EQ(Field(KillLine(), "candidates"), procs + 1) << KillLine();
 }
 
 // A process outside the top that grows at warn is read again at the next periodic refresh

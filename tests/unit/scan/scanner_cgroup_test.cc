@@ -360,5 +360,140 @@ TEST(ScannerRefresh, RereadIntoReadsOnlyTheNamedCarriedEntries) {
   EXPECT_EQ(out.seen_growth_bytes, std::int64_t{7000} * 1024);
 }
 
+// The task census (/proc/loadavg's task count and last PID): a refresh of the system scope
+// probes the PIDs allocated since the standing snapshot's census instead of listing /proc,
+// when the count vouches that none of its processes exited (issue 13: the kill's cost does
+// not grow with the number of processes).
+struct CensusTree : Tree {
+  CensusTree() {
+    for (pid_t pid = 100; pid < 110; ++pid) Process(pid, "/app");
+    Census(10, 109);
+    std::filesystem::create_directories(root + "/proc/self/ns");
+    std::filesystem::create_symlink("pid:[4026531836]", root + "/proc/self/ns/pid");
+  }
+  void Census(int tasks, pid_t last) {
+    Put("proc/loadavg",
+        "0.00 0.00 0.00 1/" + std::to_string(tasks) + " " + std::to_string(last) + "\n");
+  }
+  // A thread of tgid, seen at /proc/TID though the listing never shows it.
+  void Thread(pid_t tid, pid_t tgid) {
+    Process(tid, "/app");
+    Put("proc/" + std::to_string(tid) + "/status", "Name:\tp\nTgid:\t" + std::to_string(tgid) +
+                                                       "\nPid:\t" + std::to_string(tid) +
+                                                       "\nUid:\t0\t0\t0\t0\nRssAnon:\t1000 kB\n");
+  }
+};
+
+TEST(ScannerCensus, ARefreshProbesThePidsMadeSinceInsteadOfListing) {
+  CensusTree t;
+  auto base = sys::RealSystemView::Open(t.root + "/proc", t.root + "/cg");
+  ASSERT_TRUE(base);
+  sys::FaultySystemView view(*base);
+  FixedClock clock;
+  scan::Scanner scanner(view, clock);
+  policy::Snapshot standing;
+  ASSERT_TRUE(scanner.ScanInto(policy::Scope{}, {}, standing));
+  EXPECT_EQ(standing.census_pid, 109);
+  EXPECT_EQ(standing.census_tasks, 10u);
+  EXPECT_EQ(standing.probed, -1);
+
+  t.Process(110, "/app");  // a new process
+  t.Thread(111, 104);      // a new thread of 104
+  t.Census(12, 112);       // 112: made and gone already
+  t.Put("proc/101/status", "Name:\tp\nTgid:\t101\nUid:\t0\t0\t0\t0\nRssAnon:\t9000 kB\n");
+  view.AddRule({"<pids>", sys::Fault::kEio, 1, 0});  // a listing of /proc would fail
+  for (pid_t pid : {100, 102, 103, 104, 105, 106, 107, 108, 109}) {
+    view.AddRule({std::to_string(pid) + "/", sys::Fault::kEio, 1, 0});
+  }
+  const std::vector<pid_t> reread = {101};
+  policy::Snapshot out;
+  ASSERT_TRUE(scanner.RefreshInto(policy::Scope{}, {}, reread, standing, out));
+  EXPECT_EQ(view.injected_total(), 0) << "listed or read: " << view.faulted_paths()[0];
+  EXPECT_EQ(Pids(out), (std::vector<pid_t>{100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110}));
+  EXPECT_EQ(out.probed, 3);
+  EXPECT_EQ(out.census_pid, 112);
+  EXPECT_EQ(out.census_tasks, 12u);
+  EXPECT_EQ(out.vanished, 0) << "a thread's TID is no vanished process";
+  EXPECT_EQ(out.unreadable, 0);
+  EXPECT_EQ(out.reused, 9);
+  EXPECT_EQ(out.seen_growth_bytes, std::int64_t{9000} * 1024);  // 110's 1000, 101's 8000
+
+  // The next refresh probes from the new census: nothing made since, nothing read but 101.
+  policy::Snapshot again;
+  ASSERT_TRUE(scanner.RefreshInto(policy::Scope{}, {}, reread, out, again));
+  EXPECT_EQ(view.injected_total(), 0);
+  EXPECT_EQ(again.probed, 0);
+  EXPECT_EQ(again.processes.size(), 11u);
+}
+
+TEST(ScannerCensus, AProcessGoneSinceTheCensusMakesTheRefreshList) {
+  CensusTree t;
+  auto view = sys::RealSystemView::Open(t.root + "/proc", t.root + "/cg");
+  ASSERT_TRUE(view);
+  FixedClock clock;
+  scan::Scanner scanner(*view, clock);
+  policy::Snapshot standing;
+  ASSERT_TRUE(scanner.ScanInto(policy::Scope{}, {}, standing));
+  // 103 exited and 110 was made: the last PID moved by one and the count did not, so the
+  // count cannot vouch that every process of the snapshot is still there.
+  std::filesystem::remove_all(t.root + "/proc/103");
+  t.Process(110, "/app");
+  t.Census(10, 110);
+  policy::Snapshot out;
+  ASSERT_TRUE(scanner.RefreshInto(policy::Scope{}, {}, {}, standing, out));
+  EXPECT_EQ(out.probed, -1);
+  EXPECT_EQ(Pids(out), (std::vector<pid_t>{100, 101, 102, 104, 105, 106, 107, 108, 109, 110}));
+  EXPECT_EQ(out.seen_growth_bytes, 0);  // 110's 1000 KiB made, 103's gone
+  EXPECT_EQ(out.census_pid, 110);
+}
+
+TEST(ScannerCensus, TooManyPidsSinceAWrapOrAnotherPidNamespaceMakeTheRefreshList) {
+  for (int c = 0; c < 3; ++c) {
+    CensusTree t;
+    if (c == 2) {
+      std::filesystem::remove(t.root + "/proc/self/ns/pid");
+      std::filesystem::create_symlink("pid:[4026532999]", t.root + "/proc/self/ns/pid");
+    }
+    auto view = sys::RealSystemView::Open(t.root + "/proc", t.root + "/cg");
+    ASSERT_TRUE(view);
+    FixedClock clock;
+    scan::Scanner scanner(*view, clock);
+    policy::Snapshot standing;
+    ASSERT_TRUE(scanner.ScanInto(policy::Scope{}, {}, standing));
+    if (c == 0) t.Census(10, 109 + scan::Scanner::kMaxProbe + 1);  // nothing alive made since
+    if (c == 1) t.Census(10, 50);                                  // wrapped
+    policy::Snapshot out;
+    ASSERT_TRUE(scanner.RefreshInto(policy::Scope{}, {}, {}, standing, out));
+    EXPECT_EQ(out.probed, -1) << c;
+    EXPECT_EQ(out.processes.size(), 10u) << c;
+  }
+}
+
+// A PID in the probed range that the snapshot holds (a process alive since before the PIDs
+// last wrapped, here reused since by another) is read again, not carried over.
+TEST(ScannerCensus, AProbedPidTheSnapshotHoldsIsReadAgain) {
+  CensusTree t;
+  t.Process(150, "/app");
+  t.Census(11, 120);
+  auto view = sys::RealSystemView::Open(t.root + "/proc", t.root + "/cg");
+  ASSERT_TRUE(view);
+  FixedClock clock;
+  scan::Scanner scanner(*view, clock);
+  policy::Snapshot standing;
+  ASSERT_TRUE(scanner.ScanInto(policy::Scope{}, {}, standing));
+  ASSERT_EQ(standing.processes.size(), 11u);
+  // 150 exited and its PID went to a new process: the count is the same.
+  t.Put("proc/150/stat",
+        "150 (new) S 1 1 1 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 9999 1000000 100\n");
+  t.Census(11, 150);
+  policy::Snapshot out;
+  ASSERT_TRUE(scanner.RefreshInto(policy::Scope{}, {}, {}, standing, out));
+  EXPECT_EQ(out.probed, 30);
+  ASSERT_EQ(out.processes.size(), 11u);
+  EXPECT_EQ(out.processes.back().starttime, 9999u);
+  EXPECT_EQ(out.processes.back().comm.view(), "new");
+  EXPECT_FALSE(out.processes.back().carried);
+}
+
 }  // namespace
 }  // namespace reaperd
