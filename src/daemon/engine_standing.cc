@@ -1,5 +1,6 @@
 // The system scope's standing snapshot (see docs/architecture.md): read whole at start-up and
-// every kStandingWholeNs while the scope is at warn or reclaim, refreshed every
+// every kStandingWholeNs while the scope is at warn or reclaim (or at ok with the kill floor
+// less than kStandingFallHorizonMs away at the current fall), refreshed every
 // kStandingRefreshNs between (new processes and the top candidates read again, the rest
 // carried over), so that a kill re-reads a few processes instead of all of /proc. A refresh
 // vouches for its ranking through the used memory nobody read (Rivals), reading again the
@@ -39,8 +40,12 @@ void Engine::RefreshStanding(sys::Nanos now) {
   for (std::size_t i = 0; i < status_.size(); ++i) {
     const ScopeStatus& st = status_[i];
     if (st.scope.kind != policy::ScopeKind::kSystem) continue;
-    if (st.decision.level != pressure::Level::kWarn &&
-        st.decision.level != pressure::Level::kReclaim) {
+    // At ok too while memory falls fast enough to reach the kill floor soon: a fast hog may
+    // cross warn and reclaim between two samples, and its kill would read /proc whole.
+    const pressure::Decision& d = st.decision;
+    const bool falling = d.level == pressure::Level::kOk && d.time_to_exhaustion_ms >= 0 &&
+                         d.time_to_exhaustion_ms <= kStandingFallHorizonMs;
+    if (d.level != pressure::Level::kWarn && d.level != pressure::Level::kReclaim && !falling) {
       return;
     }
     const scan::ScanOptions options = scan::KillScanOptions(cfg_.rank);

@@ -206,6 +206,33 @@ TEST_F(EngineStanding, WhenTheTaskCensusVouchesNoRefreshListsProc) {
   EXPECT_EQ(Field(KillLine(), "candidates"), procs + 1) << KillLine();
 }
 
+// A fast fall seen at ok (the kill floor a few seconds away, warn not reached yet) reads the
+// standing snapshot whole while memory is there to read it with, as warn does: the hog then
+// reaches the kill level in one sample and the kill only refreshes. Red before: read=whole
+// (at ok the start-up's read was left to age, and a kill straight from ok read /proc whole:
+// 165 ms under TCG in the lab's fast_hog).
+TEST_F(EngineStanding, AFastFallAtOkReadsTheStandingSnapshotBeforeTheKill) {
+  Start();
+  Tick(kStandingWholeNs + kStandingMaxAgeNs + sys::kSecond);  // idle at ok: the read ages
+  ASSERT_EQ(engine_->status()[0].decision.level, pressure::Level::kOk);
+  const int top = kBigFirst + kBig - 1;
+  long grew_kb = 0;
+  for (int pct : {45, 40, 35}) {  // 5% of memory per 100 ms, still above warn
+    grew_kb = kTotalKb / 2 - kTotalKb * pct / 100;
+    SetAnonKb(top, 27 * 1024 + grew_kb);
+    SetAvailableKb(kTotalKb * pct / 100);
+    Tick();
+    ASSERT_EQ(engine_->status()[0].decision.level, pressure::Level::kOk) << pct;
+  }
+  grew_kb = kTotalKb / 2 - kTotalKb / 100;
+  SetAnonKb(top, 27 * 1024 + grew_kb);
+  SetAvailableKb(kTotalKb / 100);
+  Tick();
+  EXPECT_EQ(Killed(), std::vector<pid_t>{top}) << KillLine();
+  EXPECT_NE(KillLine().find("read=refresh "), std::string::npos) << KillLine();
+  EXPECT_LE(Field(KillLine(), "snapshot_age_ms"), 500) << KillLine();
+}
+
 // A process outside the top that grows at warn is read again at the next periodic refresh
 // (a rival there), and joins the top: the kill re-reads it with the top, and what it grew is
 // already seen (the refreshes' seen growth counts on from the whole read), so no rival is
