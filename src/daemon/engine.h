@@ -93,9 +93,12 @@ constexpr std::size_t kMaxRivals = 32;
 constexpr std::int64_t kStandingRefreshNs = 1000 * 1000 * 1000;
 constexpr std::int64_t kStandingWholeNs = 10LL * 1000 * 1000 * 1000;
 constexpr std::int64_t kStandingMaxAgeNs = 5LL * 1000 * 1000 * 1000;
-// At ok, the standing snapshot is kept as at warn while the detector's trend puts the kill
-// floor at most this far away (time_to_exhaustion_ms): idle, nothing is read.
+// At ok, the standing snapshot is kept young enough for a kill while the detector's trend puts
+// the kill floor at most this far away (time_to_exhaustion_ms): idle, nothing is read.
 constexpr std::int64_t kStandingFallHorizonMs = 10'000;
+// There, it is refreshed (read whole) when its refresh (whole read) is this much younger than
+// a kill accepts (StandingMaxAgeNs, StandingWholeMaxAgeNs), not at warn's pace.
+constexpr std::int64_t kStandingFallMarginNs = 2LL * 1000 * 1000 * 1000;
 // A whole read of /proc may take the loop at most this share of its time at warn and reclaim:
 // on a host where it takes 200 ms (10,000 processes) the refresh comes every 4 s, not every
 // second, and the age a kill accepts grows with it.

@@ -1,6 +1,7 @@
 // The system scope's standing snapshot (see docs/architecture.md): read whole at start-up and
-// every kStandingWholeNs while the scope is at warn or reclaim (or at ok with the kill floor
-// less than kStandingFallHorizonMs away at the current fall), refreshed every
+// every kStandingWholeNs while the scope is at warn or reclaim (at ok with the kill floor less
+// than kStandingFallHorizonMs away at the current fall, only as often as keeps it young
+// enough for a kill's refresh), refreshed every
 // kStandingRefreshNs between (new processes and the top candidates read again, the rest
 // carried over), so that a kill re-reads a few processes instead of all of /proc. A refresh
 // vouches for its ranking through the used memory nobody read (Rivals), reading again the
@@ -50,8 +51,14 @@ void Engine::RefreshStanding(sys::Nanos now) {
     }
     const scan::ScanOptions options = scan::KillScanOptions(cfg_.rank);
     policy::Snapshot* snap = &snaps_[standing_];
-    bool whole = snap->full_at_ns == 0 || now - snap->full_at_ns >= StandingWholePeriodNs();
-    if (!whole && now - snap->taken_at_ns < StandingPeriodNs()) return;
+    // At ok, only as often as keeps it young enough for a kill to refresh it (the ages a
+    // kill accepts, less kStandingFallMarginNs), not at warn's pace.
+    const sys::Nanos whole_period =
+        falling ? StandingWholeMaxAgeNs() - kStandingFallMarginNs : StandingWholePeriodNs();
+    const sys::Nanos period =
+        falling ? StandingMaxAgeNs() - kStandingFallMarginNs : StandingPeriodNs();
+    bool whole = snap->full_at_ns == 0 || now - snap->full_at_ns >= whole_period;
+    if (!whole && now - snap->taken_at_ns < period) return;
     if (!whole) {
       // A refresh into the spare, which becomes the standing snapshot; what it cannot vouch
       // for is read again (its rivals), or read whole below.
