@@ -263,9 +263,10 @@ bool Scanner::InitialPidNamespace() noexcept {
 }
 
 bool Scanner::ProbeSinceCensus(const policy::Snapshot& prev, policy::Snapshot& out) noexcept {
-  // A process prev could not read, or lost to a vanishing, is not among its entries: the
-  // count would not vouch for them.
-  if (prev.census_pid < 0 || prev.unreadable > 0 || prev.vanished > 0) return false;
+  // A process prev could not read and left out is read again at the next listing, not at
+  // each refresh (one whose exe link alone is unreadable, like an init that is not
+  // dumpable, stays an entry). One that vanished meanwhile exited: the count shows it.
+  if (prev.census_pid < 0) return false;
   if (!InitialPidNamespace()) return false;  // the count holds tasks /proc does not show
   auto before = Census();
   // A wrap of the PIDs, or too many made since: the listing is cheaper.
