@@ -114,6 +114,14 @@ void Watchdog::PrepareReportDir() {
 Result<void> Watchdog::Start() {
   if (started_) return {};
   PrepareReportDir();
+  // Sized before any kill: a kill's NoteKill and the look it kicks allocated here (the first
+  // walk's listing grew pids_ from nothing), on the kill's tick or beside it. Twice the
+  // processes there are now, and at least 1024, as the victim builder sizes its own.
+  pids_.clear();
+  (void)view_.ListPids(pids_);
+  pids_.reserve(std::max<std::size_t>(1024, 2 * pids_.size()));
+  pids_.clear();
+  dying_.reserve(kDyingReserve);
   pthread_attr_t attr;
   pthread_attr_init(&attr);
   pthread_attr_setstacksize(&attr, kStackSize);

@@ -128,7 +128,8 @@ class Watchdog {
   bool stop_ = false;
   bool kicked_ = false;  // a kill or a missed deadline: look now
   std::uint64_t kills_ = 0;
-  std::vector<pid_t> dying_;
+  std::vector<pid_t> dying_;  // kDyingReserve reserved at Start
+  static constexpr std::size_t kDyingReserve = 64;
   std::vector<Missed> missed_;
   // Only the watchdog thread (or the Check() caller) touches these.
   std::unordered_map<pid_t, DState> dstate_;
