@@ -63,6 +63,27 @@ std::vector<pid_t> Pids(const policy::Snapshot& s) {
   return out;
 }
 
+// The tree's /proc read whole, as the system scope's standing snapshot, through a
+// FaultySystemView that fails nothing until a test adds a rule.
+struct WholeRead {
+  explicit WholeRead(const Tree& t) : base(Open(t)), view(base), scanner(view, clock) {
+    EXPECT_TRUE(scanner.ScanInto(policy::Scope{}, {}, standing));
+  }
+  static sys::RealSystemView Open(const Tree& t) {
+    auto v = sys::RealSystemView::Open(t.root + "/proc", t.root + "/cg");
+    if (!v) {
+      ADD_FAILURE() << v.error().ToString();
+      std::abort();
+    }
+    return std::move(*v);
+  }
+  sys::RealSystemView base;
+  sys::FaultySystemView view;
+  FixedClock clock;
+  scan::Scanner scanner;
+  policy::Snapshot standing;
+};
+
 TEST(ScannerCgroup, ScopeScanReadsOnlyTheCgroupsMembers) {
   Tree t;
   t.Process(100, "/app");
@@ -198,30 +219,26 @@ TEST(ScannerRefresh, ReadsOnlyNewProcessesAndTheOnesAskedFor) {
   // every other entry is carried over unread (a fault on any of their files would show).
   Tree t;
   for (pid_t pid = 100; pid < 110; ++pid) t.Process(pid, "/app");
-  auto base = sys::RealSystemView::Open(t.root + "/proc", t.root + "/cg");
-  ASSERT_TRUE(base);
-  sys::FaultySystemView view(*base);
-  FixedClock clock;
-  scan::Scanner scanner(view, clock);
-  policy::Snapshot standing;
-  ASSERT_TRUE(scanner.ScanInto(policy::Scope{}, {}, standing));
-  ASSERT_EQ(standing.processes.size(), 10u);
-  ASSERT_EQ(standing.full_at_ns, 1'000'000'000);
+  WholeRead r(t);
+  ASSERT_FALSE(HasFailure());
+  ASSERT_EQ(r.standing.processes.size(), 10u);
+  ASSERT_EQ(r.standing.full_at_ns, 1'000'000'000);
 
   t.Process(120, "/app");                             // new since
   std::filesystem::remove_all(t.root + "/proc/103");  // exited
   t.Put("proc/101/status", "Name:\tp\nTgid:\t101\nUid:\t0\t0\t0\t0\nRssAnon:\t9000 kB\n");
   t.Put("proc/105/status", "Name:\tp\nTgid:\t105\nUid:\t0\t0\t0\t0\nRssAnon:\t7000 kB\n");
   for (pid_t pid : {100, 102, 104, 105, 106, 107, 108, 109}) {
-    view.AddRule({std::to_string(pid) + "/", sys::Fault::kEio, 1, 0});
+    r.view.AddRule({std::to_string(pid) + "/", sys::Fault::kEio, 1, 0});
   }
   const std::vector<pid_t> reread = {101, 103};
   policy::Snapshot out;
-  ASSERT_TRUE(scanner.RefreshInto(policy::Scope{}, {}, reread, standing, out));
-  EXPECT_EQ(view.injected_total(), 0) << "read a carried-over process: " << view.faulted_paths()[0];
+  ASSERT_TRUE(r.scanner.RefreshInto(policy::Scope{}, {}, reread, r.standing, out));
+  EXPECT_EQ(r.view.injected_total(), 0)
+      << "read a carried-over process: " << r.view.faulted_paths()[0];
   EXPECT_EQ(Pids(out), (std::vector<pid_t>{100, 101, 102, 104, 105, 106, 107, 108, 109, 120}));
   EXPECT_EQ(out.reused, 8);
-  EXPECT_EQ(out.full_at_ns, standing.full_at_ns);
+  EXPECT_EQ(out.full_at_ns, r.standing.full_at_ns);
   auto rss = [&](pid_t pid) {
     for (const auto& p : out.processes) {
       if (p.pid == pid) return p.rss_anon;
@@ -244,9 +261,9 @@ TEST(ScannerRefresh, ReadsOnlyNewProcessesAndTheOnesAskedFor) {
   policy::Snapshot wrong_scope;
   wrong_scope.scope = app;
   wrong_scope.full_at_ns = 1;
-  view.ClearRules();
+  r.view.ClearRules();
   policy::Snapshot full;
-  ASSERT_TRUE(scanner.RefreshInto(policy::Scope{}, {}, reread, wrong_scope, full));
+  ASSERT_TRUE(r.scanner.RefreshInto(policy::Scope{}, {}, reread, wrong_scope, full));
   EXPECT_EQ(full.reused, 0);
   EXPECT_EQ(full.processes.size(), 10u);
 }
@@ -258,26 +275,21 @@ TEST(ScannerRefresh, ReadsOnlyNewProcessesAndTheOnesAskedFor) {
 TEST(ScannerRefresh, AHeldTopCandidateIsReReadThroughItsHeldFilesAlone) {
   Tree t;
   for (pid_t pid = 100; pid < 104; ++pid) t.Process(pid, "/app");
-  auto base = sys::RealSystemView::Open(t.root + "/proc", t.root + "/cg");
-  ASSERT_TRUE(base);
-  sys::FaultySystemView view(*base);
-  FixedClock clock;
-  scan::Scanner scanner(view, clock);
-  policy::Snapshot standing;
-  ASSERT_TRUE(scanner.ScanInto(policy::Scope{}, {}, standing));
+  WholeRead r(t);
+  ASSERT_FALSE(HasFailure());
   const std::vector<pid_t> top = {101, 102};
-  scanner.Hold(top);
-  ASSERT_EQ(scanner.held(), 2u);
+  r.scanner.Hold(top);
+  ASSERT_EQ(r.scanner.held(), 2u);
   t.Put("proc/101/status", "Name:\tp\nTgid:\t101\nUid:\t0\t0\t0\t0\nRssAnon:\t9000 kB\n");
   t.Put("proc/101/oom_score_adj", "300\n");
   t.Put("proc/101/cgroup", "4:memory:/app/sub\n");
   // The four held reads of 101 pass; any other read of it (a whole read) fails.
-  view.AddRule({"101/", sys::Fault::kEio, 1, 4});
+  r.view.AddRule({"101/", sys::Fault::kEio, 1, 4});
   const scan::ScanOptions options{
       .cmdline_max = 0, .read_exe = true, .read_kernel_oom_score = false};
   policy::Snapshot out;
-  ASSERT_TRUE(scanner.RefreshInto(policy::Scope{}, options, top, standing, out));
-  EXPECT_EQ(view.injected_total(), 0) << "read whole: " << view.faulted_paths()[0];
+  ASSERT_TRUE(r.scanner.RefreshInto(policy::Scope{}, options, top, r.standing, out));
+  EXPECT_EQ(r.view.injected_total(), 0) << "read whole: " << r.view.faulted_paths()[0];
   ASSERT_EQ(Pids(out), (std::vector<pid_t>{100, 101, 102, 103}));
   const policy::Process& p = out.processes[1];
   EXPECT_EQ(p.rss_anon, 9000u * 1024);
@@ -289,10 +301,10 @@ TEST(ScannerRefresh, AHeldTopCandidateIsReReadThroughItsHeldFilesAlone) {
 
   // Holding another set closes what left it.
   const std::vector<pid_t> other = {103};
-  scanner.Hold(other);
-  EXPECT_EQ(scanner.held(), 1u);
-  scanner.Hold({});
-  EXPECT_EQ(scanner.held(), 0u);
+  r.scanner.Hold(other);
+  EXPECT_EQ(r.scanner.held(), 1u);
+  r.scanner.Hold({});
+  EXPECT_EQ(r.scanner.held(), 0u);
 }
 
 // A held file names the process it was opened on: if that was a newcomer on a reused PID
@@ -301,22 +313,17 @@ TEST(ScannerRefresh, AHeldTopCandidateIsReReadThroughItsHeldFilesAlone) {
 TEST(ScannerRefresh, AHeldCandidateThatChangedIsReadWholeAndOneThatDiedIsDropped) {
   Tree t;
   for (pid_t pid = 100; pid < 103; ++pid) t.Process(pid, "/app");
-  auto base = sys::RealSystemView::Open(t.root + "/proc", t.root + "/cg");
-  ASSERT_TRUE(base);
-  sys::FaultySystemView view(*base);
-  FixedClock clock;
-  scan::Scanner scanner(view, clock);
-  policy::Snapshot standing;
-  ASSERT_TRUE(scanner.ScanInto(policy::Scope{}, {}, standing));
+  WholeRead r(t);
+  ASSERT_FALSE(HasFailure());
   const std::vector<pid_t> top = {100, 101};
-  scanner.Hold(top);
+  r.scanner.Hold(top);
   // 100: reused by a process started later, with another name.
   t.Put("proc/100/stat",
         "100 (new) S 1 1 1 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 9999 1000000 100\n");
   // 101: died (its held stat reads ESRCH).
-  view.AddRule({"101/stat", sys::Fault::kEsrch, 1, 0});
+  r.view.AddRule({"101/stat", sys::Fault::kEsrch, 1, 0});
   policy::Snapshot out;
-  ASSERT_TRUE(scanner.RefreshInto(policy::Scope{}, {}, top, standing, out));
+  ASSERT_TRUE(r.scanner.RefreshInto(policy::Scope{}, {}, top, r.standing, out));
   ASSERT_EQ(Pids(out), (std::vector<pid_t>{100, 102}));
   EXPECT_EQ(out.processes[0].starttime, 9999u);
   EXPECT_EQ(out.processes[0].comm.view(), "new");
@@ -386,29 +393,24 @@ struct CensusTree : Tree {
 
 TEST(ScannerCensus, ARefreshProbesThePidsMadeSinceInsteadOfListing) {
   CensusTree t;
-  auto base = sys::RealSystemView::Open(t.root + "/proc", t.root + "/cg");
-  ASSERT_TRUE(base);
-  sys::FaultySystemView view(*base);
-  FixedClock clock;
-  scan::Scanner scanner(view, clock);
-  policy::Snapshot standing;
-  ASSERT_TRUE(scanner.ScanInto(policy::Scope{}, {}, standing));
-  EXPECT_EQ(standing.census_pid, 109);
-  EXPECT_EQ(standing.census_tasks, 10u);
-  EXPECT_EQ(standing.probed, -1);
+  WholeRead r(t);
+  ASSERT_FALSE(HasFailure());
+  EXPECT_EQ(r.standing.census_pid, 109);
+  EXPECT_EQ(r.standing.census_tasks, 10u);
+  EXPECT_EQ(r.standing.probed, -1);
 
   t.Process(110, "/app");  // a new process
   t.Thread(111, 104);      // a new thread of 104
   t.Census(12, 112);       // 112: made and gone already
   t.Put("proc/101/status", "Name:\tp\nTgid:\t101\nUid:\t0\t0\t0\t0\nRssAnon:\t9000 kB\n");
-  view.AddRule({"<pids>", sys::Fault::kEio, 1, 0});  // a listing of /proc would fail
+  r.view.AddRule({"<pids>", sys::Fault::kEio, 1, 0});  // a listing of /proc would fail
   for (pid_t pid : {100, 102, 103, 104, 105, 106, 107, 108, 109}) {
-    view.AddRule({std::to_string(pid) + "/", sys::Fault::kEio, 1, 0});
+    r.view.AddRule({std::to_string(pid) + "/", sys::Fault::kEio, 1, 0});
   }
   const std::vector<pid_t> reread = {101};
   policy::Snapshot out;
-  ASSERT_TRUE(scanner.RefreshInto(policy::Scope{}, {}, reread, standing, out));
-  EXPECT_EQ(view.injected_total(), 0) << "listed or read: " << view.faulted_paths()[0];
+  ASSERT_TRUE(r.scanner.RefreshInto(policy::Scope{}, {}, reread, r.standing, out));
+  EXPECT_EQ(r.view.injected_total(), 0) << "listed or read: " << r.view.faulted_paths()[0];
   EXPECT_EQ(Pids(out), (std::vector<pid_t>{100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110}));
   EXPECT_EQ(out.probed, 3);
   EXPECT_EQ(out.census_pid, 112);
@@ -420,27 +422,23 @@ TEST(ScannerCensus, ARefreshProbesThePidsMadeSinceInsteadOfListing) {
 
   // The next refresh probes from the new census: nothing made since, nothing read but 101.
   policy::Snapshot again;
-  ASSERT_TRUE(scanner.RefreshInto(policy::Scope{}, {}, reread, out, again));
-  EXPECT_EQ(view.injected_total(), 0);
+  ASSERT_TRUE(r.scanner.RefreshInto(policy::Scope{}, {}, reread, out, again));
+  EXPECT_EQ(r.view.injected_total(), 0);
   EXPECT_EQ(again.probed, 0);
   EXPECT_EQ(again.processes.size(), 11u);
 }
 
 TEST(ScannerCensus, AProcessGoneSinceTheCensusMakesTheRefreshList) {
   CensusTree t;
-  auto view = sys::RealSystemView::Open(t.root + "/proc", t.root + "/cg");
-  ASSERT_TRUE(view);
-  FixedClock clock;
-  scan::Scanner scanner(*view, clock);
-  policy::Snapshot standing;
-  ASSERT_TRUE(scanner.ScanInto(policy::Scope{}, {}, standing));
+  WholeRead r(t);
+  ASSERT_FALSE(HasFailure());
   // 103 exited and 110 was made: the last PID moved by one and the count did not, so the
   // count cannot vouch that every process of the snapshot is still there.
   std::filesystem::remove_all(t.root + "/proc/103");
   t.Process(110, "/app");
   t.Census(10, 110);
   policy::Snapshot out;
-  ASSERT_TRUE(scanner.RefreshInto(policy::Scope{}, {}, {}, standing, out));
+  ASSERT_TRUE(r.scanner.RefreshInto(policy::Scope{}, {}, {}, r.standing, out));
   EXPECT_EQ(out.probed, -1);
   EXPECT_EQ(Pids(out), (std::vector<pid_t>{100, 101, 102, 104, 105, 106, 107, 108, 109, 110}));
   EXPECT_EQ(out.seen_growth_bytes, 0);  // 110's 1000 KiB made, 103's gone
@@ -454,16 +452,12 @@ TEST(ScannerCensus, TooManyPidsSinceAWrapOrAnotherPidNamespaceMakeTheRefreshList
       std::filesystem::remove(t.root + "/proc/self/ns/pid");
       std::filesystem::create_symlink("pid:[4026532999]", t.root + "/proc/self/ns/pid");
     }
-    auto view = sys::RealSystemView::Open(t.root + "/proc", t.root + "/cg");
-    ASSERT_TRUE(view);
-    FixedClock clock;
-    scan::Scanner scanner(*view, clock);
-    policy::Snapshot standing;
-    ASSERT_TRUE(scanner.ScanInto(policy::Scope{}, {}, standing));
+    WholeRead r(t);
+    ASSERT_FALSE(HasFailure());
     if (c == 0) t.Census(10, 109 + scan::Scanner::kMaxProbe + 1);  // nothing alive made since
     if (c == 1) t.Census(10, 50);                                  // wrapped
     policy::Snapshot out;
-    ASSERT_TRUE(scanner.RefreshInto(policy::Scope{}, {}, {}, standing, out));
+    ASSERT_TRUE(r.scanner.RefreshInto(policy::Scope{}, {}, {}, r.standing, out));
     EXPECT_EQ(out.probed, -1) << c;
     EXPECT_EQ(out.processes.size(), 10u) << c;
   }
@@ -475,19 +469,15 @@ TEST(ScannerCensus, AProbedPidTheSnapshotHoldsIsReadAgain) {
   CensusTree t;
   t.Process(150, "/app");
   t.Census(11, 120);
-  auto view = sys::RealSystemView::Open(t.root + "/proc", t.root + "/cg");
-  ASSERT_TRUE(view);
-  FixedClock clock;
-  scan::Scanner scanner(*view, clock);
-  policy::Snapshot standing;
-  ASSERT_TRUE(scanner.ScanInto(policy::Scope{}, {}, standing));
-  ASSERT_EQ(standing.processes.size(), 11u);
+  WholeRead r(t);
+  ASSERT_FALSE(HasFailure());
+  ASSERT_EQ(r.standing.processes.size(), 11u);
   // 150 exited and its PID went to a new process: the count is the same.
   t.Put("proc/150/stat",
         "150 (new) S 1 1 1 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 9999 1000000 100\n");
   t.Census(11, 150);
   policy::Snapshot out;
-  ASSERT_TRUE(scanner.RefreshInto(policy::Scope{}, {}, {}, standing, out));
+  ASSERT_TRUE(r.scanner.RefreshInto(policy::Scope{}, {}, {}, r.standing, out));
   EXPECT_EQ(out.probed, 30);
   ASSERT_EQ(out.processes.size(), 11u);
   EXPECT_EQ(out.processes.back().starttime, 9999u);
