@@ -300,9 +300,7 @@ void VictimBuilder::ForEachSharer(const policy::Snapshot& snapshot, std::size_t 
       return std::any_of(snapshot.processes.begin(), snapshot.processes.end(),
                          [pid](const policy::Process& q) { return q.pid == pid; });
     }
-    auto it = std::lower_bound(snapshot.processes.begin(), snapshot.processes.end(), pid,
-                               [](const policy::Process& q, pid_t v) { return q.pid < v; });
-    return it != snapshot.processes.end() && it->pid == pid;
+    return policy::FindByPid(snapshot.processes, pid) != snapshot.processes.end();
   };
   // False stops the search (on_sharer said so, or the victim is gone).
   auto visit = [&](pid_t pid, bool probed) {

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -87,5 +88,14 @@ struct Snapshot {
   // How many PIDs such a refresh probed; -1 when it listed /proc.
   int probed = -1;
 };
+
+// The entry of pid among processes sorted by pid (as the scanner leaves a snapshot's), or
+// processes.end(). Const or not, as processes is.
+template <class Processes>
+auto FindByPid(Processes& processes, pid_t pid) noexcept {
+  auto it = std::lower_bound(processes.begin(), processes.end(), pid,
+                             [](const Process& q, pid_t v) { return q.pid < v; });
+  return it != processes.end() && it->pid == pid ? it : processes.end();
+}
 
 }  // namespace reaperd::policy

@@ -277,11 +277,7 @@ bool Scanner::ProbeSinceCensus(const policy::Snapshot& prev, policy::Snapshot& o
   probe_new_.clear();
   probe_known_.clear();
   const auto& procs = prev.processes;
-  auto known = [&procs](pid_t pid) {
-    auto it = std::lower_bound(procs.begin(), procs.end(), pid,
-                               [](const policy::Process& q, pid_t v) { return q.pid < v; });
-    return it != procs.end() && it->pid == pid;
-  };
+  auto known = [&procs](pid_t pid) { return policy::FindByPid(procs, pid) != procs.end(); };
   std::array<char, 16> name;
   for (pid_t pid = prev.census_pid + 1; pid <= before->last_pid; ++pid) {
     auto dir = view_.OpenDir(sys::Root::kProc, PidName(pid, name));
@@ -458,9 +454,8 @@ void Scanner::RereadInto(const policy::Scope& scope, const ScanOptions& options,
                          std::span<const pid_t> pids, policy::Snapshot& snap) {
   auto& procs = snap.processes;
   for (pid_t pid : pids) {
-    auto it = std::lower_bound(procs.begin(), procs.end(), pid,
-                               [](const policy::Process& q, pid_t v) { return q.pid < v; });
-    if (it == procs.end() || it->pid != pid || !it->carried) continue;
+    auto it = policy::FindByPid(procs, pid);
+    if (it == procs.end() || !it->carried) continue;
     // The entry as it was, kept for its growth and its cgroup's preference (copied into a
     // warm buffer: no allocation once its strings are as long).
     reread_before_ = *it;
