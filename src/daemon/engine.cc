@@ -73,6 +73,9 @@ Engine::Engine(const config::Config& cfg, std::vector<policy::Scope> scopes, Eng
       builder_(view, ops, cfg.kill, ranker_->protection()) {
   // The decision record never holds more members than a victim can.
   kill_record_.members.reserve(kill::Victim::kMaxMembers);
+  // The top candidates' files the scanner holds (the system scope) check a victim's identity
+  // and oom_score_adj before its signal.
+  builder_.ReadThroughHeld(&scanner_);
   reaper_ = std::make_unique<kill::Reaper>(cfg_.kill, MakeReaperOptions(cfg_, options_.dry_run),
                                            view_, ops_, clock_, skip_, ladder_);
   reaper_->SetProtection(ranker_->protection());

@@ -25,12 +25,20 @@ const sys::Clock& BuilderClock() noexcept {
 
 }  // namespace
 
-Result<std::uint64_t> ReadStarttime(sys::SystemView& view, pid_t pid) noexcept {
+Result<proc::PidStat> ReadStatNow(sys::SystemView& view, pid_t pid, int held_fd) noexcept {
   char path[32];
   char buf[1024];
-  auto r = view.Read(sys::Root::kProc, PidPath(pid, "stat", path), buf);
+  auto r = held_fd >= 0 ? view.ReadFd(held_fd, buf)
+                        : view.Read(sys::Root::kProc, PidPath(pid, "stat", path), buf);
   if (!r) return Fail(r.error());
   auto st = proc::ParsePidStat(std::string_view(buf, r->size));
+  if (!st) return Fail(st.error());
+  if (st->pid != pid) return Fail(Error::Parse("stat: another pid"));
+  return *st;
+}
+
+Result<std::uint64_t> ReadStarttime(sys::SystemView& view, pid_t pid) noexcept {
+  auto st = ReadStatNow(view, pid, -1);
   if (!st) return Fail(st.error());
   return st->starttime;
 }
@@ -79,30 +87,39 @@ void VictimBuilder::SetProtection(std::shared_ptr<const policy::ProtectRules> pr
   protect_ = protect ? std::move(protect) : policy::DefaultProtectRules();
 }
 
-Result<sys::UniqueFd> VictimBuilder::OpenChecked(pid_t pid, std::uint64_t starttime) noexcept {
+Result<sys::UniqueFd> VictimBuilder::OpenChecked(pid_t pid, std::uint64_t starttime,
+                                                 std::uint64_t* rss_pages) noexcept {
   auto fd = ops_.Open(pid);
   if (!fd) {
     if (fd.error().sys_errno == ESRCH) return Fail(Error::Of(Errc::kStale, "process gone"));
     return Fail(fd.error());
   }
   // The pidfd now pins this process's identity; if /proc/PID/stat still shows the
-  // snapshot's start time, the pidfd names the scanned process and not a newcomer.
-  auto st = ReadStarttime(view_, pid);
+  // snapshot's start time, the pidfd names the scanned process and not a newcomer. A held
+  // stat names the process it was opened on: read now, after the pidfd, it proves that
+  // process alive, so the PID still named it when the pidfd was opened.
+  const int held = held_ ? held_->HeldFd(pid, scan::Scanner::HeldFile::kStat) : -1;
+  auto st = ReadStatNow(view_, pid, held);
   if (!st) return Fail(Error::Of(Errc::kStale, "process gone after pidfd_open"));
-  if (*st != starttime) return Fail(Error::Of(Errc::kStale, "pid reused since the scan"));
+  if (st->starttime != starttime) return Fail(Error::Of(Errc::kStale, "pid reused since the scan"));
+  if (rss_pages != nullptr)
+    *rss_pages = static_cast<std::uint64_t>(std::max<std::int64_t>(st->rss_pages, 0));
   return std::move(*fd);
 }
 
 bool VictimBuilder::MinAdjNow(pid_t pid) noexcept {
   char path[32];
   char buf[16];
-  auto r = view_.Read(sys::Root::kProc, PidPath(pid, "oom_score_adj", path), buf);
+  const int held = held_ ? held_->HeldFd(pid, scan::Scanner::HeldFile::kAdj) : -1;
+  auto r = held >= 0 ? view_.ReadFd(held, buf)
+                     : view_.Read(sys::Root::kProc, PidPath(pid, "oom_score_adj", path), buf);
   if (!r) return false;  // gone: the signal finds that out
   auto adj = proc::ParseOomScoreAdj(std::string_view(buf, r->size));
   return adj && *adj == -1000;
 }
 
-bool VictimBuilder::AddMember(Victim& v, const policy::Process& p, MemberRole role) noexcept {
+bool VictimBuilder::AddMember(Victim& v, const policy::Process& p, MemberRole role,
+                              std::uint64_t* rss_pages) noexcept {
   for (const Member& m : v.active()) {
     if (m.pid == p.pid) return true;
   }
@@ -110,7 +127,7 @@ bool VictimBuilder::AddMember(Victim& v, const policy::Process& p, MemberRole ro
     ++v.members_dropped;
     return false;
   }
-  auto fd = OpenChecked(p.pid, p.starttime);
+  auto fd = OpenChecked(p.pid, p.starttime, rss_pages);
   if (!fd) {
     if (fd.error().code == Errc::kStale) {
       ++v.members_stale;
@@ -200,14 +217,14 @@ Result<void> VictimBuilder::Build(const policy::Snapshot& snapshot, std::size_t 
   out.t_decision = t_decision;
   out.deadline = t_decision + static_cast<sys::Nanos>(config_.deadline_ms) * sys::kMilli;
   out.protection = protect_;
-  if (!AddMember(out, p, MemberRole::kMain)) {
+  // The rss right before the signal (from the stat read that checks the identity) is what
+  // bytes_freed is measured against.
+  std::uint64_t rss_pages = 0;
+  if (!AddMember(out, p, MemberRole::kMain, &rss_pages)) {
     out.main_stale = true;
     return {};
   }
-  // The rss right before the signal is what bytes_freed is measured against.
-  if (auto rss = ReadRssBytes(view_, p.pid, snapshot.page_size); rss && *rss > 0) {
-    out.identity.rss_bytes = *rss;
-  }
+  if (rss_pages > 0) out.identity.rss_bytes = rss_pages * snapshot.page_size;
   // The kernel's __oom_kill_process: every other user of the mm dies with the victim, and
   // a victim whose mm a protected process shares is not reapable (MMF_OOM_SKIP).
   bool shared_with_protected = false;

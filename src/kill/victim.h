@@ -27,6 +27,7 @@
 #include "kill/step_ladder.h"
 #include "policy/rank.h"
 #include "policy/snapshot.h"
+#include "proc/pid_stat.h"
 #include "scan/scanner.h"
 #include "sys/clock.h"
 #include "sys/system_view.h"
@@ -143,14 +144,24 @@ class VictimBuilder {
   pid_t ProtectedSharer(const policy::Snapshot& snapshot, std::size_t index) noexcept;
 
   // Opens a pidfd for pid and checks that the process still has this start time.
-  // kStale when the PID now names another process (or is gone).
-  Result<sys::UniqueFd> OpenChecked(pid_t pid, std::uint64_t starttime) noexcept;
+  // kStale when the PID now names another process (or is gone). *rss_pages (if given): the
+  // resident set in the same read of stat.
+  Result<sys::UniqueFd> OpenChecked(pid_t pid, std::uint64_t starttime,
+                                    std::uint64_t* rss_pages = nullptr) noexcept;
+
+  // The files the scanner holds open for its top candidates (Scanner::HeldFd): a member it
+  // holds is checked through them, a pread each instead of an open, a read and a close by
+  // path (issue 13: the build is on the way to the signal). Null (the default): by path.
+  // The scanner must outlive the builder's use of it, on the same thread.
+  void ReadThroughHeld(const scan::Scanner* held) noexcept { held_ = held; }
 
   // Build's error context when the victim's mm is shared with a protected process.
   static constexpr const char* kMmSharedError = "mm shared with a protected process";
 
  private:
-  bool AddMember(Victim& v, const policy::Process& p, MemberRole role) noexcept;
+  // *rss_pages (if given): the member's resident set, read with its identity.
+  bool AddMember(Victim& v, const policy::Process& p, MemberRole role,
+                 std::uint64_t* rss_pages = nullptr) noexcept;
   // True if pid's oom_score_adj reads -1000 now.
   bool MinAdjNow(pid_t pid) noexcept;
   // True when memory.oom.group chose the cgroup.
@@ -176,10 +187,11 @@ class VictimBuilder {
   const config::KillConfig& config_;
   std::shared_ptr<const policy::ProtectRules> protect_;
   pid_t self_;
-  scan::Scanner scanner_;    // reads a sharer found outside the snapshot
-  policy::Process scratch_;  // that sharer (strings reserved up front)
-  std::vector<pid_t> pids_;  // /proc listing for the system-wide sharer walk, reserved
-  SharerWatch watch_;        // a cgroup scope's candidates' sharers, found ahead of the kill
+  scan::Scanner scanner_;                // reads a sharer found outside the snapshot
+  const scan::Scanner* held_ = nullptr;  // ReadThroughHeld
+  policy::Process scratch_;              // that sharer (strings reserved up front)
+  std::vector<pid_t> pids_;              // /proc listing for the system-wide sharer walk, reserved
+  SharerWatch watch_;  // a cgroup scope's candidates' sharers, found ahead of the kill
 };
 
 // How many pids a reused /proc listing buffer is made for at start: twice the processes
@@ -188,6 +200,8 @@ std::size_t PidListReserve(sys::SystemView& view) noexcept;
 
 // Reads the start time (stat field 22) of pid through the view.
 Result<std::uint64_t> ReadStarttime(sys::SystemView& view, pid_t pid) noexcept;
+// pid's stat: through held_fd when it is not -1 (a pread), else by path.
+Result<proc::PidStat> ReadStatNow(sys::SystemView& view, pid_t pid, int held_fd) noexcept;
 // Reads the resident set of pid in bytes (statm; 0 after the mm is gone).
 Result<std::uint64_t> ReadRssBytes(sys::SystemView& view, pid_t pid,
                                    std::uint64_t page_size) noexcept;

@@ -102,6 +102,12 @@ class Scanner {
   void Hold(std::span<const pid_t> pids) noexcept;
   std::size_t held() const noexcept;
   static constexpr std::size_t kMaxHeld = 8;
+  // A held file of pid, for the victim builder's checks right before the signal (a pread
+  // instead of an open, a read and a close): -1 when pid is not held. The file names the
+  // process it was opened on, whatever the PID names since (a read of it fails once that
+  // process is gone).
+  enum class HeldFile : unsigned char { kStat, kAdj };
+  int HeldFd(pid_t pid, HeldFile which) const noexcept;
 
  private:
   struct Held {

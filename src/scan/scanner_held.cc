@@ -30,6 +30,14 @@ std::size_t Scanner::held() const noexcept {
       std::count_if(held_.begin(), held_.end(), [](const Held& h) { return h.pid != 0; }));
 }
 
+int Scanner::HeldFd(pid_t pid, HeldFile which) const noexcept {
+  for (const Held& h : held_) {
+    if (h.pid != pid || pid == 0) continue;
+    return (which == HeldFile::kStat ? h.stat : h.adj).get();
+  }
+  return -1;
+}
+
 void Scanner::Hold(std::span<const pid_t> pids) noexcept {
   if (pids.size() > kMaxHeld) pids = pids.first(kMaxHeld);
   for (Held& h : held_) {

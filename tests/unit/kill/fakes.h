@@ -22,10 +22,12 @@
 
 namespace reaperd::kill::testing {
 
-inline std::string StatLine(pid_t pid, std::string_view comm, std::uint64_t starttime) {
+// rss_pages: field 24, as statm's resident (the kernel's get_mm_rss for both).
+inline std::string StatLine(pid_t pid, std::string_view comm, std::uint64_t starttime,
+                            std::uint64_t rss_pages = 100) {
   return std::to_string(pid) + " (" + std::string(comm) + ") S 1 " + std::to_string(pid) + " " +
          std::to_string(pid) + " 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 " +
-         std::to_string(starttime) + " 1000000 100\n";
+         std::to_string(starttime) + " 1000000 " + std::to_string(rss_pages) + "\n";
 }
 
 // A minimal /proc/PID/status, for a process the kill path reads whole.
@@ -42,9 +44,11 @@ class FakeView final : public sys::SystemView {
   sys::CgroupVersion version = sys::CgroupVersion::kV1;
   mutable std::mutex mu;
 
+  std::map<std::string, int> reads;  // Read calls per path
   Result<sys::ReadResult> Read(sys::Root root, std::string_view path,
                                std::span<char> buf) noexcept override {
     std::lock_guard lock(mu);
+    ++reads[std::string(path)];
     auto& m = root == sys::Root::kProc ? proc : cgroup;
     auto it = m.find(std::string(path));
     if (it == m.end()) return Fail(Error::Sys(ENOENT, "fake read"));
@@ -316,7 +320,7 @@ inline std::string StatLineOf(const policy::Process& p) {
   return std::to_string(p.pid) + " (" + std::string(p.comm.view()) + ") S " +
          std::to_string(p.ppid) + " " + std::to_string(p.pgrp) + " " + std::to_string(p.pgrp) +
          " 0 -1 " + std::to_string(flags) + " 0 0 0 0 0 0 0 0 20 0 1 0 " +
-         std::to_string(p.starttime) + " 1000000 100\n";
+         std::to_string(p.starttime) + " 1000000 " + std::to_string(p.rss() / 4096) + "\n";
 }
 
 // A world of fake processes: adds each to the snapshot, the fake /proc and the fake ops.
@@ -382,7 +386,7 @@ struct World {
     p.threads = 1;
     p.rss_anon = rss_pages * 4096;
     snapshot.processes.push_back(p);
-    view.SetProc(std::to_string(pid) + "/stat", StatLine(pid, "hog", starttime));
+    view.SetProc(std::to_string(pid) + "/stat", StatLine(pid, "hog", starttime, rss_pages));
     view.SetProc(std::to_string(pid) + "/statm",
                  "1000 " + std::to_string(rss_pages) + " 10 1 0 500 0\n");
     FakeProc f;

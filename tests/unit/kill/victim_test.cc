@@ -28,7 +28,10 @@ TEST(VictimBuilder, MainAndMmSharersGetCheckedPidfds) {
   EXPECT_TRUE(v.members[1].pidfd.valid());
   for (auto [a, c] : w.ops.kcmp_calls) EXPECT_NE(c, 103);
   EXPECT_EQ(v.identity.id, (policy::ProcessId{100, 5000}));
-  EXPECT_EQ(v.identity.rss_bytes, 1000u * 4096u);  // from statm, before the signal
+  EXPECT_EQ(v.identity.rss_bytes, 1000u * 4096u);  // from stat, before the signal
+  // One read of stat checks the identity and gives the rss: no statm read.
+  EXPECT_EQ(w.view.reads["100/stat"], 1);
+  EXPECT_EQ(w.view.reads["100/statm"], 0);
   EXPECT_EQ(v.deadline, 42 + cfg.deadline_ms * sys::kMilli);
 }
 

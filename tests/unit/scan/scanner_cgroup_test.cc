@@ -16,6 +16,7 @@
 #include "scan/cgroup_namespace.h"
 #include "scan/scanner.h"
 #include "sys/faulty_system_view.h"
+#include "unit/scan/proc_tree.h"
 
 namespace reaperd {
 namespace {
@@ -25,37 +26,7 @@ class FixedClock final : public sys::Clock {
   sys::Nanos Now() const noexcept override { return 1'000'000'000; }
 };
 
-struct Tree {
-  std::string root;
-  Tree() {
-    char templ[] = "/tmp/reaperd-scan-XXXXXX";
-    EXPECT_NE(::mkdtemp(templ), nullptr);
-    root = templ;
-    Put("proc/meminfo", "MemTotal: 1000000 kB\nMemFree: 500000 kB\nMemAvailable: 500000 kB\n");
-    Put("cg/memory.usage_in_bytes", "4096\n");  // marks a v1 memory hierarchy
-    for (const char* dir : {"cg/app", "cg/app/sub", "cg/other"}) {
-      Put(std::string(dir) + "/memory.limit_in_bytes", "268435456\n");
-    }
-  }
-  ~Tree() { std::filesystem::remove_all(root); }
-  void Put(const std::string& rel, const std::string& text) {
-    std::filesystem::create_directories(std::filesystem::path(root + "/" + rel).parent_path());
-    std::ofstream(root + "/" + rel) << text;
-  }
-  void Process(pid_t pid, const std::string& cgroup) {
-    const std::string d = "proc/" + std::to_string(pid);
-    Put(d + "/stat", std::to_string(pid) + " (p) S 1 1 1 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 " +
-                         std::to_string(5000 + pid) + " 1000000 100\n");
-    Put(d + "/status", "Name:\tp\nTgid:\t" + std::to_string(pid) +
-                           "\nUid:\t0\t0\t0\t0\nVmRSS:\t1000 kB\nRssAnon:\t1000 kB\n"
-                           "RssFile:\t0 kB\nRssShmem:\t0 kB\n");
-    Put(d + "/oom_score_adj", "0\n");
-    Put(d + "/cgroup", "4:memory:" + cgroup + "\n");
-  }
-  void Procs(const std::string& cgroup, const std::string& text) {
-    Put("cg" + cgroup + "/cgroup.procs", text);
-  }
-};
+using Tree = scan::testing::ProcTree;
 
 std::vector<pid_t> Pids(const policy::Snapshot& s) {
   std::vector<pid_t> out;
