@@ -313,7 +313,8 @@ Result<policy::Snapshot> Scanner::Scan(const policy::Scope& scope, const ScanOpt
   return snap;
 }
 
-Result<void> Scanner::Begin(const policy::Scope& scope, policy::Snapshot& out) {
+Result<void> Scanner::Begin(const policy::Scope& scope, policy::Snapshot& out,
+                            const policy::Snapshot* prev) {
   out.scope.kind = scope.kind;
   out.scope.cgroup.assign(scope.cgroup);
   out.page_size = page_size_;
@@ -330,6 +331,13 @@ Result<void> Scanner::Begin(const policy::Scope& scope, policy::Snapshot& out) {
   while (scope_cg.size() > 1 && scope_cg.front() == '/') scope_cg.remove_prefix(1);
   auto owner = view_.Owner(sys::Root::kCgroup, scope_cg == "/" ? "" : scope_cg);
   trusted_owner_ = owner ? *owner : 0;
+  // A refresh of the system scope keeps its whole read's total (MemTotal and SwapTotal: a
+  // swapon or a memory hotplug since shows at the next whole read, at most
+  // StandingWholeMaxAge later); /proc/meminfo is the heaviest file a refresh would read.
+  if (prev != nullptr && scope.kind == policy::ScopeKind::kSystem && prev->total_pages > 0) {
+    out.total_pages = prev->total_pages;
+    return {};
+  }
   auto total = TotalPages(scope);
   if (!total) return Fail(total.error());
   out.total_pages = *total;
@@ -373,7 +381,7 @@ Result<void> Scanner::RefreshInto(const policy::Scope& scope, const ScanOptions&
   if (prev.scope.kind != scope.kind || prev.scope.cgroup != scope.cgroup || prev.full_at_ns == 0) {
     return ScanInto(scope, options, out);
   }
-  if (auto r = Begin(scope, out); !r) return Fail(r.error());
+  if (auto r = Begin(scope, out, &prev); !r) return Fail(r.error());
   const bool probed = scope.kind == policy::ScopeKind::kSystem && ProbeSinceCensus(prev, out);
   if (!probed) {
     probe_known_.clear();

@@ -125,8 +125,10 @@ class Scanner {
   // Fills pids_ (sorted, unique) with the PIDs that may belong to the scope; out's task
   // census when it lists /proc.
   Result<void> ListCandidatePids(const policy::Scope& scope, policy::Snapshot& out);
-  // Fills the snapshot's header (scope, page size, counters, total pages) for a new scan.
-  Result<void> Begin(const policy::Scope& scope, policy::Snapshot& out);
+  // Fills the snapshot's header (scope, page size, counters, total pages) for a new scan;
+  // a refresh passes the snapshot it refreshes (prev), whose total the system scope keeps.
+  Result<void> Begin(const policy::Scope& scope, policy::Snapshot& out,
+                     const policy::Snapshot* prev = nullptr);
   Result<proc::TaskCensus> Census() noexcept;
   bool InitialPidNamespace() noexcept;
   // RefreshInto's listing when prev's census vouches (see there): pids_ is prev's PIDs and

@@ -239,6 +239,25 @@ TEST(ScannerRefresh, ReadsOnlyNewProcessesAndTheOnesAskedFor) {
   EXPECT_EQ(full.processes.size(), 10u);
 }
 
+// A refresh of the system scope keeps its whole read's total memory: /proc/meminfo, the
+// heaviest file it would read, is read by the whole reads alone (issue 13: the kill's refresh).
+TEST(ScannerRefresh, ASystemRefreshKeepsTheWholeReadsTotalWithoutReadingMeminfo) {
+  Tree t;
+  for (pid_t pid = 100; pid < 103; ++pid) t.Process(pid, "/app");
+  WholeRead r(t);
+  ASSERT_FALSE(HasFailure());
+  EXPECT_EQ(r.standing.total_pages, 1000000u * 1024 / 4096);
+  r.view.AddRule({"meminfo", sys::Fault::kEio, 1, 0});
+  policy::Snapshot out;
+  ASSERT_TRUE(r.scanner.RefreshInto(policy::Scope{}, {}, {}, r.standing, out));
+  EXPECT_EQ(r.view.injected_total(), 0) << "read " << r.view.faulted_paths()[0];
+  EXPECT_EQ(out.total_pages, r.standing.total_pages);
+  EXPECT_EQ(out.processes.size(), 3u);
+  // A whole read still reads it (and fails here).
+  policy::Snapshot whole;
+  EXPECT_FALSE(r.scanner.ScanInto(policy::Scope{}, {}, whole));
+}
+
 // The top candidates' files held open (Scanner::Hold): the refresh re-reads them through
 // the held files alone, four reads and no open of the process's directory or files, and
 // sees what changed since (a real /proc regenerates a file at each read from 0; the fixture's
