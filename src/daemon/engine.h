@@ -301,6 +301,11 @@ class Engine {
     sys::Nanos scan_ns = 0;
     sys::Nanos rank_ns = 0;
     sys::Nanos build_ns = 0;
+    // The loop thread's own CPU time from the decision to the signal (ThreadCpuNow): what of
+    // the wall time was the decision's work, and not the thread waiting to run. -1 ms when
+    // not measured (a kill that waited for its pre-kill hook).
+    sys::Nanos cpu_at_decision = 0;
+    sys::Nanos cpu_ns = -sys::kMilli;
     // How the victim's mm sharers were found: "snapshot" (the system scope's snapshot holds
     // every process), "watched" (the sharer watch vouched), "walked" (a walk of /proc).
     const char* sharers = "snapshot";

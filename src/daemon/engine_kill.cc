@@ -114,6 +114,7 @@ void Engine::KillIn(std::size_t i, const pressure::Decision& d) {
   ++st.kill_decisions;
   const sys::Nanos t_decision = clock_.Now();
   stages_ = KillStages{};
+  stages_.cpu_at_decision = sys::ThreadCpuNow();
   // The scan can take a while under pressure, and its own reads can make the kernel's OOM
   // killer act meanwhile: note its count now and look again before choosing.
   auto oom_before = samplers_[i].KernelOomKills();
@@ -239,6 +240,7 @@ void Engine::Commit(std::size_t i, kill::Victim& victim, const policy::Snapshot&
   record.step = victim.step;
   record.step_reason = victim.step_reason;
   auto seq = reaper_->Submit(std::move(victim));
+  if (stages_.cpu_at_decision != 0) stages_.cpu_ns = sys::ThreadCpuNow() - stages_.cpu_at_decision;
   if (!seq) {
     log_.Log(LogLevel::kError, "kill", "scope={} pid={} outcome=submit_failed error={}", Q{st.name},
              p.pid, Q{seq.error().ToString()});
@@ -333,35 +335,34 @@ void Engine::LogKill(const ScopeStatus& st, std::uint64_t seq, const policy::Pro
   const std::string_view container = policy::ContainerLabel(ci, container_buf);
   const policy::PodName* pod =
       pods_ != nullptr && !ci.pod_uid.empty() ? pods_->Find(ci.pod_uid) : nullptr;
-  log_.Log(
-      LogLevel::kWarning, "kill",
-      "seq={} scope={} {}pid={} comm={} uid={} cgroup={} container={} pod_namespace={} pod={} "
-      "members={} "
-      "rss_mib={:.1f} "
-      "score={} rss_pages={} swap_pages={} pgtables_pages={} adj_pages={} rules={} "
-      "growth_pages={} app_growth_pages={} growth_points={} app={} app_members={} "
-      "reasons={} available_pct={:.1f} tte_ms={} psi_some_pct={:.1f} psi_full_pct={:.1f} "
-      "candidates={} protected={} unreadable={} read={} read_unchanged={} rivals_read={} "
-      "unseen_growth_mib={:.1f} listed={} probed={} "
-      "snapshot_age_ms={} "
-      "largest_protected={} avoided={} scan_ms={:.2f} rank_ms={:.2f} build_ms={:.2f} sharers={} "
-      "step={} step_reason={}",
-      seq, Q{st.name}, options_.dry_run ? "dry_run=1 " : "", p.pid, Q{p.comm.view()}, p.uid,
-      Q{p.cgroup}, Q{container.empty() ? std::string_view("none") : container},
-      Q{pod != nullptr ? std::string_view(pod->ns) : std::string_view("none")},
-      Q{pod != nullptr ? std::string_view(pod->name) : std::string_view("none")}, members, Mib(rss),
-      score.total, score.rss, score.swap, score.pagetables, score.adj,
-      std::string_view(rules.data(), rules.size()), score.growth, score.app_growth,
-      score.growth_points, AppText(score).view(), score.app_members, ReasonsText(d.reasons).view(),
-      d.available_percent, d.time_to_exhaustion_ms, d.psi_some_percent, d.psi_full_percent,
-      ranking.candidates.size(), ranking.protected_processes.size(), snap.unreadable,
-      ReadName(stages_.read), snap.reused, stages_.rivals_read, stages_.unseen_growth_mib,
-      snap.probed < 0 ? 1 : 0, std::max(snap.probed, 0),
-      (snap.taken_at_ns - snap.full_at_ns) / sys::kMilli,
-      Q{std::string_view(bigger_protected.data(), bigger_protected.size())},
-      Q{policy::AvoidReasonName(score.avoid)}, Ms(stages_.scan_ns), Ms(stages_.rank_ns),
-      Ms(stages_.build_ns), stages_.sharers, kill::StepName(kill_record_.step),
-      kill::StepReasonName(kill_record_.step_reason));
+  log_.Log(LogLevel::kWarning, "kill",
+           "seq={} scope={} {}pid={} comm={} uid={} cgroup={} container={} pod_namespace={} pod={} "
+           "members={} "
+           "rss_mib={:.1f} "
+           "score={} rss_pages={} swap_pages={} pgtables_pages={} adj_pages={} rules={} "
+           "growth_pages={} app_growth_pages={} growth_points={} app={} app_members={} "
+           "reasons={} available_pct={:.1f} tte_ms={} psi_some_pct={:.1f} psi_full_pct={:.1f} "
+           "candidates={} protected={} unreadable={} read={} read_unchanged={} rivals_read={} "
+           "unseen_growth_mib={:.1f} listed={} probed={} "
+           "snapshot_age_ms={} "
+           "largest_protected={} avoided={} scan_ms={:.2f} rank_ms={:.2f} build_ms={:.2f} "
+           "decision_cpu_ms={:.2f} sharers={} step={} step_reason={}",
+           seq, Q{st.name}, options_.dry_run ? "dry_run=1 " : "", p.pid, Q{p.comm.view()}, p.uid,
+           Q{p.cgroup}, Q{container.empty() ? std::string_view("none") : container},
+           Q{pod != nullptr ? std::string_view(pod->ns) : std::string_view("none")},
+           Q{pod != nullptr ? std::string_view(pod->name) : std::string_view("none")}, members,
+           Mib(rss), score.total, score.rss, score.swap, score.pagetables, score.adj,
+           std::string_view(rules.data(), rules.size()), score.growth, score.app_growth,
+           score.growth_points, AppText(score).view(), score.app_members,
+           ReasonsText(d.reasons).view(), d.available_percent, d.time_to_exhaustion_ms,
+           d.psi_some_percent, d.psi_full_percent, ranking.candidates.size(),
+           ranking.protected_processes.size(), snap.unreadable, ReadName(stages_.read), snap.reused,
+           stages_.rivals_read, stages_.unseen_growth_mib, snap.probed < 0 ? 1 : 0,
+           std::max(snap.probed, 0), (snap.taken_at_ns - snap.full_at_ns) / sys::kMilli,
+           Q{std::string_view(bigger_protected.data(), bigger_protected.size())},
+           Q{policy::AvoidReasonName(score.avoid)}, Ms(stages_.scan_ns), Ms(stages_.rank_ns),
+           Ms(stages_.build_ns), Ms(stages_.cpu_ns), stages_.sharers,
+           kill::StepName(kill_record_.step), kill::StepReasonName(kill_record_.step_reason));
 }
 
 }  // namespace reaperd::daemon

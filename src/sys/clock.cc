@@ -14,5 +14,6 @@ Nanos Read(clockid_t id) noexcept {
 
 Nanos MonotonicClock::Now() const noexcept { return Read(CLOCK_MONOTONIC); }
 Nanos WallNow() noexcept { return Read(CLOCK_REALTIME); }
+Nanos ThreadCpuNow() noexcept { return Read(CLOCK_THREAD_CPUTIME_ID); }
 
 }  // namespace reaperd::sys

@@ -25,6 +25,10 @@ class MonotonicClock final : public Clock {
 // Wall-clock time in nanoseconds since the Unix epoch, for reports only.
 Nanos WallNow() noexcept;
 
+// The calling thread's CPU time (user and system, CLOCK_THREAD_CPUTIME_ID), for reports: how
+// much of a wall-clock span the thread itself ran. A system call, not the vDSO.
+Nanos ThreadCpuNow() noexcept;
+
 // A clock tests move by hand.
 class FakeClock final : public Clock {
  public:

@@ -17,6 +17,7 @@
 #include "config/config.h"
 #include "daemon/engine.h"
 #include "proc/pid_stat.h"
+#include "sys/clock.h"
 #include "sys/system_view.h"
 #include "unit/alloc/fake_system.h"
 #include "unit/daemon/engine_test_base.h"
@@ -127,6 +128,29 @@ TEST_F(EngineKillGuards, TheKernelKillingDuringTheScanCancelsTheKill) {
   EXPECT_EQ(Kills(), 1);
   EXPECT_EQ(engine_->status()[0].kills, 1u);
   EXPECT_EQ(Count("outcome=cancelled"), 1u);
+}
+
+// The kill line's decision_cpu_ms is the loop thread's own CPU time from the decision to the
+// signal (the engine's clock is a fake one here, and does not move): a scan that burns 30 ms of
+// CPU shows in it, so the lab can tell the decision's work from the thread waiting to run.
+TEST_F(EngineKillGuards, TheKillLineSaysTheDecisionsOwnCpuTime) {
+  StartEngine();
+  view_->during_scan = [] {
+    const sys::Nanos until = sys::ThreadCpuNow() + 30 * sys::kMilli;
+    while (sys::ThreadCpuNow() < until) {
+    }
+  };
+  Tick();
+  ASSERT_EQ(Kills(), 1);
+  std::string line;
+  for (const auto& l : sink_.Lines()) {
+    if (l.find(" rss_mib=") != std::string::npos) line = l;
+  }
+  const auto at = line.find(" decision_cpu_ms=");
+  ASSERT_NE(at, std::string::npos) << line;
+  const double cpu_ms = std::stod(line.substr(at + 17));
+  EXPECT_GE(cpu_ms, 30.0) << line;
+  EXPECT_LT(cpu_ms, 5000.0) << line;
 }
 
 TEST_F(EngineKillGuards, AnExitingProcessHoldsTheKillForAtMostTheExitHold) {
