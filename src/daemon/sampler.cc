@@ -41,7 +41,7 @@ Result<std::size_t> Sampler::ReadCg(const std::string& file) noexcept {
 
 Result<std::uint64_t> Sampler::KernelOomKills() noexcept {
   if (scope_.kind == policy::ScopeKind::kSystem) {
-    auto r = view_.Read(sys::Root::kProc, "vmstat", buf_);
+    auto r = vmstat_.Read(view_, buf_);
     if (!r) return Fail(r.error());
     auto vm = proc::ParseVmStat({buf_.data(), r->size});
     if (!vm) return Fail(vm.error());
@@ -68,7 +68,7 @@ Result<pressure::PressureSample> Sampler::Sample() noexcept {
 }
 
 Result<void> Sampler::SampleSystem(pressure::PressureSample& s) noexcept {
-  auto r = view_.Read(sys::Root::kProc, "meminfo", buf_);
+  auto r = meminfo_.Read(view_, buf_);
   if (!r) return Fail(r.error());
   auto mem = proc::ParseMemInfo({buf_.data(), r->size});
   if (!mem) return Fail(mem.error());
@@ -79,7 +79,7 @@ Result<void> Sampler::SampleSystem(pressure::PressureSample& s) noexcept {
   s.swap_used_raw_bytes = mem->swap_total - std::min(mem->swap_free, mem->swap_total);
   if (s.swap_total_bytes > 0) CountZramAsItsWorth(s);
 
-  if (auto p = view_.Read(sys::Root::kProc, "pressure/memory", buf_)) {
+  if (auto p = psi_.Read(view_, buf_)) {
     if (auto psi = proc::ParsePsi({buf_.data(), p->size})) {
       s.psi_some_total_us = psi->some.total_us;
       s.psi_full_total_us = psi->full.total_us;
@@ -90,7 +90,7 @@ Result<void> Sampler::SampleSystem(pressure::PressureSample& s) noexcept {
   } else {
     s.has_psi = false;
   }
-  if (auto v = view_.Read(sys::Root::kProc, "vmstat", buf_)) {
+  if (auto v = vmstat_.Read(view_, buf_)) {
     if (auto vm = proc::ParseVmStat({buf_.data(), v->size})) {
       s.refault_total = vm->workingset_refault;
       s.scan_total = vm->pgscan;

@@ -13,6 +13,7 @@
 #include "policy/scope.h"
 #include "pressure/sample.h"
 #include "sys/clock.h"
+#include "sys/held_file.h"
 #include "sys/system_view.h"
 
 namespace reaperd::daemon {
@@ -57,6 +58,11 @@ class Sampler {
   // Precomputed file paths, so sampling does not build strings.
   std::string stat_path_, psi_path_, swap_path_, oom_path_;
   std::array<char, 16384> buf_{};
+  // The system scope's files, read on every sample, held open (sys::HeldFile). A cgroup
+  // scope's are read by path: one scope per cgroup found would hold as many files.
+  sys::HeldFile meminfo_{sys::Root::kProc, "meminfo"};
+  sys::HeldFile psi_{sys::Root::kProc, "pressure/memory"};
+  sys::HeldFile vmstat_{sys::Root::kProc, "vmstat"};
 };
 
 }  // namespace reaperd::daemon

@@ -243,7 +243,7 @@ Result<void> Scanner::ListCandidatePids(const policy::Scope& scope, policy::Snap
 
 Result<proc::TaskCensus> Scanner::Census() noexcept {
   std::array<char, 128> buf;
-  auto r = view_.Read(sys::Root::kProc, "loadavg", buf);
+  auto r = loadavg_.Read(view_, buf);
   if (!r) return Fail(r.error());
   return proc::ParseLoadavgCensus({buf.data(), r->size});
 }

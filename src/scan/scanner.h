@@ -21,6 +21,7 @@
 #include "proc/loadavg.h"
 #include "scan/cgroup_prefs.h"
 #include "sys/clock.h"
+#include "sys/held_file.h"
 #include "sys/system_view.h"
 
 namespace reaperd::scan {
@@ -150,8 +151,9 @@ class Scanner {
   const policy::Process* carry_ = nullptr;
   policy::Process reread_before_;  // RereadInto's copy of the entry it reads again
   std::array<Held, kMaxHeld> held_{};
-  std::vector<pid_t> probe_new_, probe_known_;  // ProbeSinceCensus's, kMaxProbe reserved
-  int initial_pid_ns_ = -1;                     // InitialPidNamespace(), once known
+  std::vector<pid_t> probe_new_, probe_known_;          // ProbeSinceCensus's, kMaxProbe reserved
+  int initial_pid_ns_ = -1;                             // InitialPidNamespace(), once known
+  sys::HeldFile loadavg_{sys::Root::kProc, "loadavg"};  // the census, read twice a refresh
 };
 
 }  // namespace reaperd::scan

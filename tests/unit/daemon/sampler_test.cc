@@ -88,6 +88,39 @@ TEST(Sampler, SystemScopeReadsMeminfoPsiAndVmstat) {
   EXPECT_EQ(r->psi_full_total_us, 507u);
 }
 
+// The system scope's files are opened once and held (sys::HeldFile): a sample is a pread of
+// each, and a /proc file regenerated in place reads afresh. Here the files are removed by path
+// after the first sample: the second still reads them, through the held fds (issue 13: no
+// open per tick, no kernel allocation that may reclaim under pressure).
+TEST(Sampler, SystemScopeHoldsItsFilesOpenAcrossSamples) {
+  TempTree t("/tmp/reaperd-sampler-XXXXXX");
+  t.Put("proc/meminfo", "MemTotal: 1000000 kB\nMemFree: 100000 kB\nMemAvailable: 400000 kB\n");
+  t.Put("proc/pressure/memory",
+        "some avg10=0.00 avg60=0.00 avg300=0.00 total=10\n"
+        "full avg10=0.00 avg60=0.00 avg300=0.00 total=5\n");
+  t.Put("proc/vmstat", "pgscan_kswapd 7\nworkingset_refault_file 3\noom_kill 2\n");
+  t.Put("cg/memory.usage_in_bytes", "4096\n");
+  auto view = sys::RealSystemView::Open(t.root + "/proc", t.root + "/cg");
+  ASSERT_TRUE(view.has_value());
+  sys::FakeClock clock;
+  Sampler s(*view, clock, policy::Scope{});
+  auto first = s.Sample();
+  ASSERT_TRUE(first.has_value()) << first.error().ToString();
+  ASSERT_EQ(s.KernelOomKills().value_or(0), 2u);
+  // Regenerated in place (as the kernel does at each read from 0): the held fd sees it.
+  t.Put("proc/meminfo", "MemTotal: 1000000 kB\nMemFree: 100000 kB\nMemAvailable: 300000 kB\n");
+  for (const char* f : {"proc/meminfo", "proc/pressure/memory", "proc/vmstat"}) {
+    std::filesystem::remove(t.root + "/" + f);
+  }
+  auto second = s.Sample();
+  ASSERT_TRUE(second.has_value()) << "read by path: " << second.error().ToString();
+  EXPECT_EQ(second->available_bytes, std::uint64_t{300000} * 1024);
+  EXPECT_TRUE(second->has_psi) << "PSI read by path";
+  EXPECT_EQ(second->psi_some_total_us, 10u);
+  EXPECT_EQ(second->refault_total, 3u) << "vmstat read by path";
+  EXPECT_EQ(s.KernelOomKills().value_or(0), 2u);
+}
+
 // A desktop with 4 GiB of RAM, 1 GiB available, and swap on zram of 4 GiB holding 1 GiB at
 // 4:1 (256 MiB of RAM) beside a 1 GiB swap file. Red on the old code: the zram device counted
 // as 4 GiB of swap with 3 GiB free, so headroom read (1 + 4) / (4 + 5) = 56 % where what is

@@ -418,6 +418,23 @@ TEST(ScannerCensus, ARefreshProbesThePidsMadeSinceInsteadOfListing) {
   EXPECT_EQ(again.processes.size(), 11u);
 }
 
+// The census file is held open (sys::HeldFile): a refresh reads it twice with a pread each,
+// not by path. Here /proc/loadavg is renamed away after the whole read; the held fd still
+// reads it (and sees it rewritten in place), so the refresh still probes instead of listing.
+TEST(ScannerCensus, TheCensusIsReadThroughItsHeldFile) {
+  CensusTree t;
+  WholeRead r(t);
+  ASSERT_FALSE(HasFailure());
+  std::filesystem::rename(t.root + "/proc/loadavg", t.root + "/proc/loadavg.kept");
+  t.Process(110, "/app");
+  t.Put("proc/loadavg.kept", "0.00 0.00 0.00 1/11 110\n");  // in place: the held file
+  policy::Snapshot out;
+  ASSERT_TRUE(r.scanner.RefreshInto(policy::Scope{}, {}, {}, r.standing, out));
+  EXPECT_EQ(out.probed, 1) << "the census was read by path";
+  EXPECT_EQ(out.census_pid, 110);
+  EXPECT_EQ(out.processes.size(), 11u);
+}
+
 TEST(ScannerCensus, AProcessGoneSinceTheCensusMakesTheRefreshList) {
   CensusTree t;
   WholeRead r(t);

@@ -1,0 +1,127 @@
+// sys::HeldFile: a file opened once and read from offset 0 again and again, with a fall back
+// to a read by path when the held read fails or the view holds nothing.
+#include "sys/held_file.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <array>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "sys/faulty_system_view.h"
+#include "sys/system_view.h"
+
+namespace reaperd::sys {
+namespace {
+
+struct Dir {
+  std::string root;
+  Dir() {
+    char templ[] = "/tmp/reaperd-held-XXXXXX";
+    EXPECT_NE(::mkdtemp(templ), nullptr);
+    root = templ;
+    std::filesystem::create_directories(root + "/proc/pressure");
+    std::filesystem::create_directories(root + "/cg");
+  }
+  ~Dir() { std::filesystem::remove_all(root); }
+  void Put(const std::string& rel, const std::string& text) const {
+    std::ofstream(root + "/" + rel) << text;
+  }
+};
+
+std::string Text(const Result<ReadResult>& r, const std::array<char, 64>& buf) {
+  return r ? std::string(buf.data(), r->size) : "error: " + r.error().ToString();
+}
+
+TEST(HeldFile, ReadsThroughOneFdOpenedOnceAndSeesTheFileRewrittenInPlace) {
+  Dir d;
+  d.Put("proc/pressure/memory", "one\n");
+  auto v = RealSystemView::Open(d.root + "/proc", d.root + "/cg");
+  ASSERT_TRUE(v);
+  HeldFile f(Root::kProc, "pressure/memory");
+  EXPECT_FALSE(f.held());
+  std::array<char, 64> buf;
+  EXPECT_EQ(Text(f.Read(*v, buf), buf), "one\n");
+  EXPECT_TRUE(f.held());
+  d.Put("proc/pressure/memory", "two\n");  // in place: same file
+  EXPECT_EQ(Text(f.Read(*v, buf), buf), "two\n");
+  std::filesystem::remove(d.root + "/proc/pressure/memory");  // gone by path, held still
+  EXPECT_EQ(Text(f.Read(*v, buf), buf), "two\n");
+}
+
+TEST(HeldFile, AFailedHeldReadFallsBackToThePathAndOpensAgain) {
+  Dir d;
+  d.Put("proc/meminfo", "a\n");
+  auto base = RealSystemView::Open(d.root + "/proc", d.root + "/cg");
+  ASSERT_TRUE(base);
+  FaultySystemView v(*base);
+  HeldFile f(Root::kProc, "meminfo");
+  std::array<char, 64> buf;
+  EXPECT_EQ(Text(f.Read(v, buf), buf), "a\n");
+  ASSERT_TRUE(f.held());
+  // One failure (the held read): the same call reads by path, and the file is let go.
+  v.AddRule({"meminfo", Fault::kEio, 1, 0});
+  auto r = f.Read(v, buf);
+  EXPECT_FALSE(r);  // the path read fails too here: its error is what the caller sees
+  EXPECT_FALSE(f.held());
+  v.ClearRules();
+  // A file replaced (another inode): the next read opens it again and reads the new one.
+  std::filesystem::remove(d.root + "/proc/meminfo");
+  d.Put("proc/meminfo", "b\n");
+  EXPECT_EQ(Text(f.Read(v, buf), buf), "b\n");
+  EXPECT_TRUE(f.held());
+}
+
+// A view that cannot hold files (the default SystemView::OpenAt: ENOTSUP) is read by path.
+class PathOnlyView final : public SystemView {
+ public:
+  explicit PathOnlyView(SystemView& base) : base_(base) {}
+  int reads = 0;
+  Result<ReadResult> Read(Root r, std::string_view p, std::span<char> b) noexcept override {
+    ++reads;
+    return base_.Read(r, p, b);
+  }
+  Result<UniqueFd> OpenDir(Root r, std::string_view p) noexcept override {
+    return base_.OpenDir(r, p);
+  }
+  Result<ReadResult> ReadAt(int d, std::string_view n, std::span<char> b) noexcept override {
+    return base_.ReadAt(d, n, b);
+  }
+  Result<std::size_t> ReadLinkAt(int d, std::string_view n, std::span<char> b) noexcept override {
+    return base_.ReadLinkAt(d, n, b);
+  }
+  Result<void> Write(Root r, std::string_view p, std::string_view d) noexcept override {
+    return base_.Write(r, p, d);
+  }
+  Result<void> ListPids(std::vector<pid_t>& out) override { return base_.ListPids(out); }
+  Result<void> ListCgroupPids(std::string_view p, std::vector<pid_t>& out) override {
+    return base_.ListCgroupPids(p, out);
+  }
+  Result<void> ListDirs(Root r, std::string_view p, std::vector<std::string>& out) override {
+    return base_.ListDirs(r, p, out);
+  }
+  CgroupVersion cgroup_version() const noexcept override { return base_.cgroup_version(); }
+  std::string_view cgroup_root_path() const noexcept override { return base_.cgroup_root_path(); }
+
+ private:
+  SystemView& base_;
+};
+
+TEST(HeldFile, AViewThatHoldsNothingIsReadByPath) {
+  Dir d;
+  d.Put("proc/meminfo", "a\n");
+  auto base = RealSystemView::Open(d.root + "/proc", d.root + "/cg");
+  ASSERT_TRUE(base);
+  PathOnlyView v(*base);
+  HeldFile f(Root::kProc, "meminfo");
+  std::array<char, 64> buf;
+  EXPECT_EQ(Text(f.Read(v, buf), buf), "a\n");
+  EXPECT_EQ(Text(f.Read(v, buf), buf), "a\n");
+  EXPECT_FALSE(f.held());
+  EXPECT_EQ(v.reads, 2);
+}
+
+}  // namespace
+}  // namespace reaperd::sys
