@@ -97,9 +97,11 @@ Result<sys::UniqueFd> VictimBuilder::OpenChecked(pid_t pid, std::uint64_t startt
   // The pidfd now pins this process's identity; if /proc/PID/stat still shows the
   // snapshot's start time, the pidfd names the scanned process and not a newcomer. A held
   // stat names the process it was opened on: read now, after the pidfd, it proves that
-  // process alive, so the PID still named it when the pidfd was opened.
+  // process alive, so the PID still named it when the pidfd was opened. If that process is
+  // gone, the PID may name another one now (the snapshot's, read since): the path says.
   const int held = held_ ? held_->HeldFd(pid, scan::Scanner::HeldFile::kStat) : -1;
   auto st = ReadStatNow(view_, pid, held);
+  if (!st && held >= 0) st = ReadStatNow(view_, pid, -1);
   if (!st) return Fail(Error::Of(Errc::kStale, "process gone after pidfd_open"));
   if (st->starttime != starttime) return Fail(Error::Of(Errc::kStale, "pid reused since the scan"));
   if (rss_pages != nullptr)
@@ -113,6 +115,8 @@ bool VictimBuilder::MinAdjNow(pid_t pid) noexcept {
   const int held = held_ ? held_->HeldFd(pid, scan::Scanner::HeldFile::kAdj) : -1;
   auto r = held >= 0 ? view_.ReadFd(held, buf)
                      : view_.Read(sys::Root::kProc, PidPath(pid, "oom_score_adj", path), buf);
+  // A held file of a process gone since: the PID's process now (checked by stat above).
+  if (!r && held >= 0) r = view_.Read(sys::Root::kProc, PidPath(pid, "oom_score_adj", path), buf);
   if (!r) return false;  // gone: the signal finds that out
   auto adj = proc::ParseOomScoreAdj(std::string_view(buf, r->size));
   return adj && *adj == -1000;

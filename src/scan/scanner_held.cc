@@ -78,7 +78,11 @@ bool Scanner::RereadHeld(Held& h, const ScanOptions& options, policy::Process& p
   std::array<char, 4096> buf;
   auto stat_raw = view_.ReadFd(h.stat.get(), buf);
   if (!stat_raw) {
-    if (!Vanished(stat_raw.error())) ++*unreadable;
+    if (!Vanished(stat_raw.error())) {
+      ++*unreadable;
+    } else {
+      h = Held{};  // its process is gone: the next Hold opens the PID's files afresh
+    }
     return false;
   }
   auto stat = stat_raw->truncated ? Fail(Error::Parse("stat: cut short"))

@@ -89,6 +89,27 @@ TEST(VictimBuilderHeld, AHeldVictimThatDiedIsStale) {
   EXPECT_EQ(v.member_count, 0u);
 }
 
+// The held process died and its PID names another process now, the one the snapshot read
+// since (another start time): the held read fails, and the check falls back to the path,
+// which names the snapshot's process. No miss for a stale held file.
+TEST(VictimBuilderHeld, AHeldFileOfADeadProcessFallsBackToThePath) {
+  HeldWorld w;
+  const std::vector<pid_t> top = {101};
+  w.scanner.Hold(top);
+  w.tree.Put("proc/101/stat",
+             "101 (p) S 1 1 1 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 9999 1000000 50\n");
+  w.snap.processes[w.IndexOf(101)].starttime = 9999;
+  // The first read of 101/stat (the held one) fails as a dead process's; the path's passes.
+  w.view.AddRule({"101/stat", sys::Fault::kEsrch, 2, 0});
+  VictimBuilder b(w.view, w.ops, w.cfg);
+  b.ReadThroughHeld(&w.scanner);
+  Victim v;
+  ASSERT_TRUE(b.Build(w.snap, w.IndexOf(101), 0, v));
+  EXPECT_FALSE(v.main_stale) << "a stale held file stopped the kill";
+  EXPECT_EQ(v.identity.rss_bytes, 50u * 4096u);
+  EXPECT_EQ(w.view.injected(sys::Fault::kEsrch), 1);
+}
+
 // A held oom_score_adj that reads -1000 now (set since the scan) stops the kill.
 TEST(VictimBuilderHeld, AHeldVictimThatAskedNeverToBeKilledIsStale) {
   HeldWorld w;

@@ -321,6 +321,29 @@ TEST(ScannerRefresh, AHeldCandidateThatChangedIsReadWholeAndOneThatDiedIsDropped
   EXPECT_EQ(out.seen_growth_bytes, -std::int64_t{1000} * 1024);  // 101's, gone
 }
 
+// A held candidate whose held stat reads as gone (ESRCH: its process died) is let go at
+// that refresh: a process that takes its PID later is held afresh by the next Hold, and
+// its checks do not read a dead process's files.
+TEST(ScannerRefresh, AHeldCandidateThatDiedIsLetGo) {
+  Tree t;
+  for (pid_t pid = 100; pid < 103; ++pid) t.Process(pid, "/app");
+  WholeRead r(t);
+  ASSERT_FALSE(HasFailure());
+  const std::vector<pid_t> top = {100, 101};
+  r.scanner.Hold(top);
+  ASSERT_EQ(r.scanner.held(), 2u);
+  r.view.AddRule({"101/stat", sys::Fault::kEsrch, 1, 0});
+  const scan::ScanOptions options{
+      .cmdline_max = 0, .read_exe = true, .read_kernel_oom_score = false};
+  policy::Snapshot out;
+  ASSERT_TRUE(r.scanner.RefreshInto(policy::Scope{}, options, top, r.standing, out));
+  EXPECT_EQ(Pids(out), (std::vector<pid_t>{100, 102}));
+  EXPECT_EQ(out.vanished, 1);
+  EXPECT_EQ(r.scanner.held(), 1u);
+  EXPECT_EQ(r.scanner.HeldFd(101, scan::Scanner::HeldFile::kStat), -1);
+  EXPECT_GE(r.scanner.HeldFd(100, scan::Scanner::HeldFile::kStat), 0);
+}
+
 // The kill's second look (RereadInto): only the carried entries named are read, in place;
 // their growth is seen, their carried flags cleared; one that exited is dropped (what it held
 // freed); nothing else is read.
