@@ -26,15 +26,19 @@ const sys::Clock& BuilderClock() noexcept {
 }  // namespace
 
 Result<proc::PidStat> ReadStatNow(sys::SystemView& view, pid_t pid, int held_fd) noexcept {
-  char path[32];
   char buf[1024];
-  auto r = held_fd >= 0 ? view.ReadFd(held_fd, buf)
-                        : view.Read(sys::Root::kProc, PidPath(pid, "stat", path), buf);
-  if (!r) return Fail(r.error());
-  auto st = proc::ParsePidStat(std::string_view(buf, r->size));
-  if (!st) return Fail(st.error());
-  if (st->pid != pid) return Fail(Error::Parse("stat: another pid"));
-  return *st;
+  auto parse = [&](const Result<sys::ReadResult>& r) -> Result<proc::PidStat> {
+    if (!r) return Fail(r.error());
+    auto st = proc::ParsePidStat(std::string_view(buf, r->size));
+    if (!st) return Fail(st.error());
+    if (st->pid != pid) return Fail(Error::Parse("stat: another pid"));
+    return *st;
+  };
+  if (held_fd >= 0) {
+    if (auto st = parse(view.ReadFd(held_fd, buf))) return st;
+  }
+  char path[32];
+  return parse(view.Read(sys::Root::kProc, PidPath(pid, "stat", path), buf));
 }
 
 Result<std::uint64_t> ReadStarttime(sys::SystemView& view, pid_t pid) noexcept {
@@ -99,9 +103,8 @@ Result<sys::UniqueFd> VictimBuilder::OpenChecked(pid_t pid, std::uint64_t startt
   // stat names the process it was opened on: read now, after the pidfd, it proves that
   // process alive, so the PID still named it when the pidfd was opened. If that process is
   // gone, the PID may name another one now (the snapshot's, read since): the path says.
-  const int held = held_ ? held_->HeldFd(pid, scan::Scanner::HeldFile::kStat) : -1;
-  auto st = ReadStatNow(view_, pid, held);
-  if (!st && held >= 0) st = ReadStatNow(view_, pid, -1);
+  auto st =
+      ReadStatNow(view_, pid, held_ ? held_->HeldFd(pid, scan::Scanner::HeldFile::kStat) : -1);
   if (!st) return Fail(Error::Of(Errc::kStale, "process gone after pidfd_open"));
   if (st->starttime != starttime) return Fail(Error::Of(Errc::kStale, "pid reused since the scan"));
   if (rss_pages != nullptr)

@@ -200,7 +200,9 @@ std::size_t PidListReserve(sys::SystemView& view) noexcept;
 
 // Reads the start time (stat field 22) of pid through the view.
 Result<std::uint64_t> ReadStarttime(sys::SystemView& view, pid_t pid) noexcept;
-// pid's stat: through held_fd when it is not -1 (a pread), else by path.
+// pid's stat: through held_fd when it is not -1 and that read gives pid's stat (a pread),
+// else by path (a held file of a process gone since names nothing: the PID may name
+// another process now).
 Result<proc::PidStat> ReadStatNow(sys::SystemView& view, pid_t pid, int held_fd) noexcept;
 // Reads the resident set of pid in bytes (statm; 0 after the mm is gone).
 Result<std::uint64_t> ReadRssBytes(sys::SystemView& view, pid_t pid,
