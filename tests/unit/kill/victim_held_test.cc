@@ -27,21 +27,13 @@ struct HeldWorld {
   config::KillConfig cfg;
   policy::Snapshot snap;
 
-  HeldWorld() : base(Open(tree)), view(base), scanner(view, clock) {
+  HeldWorld() : base(tree.View()), view(base), scanner(view, clock) {
     for (pid_t pid = 100; pid < 103; ++pid) {
       tree.Process(pid, "/app");
       ops.procs[pid] = testing::FakeProc{};
       ops.procs[pid].mm = pid;
     }
     EXPECT_TRUE(scanner.ScanInto(policy::Scope{}, {}, snap));
-  }
-  static sys::RealSystemView Open(const scan::testing::ProcTree& t) {
-    auto v = sys::RealSystemView::Open(t.root + "/proc", t.root + "/cg");
-    if (!v) {
-      ADD_FAILURE() << v.error().ToString();
-      std::abort();
-    }
-    return std::move(*v);
   }
   std::size_t IndexOf(pid_t pid) const {
     return static_cast<std::size_t>(policy::FindByPid(snap.processes, pid) -

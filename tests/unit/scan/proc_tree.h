@@ -1,15 +1,19 @@
 // A /proc and a v1 cgroup tree in a temporary directory, for the tests that read them
-// through a RealSystemView rooted there (held files included: a file rewritten in place is
-// read afresh through a held fd, as a real /proc file is generated afresh).
+// through a RealSystemView rooted there (View), held files included: a file rewritten in
+// place is read afresh through a held fd, as a real /proc file is generated afresh.
 #pragma once
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/types.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <utility>
+
+#include "sys/system_view.h"
 
 namespace reaperd::scan::testing {
 
@@ -42,6 +46,15 @@ struct ProcTree {
   }
   void Procs(const std::string& cgroup, const std::string& text) {
     Put("cg" + cgroup + "/cgroup.procs", text);
+  }
+  // A real view of this tree's proc/ and cg/ (a test cannot go on without one).
+  sys::RealSystemView View() const {
+    auto v = sys::RealSystemView::Open(root + "/proc", root + "/cg");
+    if (!v) {
+      ADD_FAILURE() << v.error().ToString();
+      std::abort();
+    }
+    return std::move(*v);
   }
 };
 

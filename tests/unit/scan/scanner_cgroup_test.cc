@@ -28,6 +28,11 @@ class FixedClock final : public sys::Clock {
 
 using Tree = scan::testing::ProcTree;
 
+// Options under which a held candidate is re-read through its held files (the kernel's own
+// oom_score, which only a whole read gives, is not asked for).
+const scan::ScanOptions kHeldOptions{
+    .cmdline_max = 0, .read_exe = true, .read_kernel_oom_score = false};
+
 std::vector<pid_t> Pids(const policy::Snapshot& s) {
   std::vector<pid_t> out;
   for (const auto& p : s.processes) out.push_back(p.pid);
@@ -37,16 +42,8 @@ std::vector<pid_t> Pids(const policy::Snapshot& s) {
 // The tree's /proc read whole, as the system scope's standing snapshot, through a
 // FaultySystemView that fails nothing until a test adds a rule.
 struct WholeRead {
-  explicit WholeRead(const Tree& t) : base(Open(t)), view(base), scanner(view, clock) {
+  explicit WholeRead(const Tree& t) : base(t.View()), view(base), scanner(view, clock) {
     EXPECT_TRUE(scanner.ScanInto(policy::Scope{}, {}, standing));
-  }
-  static sys::RealSystemView Open(const Tree& t) {
-    auto v = sys::RealSystemView::Open(t.root + "/proc", t.root + "/cg");
-    if (!v) {
-      ADD_FAILURE() << v.error().ToString();
-      std::abort();
-    }
-    return std::move(*v);
   }
   sys::RealSystemView base;
   sys::FaultySystemView view;
@@ -275,10 +272,8 @@ TEST(ScannerRefresh, AHeldTopCandidateIsReReadThroughItsHeldFilesAlone) {
   t.Put("proc/101/cgroup", "4:memory:/app/sub\n");
   // The four held reads of 101 pass; any other read of it (a whole read) fails.
   r.view.AddRule({"101/", sys::Fault::kEio, 1, 4});
-  const scan::ScanOptions options{
-      .cmdline_max = 0, .read_exe = true, .read_kernel_oom_score = false};
   policy::Snapshot out;
-  ASSERT_TRUE(r.scanner.RefreshInto(policy::Scope{}, options, top, r.standing, out));
+  ASSERT_TRUE(r.scanner.RefreshInto(policy::Scope{}, kHeldOptions, top, r.standing, out));
   EXPECT_EQ(r.view.injected_total(), 0) << "read whole: " << r.view.faulted_paths()[0];
   ASSERT_EQ(Pids(out), (std::vector<pid_t>{100, 101, 102, 103}));
   const policy::Process& p = out.processes[1];
@@ -333,10 +328,8 @@ TEST(ScannerRefresh, AHeldCandidateThatDiedIsLetGo) {
   r.scanner.Hold(top);
   ASSERT_EQ(r.scanner.held(), 2u);
   r.view.AddRule({"101/stat", sys::Fault::kEsrch, 1, 0});
-  const scan::ScanOptions options{
-      .cmdline_max = 0, .read_exe = true, .read_kernel_oom_score = false};
   policy::Snapshot out;
-  ASSERT_TRUE(r.scanner.RefreshInto(policy::Scope{}, options, top, r.standing, out));
+  ASSERT_TRUE(r.scanner.RefreshInto(policy::Scope{}, kHeldOptions, top, r.standing, out));
   EXPECT_EQ(Pids(out), (std::vector<pid_t>{100, 102}));
   EXPECT_EQ(out.vanished, 1);
   EXPECT_EQ(r.scanner.held(), 1u);

@@ -3,60 +3,44 @@
 #include "sys/held_file.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <array>
 #include <filesystem>
-#include <fstream>
 #include <string>
 
 #include "sys/faulty_system_view.h"
 #include "sys/system_view.h"
+#include "unit/scan/proc_tree.h"
 
 namespace reaperd::sys {
 namespace {
 
-struct Dir {
-  std::string root;
-  Dir() {
-    char templ[] = "/tmp/reaperd-held-XXXXXX";
-    EXPECT_NE(::mkdtemp(templ), nullptr);
-    root = templ;
-    std::filesystem::create_directories(root + "/proc/pressure");
-    std::filesystem::create_directories(root + "/cg");
-  }
-  ~Dir() { std::filesystem::remove_all(root); }
-  void Put(const std::string& rel, const std::string& text) const {
-    std::ofstream(root + "/" + rel) << text;
-  }
-};
+using scan::testing::ProcTree;
 
 std::string Text(const Result<ReadResult>& r, const std::array<char, 64>& buf) {
   return r ? std::string(buf.data(), r->size) : "error: " + r.error().ToString();
 }
 
 TEST(HeldFile, ReadsThroughOneFdOpenedOnceAndSeesTheFileRewrittenInPlace) {
-  Dir d;
+  ProcTree d;
   d.Put("proc/pressure/memory", "one\n");
-  auto v = RealSystemView::Open(d.root + "/proc", d.root + "/cg");
-  ASSERT_TRUE(v);
+  RealSystemView v = d.View();
   HeldFile f(Root::kProc, "pressure/memory");
   EXPECT_FALSE(f.held());
   std::array<char, 64> buf;
-  EXPECT_EQ(Text(f.Read(*v, buf), buf), "one\n");
+  EXPECT_EQ(Text(f.Read(v, buf), buf), "one\n");
   EXPECT_TRUE(f.held());
   d.Put("proc/pressure/memory", "two\n");  // in place: same file
-  EXPECT_EQ(Text(f.Read(*v, buf), buf), "two\n");
+  EXPECT_EQ(Text(f.Read(v, buf), buf), "two\n");
   std::filesystem::remove(d.root + "/proc/pressure/memory");  // gone by path, held still
-  EXPECT_EQ(Text(f.Read(*v, buf), buf), "two\n");
+  EXPECT_EQ(Text(f.Read(v, buf), buf), "two\n");
 }
 
 TEST(HeldFile, AFailedHeldReadFallsBackToThePathAndOpensAgain) {
-  Dir d;
+  ProcTree d;
   d.Put("proc/meminfo", "a\n");
-  auto base = RealSystemView::Open(d.root + "/proc", d.root + "/cg");
-  ASSERT_TRUE(base);
-  FaultySystemView v(*base);
+  RealSystemView base = d.View();
+  FaultySystemView v(base);
   HeldFile f(Root::kProc, "meminfo");
   std::array<char, 64> buf;
   EXPECT_EQ(Text(f.Read(v, buf), buf), "a\n");
@@ -110,11 +94,10 @@ class PathOnlyView final : public SystemView {
 };
 
 TEST(HeldFile, AViewThatHoldsNothingIsReadByPath) {
-  Dir d;
+  ProcTree d;
   d.Put("proc/meminfo", "a\n");
-  auto base = RealSystemView::Open(d.root + "/proc", d.root + "/cg");
-  ASSERT_TRUE(base);
-  PathOnlyView v(*base);
+  RealSystemView base = d.View();
+  PathOnlyView v(base);
   HeldFile f(Root::kProc, "meminfo");
   std::array<char, 64> buf;
   EXPECT_EQ(Text(f.Read(v, buf), buf), "a\n");
