@@ -91,14 +91,18 @@ bool TrimRange(std::uintptr_t start, std::uintptr_t end, TrimState& st) noexcept
   void* p = reinterpret_cast<void*>(start);
   const std::size_t n = end - start;
   // Not writable, so never written: the file's pages, which a fault brings back unchanged.
-  // Out of the page cache too (MADV_PAGEOUT), and read back one page per fault
-  // (MADV_RANDOM): with the pages still cached, each fault maps the 64 KiB around it too.
+  // MADV_DONTNEED unmaps every one of them from this process (MADV_PAGEOUT, used before, let
+  // pages the munlock had not yet put back on the evictable lists stay mapped: whole 64 KiB
+  // windows of start-up code stayed resident). The page cache keeps them, so a later fault
+  // is a minor one; it maps the cached pages of the 64 KiB around it too (fault-around,
+  // which no advice turns off), which is why the code that runs after start is gathered in
+  // the hot section (cmake/hot.ld). MADV_RANDOM: no readahead where a page must be read.
   if (st.relock && ::munlock(p, n) != 0) {
     st.error = errno;
     return false;
   }
   int error = 0;
-  if (::madvise(p, n, MADV_RANDOM) != 0 || ::madvise(p, n, MADV_PAGEOUT) != 0) error = errno;
+  if (::madvise(p, n, MADV_RANDOM) != 0 || ::madvise(p, n, MADV_DONTNEED) != 0) error = errno;
   // Locked again on fault whatever the advice did (a seccomp filter may refuse madvise):
   // the range must not stay unlocked.
   if (st.relock && ::mlock2(p, n, MLOCK_ONFAULT) != 0 && error == 0) error = errno;
