@@ -44,6 +44,17 @@ function(reaperd_lean_link target)
   target_link_options(${target} PRIVATE -Wl,--gc-sections -Wl,-O1,--as-needed
                       -Wl,-T,${CMAKE_SOURCE_DIR}/cmake/hot.ld)
   set_property(TARGET ${target} APPEND PROPERTY LINK_DEPENDS ${CMAKE_SOURCE_DIR}/cmake/hot.ld)
+  # The hot layers' archives first, whole, before the program's own objects: an inline or
+  # template function (fmt, std::string, the containers) is kept from the first object the
+  # linker loads that has it, and only that copy is placed. Loaded first, the hot layers'
+  # copies are the ones kept, so they land in the hot section (cmake/hot.ld) and not in the
+  # trimmed .text beside the command line's code. --gc-sections drops what nothing uses.
+  set(hot_archives)
+  foreach(lib kill scan proc policy pressure sys base reclaim watchdog daemon report)
+    list(APPEND hot_archives $<TARGET_FILE:reaperd_${lib}>)
+  endforeach()
+  target_link_options(${target} PRIVATE -Wl,--whole-archive ${hot_archives}
+                      -Wl,--no-whole-archive)
   if(REAPERD_STATIC)
     # -static-pie implies static libstdc++ and libgcc; naming them too made g++ 12 link a PIE
     # without an interpreter that crashed at once.
