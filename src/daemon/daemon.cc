@@ -113,6 +113,11 @@ int RunDaemon(const config::Config& initial, const DaemonOptions& options, Logge
     if (auto t = sys::TrimColdCode(true); !t) {
       log.Log(LogLevel::kWarning, "self", "trim=failed error={}", Q{t.error().ToString()});
     }
+    // The kill path's code, resident whole from here on; locked only now, with the start-up's
+    // code gone, so that the two are never resident together.
+    if (auto l = sys::LockExecutable(); !l) {
+      log.Log(LogLevel::kWarning, "self", "mlock=failed error={}", Q{l.error().ToString()});
+    }
   }
   if (auto r = engine.Start(); !r) {
     log.Log(LogLevel::kError, "start", "reaper=failed error={}", Q{r.error().ToString()});

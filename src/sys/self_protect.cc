@@ -82,27 +82,35 @@ struct TrimState {
   std::uintptr_t hot_start = 0;
   std::uintptr_t hot_end = 0;
   bool relock = true;
+  int exe_fd = -1;  // the executable's file, to drop the range from the page cache too
   std::size_t bytes = 0;
   int error = 0;
 };
 
-bool TrimRange(std::uintptr_t start, std::uintptr_t end, TrimState& st) noexcept {
+bool TrimRange(std::uintptr_t start, std::uintptr_t end, std::uintptr_t file_offset,
+               TrimState& st) noexcept {
   if (end <= start) return true;
   void* p = reinterpret_cast<void*>(start);
   const std::size_t n = end - start;
   // Not writable, so never written: the file's pages, which a fault brings back unchanged.
   // MADV_DONTNEED unmaps every one of them from this process (MADV_PAGEOUT, used before, let
   // pages the munlock had not yet put back on the evictable lists stay mapped: whole 64 KiB
-  // windows of start-up code stayed resident). The page cache keeps them, so a later fault
-  // is a minor one; it maps the cached pages of the 64 KiB around it too (fault-around,
-  // which no advice turns off), which is why the code that runs after start is gathered in
-  // the hot section (cmake/hot.ld). MADV_RANDOM: no readahead where a page must be read.
+  // windows of start-up code stayed resident). Then the range leaves the page cache too
+  // (POSIX_FADV_DONTNEED drops the clean pages no one maps): a later fault maps the cached
+  // pages of the 64 KiB around it (fault-around, which no advice turns off), and with nothing
+  // cached around it, it maps the one page it reads (MADV_RANDOM: no readahead; kernels from
+  // 6.16 read around a fault in executable code all the same, which is why the code that
+  // runs after start is gathered in the hot section, cmake/hot.ld).
   if (st.relock && ::munlock(p, n) != 0) {
     st.error = errno;
     return false;
   }
   int error = 0;
   if (::madvise(p, n, MADV_RANDOM) != 0 || ::madvise(p, n, MADV_DONTNEED) != 0) error = errno;
+  if (error == 0 && st.exe_fd >= 0) {  // best effort: the page cache is not ours to demand
+    (void)::posix_fadvise(st.exe_fd, static_cast<off_t>(file_offset), static_cast<off_t>(n),
+                          POSIX_FADV_DONTNEED);
+  }
   // Locked again on fault whatever the advice did (a seccomp filter may refuse madvise):
   // the range must not stay unlocked.
   if (st.relock && ::mlock2(p, n, MLOCK_ONFAULT) != 0 && error == 0) error = errno;
@@ -128,7 +136,11 @@ int TrimFirstObject(dl_phdr_info* info, std::size_t, void* data) noexcept {
     if (end <= start) continue;
     const std::uintptr_t hs = std::clamp(st->hot_start, start, end);
     const std::uintptr_t he = std::clamp(st->hot_end, hs, end);
-    if (!TrimRange(start, hs, *st) || !TrimRange(he, end, *st)) return 1;
+    const std::uintptr_t seg = info->dlpi_addr + ph.p_vaddr;  // at file offset p_offset
+    if (!TrimRange(start, hs, ph.p_offset + (start - seg), *st) ||
+        !TrimRange(he, end, ph.p_offset + (he - seg), *st)) {
+      return 1;
+    }
   }
   return 1;  // the main program only
 }
@@ -140,7 +152,9 @@ Result<std::size_t> TrimColdCode(bool relock) noexcept {
   HotBounds(st.hot_start, st.hot_end);
   if (st.hot_end <= st.hot_start) return 0;  // no hot section: everything stays locked
   st.relock = relock;
+  st.exe_fd = ::open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
   ::dl_iterate_phdr(TrimFirstObject, &st);
+  if (st.exe_fd >= 0) ::close(st.exe_fd);
   if (st.error != 0) return Fail(Error::Sys(st.error, "trim(executable)"));
   return st.bytes;
 }
@@ -170,12 +184,8 @@ SelfProtection ProtectSelf(bool lock_memory) noexcept {
   ::mallopt(M_ARENA_MAX, 1);
   // MCL_ONFAULT: a page of a shared library is locked when first touched, not all of every
   // library at once (libc's whole text alone is 1.8 MiB).
-  if (lock_memory) {
-    if (::mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) != 0) {
-      out.mlock = Fail(Error::Sys(errno, "mlockall"));
-    } else if (auto exe = LockExecutable(); !exe) {
-      out.mlock = Fail(exe.error());
-    }
+  if (lock_memory && ::mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) != 0) {
+    out.mlock = Fail(Error::Sys(errno, "mlockall"));
   }
   return out;
 }

@@ -17,13 +17,15 @@ namespace reaperd::sys {
 
 struct SelfProtection {
   Result<void> oom_score_adj;  // wrote -1000 to /proc/self/oom_score_adj
-  Result<void> mlock;          // mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT), then
-                               // LockExecutable()
+  Result<void> mlock;          // mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT); the
+                               // daemon calls LockExecutable() once start-up is trimmed
 };
 
 // Faults in and locks the main executable's hot section (cmake/hot.ld) and its writable
 // segments, or, without a hot section, every loadable segment (code, read-only data, data);
-// returns the bytes locked. Errors: kSys from mlock (EPERM, ENOMEM past RLIMIT_MEMLOCK
+// returns the bytes locked. The daemon calls it after TrimColdCode(true), not at the start:
+// the start-up's own code and the whole hot section are then never resident at once (the
+// resident peak was start-up's). Errors: kSys from mlock (EPERM, ENOMEM past RLIMIT_MEMLOCK
 // without CAP_IPC_LOCK).
 Result<std::size_t> LockExecutable() noexcept;
 
