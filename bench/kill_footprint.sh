@@ -6,7 +6,10 @@
 # `BIN run --scope cgroup:CHILD`, runs KILLS hogs one after another (each allocates 8 MiB every
 # 30 ms until it is killed, at most 10 s), then prints VmHWM and tools/exe_pages.py's
 # per-section count of the executable's resident pages, and stops the daemon.
-# Usage: bench/kill_footprint.sh [KILLS] BIN [BIN...]     (root)
+# EVICT=1 drops each binary from the page cache before it starts (as after a boot, where only
+# what exec and the start-up read is cached, and fault-around finds fewer neighbours to map);
+# by default a binary just built or installed is wholly cached.
+# Usage: [EVICT=1] bench/kill_footprint.sh [KILLS] BIN [BIN...]     (root)
 set -euo pipefail
 kills=2
 if [[ "${1:-}" =~ ^[0-9]+$ ]]; then kills=$1; shift; fi
@@ -21,6 +24,11 @@ for bin in "$@"; do
   if [ -e "$cg/memory.limit_in_bytes" ]; then echo $((256 << 20)) >"$cg/memory.limit_in_bytes"
   else echo $((256 << 20)) >"$cg/memory.max"; fi
   log=$(mktemp)
+  if [ "${EVICT:-0}" = 1 ]; then
+    sync "$bin"
+    python3 -c 'import os, sys; fd = os.open(sys.argv[1], os.O_RDONLY)
+os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)' "$bin"
+  fi
   "$bin" run --scope "cgroup:$rel" >"$log" 2>&1 &
   daemon=$!
   sleep 4

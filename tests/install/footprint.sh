@@ -9,10 +9,11 @@
 #     so the code of a kill path that never ran is in memory) is resident and locked whole:
 #     every page of .text.reaperd_hot is present in /proc/PID/pagemap and its mappings in
 #     smaps are Locked as far as they are resident;
-#   - VmRSS and VmHWM (the peak, start-up included) are at most 3.5 MiB (issue 13 asks for
-#     2 MiB; 1.8-3.0 MiB measured here, as the cold code it touches comes in whole 64 KiB
-#     fault-around blocks or single pages, depending on what of the binary the page cache
-#     holds; the whole executable locked, before issue 13, was 3.5-4.0 MiB), when the binary
+#   - VmRSS and VmHWM (the peak, start-up included) are at most 2.75 MiB (issue 13 asks for
+#     2 MiB; 2260 and 2380 kB measured here at session 12's layout, where the runtime the kill
+#     path calls is in the hot section, the start-up is trimmed before the command line is
+#     parsed and the hot section is locked only after it: 2908 and 2908 kB before, which
+#     this bound fails; 3584 kB was the bound before), when the binary
 #     is the default lean build
 #     (cmake/lean.cmake: a static PIE, so it has no program interpreter). A build with
 #     REAPERD_LEAN or REAPERD_STATIC off (the sanitizers' builds) maps the shared libraries'
@@ -24,7 +25,7 @@
 set -u
 build=$(cd "$1" && pwd) src=$2 bin=$3
 mem=/sys/fs/cgroup/memory
-limit_kb=3584
+limit_kb=2816
 skip() { echo "SKIP: $*" >&2; exit 77; }
 [ "$(id -u)" = 0 ] || skip "needs root (to lock memory beyond RLIMIT_MEMLOCK)"
 [ -f $mem/memory.usage_in_bytes ] || skip "no cgroup v1 memory controller at $mem"
