@@ -16,28 +16,13 @@ Usage: tools/cold_faults.py [--until T] PERF_DATA [EXE]
 """
 import bisect
 import collections
+import os
 import re
 import subprocess
 import sys
 
-
-def sections(exe):
-    out = []
-    text = subprocess.run(["readelf", "-SW", exe], check=True, capture_output=True,
-                          text=True).stdout
-    for line in text.splitlines():
-        if "]" not in line or line.strip().startswith("[Nr]"):
-            continue
-        f = line.split("]", 1)[1].split()
-        if len(f) < 5:
-            continue
-        try:
-            off, size = int(f[3], 16), int(f[4], 16)
-        except ValueError:
-            continue
-        if size:
-            out.append((f[0], off, size))
-    return out
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from exe_pages import sections  # noqa: E402  (readelf -SW: name, file offset, size)
 
 
 def symbols(exe):
@@ -136,7 +121,7 @@ def main():
         if t - trim_end > 0.01:
             break
         trim_end = t
-    windows = collections.defaultdict(lambda: {"pages": set(), "who": collections.Counter()})
+    windows = collections.defaultdict(collections.Counter)  # (window, sections) -> chains
     for t, kind, addr, frames in events:
         if kind != "page-faults" or t < trim_end or t > until:
             continue
@@ -148,16 +133,12 @@ def main():
         names = [n for n, o, sz in secs if o <= foff < o + sz and not n.startswith(".debug")]
         user = [name_of(ip) for ip in frames if ip < (1 << 63)]
         chain = " <- ".join(n[:60] for n in user[:3])
-        w = windows[(foff // 65536, ",".join(names) or "?")]
-        w["pages"].add(foff // 4096)
-        w["who"][chain] += 1
-    total = 0
-    for (win, names), w in sorted(windows.items()):
-        total += 1
-        print(f"window {win * 65536:#9x} {names:<14} faults {sum(w['who'].values()):>3}")
-        for chain, n in w["who"].most_common(4):
+        windows[(foff // 65536, ",".join(names) or "?")][chain] += 1
+    for (win, names), who in sorted(windows.items()):
+        print(f"window {win * 65536:#9x} {names:<14} faults {sum(who.values()):>3}")
+        for chain, n in who.most_common(4):
             print(f"    {n:>3}  {chain}")
-    print(f"{total} windows of 64 KiB faulted after the trim (at {trim_end:.6f})")
+    print(f"{len(windows)} windows of 64 KiB faulted after the trim (at {trim_end:.6f})")
 
 
 if __name__ == "__main__":

@@ -31,14 +31,14 @@ Result<std::size_t> LockExecutable() noexcept;
 
 // The footprint (issue 13): the executable's read-only pages outside the hot section (code
 // the start-up, the command line and the config parser need, and the kill path does not) are
-// unmapped (MADV_DONTNEED; the page cache keeps them), so only what runs after start stays
-// resident. A fault there maps the cached pages of the 64 KiB around it too (fault-around):
-// the code that runs after start belongs in the hot section (cmake/hot.ld). relock=false: at the
-// start of `reaperd run`, before anything is locked. relock=true: after start-up, before the kill
-// path's warm-up and drill; the range is unlocked, dropped, and locked again as it is touched (what
-// the warm-up, the drill and the ticks touch stays locked). The hot section, the kill path's own
-// layers (cmake/hot.ld), stays locked whole. Without a hot section (builds not linked with the
-// script) it does nothing. Returns the bytes dropped.
+// unmapped (MADV_DONTNEED) and dropped from the page cache (POSIX_FADV_DONTNEED), so only what
+// runs after start stays resident. A fault there maps the cached pages of the 64 KiB around it
+// too (fault-around): the code that runs after start belongs in the hot section (cmake/hot.ld).
+// relock=false: at the start of `reaperd run`, before anything is locked. relock=true: after
+// start-up, before the kill path's warm-up and drill; the range is unlocked, dropped, and locked
+// again as it is touched (what the warm-up, the drill and the ticks touch stays locked). The hot
+// section, the kill path's own layers (cmake/hot.ld), stays locked whole. Without a hot section
+// (builds not linked with the script) it does nothing. Returns the bytes dropped.
 Result<std::size_t> TrimColdCode(bool relock) noexcept;
 
 // Best effort: each step may fail (unprivileged, RLIMIT_MEMLOCK); the caller logs it.

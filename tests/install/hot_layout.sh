@@ -46,12 +46,10 @@ for w in wanted:
     if w.startswith("re:"):
         rx = re.compile(w[3:])
         names = [n for n in syms if rx.search(n)]
-        if not names:
-            bad.append(f"{w}: no such symbol in the binary")
     else:
         names = [w] if w in syms else []
-        if not names:
-            bad.append(f"{w}: no such symbol in the binary")
+    if not names:
+        bad.append(f"{w}: no such symbol in the binary")
     for n in names:
         checked += 1
         if not lo <= syms[n] < hi:
