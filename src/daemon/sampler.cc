@@ -1,6 +1,7 @@
 #include "daemon/sampler.h"
 
 #include <fmt/format.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <optional>
@@ -14,6 +15,15 @@
 
 namespace reaperd::daemon {
 
+sys::HeldFile::Budget& CgroupFileBudget() noexcept {
+  static sys::HeldFile::Budget budget([] {
+    rlimit r{};
+    if (::getrlimit(RLIMIT_NOFILE, &r) != 0 || r.rlim_cur == RLIM_INFINITY) return std::size_t{256};
+    return std::min<std::size_t>(r.rlim_cur / 4, 1024);
+  }());
+  return budget;
+}
+
 Sampler::Sampler(sys::SystemView& view, const sys::Clock& clock, policy::Scope scope)
     : view_(view), clock_(clock), scope_(std::move(scope)) {
   v1_ = view_.cgroup_version() == sys::CgroupVersion::kV1;
@@ -21,10 +31,15 @@ Sampler::Sampler(sys::SystemView& view, const sys::Clock& clock, policy::Scope s
     std::string_view c = scope_.cgroup;
     while (!c.empty() && c.front() == '/') c.remove_prefix(1);
     rel_ = c.empty() ? "" : std::string(c) + "/";
-    stat_path_ = rel_ + "memory.stat";
-    swap_path_ = rel_ + "memory.swap.current";
-    if (!v1_) psi_path_ = rel_ + "memory.pressure";
-    oom_path_ = rel_ + (v1_ ? "memory.oom_control" : "memory.events");
+    sys::HeldFile::Budget* budget = &CgroupFileBudget();
+    meminfo_ = sys::HeldFile(sys::Root::kProc, "meminfo", budget);
+    if (!v1_) {
+      psi_path_ = rel_ + "memory.pressure";
+      cg_psi_ = sys::HeldFile(sys::Root::kCgroup, psi_path_, budget);
+    }
+    cg_oom_ = sys::HeldFile(sys::Root::kCgroup,
+                            rel_ + (v1_ ? "memory.oom_control" : "memory.events"), budget);
+    limits_.emplace(scope_.cgroup, view_.cgroup_version(), budget);
   }
 }
 
@@ -33,8 +48,8 @@ std::string Sampler::PsiPath() const {
   return psi_path_;
 }
 
-Result<std::size_t> Sampler::ReadCg(const std::string& file) noexcept {
-  auto r = view_.Read(sys::Root::kCgroup, file, buf_);
+Result<std::size_t> Sampler::ReadCg(sys::HeldFile& file) noexcept {
+  auto r = file.Read(view_, buf_);
   if (!r) return Fail(r.error());
   return r->size;
 }
@@ -47,7 +62,7 @@ Result<std::uint64_t> Sampler::KernelOomKills() noexcept {
     if (!vm) return Fail(vm.error());
     return vm->oom_kill;
   }
-  auto n = ReadCg(oom_path_);
+  auto n = ReadCg(cg_oom_);
   if (!n) return Fail(n.error());
   if (v1_) {
     auto oc = proc::ParseOomControl({buf_.data(), *n});
@@ -90,12 +105,7 @@ Result<void> Sampler::SampleSystem(pressure::PressureSample& s) noexcept {
   } else {
     s.has_psi = false;
   }
-  if (auto v = vmstat_.Read(view_, buf_)) {
-    if (auto vm = proc::ParseVmStat({buf_.data(), v->size})) {
-      s.refault_total = vm->workingset_refault;
-      s.scan_total = vm->pgscan;
-    }
-  }
+  // No vmstat here: its refault and scan counters decide nothing (KernelOomKills reads it).
   return {};
 }
 
@@ -135,26 +145,17 @@ void Sampler::CountZramAsItsWorth(pressure::PressureSample& s) noexcept {
 }
 
 Result<void> Sampler::SampleCgroup(pressure::PressureSample& s) noexcept {
-  // The stat of the scope itself: refaults and scans (v2) for the detector.
-  if (!v1_) {
-    auto stat_n = ReadCg(stat_path_);
-    if (!stat_n) return Fail(stat_n.error());
-    auto st = proc::ParseMemoryStatV2({buf_.data(), *stat_n});
-    if (!st) return Fail(st.error());
-    s.refault_total = st->workingset_refault_anon + st->workingset_refault_file;
-    s.scan_total = st->pgscan;
-  }
   // The headroom is the least any level up to the root has left before its ceiling
   // (memory.high or memory.max, whichever is lower): a cgroup without a limit of its own
   // under a limited parent lives within the parent's. Reclaimable page cache counts as
   // available: a scope full of cache is not in trouble.
-  auto limits = scan::ReadCgroupLimits(view_, scope_.cgroup, {.headroom = true}, buf_);
+  auto limits = limits_->Read(view_, {.headroom = true}, buf_);
   if (!limits) return Fail(limits.error());
   own_ceiling_ = limits->own_ceiling;
   own_usage_ = limits->own_usage;
 
   // Without a limit on the way up the cgroup lives within the system's memory.
-  auto m = view_.Read(sys::Root::kProc, "meminfo", buf_);
+  auto m = meminfo_.Read(view_, buf_);
   if (!m) return Fail(m.error());
   auto mem = proc::ParseMemInfo({buf_.data(), m->size});
   if (!mem) return Fail(mem.error());
@@ -171,7 +172,7 @@ Result<void> Sampler::SampleCgroup(pressure::PressureSample& s) noexcept {
 
   s.has_psi = false;
   if (!psi_path_.empty()) {
-    if (auto p = ReadCg(psi_path_)) {
+    if (auto p = ReadCg(cg_psi_)) {
       if (auto psi = proc::ParsePsi({buf_.data(), *p})) {
         s.psi_some_total_us = psi->some.total_us;
         s.psi_full_total_us = psi->full.total_us;

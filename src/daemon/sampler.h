@@ -7,16 +7,22 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "base/error.h"
 #include "policy/scope.h"
 #include "pressure/sample.h"
+#include "scan/cgroup_limits.h"
 #include "sys/clock.h"
 #include "sys/held_file.h"
 #include "sys/system_view.h"
 
 namespace reaperd::daemon {
+
+// The budget of the cgroup scopes' held files: a quarter of the soft RLIMIT_NOFILE at the first
+// use, at most 1024.
+sys::HeldFile::Budget& CgroupFileBudget() noexcept;
 
 class Sampler {
  public:
@@ -42,7 +48,7 @@ class Sampler {
   // Swap on zram counted as the memory it frees, not as free memory (proc/swaps.h).
   void CountZramAsItsWorth(pressure::PressureSample& s) noexcept;
   Result<void> SampleCgroup(pressure::PressureSample& s) noexcept;
-  Result<std::size_t> ReadCg(const std::string& file) noexcept;
+  Result<std::size_t> ReadCg(sys::HeldFile& file) noexcept;
 
   sys::SystemView& view_;
   const sys::Clock& clock_;
@@ -54,15 +60,19 @@ class Sampler {
   // one it is listed again only when SwapTotal changes (swapon, swapoff).
   std::uint64_t swaps_listed_at_total_ = ~std::uint64_t{0};
   bool swaps_had_zram_ = false;
-  std::string rel_;  // the scope's cgroup path relative to the cgroup root, with a '/'
-  // Precomputed file paths, so sampling does not build strings.
-  std::string stat_path_, psi_path_, swap_path_, oom_path_;
+  std::string rel_;       // the scope's cgroup path relative to the cgroup root, with a '/'
+  std::string psi_path_;  // memory.pressure's path (v2), for PsiPath
   std::array<char, 16384> buf_{};
-  // The system scope's files, read on every sample, held open (sys::HeldFile). A cgroup
-  // scope's are read by path: one scope per cgroup found would hold as many files.
+  // The files read on every sample, held open (sys::HeldFile). The system scope's three are
+  // held always; a cgroup scope's (its memory.pressure and OOM count, and
+  // each level's limit files, below) take their places in CgroupFileBudget(), so that one
+  // scope per limited cgroup found cannot spend the daemon's descriptors.
   sys::HeldFile meminfo_{sys::Root::kProc, "meminfo"};
   sys::HeldFile psi_{sys::Root::kProc, "pressure/memory"};
   sys::HeldFile vmstat_{sys::Root::kProc, "vmstat"};
+  sys::HeldFile cg_psi_{sys::Root::kCgroup, ""};
+  sys::HeldFile cg_oom_{sys::Root::kCgroup, ""};
+  std::optional<scan::HeldCgroupLimits> limits_;
 };
 
 }  // namespace reaperd::daemon

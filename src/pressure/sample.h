@@ -22,8 +22,11 @@ struct PressureSample {
   std::uint64_t psi_some_total_us = 0;     // PSI "some" total= (not avg10, which lags)
   std::uint64_t psi_full_total_us = 0;     // PSI "full" total=
   bool has_psi = true;                     // false: the scope has no PSI of its own
-  std::uint64_t refault_total = 0;         // workingset refaults (0 when unknown)
-  std::uint64_t scan_total = 0;            // pages scanned by reclaim (0 when unknown)
+  // Workingset refaults and pages scanned by reclaim: columns of the recorded traces
+  // (tools/capture_trace.py). The live sampler leaves them 0: no decision uses them, and
+  // reading them (vmstat, memory.stat) on every sample was CPU for nothing (issue 13).
+  std::uint64_t refault_total = 0;
+  std::uint64_t scan_total = 0;
 };
 
 enum class Level : std::uint8_t { kOk, kWarn, kReclaim, kKill };

@@ -28,67 +28,83 @@ Result<sys::ReadResult> ReadFile(sys::SystemView& view, std::string_view dir, st
   return view.Read(sys::Root::kCgroup, rel, buf);
 }
 
-Result<std::uint64_t> ReadValue(sys::SystemView& view, std::string_view dir,
-                                std::string_view file) noexcept {
-  std::array<char, 64> buf;
-  auto r = ReadFile(view, dir, file, buf);
-  if (!r) return Fail(r.error());
-  return proc::ParseCgroupValue({buf.data(), r->size});
-}
+// A level's files, as the walk names them.
+enum class LimitFile : unsigned char { kMax, kHigh, kSwapMax, kUsage, kStat };
 
-// Reclaimable page cache of one level (descendants included), from its memory.stat.
-Result<std::uint64_t> Reclaimable(sys::SystemView& view, std::string_view dir, bool v1,
-                                  std::span<char> scratch) noexcept {
-  auto r = ReadFile(view, dir, "memory.stat", scratch);
-  if (!r) return Fail(r.error());
-  const std::string_view text{scratch.data(), r->size};
-  if (v1) {
-    auto st = proc::ParseMemoryStatV1(text);
-    if (!st) return Fail(st.error());
-    return st->total_inactive_file + st->total_active_file / 2;
+std::string_view FileName(LimitFile f, bool v1) noexcept {
+  switch (f) {
+    case LimitFile::kMax:
+      return v1 ? "memory.limit_in_bytes" : "memory.max";
+    case LimitFile::kHigh:
+      return "memory.high";
+    case LimitFile::kSwapMax:
+      return "memory.swap.max";
+    case LimitFile::kUsage:
+      return v1 ? "memory.usage_in_bytes" : "memory.current";
+    case LimitFile::kStat:
+      return "memory.stat";
   }
-  auto st = proc::ParseMemoryStatV2(text);
-  if (!st) return Fail(st.error());
-  return st->inactive_file + st->active_file / 2;
+  return {};
 }
 
-}  // namespace
-
-Result<CgroupLimits> ReadCgroupLimits(sys::SystemView& view, std::string_view cgroup,
-                                      const LimitWalk& walk, std::span<char> scratch) noexcept {
-  const bool v1 = view.cgroup_version() == sys::CgroupVersion::kV1;
+// The walk, over a reader of one level's file: read(level, dir, file, buf), level 0 being the
+// cgroup itself and dir its path at that level.
+template <typename ReadFn>
+Result<CgroupLimits> Walk(std::string_view cgroup, bool v1, const LimitWalk& walk,
+                          std::span<char> scratch, ReadFn&& read) noexcept {
+  auto value = [&](std::size_t level, std::string_view dir, LimitFile f) -> Result<std::uint64_t> {
+    std::array<char, 64> buf;
+    auto r = read(level, dir, f, std::span<char>(buf));
+    if (!r) return Fail(r.error());
+    return proc::ParseCgroupValue({buf.data(), r->size});
+  };
+  // Reclaimable page cache of one level (descendants included), from its memory.stat.
+  auto reclaimable = [&](std::size_t level, std::string_view dir) -> Result<std::uint64_t> {
+    auto r = read(level, dir, LimitFile::kStat, scratch);
+    if (!r) return Fail(r.error());
+    const std::string_view text{scratch.data(), r->size};
+    if (v1) {
+      auto st = proc::ParseMemoryStatV1(text);
+      if (!st) return Fail(st.error());
+      return st->total_inactive_file + st->total_active_file / 2;
+    }
+    auto st = proc::ParseMemoryStatV2(text);
+    if (!st) return Fail(st.error());
+    return st->inactive_file + st->active_file / 2;
+  };
   CgroupLimits out;
+  std::size_t level = 0;
   // Views into `cgroup`: walking up the path builds no string.
-  for (std::string_view dir = cgroup; !dir.empty() && dir != "/";) {
-    auto max = ReadValue(view, dir, v1 ? "memory.limit_in_bytes" : "memory.max");
-    if (!max && dir == cgroup) return Fail(max.error());  // the cgroup itself must exist
+  for (std::string_view dir = cgroup; !dir.empty() && dir != "/"; ++level) {
+    auto max = value(level, dir, LimitFile::kMax);
+    if (!max && level == 0) return Fail(max.error());  // the cgroup itself must exist
     if (max) {
       std::uint64_t ceiling = *max;
       if (!v1) {
         // memory.high appeared with memory.max; unreadable means not set.
-        if (auto high = ReadValue(view, dir, "memory.high")) ceiling = std::min(ceiling, *high);
+        if (auto high = value(level, dir, LimitFile::kHigh)) ceiling = std::min(ceiling, *high);
       }
-      if (dir == cgroup) out.own_ceiling = ceiling;
+      if (level == 0) out.own_ceiling = ceiling;
       out.max = std::min(out.max, *max);
       out.ceiling = std::min(out.ceiling, ceiling);
       if (walk.swap) {
         std::uint64_t with_swap = *max;
         if (!v1 && *max != proc::kUnlimited) {
-          auto swap = ReadValue(view, dir, "memory.swap.max");
+          auto swap = value(level, dir, LimitFile::kSwapMax);
           with_swap += std::min(swap ? *swap : 0, walk.swap_total);
         }
         out.max_with_swap = std::min(out.max_with_swap, with_swap);
       }
       if (walk.headroom && ceiling != proc::kUnlimited) {
-        auto usage = ReadValue(view, dir, v1 ? "memory.usage_in_bytes" : "memory.current");
-        if (!usage && dir == cgroup) return Fail(usage.error());
+        auto usage = value(level, dir, LimitFile::kUsage);
+        if (!usage && level == 0) return Fail(usage.error());
         if (usage) {
-          if (dir == cgroup) out.own_usage = *usage;
+          if (level == 0) out.own_usage = *usage;
           // A cut or unreadable memory.stat counts no cache: the headroom errs low.
-          auto cache = Reclaimable(view, dir, v1, scratch);
+          auto cache = reclaimable(level, dir);
           const std::uint64_t free = *usage >= ceiling ? 0 : ceiling - *usage;
-          const std::uint64_t reclaimable = cache ? std::min(*cache, *usage) : 0;
-          out.available = std::min(out.available, std::min(ceiling, free + reclaimable));
+          const std::uint64_t reclaimable_bytes = cache ? std::min(*cache, *usage) : 0;
+          out.available = std::min(out.available, std::min(ceiling, free + reclaimable_bytes));
         }
       }
     }
@@ -96,6 +112,46 @@ Result<CgroupLimits> ReadCgroupLimits(sys::SystemView& view, std::string_view cg
     dir = slash == std::string_view::npos || slash == 0 ? std::string_view{} : dir.substr(0, slash);
   }
   return out;
+}
+
+}  // namespace
+
+Result<CgroupLimits> ReadCgroupLimits(sys::SystemView& view, std::string_view cgroup,
+                                      const LimitWalk& walk, std::span<char> scratch) noexcept {
+  const bool v1 = view.cgroup_version() == sys::CgroupVersion::kV1;
+  return Walk(cgroup, v1, walk, scratch,
+              [&](std::size_t, std::string_view dir, LimitFile f, std::span<char> buf) {
+                return ReadFile(view, dir, FileName(f, v1), buf);
+              });
+}
+
+HeldCgroupLimits::HeldCgroupLimits(std::string_view cgroup, sys::CgroupVersion version,
+                                   sys::HeldFile::Budget* budget)
+    : cgroup_(cgroup) {
+  const bool v1 = version == sys::CgroupVersion::kV1;
+  std::array<char, 4200> path;
+  for (std::string_view dir = cgroup; !dir.empty() && dir != "/";) {
+    for (int f = 0; f < kFiles; ++f) {
+      const std::string_view rel = CgroupFile(dir, FileName(static_cast<LimitFile>(f), v1), path);
+      if (rel.empty()) {  // too long: read by path, whose error says so
+        files_.clear();
+        return;
+      }
+      files_.emplace_back(sys::Root::kCgroup, std::string(rel), budget);
+    }
+    const std::size_t slash = dir.find_last_of('/');
+    dir = slash == std::string_view::npos || slash == 0 ? std::string_view{} : dir.substr(0, slash);
+  }
+}
+
+Result<CgroupLimits> HeldCgroupLimits::Read(sys::SystemView& view, const LimitWalk& walk,
+                                            std::span<char> scratch) noexcept {
+  if (files_.empty()) return ReadCgroupLimits(view, cgroup_, walk, scratch);
+  const bool v1 = view.cgroup_version() == sys::CgroupVersion::kV1;
+  return Walk(cgroup_, v1, walk, scratch,
+              [&](std::size_t level, std::string_view, LimitFile f, std::span<char> buf) {
+                return files_[level * kFiles + static_cast<std::size_t>(f)].Read(view, buf);
+              });
 }
 
 }  // namespace reaperd::scan

@@ -6,10 +6,13 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/error.h"
 #include "proc/cgroup_memory.h"
+#include "sys/held_file.h"
 #include "sys/system_view.h"
 
 namespace reaperd::scan {
@@ -44,5 +47,23 @@ struct LimitWalk {
 // ancestor's unreadable file is skipped. `scratch` holds memory.stat (4 KiB or more).
 Result<CgroupLimits> ReadCgroupLimits(sys::SystemView& view, std::string_view cgroup,
                                       const LimitWalk& walk, std::span<char> scratch) noexcept;
+
+// The same walk over files held open (sys::HeldFile), for a cgroup read again and again (a
+// scope's sampler): each file of each level is opened at its first read and then read with a
+// pread, in the budget given (a file without a place is read by path). Its error when the
+// cgroup is gone is the by-path walk's.
+class HeldCgroupLimits {
+ public:
+  HeldCgroupLimits(std::string_view cgroup, sys::CgroupVersion version,
+                   sys::HeldFile::Budget* budget);
+  Result<CgroupLimits> Read(sys::SystemView& view, const LimitWalk& walk,
+                            std::span<char> scratch) noexcept;
+
+ private:
+  // Per level: the limit, memory.high, memory.swap.max, the usage and memory.stat.
+  static constexpr int kFiles = 5;
+  std::string cgroup_;
+  std::vector<sys::HeldFile> files_;  // kFiles per level, from the cgroup up to the root
+};
 
 }  // namespace reaperd::scan

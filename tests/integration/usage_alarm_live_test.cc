@@ -53,11 +53,12 @@ TEST(UsageAlarmLive, AnIdleSmallCgroupIsNotSampledFastAndItsAlarmWakesTheLoop) {
   std::this_thread::sleep_for(std::chrono::seconds(2));
   const std::uint64_t woke = Switches(d.pid()) - before;
   EXPECT_LT(woke, 8u) << "the loop still polls an idle small cgroup\n" << d.Log();
-  // 58 of 64 MiB: past the alarm and below the warn threshold's 10% left (the jump may well
-  // read as a fast hog, and be killed). Only the alarm can bring the tick that sees it before
-  // the slow interval ends.
+  // Growing to 58 of 64 MiB at 32 MiB/s: past the alarm, and on to below the warn
+  // threshold's 10% left. Only the alarms (each an eighth of the headroom up) can bring the
+  // ticks that see it before the slow interval ends. (It once touched its 58 MiB before
+  // saying it was ready; a loop quick enough to kill it first made the spawn fail.)
   const auto t0 = std::chrono::steady_clock::now();
-  Hog hog = Hog::Spawn({.touch_mib = 58}, sb.get());
+  Hog hog = Hog::Spawn({.touch_mib = 0, .grow_mib_per_s = 32, .grow_max_mib = 58}, sb.get());
   ASSERT_GT(hog.pid(), 0);
   ASSERT_TRUE(WaitFor([&] { return !d.Lines("level").empty(); }, 5000))
       << "no level change: the alarm did not wake the loop\n"

@@ -106,5 +106,37 @@ TEST(HeldFile, AViewThatHoldsNothingIsReadByPath) {
   EXPECT_EQ(v.reads, 2);
 }
 
+// Files held for the cgroup scopes share a budget (HeldFile::Budget), so that a machine with
+// hundreds of limited cgroups cannot spend the daemon's file descriptors on them: a file over
+// the budget is read by path, and is held once another lets its place go.
+TEST(HeldFile, BudgetedFilesOverTheBudgetAreReadByPathUntilAPlaceIsFree) {
+  ProcTree d;
+  d.Put("proc/a", "a\n");
+  d.Put("proc/b", "b\n");
+  RealSystemView v = d.View();
+  HeldFile::Budget budget(1);
+  std::array<char, 64> buf;
+  HeldFile b(Root::kProc, "b", &budget);
+  {
+    HeldFile a(Root::kProc, "a", &budget);
+    EXPECT_EQ(Text(a.Read(v, buf), buf), "a\n");
+    EXPECT_TRUE(a.held());
+    EXPECT_EQ(Text(b.Read(v, buf), buf), "b\n");
+    EXPECT_FALSE(b.held()) << "over the budget";
+    HeldFile moved = std::move(a);  // the place moves with the fd, and is not counted twice
+    EXPECT_TRUE(moved.held());
+    EXPECT_EQ(budget.used(), 1u);
+  }
+  EXPECT_EQ(budget.used(), 0u);
+  EXPECT_EQ(Text(b.Read(v, buf), buf), "b\n");
+  EXPECT_TRUE(b.held());
+  EXPECT_EQ(budget.used(), 1u);
+  // An unbudgeted file holds whatever the budget says.
+  HeldFile c(Root::kProc, "a");
+  EXPECT_EQ(Text(c.Read(v, buf), buf), "a\n");
+  EXPECT_TRUE(c.held());
+  EXPECT_EQ(budget.used(), 1u);
+}
+
 }  // namespace
 }  // namespace reaperd::sys
