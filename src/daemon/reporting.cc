@@ -103,6 +103,7 @@ void Reporting::WriteTextfile() noexcept {
   const std::string& path = textfile_path_;
   if (path.empty()) return;
   SyncLogDrops();
+  FlushGauges();
   try {
     auto r = report::WriteFileAtomic(path, metrics_.Render());
     if (!r && textfile_errors_++ % 100 == 0) {
@@ -131,19 +132,14 @@ void Reporting::OnSample(const policy::Scope& scope, const pressure::PressureSam
                          const pressure::Decision& decision) {
   SyncLogDrops();
   try {
-    const std::string name = scope.Name();
-    ScopeState& st = scopes_[name];
+    ScopeState& st = scopes_[scope.Name()];
+    if (st.scope.kind != scope.kind || st.scope.cgroup != scope.cgroup) {  // a new scope
+      st.scope = scope;
+      if (scope.kind == policy::ScopeKind::kCgroup) st.cgroup = scope.cgroup;
+    }
     st.sample = sample;
     st.decision = decision;
-    if (!pods_.root().empty()) pods_.RefreshIfOlder(sample.t_ns, kPodListingAgeNs);
-    const report::Labels& l = ScopeLabels(scope, st, sample.t_ns);
-    metrics_.Set("reaperd_pressure_some_percent", l, decision.psi_some_percent);
-    metrics_.Set("reaperd_pressure_full_percent", l, decision.psi_full_percent);
-    metrics_.Set("reaperd_available_bytes", l, static_cast<double>(sample.available_bytes));
-    metrics_.Set("reaperd_total_bytes", l, static_cast<double>(sample.total_bytes));
-    metrics_.Set("reaperd_swap_total_bytes", l, static_cast<double>(sample.swap_total_bytes));
-    metrics_.Set("reaperd_swap_free_bytes", l, static_cast<double>(sample.swap_free_bytes));
-    metrics_.Set("reaperd_level", l, static_cast<double>(decision.level));
+    st.gauges_stale = true;
   } catch (...) {
   }
   // The textfile rides on the ticks (at least one every interval_slow_ms) rather than on a
@@ -153,6 +149,27 @@ void Reporting::OnSample(const policy::Scope& scope, const pressure::PressureSam
                                        std::int64_t{cfg_.report.metrics_interval_ms} * 1'000'000)) {
     WriteTextfile();
     textfile_written_ns_ = sample.t_ns;
+  }
+}
+
+void Reporting::FlushGauges() noexcept {
+  try {
+    for (auto& [name, st] : scopes_) {
+      if (!st.gauges_stale) continue;
+      st.gauges_stale = false;
+      const pressure::PressureSample& sample = st.sample;
+      const pressure::Decision& decision = st.decision;
+      if (!pods_.root().empty()) pods_.RefreshIfOlder(sample.t_ns, kPodListingAgeNs);
+      const report::Labels& l = ScopeLabels(st.scope, st, sample.t_ns);
+      metrics_.Set("reaperd_pressure_some_percent", l, decision.psi_some_percent);
+      metrics_.Set("reaperd_pressure_full_percent", l, decision.psi_full_percent);
+      metrics_.Set("reaperd_available_bytes", l, static_cast<double>(sample.available_bytes));
+      metrics_.Set("reaperd_total_bytes", l, static_cast<double>(sample.total_bytes));
+      metrics_.Set("reaperd_swap_total_bytes", l, static_cast<double>(sample.swap_total_bytes));
+      metrics_.Set("reaperd_swap_free_bytes", l, static_cast<double>(sample.swap_free_bytes));
+      metrics_.Set("reaperd_level", l, static_cast<double>(decision.level));
+    }
+  } catch (...) {
   }
 }
 

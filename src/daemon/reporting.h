@@ -58,7 +58,15 @@ class Reporting final : public EngineObserver {
 
   // The status answer and the metrics text (public for tests).
   std::string StatusJson() const;
-  std::string MetricsText() const { return metrics_.Render(); }
+  std::string MetricsText() {
+    FlushGauges();
+    return metrics_.Render();
+  }
+  // Sets the scopes' gauges from their last samples. A sample only notes itself (OnSample):
+  // seven gauges a scope at every tick, most of them never read, were CPU for nothing (issue
+  // 13); they are set here, on the loop thread, before the metrics are read (the HTTP
+  // endpoint, the textfile, a test).
+  void FlushGauges() noexcept;
   // Forgets every scope not in `live` (names as Scope::Name() gives them): its status entry and
   // its gauges, so a removed automatic scope does not linger in `reaperd status` or metrics.
   void RetainScopes(const std::vector<std::string>& live);
@@ -90,8 +98,10 @@ class Reporting final : public EngineObserver {
     pressure::PressureSample sample;
     pressure::Decision decision;
     std::uint64_t kills = 0;
-    std::string cgroup;     // "" for the system scope
-    report::Labels labels;  // of its gauges: scope, and container and pod when in one
+    std::string cgroup;         // "" for the system scope
+    report::Labels labels;      // of its gauges: scope, and container and pod when in one
+    policy::Scope scope;        // as the sample named it, for its labels
+    bool gauges_stale = false;  // a sample since FlushGauges
   };
   // A last resort pulled (after repeated misses), as `reaperd status` shows it.
   struct LastResortEvent {

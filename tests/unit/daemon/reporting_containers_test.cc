@@ -95,6 +95,7 @@ TEST_F(ReportingContainers, APodScopesGaugesAndStatusNameContainerAndPod) {
                             {"container", "containerd:3f1c9a6e0b2d"},
                             {"pod_namespace", "shop"},
                             {"pod", "cart-5d8f7"}};
+  r.FlushGauges();
   EXPECT_EQ(r.metrics().Value("reaperd_total_bytes", l), 4000) << r.MetricsText();
   const std::string status = r.StatusJson();
   EXPECT_NE(status.find("\"pod_name\":\"cart-5d8f7\""), std::string::npos) << status;

@@ -52,6 +52,7 @@ TEST(ReportingScopes, RetainScopesDropsTheGoneScopesStatusAndGaugesOnly) {
   r.metrics().Add("reaperd_kill_decisions_total", {{"scope", "cgroup:/gone"}, {"reason", "x"}});
   ASSERT_EQ(r.scopes_known(), 3u);
   ASSERT_NE(r.StatusJson().find("cgroup:/gone"), std::string::npos);
+  r.FlushGauges();
   ASSERT_EQ(r.metrics().Value("reaperd_total_bytes", {{"scope", "cgroup:/gone"}}), 4000);
 
   r.RetainScopes({"system", "cgroup:/kept"});
@@ -92,8 +93,32 @@ TEST(ReportingScopes, StatusAndMetricsCarryTheScopesSwap) {
   EXPECT_EQ(sc.value("swap_free_bytes", 0), 2000);
   EXPECT_EQ(sc.value("zram_swap_bytes", 0), 4096);
   EXPECT_EQ(sc.value("zram_swap_free_bytes", 0), 2048);
+  r.FlushGauges();
   EXPECT_EQ(r.metrics().Value("reaperd_swap_total_bytes", {{"scope", "system"}}), 3000);
   EXPECT_EQ(r.metrics().Value("reaperd_swap_free_bytes", {{"scope", "system"}}), 2000);
+}
+
+// A sample only notes itself: the scope's gauges are set when the metrics are read (the HTTP
+// endpoint, the textfile), from the last sample, not at every tick (issue 13: seven gauges a
+// scope at every tick, through a map keyed by label sets, for metrics most hosts never read).
+// Red on the old code, which set them in OnSample.
+TEST(ReportingScopes, GaugesAreSetWhenTheMetricsAreReadFromTheLastSample) {
+  const config::Config cfg = NoOutputs();
+  NullSink sink;
+  Logger log(sink, LogLevel::kDebug);
+  Reporting r(cfg, log, /*dry_run=*/true);
+  pressure::PressureSample sample;
+  sample.total_bytes = 4000;
+  for (std::uint64_t available : {1000, 2000, 3000}) {
+    sample.available_bytes = available;
+    r.OnSample(Cgroup("/a"), sample, pressure::Decision{});
+  }
+  EXPECT_EQ(r.metrics().Value("reaperd_available_bytes", {{"scope", "cgroup:/a"}}), 0)
+      << "set at a tick";
+  const std::string text = r.MetricsText();
+  EXPECT_NE(text.find("reaperd_available_bytes{scope=\"cgroup:/a\"} 3000"), std::string::npos)
+      << text;
+  EXPECT_NE(r.StatusJson().find("cgroup:/a"), std::string::npos);
 }
 
 }  // namespace
