@@ -109,6 +109,13 @@ int RunDaemon(const config::Config& initial, const DaemonOptions& options, Logge
     }
     return engine.SetManagedOom(std::move(t->cgroups), t->skipped);
   });
+  // The drill's child and the threads, made between two trims: the start-up's code is gone
+  // before (else both would be resident at once, the peak), and their making's code after.
+  if (options.lock_memory) (void)sys::TrimColdCode(true);
+  if (auto r = engine.Launch(); !r) {
+    log.Log(LogLevel::kError, "start", "reaper=failed error={}", Q{r.error().ToString()});
+    return 1;
+  }
   if (options.lock_memory) {  // before the warm-up and the drill, which lock what they touch
     if (auto t = sys::TrimColdCode(true); !t) {
       log.Log(LogLevel::kWarning, "self", "trim=failed error={}", Q{t.error().ToString()});

@@ -204,17 +204,24 @@ void Engine::SetUsageAlarmArmed(std::size_t i, std::uint64_t bytes) noexcept {
   if (i < status_.size()) status_[i].usage_alarm_armed = bytes;
 }
 
-Result<void> Engine::Start() {
-  WarmKillPath();
-  if (options_.kill_drill && !options_.dry_run) DrillKillPath();
-  coexist_.Check(view_, log_);
+Result<void> Engine::Launch() {
+  if (launched_) return {};
+  launched_ = true;
+  if (options_.kill_drill && !options_.dry_run) drill_child_ = sys::SpawnIdle();
   if (watchdog_) {
     if (auto w = watchdog_->Start(); !w) {
       log_.Log(LogLevel::kWarning, "start", "watchdog=failed error={}", Q{w.error().ToString()});
     }
   }
-  auto started = reaper_->Start();
-  if (started && cfg_.kill.reaper_realtime_priority > 0) {
+  return reaper_->Start();
+}
+
+Result<void> Engine::Start() {
+  if (auto l = Launch(); !l) return l;
+  WarmKillPath();
+  if (options_.kill_drill && !options_.dry_run) DrillKillPath();
+  coexist_.Check(view_, log_);
+  if (cfg_.kill.reaper_realtime_priority > 0) {
     if (const auto& e = reaper_->realtime_error()) {
       log_.Log(LogLevel::kWarning, "start",
                "reaper_realtime_priority={} result=refused error={} note={}",
@@ -224,7 +231,7 @@ Result<void> Engine::Start() {
                cfg_.kill.reaper_realtime_priority);
     }
   }
-  return started;
+  return {};
 }
 
 void Engine::Stop() noexcept {

@@ -36,6 +36,7 @@
 #include "reclaim/worker.h"
 #include "scan/pod_names.h"
 #include "scan/scanner.h"
+#include "sys/spawn.h"
 #include "watchdog/watchdog.h"
 
 namespace reaperd::daemon {
@@ -131,6 +132,13 @@ class Engine {
   // Pod names for the kill line (only Find(): nothing read or allocated); outlives the engine.
   void SetPodNames(const scan::PodNames* pods) { pods_ = pods; }
 
+  // Start in two steps, so that the daemon can drop the executable's start-up code between
+  // them (sys::TrimColdCode): Launch makes what only the start-up needs (the drill's child,
+  // the stall watchdog's and the reaper's threads: fork, pthread_create and thread start-up
+  // live in the trimmed code, and after the trim each faulted a window of it back in, about
+  // 130 kB of the 2 MiB target); Start then warms the kill path and runs the drill. Start
+  // launches first if Launch was not called.
+  Result<void> Launch();
   Result<void> Start();
   void Stop() noexcept;
 
@@ -353,6 +361,8 @@ class Engine {
   kill::SkipList skip_;
   kill::LastResortLadder ladder_;
   std::unique_ptr<kill::Reaper> reaper_;
+  bool launched_ = false;
+  Result<sys::Child> drill_child_ = Fail(Error::Of(Errc::kMissing, "not launched"));
   kill::VictimBuilder builder_;
   std::vector<policy::ProcessId> skipped_;  // reused buffer for Rank()
   // The kill path's working set, reused by every kill decision of every scope (one at a time,

@@ -19,7 +19,10 @@ void Engine::DrillKillPath() {
              Q{e.ToString()},
              Q{"a real kill may fail the same way: check the sandbox (seccomp, capabilities)"});
   };
-  auto child = sys::SpawnIdle();
+  // Spawned at Launch, before the start-up's code was trimmed (fork's code is not the kill
+  // path's); taken here, so that it is reaped whatever the drill's outcome.
+  auto child = std::move(drill_child_);
+  drill_child_ = Fail(Error::Of(Errc::kMissing, "the drill ran"));
   if (!child) return fail("spawn", child.error());
   // The system scope's kill up to the signal: the standing snapshot's refresh reads the
   // child whole (a new process), the ranking, the victim build.
