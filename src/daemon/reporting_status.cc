@@ -3,6 +3,7 @@
 #include "daemon/engine.h"
 #include "daemon/engine_internal.h"
 #include "daemon/reporting.h"
+#include "report/recent_kills.h"
 
 namespace reaperd::daemon {
 
@@ -46,9 +47,7 @@ std::string Reporting::StatusJson() const {
                       {"age_ms", static_cast<double>(now - f.t_decision_ns) / 1e6}});
   }
   j["victims_in_flight"] = flight;
-  json recent = json::array();
-  for (const auto& k : reports_.recent()) recent.push_back(k);
-  j["recent_kills"] = recent;
+  j["recent_kills"] = report::RecentKillsJson(reports_.recent());
   j["notifiers"] = notifier_status_ ? notifier_status_() : json::array();
   json pulled = json::array();
   for (const LastResortEvent& e : last_resorts_) {

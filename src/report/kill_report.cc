@@ -235,7 +235,7 @@ json KillReports::NoteResult(const kill::KillResult& r) {
            kill::OutcomeName(r.outcome), t["deadline"].get<std::string>(), r.bytes_freed,
            num("decision_to_signal_ms"), num("signal_to_exit_ms"), num("signal_to_reaped_ms"),
            Q{top.empty() ? std::string("none") : top});
-  recent_.push_back(report);
+  recent_.push_back(line);
   while (recent_.size() > kRecentKills) recent_.pop_front();
   return report;
 }

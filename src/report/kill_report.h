@@ -71,7 +71,11 @@ class KillReports {
   // its deadline is reported then, and again (after_deadline) when it finally goes.
   nlohmann::json NoteResult(const kill::KillResult& r);
 
-  const std::deque<nlohmann::json>& recent() const noexcept { return recent_; }
+  // The last kRecentKills reports, each as its one-line JSON text (what the report file got):
+  // kept as trees they were about 10 kB each, most of the daemon's heap growth over a burst
+  // of kills (issue 13); RecentKillsJson (recent_kills.h) parses them for the status, off the
+  // kill path.
+  const std::deque<std::string>& recent() const noexcept { return recent_; }
   std::uint64_t write_errors() const noexcept { return write_errors_; }
 
  private:
@@ -81,7 +85,7 @@ class KillReports {
   Logger& log_;
   std::unique_ptr<RotatingFile> file_;
   std::map<std::uint64_t, nlohmann::json> pending_;
-  std::deque<nlohmann::json> recent_;
+  std::deque<std::string> recent_;
   std::uint64_t write_errors_ = 0;
 };
 

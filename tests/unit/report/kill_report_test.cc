@@ -11,6 +11,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "report/recent_kills.h"
+
 namespace reaperd::report {
 namespace {
 
@@ -190,6 +192,15 @@ TEST(KillReportTest, JoinsBySeqWritesLinesAndLogsASummary) {
   EXPECT_TRUE(sink.Contains("kill_report seq=1 scope=\"cgroup:/test\" pid=100"));
   EXPECT_TRUE(sink.Contains("outcome=missed_deadline deadline=missed"));
   EXPECT_EQ(reports.recent().size(), 3u);
+  // Kept as the lines the file got (issue 13: as trees, about 10 kB of heap each), and
+  // parsed back whole for the status.
+  std::istringstream again_in(text);
+  for (std::size_t i = 0; std::getline(again_in, line); ++i) {
+    EXPECT_EQ(reports.recent()[i], line);
+  }
+  const json status = RecentKillsJson(reports.recent());
+  ASSERT_EQ(status.size(), 3u);
+  EXPECT_EQ(status[2], lines[2]);
   for (int i = 0; i < 20; ++i) reports.NoteResult(Result(100 + i, kill::Outcome::kReaped));
   EXPECT_EQ(reports.recent().size(), kRecentKills);
   ::system(("rm -rf " + dir).c_str());
