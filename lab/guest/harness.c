@@ -44,6 +44,7 @@ struct Sample {
   float some10, full10;
   uint64_t some_us, full_us;
   uint32_t cg_kb[2];
+  int32_t daemon_ticks, loop_ticks; /* the daemon's CPU (every thread, its loop thread), -1 unread */
 };
 
 static struct Proc procs[MAX_PROCS];
@@ -51,6 +52,7 @@ static int nprocs;
 static struct Sample samples[MAX_SAMPLES];
 static volatile int nsamples;
 static volatile int stop_sampler;
+static int sampled_daemon; /* its CPU over the run, per sample: where a run's CPU went */
 static uint64_t t0_us;
 static const char* sampled_cg[2];
 static struct LabShared* shared;
@@ -105,6 +107,26 @@ static void* Sampler(void* arg) {
       if (!sampled_cg[i]) continue;
       snprintf(path, sizeof path, "%s/%s/memory.current", cg_base, sampled_cg[i]);
       if (ReadSmallFile(path, buf, sizeof buf) > 0) s.cg_kb[i] = (uint32_t)(atol(buf) / 1024);
+    }
+    s.daemon_ticks = s.loop_ticks = -1;
+    if (sampled_daemon > 0) {
+      char path[64];
+      for (int k = 0; k < 2; ++k) {
+        if (k == 0)
+          snprintf(path, sizeof path, "/proc/%d/stat", sampled_daemon);
+        else
+          snprintf(path, sizeof path, "/proc/%d/task/%d/stat", sampled_daemon, sampled_daemon);
+        if (ReadSmallFile(path, buf, sizeof buf) <= 0) continue;
+        const char* rp = strrchr(buf, ')');
+        unsigned long ut = 0, st = 0;
+        if (rp && sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut,
+                         &st) == 2) {
+          if (k == 0)
+            s.daemon_ticks = (int32_t)(ut + st);
+          else
+            s.loop_ticks = (int32_t)(ut + st);
+        }
+      }
     }
     samples[nsamples] = s;
     nsamples = nsamples + 1;
@@ -398,6 +420,7 @@ int HarnessMain(int argc, char** argv) {
   int kmsg = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (kmsg >= 0) lseek(kmsg, 0, SEEK_END);
   struct DaemonStat d0 = ReadDaemon(daemon_pid);
+  sampled_daemon = daemon_pid;
 
   t0_us = NowUs();
   pthread_t sampler;
