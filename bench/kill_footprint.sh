@@ -48,6 +48,13 @@ while True:
   python3 "$here/tools/exe_pages.py" $daemon
   kill $daemon
   wait $daemon 2>/dev/null || true
-  rmdir "$cg" 2>/dev/null || true
+  # Whatever is left in the cgroup is ours: killed, and the cgroup removed once it is empty
+  # (a cgroup left behind with a limit became an automatic scope of every later daemon).
+  for _ in $(seq 1 50); do
+    for p in $(cat "$cg/cgroup.procs" 2>/dev/null); do kill -KILL "$p" 2>/dev/null || true; done
+    rmdir "$cg" 2>/dev/null && break
+    sleep 0.1
+  done
+  [ -d "$cg" ] && echo "WARNING: could not remove $cg" >&2
   rm -f "$log"
 done
