@@ -133,10 +133,7 @@ void Reporting::OnSample(const policy::Scope& scope, const pressure::PressureSam
   SyncLogDrops();
   try {
     ScopeState& st = scopes_[scope.Name()];
-    if (st.scope.kind != scope.kind || st.scope.cgroup != scope.cgroup) {  // a new scope
-      st.scope = scope;
-      if (scope.kind == policy::ScopeKind::kCgroup) st.cgroup = scope.cgroup;
-    }
+    if (st.scope.kind != scope.kind || st.scope.cgroup != scope.cgroup) st.scope = scope;  // new
     st.sample = sample;
     st.decision = decision;
     st.gauges_stale = true;
@@ -160,7 +157,7 @@ void Reporting::FlushGauges() noexcept {
       const pressure::PressureSample& sample = st.sample;
       const pressure::Decision& decision = st.decision;
       if (!pods_.root().empty()) pods_.RefreshIfOlder(sample.t_ns, kPodListingAgeNs);
-      const report::Labels& l = ScopeLabels(st.scope, st, sample.t_ns);
+      const report::Labels& l = ScopeLabels(st, sample.t_ns);
       metrics_.Set("reaperd_pressure_some_percent", l, decision.psi_some_percent);
       metrics_.Set("reaperd_pressure_full_percent", l, decision.psi_full_percent);
       metrics_.Set("reaperd_available_bytes", l, static_cast<double>(sample.available_bytes));

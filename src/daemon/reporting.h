@@ -98,9 +98,8 @@ class Reporting final : public EngineObserver {
     pressure::PressureSample sample;
     pressure::Decision decision;
     std::uint64_t kills = 0;
-    std::string cgroup;         // "" for the system scope
+    policy::Scope scope;        // as its samples name it (cgroup "" for the system scope)
     report::Labels labels;      // of its gauges: scope, and container and pod when in one
-    policy::Scope scope;        // as the sample named it, for its labels
     bool gauges_stale = false;  // a sample since FlushGauges
   };
   // A last resort pulled (after repeated misses), as `reaperd status` shows it.
@@ -132,8 +131,7 @@ class Reporting final : public EngineObserver {
   // The status answer's "container" of a scope (null outside one), with the pod's name as
   // last listed (nothing is read for a status query).
   nlohmann::json ScopeContainerJson(std::string_view cgroup) const;
-  const report::Labels& ScopeLabels(const policy::Scope& scope, ScopeState& st,
-                                    std::int64_t now_ns);
+  const report::Labels& ScopeLabels(ScopeState& st, std::int64_t now_ns);
   // Counts, logs and keeps for the status answer a last resort r pulled in scope.
   void NoteLastResort(const std::string& scope, const kill::KillResult& r);
   // Whether the scopes' reclaim chains have an "event" notifier (level events say so).

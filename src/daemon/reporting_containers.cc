@@ -26,8 +26,8 @@ const policy::PodName* Reporting::AppendContainerLabels(std::string_view cgroup,
   return pod;
 }
 
-const report::Labels& Reporting::ScopeLabels(const policy::Scope& scope, ScopeState& st,
-                                             std::int64_t now_ns) {
+const report::Labels& Reporting::ScopeLabels(ScopeState& st, std::int64_t now_ns) {
+  const policy::Scope& scope = st.scope;
   const bool fresh = st.labels.empty();
   // A pod's directory may appear after its cgroup: look again until it is named.
   const bool pod_pending = !fresh && scope.kind == policy::ScopeKind::kCgroup &&
@@ -36,10 +36,8 @@ const report::Labels& Reporting::ScopeLabels(const policy::Scope& scope, ScopeSt
                                         [](const auto& kv) { return kv.first == "pod"; });
   if (!fresh && !pod_pending) return st.labels;
   report::Labels l = {{"scope", scope.Name()}};
-  if (scope.kind == policy::ScopeKind::kCgroup) {
-    st.cgroup = scope.cgroup;
+  if (scope.kind == policy::ScopeKind::kCgroup)
     (void)AppendContainerLabels(scope.cgroup, now_ns, l);
-  }
   if (!fresh && l != st.labels) (void)metrics_.RemoveGauges(st.labels);
   st.labels = std::move(l);
   return st.labels;

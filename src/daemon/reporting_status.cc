@@ -33,7 +33,7 @@ std::string Reporting::StatusJson() const {
                       {"slope_bytes_per_s", st.decision.slope_bytes_per_s},
                       {"time_to_exhaustion_ms", st.decision.time_to_exhaustion_ms},
                       {"kills", st.kills}});
-    if (auto c = ScopeContainerJson(st.cgroup); !c.is_null()) {
+    if (auto c = ScopeContainerJson(st.scope.cgroup); !c.is_null()) {
       scopes.back()["container"] = std::move(c);
     }
   }

@@ -28,6 +28,13 @@ Result<sys::ReadResult> ReadFile(sys::SystemView& view, std::string_view dir, st
   return view.Read(sys::Root::kCgroup, rel, buf);
 }
 
+// The level above dir ("/a/b" -> "/a"), empty above the top level: the walk's step, shared by
+// the walk and by HeldCgroupLimits, which holds the files of the levels it will take.
+std::string_view Parent(std::string_view dir) noexcept {
+  const std::size_t slash = dir.find_last_of('/');
+  return slash == std::string_view::npos || slash == 0 ? std::string_view{} : dir.substr(0, slash);
+}
+
 // A level's files, as the walk names them.
 enum class LimitFile : unsigned char { kMax, kHigh, kSwapMax, kUsage, kStat };
 
@@ -75,7 +82,7 @@ Result<CgroupLimits> Walk(std::string_view cgroup, bool v1, const LimitWalk& wal
   CgroupLimits out;
   std::size_t level = 0;
   // Views into `cgroup`: walking up the path builds no string.
-  for (std::string_view dir = cgroup; !dir.empty() && dir != "/"; ++level) {
+  for (std::string_view dir = cgroup; !dir.empty() && dir != "/"; dir = Parent(dir), ++level) {
     auto max = value(level, dir, LimitFile::kMax);
     if (!max && level == 0) return Fail(max.error());  // the cgroup itself must exist
     if (max) {
@@ -108,8 +115,6 @@ Result<CgroupLimits> Walk(std::string_view cgroup, bool v1, const LimitWalk& wal
         }
       }
     }
-    const std::size_t slash = dir.find_last_of('/');
-    dir = slash == std::string_view::npos || slash == 0 ? std::string_view{} : dir.substr(0, slash);
   }
   return out;
 }
@@ -127,28 +132,24 @@ Result<CgroupLimits> ReadCgroupLimits(sys::SystemView& view, std::string_view cg
 
 HeldCgroupLimits::HeldCgroupLimits(std::string_view cgroup, sys::CgroupVersion version,
                                    sys::HeldFile::Budget* budget)
-    : cgroup_(cgroup) {
-  const bool v1 = version == sys::CgroupVersion::kV1;
+    : cgroup_(cgroup), v1_(version == sys::CgroupVersion::kV1) {
   std::array<char, 4200> path;
-  for (std::string_view dir = cgroup; !dir.empty() && dir != "/";) {
+  for (std::string_view dir = cgroup; !dir.empty() && dir != "/"; dir = Parent(dir)) {
     for (int f = 0; f < kFiles; ++f) {
-      const std::string_view rel = CgroupFile(dir, FileName(static_cast<LimitFile>(f), v1), path);
+      const std::string_view rel = CgroupFile(dir, FileName(static_cast<LimitFile>(f), v1_), path);
       if (rel.empty()) {  // too long: read by path, whose error says so
         files_.clear();
         return;
       }
       files_.emplace_back(sys::Root::kCgroup, std::string(rel), budget);
     }
-    const std::size_t slash = dir.find_last_of('/');
-    dir = slash == std::string_view::npos || slash == 0 ? std::string_view{} : dir.substr(0, slash);
   }
 }
 
 Result<CgroupLimits> HeldCgroupLimits::Read(sys::SystemView& view, const LimitWalk& walk,
                                             std::span<char> scratch) noexcept {
   if (files_.empty()) return ReadCgroupLimits(view, cgroup_, walk, scratch);
-  const bool v1 = view.cgroup_version() == sys::CgroupVersion::kV1;
-  return Walk(cgroup_, v1, walk, scratch,
+  return Walk(cgroup_, v1_, walk, scratch,
               [&](std::size_t level, std::string_view, LimitFile f, std::span<char> buf) {
                 return files_[level * kFiles + static_cast<std::size_t>(f)].Read(view, buf);
               });

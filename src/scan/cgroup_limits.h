@@ -63,6 +63,7 @@ class HeldCgroupLimits {
   // Per level: the limit, memory.high, memory.swap.max, the usage and memory.stat.
   static constexpr int kFiles = 5;
   std::string cgroup_;
+  bool v1_;
   std::vector<sys::HeldFile> files_;  // kFiles per level, from the cgroup up to the root
 };
 

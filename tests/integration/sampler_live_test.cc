@@ -5,6 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <memory>
+#include <string>
+
 #include "daemon/sampler.h"
 #include "support/cgroup_sandbox.h"
 #include "support/daemon.h"
@@ -17,19 +20,31 @@ namespace {
 
 constexpr std::uint64_t kMiB = 1024 * 1024;
 
-TEST(SamplerLive, V1ChildWithoutALimitUsesTheParentsHeadroom) {
+// A 96 MiB sandbox with an unlimited child cgroup, removed (child first) with it.
+struct Nested {
+  std::unique_ptr<CgroupSandbox> sb;
+  std::string child;
+  ~Nested() {
+    if (!child.empty()) ::rmdir(child.c_str());
+  }
+};
+
+void MakeNested(const char* name, Nested& n) {
   std::string why;
-  auto sb = CgroupSandbox::Create("nested", 96 * kMiB, &why);
-  ASSERT_TRUE(sb) << why;
-  const std::string child = sb->dir() + "/child";
+  n.sb = CgroupSandbox::Create(name, 96 * kMiB, &why);
+  ASSERT_TRUE(n.sb) << why;
+  const std::string child = n.sb->dir() + "/child";
   ASSERT_EQ(::mkdir(child.c_str(), 0755), 0);
-  struct Rmdir {
-    std::string dir;
-    ~Rmdir() { ::rmdir(dir.c_str()); }
-  } cleanup{child};
+  n.child = child;
+}
+
+TEST(SamplerLive, V1ChildWithoutALimitUsesTheParentsHeadroom) {
+  Nested n;
+  ASSERT_NO_FATAL_FAILURE(MakeNested("nested", n));
+  CgroupSandbox* sb = n.sb.get();
 
   // 48 MiB in the parent itself, nothing in the child.
-  Hog hog = Hog::Spawn({.touch_mib = 48}, sb.get());
+  Hog hog = Hog::Spawn({.touch_mib = 48}, sb);
   ASSERT_GT(hog.pid(), 0);
   ASSERT_TRUE(WaitFor([&] { return sb->Usage() >= 48 * kMiB; }, 10000)) << sb->Usage();
 
@@ -52,15 +67,10 @@ TEST(SamplerLive, V1ChildWithoutALimitUsesTheParentsHeadroom) {
 // held file of a removed cgroup; the read by path then names the cgroup gone): the engine drops
 // the scope on it. And a cgroup made again under the same name is sampled afresh.
 TEST(SamplerLive, HeldCgroupFilesFollowUsageAndTheCgroupsRemoval) {
-  std::string why;
-  auto sb = CgroupSandbox::Create("held", 96 * kMiB, &why);
-  ASSERT_TRUE(sb) << why;
-  const std::string child = sb->dir() + "/child";
-  ASSERT_EQ(::mkdir(child.c_str(), 0755), 0);
-  struct Rmdir {
-    std::string dir;
-    ~Rmdir() { ::rmdir(dir.c_str()); }
-  } cleanup{child};
+  Nested n;
+  ASSERT_NO_FATAL_FAILURE(MakeNested("held", n));
+  CgroupSandbox* sb = n.sb.get();
+  const std::string& child = n.child;
   auto view = sys::RealSystemView::Open();
   ASSERT_TRUE(view.has_value());
   if (view->cgroup_version() != sys::CgroupVersion::kV1) GTEST_SKIP() << "needs cgroup v1";
@@ -75,7 +85,7 @@ TEST(SamplerLive, HeldCgroupFilesFollowUsageAndTheCgroupsRemoval) {
   EXPECT_GE(held_before, 4u) << "the scope's files are held";
 
   {
-    Hog hog = Hog::Spawn({.touch_mib = 48}, sb.get());
+    Hog hog = Hog::Spawn({.touch_mib = 48}, sb);
     ASSERT_GT(hog.pid(), 0);
     ASSERT_TRUE(WaitFor([&] { return sb->Usage() >= 48 * kMiB; }, 10000)) << sb->Usage();
     auto during = sampler.Sample();
