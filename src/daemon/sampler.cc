@@ -154,14 +154,25 @@ Result<void> Sampler::SampleCgroup(pressure::PressureSample& s) noexcept {
   own_ceiling_ = limits->own_ceiling;
   own_usage_ = limits->own_usage;
 
-  // Without a limit on the way up the cgroup lives within the system's memory.
-  auto m = meminfo_.Read(view_, buf_);
-  if (!m) return Fail(m.error());
-  auto mem = proc::ParseMemInfo({buf_.data(), m->size});
-  if (!mem) return Fail(mem.error());
-  if (limits->ceiling == proc::kUnlimited || limits->ceiling >= mem->mem_total) {
-    s.total_bytes = mem->mem_total;
-    s.available_bytes = std::min(mem->mem_available, limits->available);
+  // Without a limit on the way up the cgroup lives within the system's memory. Below
+  // MemTotal it takes nothing from meminfo but MemTotal, which changes only when memory is
+  // plugged or ballooned: read again after kMemTotalMaxAgeNs, not at every sample.
+  const bool within_system = limits->ceiling == proc::kUnlimited || mem_total_ == 0 ||
+                             limits->ceiling >= mem_total_ ||
+                             s.t_ns - mem_total_at_ >= kMemTotalMaxAgeNs;
+  std::uint64_t mem_available = 0;
+  if (within_system) {
+    auto m = meminfo_.Read(view_, buf_);
+    if (!m) return Fail(m.error());
+    auto mem = proc::ParseMemInfo({buf_.data(), m->size});
+    if (!mem) return Fail(mem.error());
+    mem_total_ = mem->mem_total;
+    mem_total_at_ = s.t_ns;
+    mem_available = mem->mem_available;
+  }
+  if (limits->ceiling == proc::kUnlimited || limits->ceiling >= mem_total_) {
+    s.total_bytes = mem_total_;
+    s.available_bytes = std::min(mem_available, limits->available);
   } else {
     s.total_bytes = limits->ceiling;
     s.available_bytes = std::min(limits->ceiling, limits->available);

@@ -56,6 +56,10 @@ class Sampler {
   bool v1_ = false;
   std::uint64_t own_ceiling_ = ~std::uint64_t{0};
   std::uint64_t own_usage_ = 0;
+  // A cgroup scope's MemTotal, as last read from meminfo, and when.
+  static constexpr sys::Nanos kMemTotalMaxAgeNs = 10 * sys::kSecond;
+  std::uint64_t mem_total_ = 0;
+  sys::Nanos mem_total_at_ = 0;
   // /proc/swaps as last listed: at which SwapTotal, and whether it had a zram device. Without
   // one it is listed again only when SwapTotal changes (swapon, swapoff).
   std::uint64_t swaps_listed_at_total_ = ~std::uint64_t{0};

@@ -81,6 +81,71 @@ TEST(Sampler, ASampleReadsNoFileNoDecisionUses) {
   }
 }
 
+// A cgroup scope whose ceiling is below MemTotal takes nothing from /proc/meminfo but MemTotal
+// (the comparison), and MemTotal changes only when memory is plugged or ballooned: it is read
+// again after 10 s, not at every sample. A cgroup without a ceiling of its own or above it
+// lives within the system's memory and reads MemAvailable at every sample. Red on the old
+// code: meminfo was read at each of the three samples (1 open + 3 reads).
+TEST(Sampler, ACgroupBelowMemTotalReadsMeminfoOnlyToRefreshMemTotal) {
+  struct Case {
+    const char* name;
+    std::string proc, cgroup;
+    const char* scope;
+  };
+  for (const Case& c :
+       {Case{"v2", kFx + "/cgroup/v2-guest/proc", kFx + "/cgroup/v2-guest", "/lab.slice"},
+        Case{"v1", kFx + "/proc/host-v1", kFx + "/cgroup/host-v1", "/reaperd-capture"}}) {
+    SCOPED_TRACE(c.name);
+    auto base = sys::RealSystemView::Open(c.proc, c.cgroup);
+    ASSERT_TRUE(base.has_value());
+    sys::FaultySystemView view(*base);
+    view.AddRule({"meminfo", sys::Fault::kEio, 1, UINT32_MAX});  // counts, never fires
+    sys::FakeClock clock;
+    Sampler s(view, clock, Cgroup(c.scope));
+    auto first = s.Sample();
+    ASSERT_TRUE(first.has_value());
+    for (int i = 0; i < 2; ++i) {
+      clock.Advance(100 * sys::kMilli);
+      auto r = s.Sample();
+      ASSERT_TRUE(r.has_value());
+      EXPECT_EQ(r->total_bytes, first->total_bytes);
+      EXPECT_EQ(r->available_bytes, first->available_bytes);
+    }
+    EXPECT_EQ(view.rules()[0].seen, 2u) << "meminfo: one open, one read";
+    clock.Advance(10 * sys::kSecond);
+    ASSERT_TRUE(s.Sample().has_value());
+    EXPECT_EQ(view.rules()[0].seen, 3u) << "MemTotal read again after 10 s";
+  }
+}
+
+// Without a ceiling below MemTotal the cgroup's room is the system's: MemAvailable is read at
+// every sample.
+TEST(Sampler, ACgroupWithoutACeilingReadsMeminfoAtEverySample) {
+  TempTree t("/tmp/reaperd-sampler-XXXXXX");
+  t.Put("proc/meminfo", "MemTotal: 1000 kB\nMemFree: 500 kB\nMemAvailable: 600 kB\n");
+  t.Put("cgroup/cgroup.controllers", "memory\n");
+  t.Put("cgroup/free/memory.max", "max\n");
+  t.Put("cgroup/free/memory.high", "max\n");
+  t.Put("cgroup/free/memory.current", "4096\n");
+  t.Put("cgroup/free/memory.pressure",
+        "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
+        "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n");
+  auto base = sys::RealSystemView::Open(t.root + "/proc", t.root + "/cgroup");
+  ASSERT_TRUE(base.has_value());
+  sys::FaultySystemView view(*base);
+  view.AddRule({"meminfo", sys::Fault::kEio, 1, UINT32_MAX});
+  sys::FakeClock clock;
+  Sampler s(view, clock, Cgroup("/free"));
+  for (int i = 0; i < 3; ++i) {
+    auto r = s.Sample();
+    ASSERT_TRUE(r.has_value()) << r.error().ToString();
+    EXPECT_EQ(r->total_bytes, 1000u * 1024);
+    EXPECT_EQ(r->available_bytes, 600u * 1024);
+    t.Put("proc/meminfo", "MemTotal: 1000 kB\nMemFree: 400 kB\nMemAvailable: 600 kB\n");
+  }
+  EXPECT_EQ(view.rules()[0].seen, 4u) << "meminfo: one open, 3 reads";
+}
+
 TEST(Sampler, V1CgroupUsesTheHierarchicalLimitAndHasNoPsi) {
   auto view = sys::RealSystemView::Open(kFx + "/proc/host-v1", kFx + "/cgroup/host-v1");
   ASSERT_TRUE(view.has_value());
