@@ -294,6 +294,7 @@ int RunDaemon(const config::Config& initial, const DaemonOptions& options, Logge
         case kTagPressureLevel:
         case kTagPsi:
           sources.OnEvent(data >> ScopeSources::kIdShift, events[i].events);
+          engine.SampleWholeNextTick();  // a stall does not move a polled scope's usage
           tick_now = true;
           break;
         default:

@@ -160,10 +160,10 @@ int Engine::CoverInterval(const pressure::PressureSample& s) const {
                                      static_cast<double>(cfg_.detector.interval_slow_ms)));
 }
 
-std::uint64_t Engine::UsageAlarmAt(std::size_t i, bool busy) const noexcept {
+std::uint64_t Engine::UsageAlarmAt(std::size_t i, bool busy, std::uint64_t current) const noexcept {
   const Sampler& sm = samplers_[i];
   const ScopeStatus& st = status_[i];
-  if (st.scope.kind != policy::ScopeKind::kCgroup || !sm.v1()) return 0;
+  if (st.scope.kind != policy::ScopeKind::kCgroup) return 0;
   const std::uint64_t own = sm.own_ceiling();
   if (own == proc::kUnlimited || own == 0 || st.sample.total_bytes != own) return 0;
   const std::uint64_t usage = sm.own_usage();
@@ -185,8 +185,7 @@ std::uint64_t Engine::UsageAlarmAt(std::size_t i, bool busy) const noexcept {
   }
   const std::uint64_t step = std::max<std::uint64_t>((own - usage) / 8, kUsageAlarmMinStep);
   // Kept while the usage is below it and has not fallen far: a steady cgroup is not re-armed.
-  const std::uint64_t cur = st.usage_alarm_wanted;
-  if (cur > usage && cur - usage <= 2 * step) return cur;
+  if (current > usage && current - usage <= 2 * step) return current;
   const std::uint64_t at = (usage + step) & ~std::uint64_t{4095};
   return at < own ? at : 0;  // so near the ceiling, the cover ticks watch it
 }
@@ -198,6 +197,19 @@ bool Engine::AlarmCovers(std::size_t i, const pressure::PressureSample& s) const
   if (samplers_[i].own_usage() >= st.usage_alarm_armed || own < st.usage_alarm_armed) return false;
   // A parent (or the host) with less room than the alarm leaves would fill unseen by it.
   return s.available_bytes >= own - st.usage_alarm_armed;
+}
+
+bool Engine::UsagePollCovers(std::size_t i, sys::Nanos now, std::uint64_t* usage) noexcept {
+  const ScopeStatus& st = status_[i];
+  if (st.usage_poll_at == 0 || sample_whole_ || st.decision.busy) return false;
+  if (now - st.sample.t_ns >= cfg_.detector.interval_slow_ms * sys::kMilli) return false;
+  const std::uint64_t own = samplers_[i].own_ceiling();
+  // A parent (or the host) with less room than the alarm leaves would fill unseen by it.
+  if (own < st.usage_poll_at || st.sample.available_bytes < own - st.usage_poll_at) return false;
+  auto u = samplers_[i].PollUsage();
+  if (!u || *u >= st.usage_poll_at) return false;
+  *usage = *u;
+  return true;
 }
 
 void Engine::SetUsageAlarmArmed(std::size_t i, std::uint64_t bytes) noexcept {
@@ -277,7 +289,18 @@ int Engine::Tick() {
   PollPendingKills();
   CollectReclaimPasses();
   vanished_.clear();
+  const sys::Nanos now = clock_.Now();
   for (std::size_t i = 0; i < samplers_.size(); ++i) {
+    if (std::uint64_t usage = 0; UsagePollCovers(i, now, &usage)) {
+      // Looked at again as soon as a fast hog could have used up what the usage leaves.
+      pressure::PressureSample polled = status_[i].sample;
+      const std::uint64_t grown =
+          usage > samplers_[i].own_usage() ? usage - samplers_[i].own_usage() : 0;
+      polled.available_bytes -= std::min(grown, polled.available_bytes);
+      next = std::min(next, std::max(status_[i].decision.next_interval_ms, 10));
+      next = std::min(next, CoverInterval(polled));
+      continue;
+    }
     auto sample = samplers_[i].Sample();
     if (!sample) {
       // A discovered cgroup that was removed: expected, dropped below with one line.
@@ -293,7 +316,11 @@ int Engine::Tick() {
     }
     pressure::Decision d = detectors_[i].Update(*sample);
     Decide(i, *sample, d);
-    if (const std::uint64_t want = UsageAlarmAt(i, d.busy); want != status_[i].usage_alarm_wanted) {
+    if (!samplers_[i].v1()) {
+      // No threshold to arm: the tick polls the usage against it (UsagePollCovers).
+      status_[i].usage_poll_at = d.busy ? 0 : UsageAlarmAt(i, false, status_[i].usage_poll_at);
+    } else if (const std::uint64_t want = UsageAlarmAt(i, d.busy, status_[i].usage_alarm_wanted);
+               want != status_[i].usage_alarm_wanted) {
       status_[i].usage_alarm_wanted = want;
       ++alarms_generation_;  // the loop moves the alarm on its next sync
     }
@@ -304,6 +331,7 @@ int Engine::Tick() {
       next = std::min(next, CoverInterval(*sample));
     }
   }
+  sample_whole_ = false;
   for (auto it = vanished_.rbegin(); it != vanished_.rend(); ++it) RemoveAt(*it, "vanished");
   RefreshStanding(clock_.Now());
   HoldTop();

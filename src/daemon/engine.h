@@ -74,6 +74,10 @@ struct ScopeStatus {
   // threshold at (0: none), and the one the loop's event sources registered (0: none).
   std::uint64_t usage_alarm_wanted = 0;
   std::uint64_t usage_alarm_armed = 0;
+  // A v2 cgroup scope's polled alarm (Engine::UsagePollCovers): the usage at which its
+  // memory.current, read alone at each tick while it is idle, asks for a whole sample (0: none;
+  // every tick samples it whole).
+  std::uint64_t usage_poll_at = 0;
   // The kill-size ladder of this scope's episode (kill/step_ladder.h): forgotten at ok.
   kill::StepLadder ladder;
 };
@@ -164,6 +168,9 @@ class Engine {
   // failed). While a scope's usage is below its armed alarm, the kernel wakes the loop on
   // the crossing, so that an idle small cgroup is not sampled at interval_fast_ms.
   void SetUsageAlarmArmed(std::size_t i, std::uint64_t bytes) noexcept;
+  // A PSI trigger or pressure-level event fired: the next tick samples every scope whole, a
+  // v2 scope polled below its alarm included (the stall it reports does not move the usage).
+  void SampleWholeNextTick() noexcept { sample_whole_ = true; }
 
   // Applies a reloaded config: live is the config the engine was built with (the same
   // object), fresh the file just read. The live sections (config/reload.h) are copied into
@@ -205,13 +212,19 @@ class Engine {
   // below it and within two such steps. While the scope is busy (sampled fast), at the next
   // level boundary (warn, reclaim, kill) above its usage: a fast hog crosses a whole band
   // between two fast samples.
-  // 0 for the system, v2 (which has no usage thresholds), a scope without a ceiling of its
-  // own or one whose parent's ceiling is lower (its own usage would not see that parent
-  // fill), and a scope within a step of its ceiling.
-  std::uint64_t UsageAlarmAt(std::size_t i, bool busy) const noexcept;
+  // 0 for the system, a scope without a ceiling of its own or one whose parent's ceiling is
+  // lower (its own usage would not see that parent fill), and a scope within a step of its
+  // ceiling. `current` is the alarm wanted now (kept while it still fits). A v2 scope has no
+  // usage threshold: its idle alarm is polled instead (UsagePollCovers).
+  std::uint64_t UsageAlarmAt(std::size_t i, bool busy, std::uint64_t current) const noexcept;
   // True when the kernel will wake the loop before scope i's headroom gets small: its usage
   // is below its armed alarm, and no level above it has less headroom than the alarm leaves.
   bool AlarmCovers(std::size_t i, const pressure::PressureSample& s) const noexcept;
+  // The same promise for an idle v2 scope, kept by polling: its memory.current alone (one
+  // pread) is below its polled alarm, its last whole sample is younger than interval_slow_ms
+  // (a v1 scope under its alarm ticks that often) and no PSI event asked for one. Then the
+  // tick takes no whole sample of it; *usage is the usage polled.
+  bool UsagePollCovers(std::size_t i, sys::Nanos now, std::uint64_t* usage) noexcept;
   void Decide(std::size_t i, const pressure::PressureSample& s, const pressure::Decision& d);
   void KillIn(std::size_t i, const pressure::Decision& d);
   // Scans and ranks the whole system once into the kill path's members, so that the first
@@ -421,6 +434,7 @@ class Engine {
   sys::Nanos last_sd_notify_ns_ = 0;
   std::uint64_t scopes_generation_ = 0;
   std::uint64_t alarms_generation_ = 0;
+  bool sample_whole_ = false;          // SampleWholeNextTick
   std::vector<std::size_t> vanished_;  // reused buffer: automatic scopes gone this tick
   const scan::PodNames* pods_ = nullptr;
   std::shared_ptr<ManagedOomState> managed_;  // null until a table arrives

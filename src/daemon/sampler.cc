@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <optional>
 
 #include "proc/cgroup_memory.h"
@@ -80,6 +81,11 @@ Result<pressure::PressureSample> Sampler::Sample() noexcept {
   auto r = scope_.kind == policy::ScopeKind::kSystem ? SampleSystem(s) : SampleCgroup(s);
   if (!r) return Fail(r.error());
   return s;
+}
+
+Result<std::uint64_t> Sampler::PollUsage() noexcept {
+  if (!limits_) return Fail(Error::Sys(EINVAL, "the system scope has no cgroup usage"));
+  return limits_->ReadOwnUsage(view_);
 }
 
 Result<void> Sampler::SampleSystem(pressure::PressureSample& s) noexcept {

@@ -29,6 +29,9 @@ class Sampler {
   Sampler(sys::SystemView& view, const sys::Clock& clock, policy::Scope scope);
 
   Result<pressure::PressureSample> Sample() noexcept;
+  // A cgroup scope's own usage alone, one pread (the engine's poll of a v2 scope, which has
+  // no usage threshold to wake it).
+  Result<std::uint64_t> PollUsage() noexcept;
   // How many times the kernel's OOM killer has killed in this scope (vmstat oom_kill for the
   // system, memory.events oom_kill on v2, memory.oom_control oom_kill on v1).
   Result<std::uint64_t> KernelOomKills() noexcept;

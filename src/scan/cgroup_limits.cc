@@ -155,4 +155,12 @@ Result<CgroupLimits> HeldCgroupLimits::Read(sys::SystemView& view, const LimitWa
               });
 }
 
+Result<std::uint64_t> HeldCgroupLimits::ReadOwnUsage(sys::SystemView& view) noexcept {
+  std::array<char, 64> buf;
+  auto r = files_.empty() ? ReadFile(view, cgroup_, FileName(LimitFile::kUsage, v1_), buf)
+                          : files_[static_cast<std::size_t>(LimitFile::kUsage)].Read(view, buf);
+  if (!r) return Fail(r.error());
+  return proc::ParseCgroupValue({buf.data(), r->size});
+}
+
 }  // namespace reaperd::scan

@@ -58,6 +58,8 @@ class HeldCgroupLimits {
                    sys::HeldFile::Budget* budget);
   Result<CgroupLimits> Read(sys::SystemView& view, const LimitWalk& walk,
                             std::span<char> scratch) noexcept;
+  // The cgroup's own usage alone (memory.current; v1: memory.usage_in_bytes): one pread.
+  Result<std::uint64_t> ReadOwnUsage(sys::SystemView& view) noexcept;
 
  private:
   // Per level: the limit, memory.high, memory.swap.max, the usage and memory.stat.

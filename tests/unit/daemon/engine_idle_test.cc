@@ -4,14 +4,18 @@
 // as that needs there, and the stall watchdog is told the tick to expect, so a long idle
 // tick is not taken for a stuck loop.
 #include <gtest/gtest.h>
+#include <stdlib.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "base/log.h"
 #include "config/config.h"
 #include "daemon/engine.h"
 #include "sys/clock.h"
+#include "sys/faulty_system_view.h"
 #include "sys/system_view.h"
 #include "unit/kill/fakes.h"
 
@@ -102,6 +106,117 @@ TEST(EngineBusyAlarm, ABusyCgroupScopesAlarmWaitsAtTheNextLevelsBoundary) {
   (void)engine.Tick();
   ASSERT_TRUE(engine.status()[0].decision.busy);
   EXPECT_EQ(engine.status()[0].usage_alarm_wanted, 64u << 20);
+}
+
+// A v2 cgroup scope has no usage threshold to wake the loop (v1's, Engine::UsageAlarmAt), so
+// an idle small one was sampled whole at every tick for as long as it lived: its limit walk,
+// memory.stat and memory.pressure, ten times a second. Idle (not busy), a tick now reads its
+// memory.current alone, and samples it whole only when the usage reaches the alarm a v1 scope
+// would arm, when interval_slow_ms has passed since its last whole sample (as a v1 scope
+// under its alarm ticks), or after a PSI event (SampleWholeNextTick). Red on the old code:
+// memory.stat was read at every tick.
+TEST(EngineUsagePoll, AnIdleV2CgroupIsSampledWholeOnlyWhenItsUsageReachesTheAlarm) {
+  std::string root = "/tmp/reaperd-poll-XXXXXX";
+  ASSERT_NE(::mkdtemp(root.data()), nullptr);
+  struct Rm {
+    std::string p;
+    ~Rm() { std::filesystem::remove_all(p); }
+  } rm{root};
+  std::filesystem::copy(kFx + "/cgroup/v2-guest", root, std::filesystem::copy_options::recursive);
+  auto base = sys::RealSystemView::Open(root + "/proc", root);
+  ASSERT_TRUE(base.has_value());
+  sys::FaultySystemView view(*base);
+  view.AddRule({"lab.slice/memory.stat", sys::Fault::kEio, 1, UINT32_MAX});     // counts
+  view.AddRule({"lab.slice/memory.current", sys::Fault::kEio, 1, UINT32_MAX});  // counts
+  auto set_usage = [&](std::uint64_t bytes) {
+    std::ofstream(root + "/lab.slice/memory.current") << bytes << "\n";
+  };
+  config::Config cfg;
+  sys::FakeClock clock;
+  NullSink sink;
+  Logger log(sink, LogLevel::kDebug);
+  kill::testing::FakeOps ops;
+  kill::testing::FakeSysrq sysrq;
+  policy::Scope s;
+  ASSERT_TRUE(policy::ParseScope("cgroup:/lab.slice", &s));  // 48 MiB high, 8.6 MiB used
+  Engine engine(cfg, std::vector<policy::Scope>{s}, EngineOptions{.dry_run = true, .self = 1}, view,
+                clock, log, ops, sysrq);
+  const auto& st = engine.status()[0];
+  auto whole_reads = [&] { return view.rules()[0].seen; };
+  auto polls = [&] { return view.rules()[1].seen; };
+
+  (void)engine.Tick();
+  ASSERT_FALSE(st.decision.busy);
+  const std::uint64_t at = st.usage_poll_at;
+  ASSERT_GT(at, 9068544u);
+  ASSERT_LT(at, 50331648u);
+  EXPECT_EQ(st.usage_alarm_wanted, 0u) << "no kernel threshold on v2";
+  sys::Nanos whole_at = st.sample.t_ns;
+  std::uint32_t whole = whole_reads(), polled = polls();
+  // Slowly enough for the trend to stay idle (the crossing below is 5.6 MiB in 8.5 s).
+  for (int i = 0; i < 5; ++i) {
+    clock.Advance(1500 * sys::kMilli);
+    set_usage(at - 4096 * (i + 1) * 100);
+    const int next = engine.Tick();
+    EXPECT_LE(next, cfg.detector.interval_fast_ms) << "polled as often as a fast hog needs";
+  }
+  EXPECT_EQ(whole_reads(), whole) << "memory.stat read while the usage stayed below the alarm";
+  EXPECT_EQ(polls(), polled + 5) << "one memory.current read per tick";
+  EXPECT_EQ(st.sample.t_ns, whole_at);
+
+  // The usage reaches the alarm: the next tick samples whole.
+  clock.Advance(1000 * sys::kMilli);
+  set_usage(at);
+  (void)engine.Tick();
+  EXPECT_EQ(whole_reads(), whole + 1);
+  EXPECT_EQ(st.sample.t_ns, clock.Now());
+  ASSERT_FALSE(st.decision.busy);
+  const std::uint64_t moved = st.usage_poll_at;
+  EXPECT_GT(moved, at) << "the alarm moved up with the usage";
+
+  // Below it, but interval_slow_ms since the last whole sample.
+  whole = whole_reads();
+  clock.Advance(cfg.detector.interval_slow_ms * sys::kMilli);
+  (void)engine.Tick();
+  EXPECT_EQ(whole_reads(), whole + 1);
+  EXPECT_EQ(st.sample.t_ns, clock.Now());
+
+  // Below it, but a PSI event came.
+  whole = whole_reads();
+  clock.Advance(cfg.detector.interval_fast_ms * sys::kMilli);
+  engine.SampleWholeNextTick();
+  (void)engine.Tick();
+  EXPECT_EQ(whole_reads(), whole + 1);
+  clock.Advance(cfg.detector.interval_fast_ms * sys::kMilli);
+  (void)engine.Tick();
+  EXPECT_EQ(whole_reads(), whole + 1) << "one event, one whole sample";
+}
+
+// A busy v2 scope (here: warn from 90% available, so the 84% left is warn) is sampled whole at
+// every tick: its trend and PSI decide, not its usage alone.
+TEST(EngineUsagePoll, ABusyV2CgroupIsSampledWholeAtEveryTick) {
+  auto base = sys::RealSystemView::Open(kFx + "/cgroup/v2-guest/proc", kFx + "/cgroup/v2-guest");
+  ASSERT_TRUE(base.has_value());
+  sys::FaultySystemView view(*base);
+  view.AddRule({"lab.slice/memory.stat", sys::Fault::kEio, 1, UINT32_MAX});
+  config::Config cfg;
+  cfg.detector.warn_available_percent = 90;
+  sys::FakeClock clock;
+  NullSink sink;
+  Logger log(sink, LogLevel::kDebug);
+  kill::testing::FakeOps ops;
+  kill::testing::FakeSysrq sysrq;
+  policy::Scope s;
+  ASSERT_TRUE(policy::ParseScope("cgroup:/lab.slice", &s));
+  Engine engine(cfg, std::vector<policy::Scope>{s}, EngineOptions{.dry_run = true, .self = 1}, view,
+                clock, log, ops, sysrq);
+  for (int i = 0; i < 4; ++i) {
+    (void)engine.Tick();
+    clock.Advance(cfg.detector.interval_fast_ms * sys::kMilli);
+  }
+  ASSERT_TRUE(engine.status()[0].decision.busy);
+  EXPECT_EQ(engine.status()[0].usage_poll_at, 0u);
+  EXPECT_EQ(view.rules()[0].seen, 1u + 4u) << "memory.stat: one open, a read per tick";
 }
 
 }  // namespace
