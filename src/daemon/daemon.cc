@@ -124,6 +124,15 @@ int RunDaemon(const config::Config& initial, const DaemonOptions& options, Logge
     // code gone, so that the two are never resident together.
     if (auto l = sys::LockExecutable(); !l) {
       log.Log(LogLevel::kWarning, "self", "mlock=failed error={}", Q{l.error().ToString()});
+    } else {
+      // The string functions' variants this CPU does not run stay out (sys::UnusedHotVariants).
+      const sys::HotVariants v = sys::UnusedHotVariants();
+      std::string names;
+      for (std::size_t g = 0; g < v.count; ++g) {
+        names += (names.empty() ? "" : ",") + std::string(v.ranges[g].name);
+      }
+      log.Log(LogLevel::kInfo, "self", "locked_kib={} hot_variants_left_out={} left_out_kib={}",
+              *l / 1024, Q{names.empty() ? "none" : names}, v.bytes / 1024);
     }
   }
   if (auto r = engine.Start(); !r) {

@@ -20,9 +20,88 @@
 extern "C" {
 extern const char __reaperd_hot_start __attribute__((weak, visibility("hidden")));
 extern const char __reaperd_hot_end __attribute__((weak, visibility("hidden")));
+// Its groups of string-function variants, one per CPU class (cmake/hot.ld).
+extern const char __reaperd_hot_rtm_start __attribute__((weak, visibility("hidden")));
+extern const char __reaperd_hot_rtm_end __attribute__((weak, visibility("hidden")));
+extern const char __reaperd_hot_v4_start __attribute__((weak, visibility("hidden")));
+extern const char __reaperd_hot_v4_end __attribute__((weak, visibility("hidden")));
+extern const char __reaperd_hot_v3_start __attribute__((weak, visibility("hidden")));
+extern const char __reaperd_hot_v3_end __attribute__((weak, visibility("hidden")));
+extern const char __reaperd_hot_v2_start __attribute__((weak, visibility("hidden")));
+extern const char __reaperd_hot_v2_end __attribute__((weak, visibility("hidden")));
+// The program's dynamic section (<link.h> declares it; a static PIE has one, a static
+// executable none): where its IRELATIVE relocations are; and its ELF header, at its load
+// address.
+#pragma weak _DYNAMIC
+extern const ElfW(Ehdr) __ehdr_start __attribute__((weak, visibility("hidden")));
 }
 
 namespace reaperd::sys {
+
+bool AnyPickIn(std::span<const std::uintptr_t> picks, std::uintptr_t start,
+               std::uintptr_t end) noexcept {
+  return std::any_of(picks.begin(), picks.end(),
+                     [&](std::uintptr_t a) { return a >= start && a < end; });
+}
+
+std::size_t IfuncPicks(std::span<std::uintptr_t> out) noexcept {
+  if (_DYNAMIC == nullptr || &__ehdr_start == nullptr) return 0;
+  // The load address: the ELF header is at address 0 of a PIE.
+  const auto base = reinterpret_cast<std::uintptr_t>(&__ehdr_start);
+  // The PLT's relocations only (DT_JMPREL), where the linker puts a static PIE's IRELATIVE
+  // ones: reading DT_RELA's too would make its pages (over 100 KiB here) resident for good.
+  // tests/install/hot_variants.sh reads every section's, and fails if one was missed.
+  std::uintptr_t table = 0;
+  std::size_t size = 0;
+  for (const ElfW(Dyn)* d = _DYNAMIC; d->d_tag != DT_NULL; ++d) {
+    if (d->d_tag == DT_JMPREL) table = d->d_un.d_ptr;
+    if (d->d_tag == DT_PLTRELSZ) size = d->d_un.d_val;
+  }
+  if (table == 0) return 0;
+  // The start-up relocates the section's pointers in place, or not: either way, absolute.
+  const std::uintptr_t at = table < base ? base + table : table;
+  const auto* rela = reinterpret_cast<const ElfW(Rela)*>(at);
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < size / sizeof(ElfW(Rela)); ++i) {
+    if (ELF64_R_TYPE(rela[i].r_info) != R_X86_64_IRELATIVE) continue;
+    // The slot holds what the resolver picked, written at start.
+    const std::uintptr_t pick = *reinterpret_cast<const std::uintptr_t*>(base + rela[i].r_offset);
+    if (n < out.size()) out[n] = pick;
+    ++n;
+  }
+  return std::min(n, out.size());
+}
+
+HotVariants UnusedHotVariants() noexcept {
+  HotVariants v;
+  struct Group {
+    const char* start;
+    const char* end;
+    const char* name;
+  };
+  const Group groups[] = {{&__reaperd_hot_rtm_start, &__reaperd_hot_rtm_end, "rtm"},
+                          {&__reaperd_hot_v4_start, &__reaperd_hot_v4_end, "v4"},
+                          {&__reaperd_hot_v3_start, &__reaperd_hot_v3_end, "v3"},
+                          {&__reaperd_hot_v2_start, &__reaperd_hot_v2_end, "v2"}};
+  std::array<std::uintptr_t, 256> picks;
+  const std::size_t n = IfuncPicks(picks);
+  if (n == 0 || n == picks.size()) return v;  // none read, or not all: leave every group in
+  const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  for (const Group& g : groups) {
+    if (g.start == nullptr || g.end == nullptr) continue;
+    const auto start = reinterpret_cast<std::uintptr_t>(g.start);
+    const auto end = reinterpret_cast<std::uintptr_t>(g.end);
+    if (AnyPickIn({picks.data(), n}, start, end)) continue;
+    // Whole pages only: a page shared with a neighbour stays.
+    const std::uintptr_t s = (start + page - 1) & ~(page - 1);
+    const std::uintptr_t e = end & ~(page - 1);
+    if (e <= s) continue;
+    v.ranges[v.count] = {s, e, g.name};
+    v.bytes += e - s;
+    ++v.count;
+  }
+  return v;
+}
 
 namespace {
 
@@ -33,6 +112,7 @@ namespace {
 struct LockState {
   std::uintptr_t hot_start = 0;
   std::uintptr_t hot_end = 0;
+  HotVariants left_out;  // inside the hot section, ascending
   std::size_t bytes = 0;
   int error = 0;
 };
@@ -61,8 +141,15 @@ int LockFirstObject(dl_phdr_info* info, std::size_t, void* data) noexcept {
       if (!LockRange(start, end, *st)) return 1;
       continue;
     }
-    const std::uintptr_t hs = std::clamp(st->hot_start, start, end);
+    std::uintptr_t hs = std::clamp(st->hot_start, start, end);
     const std::uintptr_t he = std::clamp(st->hot_end, hs, end);
+    // The hot section less the variant groups no CPU pick is in.
+    for (std::size_t g = 0; g < st->left_out.count; ++g) {
+      const HotVariants::Range& r = st->left_out.ranges[g];
+      if (r.start < hs || r.end > he) continue;
+      if (!LockRange(hs, r.start, *st)) return 1;
+      hs = r.end;
+    }
     if (!LockRange(hs, he, *st)) return 1;
   }
   return 1;  // the main program only
@@ -145,6 +232,27 @@ int TrimFirstObject(dl_phdr_info* info, std::size_t, void* data) noexcept {
   return 1;  // the main program only
 }
 
+// The variant groups left out of the lock are dropped like the cold code (LockExecutable).
+struct VariantTrim {
+  TrimState trim;
+  const HotVariants* left_out = nullptr;
+};
+
+int TrimVariantsFirstObject(dl_phdr_info* info, std::size_t, void* data) noexcept {
+  auto* vt = static_cast<VariantTrim*>(data);
+  for (int i = 0; i < info->dlpi_phnum; ++i) {
+    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+    if (ph.p_type != PT_LOAD || (ph.p_flags & PF_W) != 0) continue;
+    const std::uintptr_t seg = info->dlpi_addr + ph.p_vaddr;
+    for (std::size_t g = 0; g < vt->left_out->count; ++g) {
+      const HotVariants::Range& r = vt->left_out->ranges[g];
+      if (r.start < seg || r.end > seg + ph.p_filesz) continue;
+      if (!TrimRange(r.start, r.end, ph.p_offset + (r.start - seg), vt->trim)) return 1;
+    }
+  }
+  return 1;  // the main program only
+}
+
 }  // namespace
 
 Result<std::size_t> TrimColdCode(bool relock) noexcept {
@@ -162,6 +270,17 @@ Result<std::size_t> TrimColdCode(bool relock) noexcept {
 Result<std::size_t> LockExecutable() noexcept {
   LockState st;
   HotBounds(st.hot_start, st.hot_end);
+  if (st.hot_end > st.hot_start) st.left_out = UnusedHotVariants();
+  if (st.left_out.count > 0) {
+    // Dropped before the lock reads the rest in: their own mapping from here on (the advice
+    // splits it), so the lock's faults cannot map them around the pages they read.
+    VariantTrim vt;
+    vt.left_out = &st.left_out;
+    vt.trim.exe_fd = ::open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    ::dl_iterate_phdr(TrimVariantsFirstObject, &vt);
+    if (vt.trim.exe_fd >= 0) ::close(vt.trim.exe_fd);
+    if (vt.trim.error != 0) return Fail(Error::Sys(vt.trim.error, "trim(hot variants)"));
+  }
   ::dl_iterate_phdr(LockFirstObject, &st);
   if (st.error != 0) return Fail(Error::Sys(st.error, "mlock(executable)"));
   return st.bytes;

@@ -9,7 +9,10 @@
 // by the warm-up and the kill drill at start.
 #pragma once
 
+#include <array>
 #include <cstddef>
+#include <cstdint>
+#include <span>
 
 #include "base/error.h"
 
@@ -28,6 +31,28 @@ struct SelfProtection {
 // resident peak was start-up's). Errors: kSys from mlock (EPERM, ENOMEM past RLIMIT_MEMLOCK
 // without CAP_IPC_LOCK).
 Result<std::size_t> LockExecutable() noexcept;
+
+// The string functions' variants in the hot section are grouped by CPU class (cmake/hot.ld):
+// the CPU picks one variant of each function at start, and a group none of the picks is in
+// never runs. Its whole pages are left out of LockExecutable's lock and dropped like cold
+// code (locked again if ever touched). Empty without the groups, or when the picks cannot be
+// read (every group then stays locked).
+struct HotVariants {
+  struct Range {
+    std::uintptr_t start = 0, end = 0;
+    const char* name = "";
+  };
+  std::array<Range, 4> ranges{};
+  std::size_t count = 0;
+  std::size_t bytes = 0;
+};
+HotVariants UnusedHotVariants() noexcept;
+// What the program's IFUNC resolvers picked: the value of each IRELATIVE relocation's slot
+// among its PLT's relocations (none without a dynamic section). At most out.size().
+std::size_t IfuncPicks(std::span<std::uintptr_t> out) noexcept;
+// Whether any of picks lies in [start, end).
+bool AnyPickIn(std::span<const std::uintptr_t> picks, std::uintptr_t start,
+               std::uintptr_t end) noexcept;
 
 // The footprint (issue 13): the executable's read-only pages outside the hot section (code
 // the start-up, the command line and the config parser need, and the kill path does not) are

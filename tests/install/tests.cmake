@@ -2,7 +2,7 @@
 # source directory and the reaperd binary. Exit 77 is a skip (a tool or kernel feature
 # missing on this machine), with the reason on stderr. Included from CMakeLists.txt once
 # testing is enabled.
-foreach(check tree unit man capabilities footprint trust hot_layout)
+foreach(check tree unit man capabilities footprint trust hot_layout hot_variants)
   add_test(NAME install_${check}
            COMMAND ${CMAKE_SOURCE_DIR}/tests/install/${check}.sh ${CMAKE_BINARY_DIR}
                    ${CMAKE_SOURCE_DIR} $<TARGET_FILE:reaperd>)
