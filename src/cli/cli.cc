@@ -15,16 +15,19 @@
 
 namespace reaperd::cli {
 
+bool TrimsAtStart(int argc, char** argv) noexcept {
+  return argc > 1 && argv != nullptr && std::string_view(argv[1]) == "run" &&
+         std::none_of(argv + 2, argv + argc,
+                      [](const char* a) { return std::string_view(a) == "--no-mlock"; });
+}
+
 int Main(int argc, char** argv) {
-  // `reaperd run`: the pages exec and the static initialisers touched are dropped before the
-  // command line's parser runs, and the parser's own at the start of RunRun: the daemon's
-  // resident peak was this start-up, 0.3-0.4 MiB above what it keeps (see
-  // sys::TrimColdCode). Not with --no-mlock (tests), as in RunRun.
-  if (argc > 1 && std::string_view(argv[1]) == "run" &&
-      std::none_of(argv + 2, argv + argc,
-                   [](const char* a) { return std::string_view(a) == "--no-mlock"; })) {
-    (void)sys::TrimColdCode(false);
-  }
+  // `reaperd run`: the pages the static initialisers touched are dropped before the command
+  // line's parser runs (those of exec, the relocations and the C library's start were
+  // dropped before the initialisers, src/main.cc), and the parser's own at the start of
+  // RunRun: the daemon's resident peak was this start-up, 0.3-0.4 MiB above what it keeps
+  // (see sys::TrimColdCode). Not with --no-mlock (tests), as in RunRun.
+  if (TrimsAtStart(argc, argv)) (void)sys::TrimColdCode(false);
   CLI::App app{"reaperd: a userspace OOM killer and memory reaper"};
   app.set_version_flag("--version", std::string("reaperd ") + REAPERD_VERSION);
   app.require_subcommand(1);
