@@ -7,8 +7,9 @@
 #     here: with MCL_ONFAULT it is the size of every locked mapping, touched or not.)
 #   - its hot section (cmake/hot.ld: the kill path's own code, locked whole by LockExecutable,
 #     so the code of a kill path that never ran is in memory) is resident and locked whole:
-#     every page of .text.reaperd_hot is present in /proc/PID/pagemap and its mappings in
-#     smaps are Locked as far as they are resident;
+#     every page of .text.reaperd_hot is present in /proc/PID/pagemap, but the pages of the
+#     string-function variants this CPU does not run (the daemon's left_out_kib), and its
+#     mappings in smaps are Locked as far as they are resident;
 #   - VmRSS and VmHWM (the peak, start-up included) are at most 2.75 MiB (issue 13 asks for
 #     2 MiB; 2260 and 2380 kB measured here at session 12's layout, where the runtime the kill
 #     path calls is in the hot section, the start-up is trimmed before the command line is
@@ -70,7 +71,7 @@ CONF
 # code (sys::TrimColdCode) cannot drop; written back, they can.
 sync "$bin" 2> /dev/null || true
 "$bin" run --dry-run --config "$stage/reaperd.toml" --scope "cgroup:$cg" \
-  --run-for-ms 60000 2> "$stage/log" &
+  --run-for-ms 60000 --log-level info 2> "$stage/log" &
 daemon=$!
 # Settled: the start line is out and a few ticks have passed.
 for _ in $(seq 100); do grep -q ' start ' "$stage/log" && break; sleep 0.1; done
@@ -142,9 +143,16 @@ if [ "$static" = 1 ]; then
   if [ "${hot_pages:-0}" -eq 0 ]; then
     echo "FAIL: no .text.reaperd_hot section in $exe (cmake/hot.ld not linked)" >&2
     fail=1
-  elif [ "$hot_present" -lt "$hot_pages" ] || [ "$hot_locked" -lt "$hot_pages" ]; then
-    echo "FAIL: the hot section is not resident and locked whole" >&2
-    fail=1
+  else
+    # Less the string functions' variants this CPU does not run (LockExecutable leaves their
+    # groups out: tests/install/hot_variants.sh checks which), as the daemon logged them.
+    left_out=$(sed -n 's/.* left_out_kib=\([0-9]*\).*/\1/p' "$stage/log" | head -1)
+    want=$((hot_pages - ${left_out:-0} / 4))
+    if [ "$hot_present" -lt "$want" ] || [ "$hot_locked" -lt "$hot_pages" ]; then
+      echo "FAIL: the hot section is not resident and locked whole (${left_out:-0} KiB of" \
+        "variants left out)" >&2
+      fail=1
+    fi
   fi
   [ "$hwm" -le $limit_kb ] || { echo "FAIL: VmHWM ${hwm} kB is above ${limit_kb} kB" >&2; fail=1; }
 fi
