@@ -122,11 +122,11 @@ int RunDaemon(const config::Config& initial, const DaemonOptions& options, Logge
     }
     // The kill path's code, resident whole from here on; locked only now, with the start-up's
     // code gone, so that the two are never resident together.
-    if (auto l = sys::LockExecutable(); !l) {
+    // The string functions' variants this CPU does not run stay out (sys::HotVariants).
+    sys::HotVariants v;
+    if (auto l = sys::LockExecutable(&v); !l) {
       log.Log(LogLevel::kWarning, "self", "mlock=failed error={}", Q{l.error().ToString()});
     } else {
-      // The string functions' variants this CPU does not run stay out (sys::UnusedHotVariants).
-      const sys::HotVariants v = sys::UnusedHotVariants();
       std::string names;
       for (std::size_t g = 0; g < v.count; ++g) {
         names += (names.empty() ? "" : ",") + std::string(v.ranges[g].name);

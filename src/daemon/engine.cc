@@ -230,8 +230,7 @@ int Engine::Tick() {
       const std::uint64_t grown =
           usage > samplers_[i].own_usage() ? usage - samplers_[i].own_usage() : 0;
       polled.available_bytes -= std::min(grown, polled.available_bytes);
-      next = std::min(next, std::max(status_[i].decision.next_interval_ms, 10));
-      next = std::min(next, CoverInterval(polled));
+      next = std::min(next, NextLook(status_[i].decision, polled));
       continue;
     }
     auto sample = samplers_[i].Sample();
@@ -259,10 +258,7 @@ int Engine::Tick() {
     }
     // Nothing going on and the kernel's alarm watching the headroom: no need to look again
     // before the fastest hog could use it up; the alarm wakes the loop first.
-    if (d.busy || !AlarmCovers(i, *sample)) {
-      next = std::min(next, std::max(d.next_interval_ms, 10));
-      next = std::min(next, CoverInterval(*sample));
-    }
+    if (d.busy || !AlarmCovers(i, *sample)) next = std::min(next, NextLook(d, *sample));
   }
   sample_whole_ = false;
   for (auto it = vanished_.rbegin(); it != vanished_.rend(); ++it) RemoveAt(*it, "vanished");

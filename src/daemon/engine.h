@@ -206,6 +206,9 @@ class Engine {
  private:
   // The sampling interval that keeps up with a hog filling at kMaxFillBytesPerSecond.
   int CoverInterval(const pressure::PressureSample& s) const;
+  // How soon a scope without an alarm to wake the loop asks to be looked at again: its
+  // detector's interval (at least 10 ms), or sooner if a fast hog needs it (CoverInterval).
+  int NextLook(const pressure::Decision& d, const pressure::PressureSample& s) const;
   // Where a v1 cgroup scope's usage alarm belongs: an eighth of its headroom (at least
   // kUsageAlarmMinStep) above its usage now, so that any process that starts to grow wakes
   // the loop early enough for the detector to see the trend; kept while the usage stays
@@ -220,6 +223,10 @@ class Engine {
   // True when the kernel will wake the loop before scope i's headroom gets small: its usage
   // is below its armed alarm, and no level above it has less headroom than the alarm leaves.
   bool AlarmCovers(std::size_t i, const pressure::PressureSample& s) const noexcept;
+  // Whether scope i's own ceiling is above `alarm` and no level above it, nor the host, has
+  // less room than the alarm leaves (in sample s): else they would fill unseen by it.
+  bool RoomUnderAlarm(std::size_t i, std::uint64_t alarm,
+                      const pressure::PressureSample& s) const noexcept;
   // The same promise for an idle v2 scope, kept by polling: its memory.current alone (one
   // pread) is below its polled alarm, its last whole sample is younger than interval_slow_ms
   // (a v1 scope under its alarm ticks that often) and no PSI event asked for one. Then the

@@ -12,6 +12,10 @@
 
 namespace reaperd::daemon {
 
+int Engine::NextLook(const pressure::Decision& d, const pressure::PressureSample& s) const {
+  return std::min(std::max(d.next_interval_ms, 10), CoverInterval(s));
+}
+
 int Engine::CoverInterval(const pressure::PressureSample& s) const {
   // However idle a scope looks, look again before the fastest plausible hog could eat the
   // headroom down to the kill floor: a small cgroup is sampled often, a big machine rarely.
@@ -53,22 +57,25 @@ std::uint64_t Engine::UsageAlarmAt(std::size_t i, bool busy, std::uint64_t curre
   return at < own ? at : 0;  // so near the ceiling, the cover ticks watch it
 }
 
+bool Engine::RoomUnderAlarm(std::size_t i, std::uint64_t alarm,
+                            const pressure::PressureSample& s) const noexcept {
+  const std::uint64_t own = samplers_[i].own_ceiling();
+  // A parent (or the host) with less room than the alarm leaves would fill unseen by it.
+  return own >= alarm && s.available_bytes >= own - alarm;
+}
+
 bool Engine::AlarmCovers(std::size_t i, const pressure::PressureSample& s) const noexcept {
   const ScopeStatus& st = status_[i];
   if (st.usage_alarm_armed == 0 || st.usage_alarm_armed != st.usage_alarm_wanted) return false;
-  const std::uint64_t own = samplers_[i].own_ceiling();
-  if (samplers_[i].own_usage() >= st.usage_alarm_armed || own < st.usage_alarm_armed) return false;
-  // A parent (or the host) with less room than the alarm leaves would fill unseen by it.
-  return s.available_bytes >= own - st.usage_alarm_armed;
+  return samplers_[i].own_usage() < st.usage_alarm_armed &&
+         RoomUnderAlarm(i, st.usage_alarm_armed, s);
 }
 
 bool Engine::UsagePollCovers(std::size_t i, sys::Nanos now, std::uint64_t* usage) noexcept {
   const ScopeStatus& st = status_[i];
   if (st.usage_poll_at == 0 || sample_whole_ || st.decision.busy) return false;
   if (now - st.sample.t_ns >= cfg_.detector.interval_slow_ms * sys::kMilli) return false;
-  const std::uint64_t own = samplers_[i].own_ceiling();
-  // A parent (or the host) with less room than the alarm leaves would fill unseen by it.
-  if (own < st.usage_poll_at || st.sample.available_bytes < own - st.usage_poll_at) return false;
+  if (!RoomUnderAlarm(i, st.usage_poll_at, st.sample)) return false;
   auto u = samplers_[i].PollUsage();
   if (!u || *u >= st.usage_poll_at) return false;
   *usage = *u;

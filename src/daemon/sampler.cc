@@ -163,11 +163,11 @@ Result<void> Sampler::SampleCgroup(pressure::PressureSample& s) noexcept {
   // Without a limit on the way up the cgroup lives within the system's memory. Below
   // MemTotal it takes nothing from meminfo but MemTotal, which changes only when memory is
   // plugged or ballooned: read again after kMemTotalMaxAgeNs, not at every sample.
-  const bool within_system = limits->ceiling == proc::kUnlimited || mem_total_ == 0 ||
-                             limits->ceiling >= mem_total_ ||
-                             s.t_ns - mem_total_at_ >= kMemTotalMaxAgeNs;
+  auto within_system = [&] {  // true too before the first read, with mem_total_ 0
+    return limits->ceiling == proc::kUnlimited || limits->ceiling >= mem_total_;
+  };
   std::uint64_t mem_available = 0;
-  if (within_system) {
+  if (within_system() || s.t_ns - mem_total_at_ >= kMemTotalMaxAgeNs) {
     auto m = meminfo_.Read(view_, buf_);
     if (!m) return Fail(m.error());
     auto mem = proc::ParseMemInfo({buf_.data(), m->size});
@@ -176,7 +176,7 @@ Result<void> Sampler::SampleCgroup(pressure::PressureSample& s) noexcept {
     mem_total_at_ = s.t_ns;
     mem_available = mem->mem_available;
   }
-  if (limits->ceiling == proc::kUnlimited || limits->ceiling >= mem_total_) {
+  if (within_system()) {
     s.total_bytes = mem_total_;
     s.available_bytes = std::min(mem_available, limits->available);
   } else {

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
+#include <span>
 
 #ifndef MCL_ONFAULT
 #define MCL_ONFAULT 4
@@ -38,12 +39,11 @@ extern const ElfW(Ehdr) __ehdr_start __attribute__((weak, visibility("hidden")))
 
 namespace reaperd::sys {
 
-bool AnyPickIn(std::span<const std::uintptr_t> picks, std::uintptr_t start,
-               std::uintptr_t end) noexcept {
-  return std::any_of(picks.begin(), picks.end(),
-                     [&](std::uintptr_t a) { return a >= start && a < end; });
-}
+namespace {
 
+// What the program's IFUNC resolvers picked: the value of each IRELATIVE relocation's slot
+// among its PLT's relocations (none without a dynamic section), into out as far as it goes.
+// Returns how many there are, which may be more than out holds.
 std::size_t IfuncPicks(std::span<std::uintptr_t> out) noexcept {
   if (_DYNAMIC == nullptr || &__ehdr_start == nullptr) return 0;
   // The load address: the ELF header is at address 0 of a PIE.
@@ -69,9 +69,10 @@ std::size_t IfuncPicks(std::span<std::uintptr_t> out) noexcept {
     if (n < out.size()) out[n] = pick;
     ++n;
   }
-  return std::min(n, out.size());
+  return n;
 }
 
+// The variant groups (cmake/hot.ld) none of the picks is in, as whole pages (see HotVariants).
 HotVariants UnusedHotVariants() noexcept {
   HotVariants v;
   struct Group {
@@ -85,13 +86,17 @@ HotVariants UnusedHotVariants() noexcept {
                           {&__reaperd_hot_v2_start, &__reaperd_hot_v2_end, "v2"}};
   std::array<std::uintptr_t, 256> picks;
   const std::size_t n = IfuncPicks(picks);
-  if (n == 0 || n == picks.size()) return v;  // none read, or not all: leave every group in
+  if (n == 0 || n > picks.size()) return v;  // none read, or not all: leave every group in
+  const std::span<const std::uintptr_t> read(picks.data(), n);
   const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
   for (const Group& g : groups) {
     if (g.start == nullptr || g.end == nullptr) continue;
     const auto start = reinterpret_cast<std::uintptr_t>(g.start);
     const auto end = reinterpret_cast<std::uintptr_t>(g.end);
-    if (AnyPickIn({picks.data(), n}, start, end)) continue;
+    if (std::any_of(read.begin(), read.end(),
+                    [&](std::uintptr_t a) { return a >= start && a < end; })) {
+      continue;
+    }
     // Whole pages only: a page shared with a neighbour stays.
     const std::uintptr_t s = (start + page - 1) & ~(page - 1);
     const std::uintptr_t e = end & ~(page - 1);
@@ -102,8 +107,6 @@ HotVariants UnusedHotVariants() noexcept {
   }
   return v;
 }
-
-namespace {
 
 // dl_iterate_phdr visits the main program first; its PT_LOAD segments are the executable.
 // With a hot section (cmake/hot.ld), only it and the writable segments are locked whole: the
@@ -267,7 +270,7 @@ Result<std::size_t> TrimColdCode(bool relock) noexcept {
   return st.bytes;
 }
 
-Result<std::size_t> LockExecutable() noexcept {
+Result<std::size_t> LockExecutable(HotVariants* left_out) noexcept {
   LockState st;
   HotBounds(st.hot_start, st.hot_end);
   if (st.hot_end > st.hot_start) st.left_out = UnusedHotVariants();
@@ -283,6 +286,7 @@ Result<std::size_t> LockExecutable() noexcept {
   }
   ::dl_iterate_phdr(LockFirstObject, &st);
   if (st.error != 0) return Fail(Error::Sys(st.error, "mlock(executable)"));
+  if (left_out != nullptr) *left_out = st.left_out;
   return st.bytes;
 }
 

@@ -12,7 +12,6 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <span>
 
 #include "base/error.h"
 
@@ -24,16 +23,9 @@ struct SelfProtection {
                                // daemon calls LockExecutable() once start-up is trimmed
 };
 
-// Faults in and locks the main executable's hot section (cmake/hot.ld) and its writable
-// segments, or, without a hot section, every loadable segment (code, read-only data, data);
-// returns the bytes locked. The daemon calls it after TrimColdCode(true), not at the start:
-// the start-up's own code and the whole hot section are then never resident at once (the
-// resident peak was start-up's). Errors: kSys from mlock (EPERM, ENOMEM past RLIMIT_MEMLOCK
-// without CAP_IPC_LOCK).
-Result<std::size_t> LockExecutable() noexcept;
-
 // The string functions' variants in the hot section are grouped by CPU class (cmake/hot.ld):
-// the CPU picks one variant of each function at start, and a group none of the picks is in
+// the CPU picks one variant of each function at start (IFUNC: LockExecutable reads the picks
+// from the IRELATIVE slots of the PLT's relocations), and a group none of the picks is in
 // never runs. Its whole pages are left out of LockExecutable's lock and dropped like cold
 // code (locked again if ever touched). Empty without the groups, or when the picks cannot be
 // read (every group then stays locked).
@@ -46,13 +38,15 @@ struct HotVariants {
   std::size_t count = 0;
   std::size_t bytes = 0;
 };
-HotVariants UnusedHotVariants() noexcept;
-// What the program's IFUNC resolvers picked: the value of each IRELATIVE relocation's slot
-// among its PLT's relocations (none without a dynamic section). At most out.size().
-std::size_t IfuncPicks(std::span<std::uintptr_t> out) noexcept;
-// Whether any of picks lies in [start, end).
-bool AnyPickIn(std::span<const std::uintptr_t> picks, std::uintptr_t start,
-               std::uintptr_t end) noexcept;
+
+// Faults in and locks the main executable's hot section (cmake/hot.ld) and its writable
+// segments, or, without a hot section, every loadable segment (code, read-only data, data);
+// returns the bytes locked. The daemon calls it after TrimColdCode(true), not at the start:
+// the start-up's own code and the whole hot section are then never resident at once (the
+// resident peak was start-up's). Errors: kSys from mlock (EPERM, ENOMEM past RLIMIT_MEMLOCK
+// without CAP_IPC_LOCK). Less the variant groups this CPU does not run (HotVariants), which
+// left_out, when given, receives.
+Result<std::size_t> LockExecutable(HotVariants* left_out = nullptr) noexcept;
 
 // The footprint (issue 13): the executable's read-only pages outside the hot section (code
 // the start-up, the command line and the config parser need, and the kill path does not) are

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <string>
 
 #include "base/log.h"
@@ -27,6 +28,24 @@ const std::string kFx = REAPERD_FIXTURES;
 class NullSink final : public LogSink {
  public:
   void Write(LogLevel, std::string_view, std::string_view) noexcept override {}
+};
+
+// A dry-run engine over one scope of a view, with the fakes it needs; cfg is its own copy.
+struct OneScopeEngine {
+  OneScopeEngine(const config::Config& c, sys::SystemView& view, const char* scope) : cfg(c) {
+    policy::Scope s;
+    EXPECT_TRUE(policy::ParseScope(scope, &s)) << scope;
+    engine = std::make_unique<Engine>(cfg, std::vector<policy::Scope>{s},
+                                      EngineOptions{.dry_run = true, .self = 1}, view, clock, log,
+                                      ops, sysrq);
+  }
+  config::Config cfg;
+  sys::FakeClock clock;
+  NullSink sink;
+  Logger log{sink, LogLevel::kDebug};
+  kill::testing::FakeOps ops;
+  kill::testing::FakeSysrq sysrq;
+  std::unique_ptr<Engine> engine;
 };
 
 class EngineIdle : public testing::Test {
@@ -94,15 +113,8 @@ TEST(EngineBusyAlarm, ABusyCgroupScopesAlarmWaitsAtTheNextLevelsBoundary) {
   cfg.detector.warn_available_percent = 95;
   cfg.detector.reclaim_available_percent = 50;
   cfg.detector.kill_available_percent = 40;
-  sys::FakeClock clock;
-  NullSink sink;
-  Logger log(sink, LogLevel::kDebug);
-  kill::testing::FakeOps ops;
-  kill::testing::FakeSysrq sysrq;
-  policy::Scope s;
-  ASSERT_TRUE(policy::ParseScope("cgroup:/reaperd-capture", &s));
-  Engine engine(cfg, std::vector<policy::Scope>{s}, EngineOptions{.dry_run = true, .self = 1}, *v,
-                clock, log, ops, sysrq);
+  OneScopeEngine one(cfg, *v, "cgroup:/reaperd-capture");
+  Engine& engine = *one.engine;
   (void)engine.Tick();
   ASSERT_TRUE(engine.status()[0].decision.busy);
   EXPECT_EQ(engine.status()[0].usage_alarm_wanted, 64u << 20);
@@ -131,16 +143,10 @@ TEST(EngineUsagePoll, AnIdleV2CgroupIsSampledWholeOnlyWhenItsUsageReachesTheAlar
   auto set_usage = [&](std::uint64_t bytes) {
     std::ofstream(root + "/lab.slice/memory.current") << bytes << "\n";
   };
-  config::Config cfg;
-  sys::FakeClock clock;
-  NullSink sink;
-  Logger log(sink, LogLevel::kDebug);
-  kill::testing::FakeOps ops;
-  kill::testing::FakeSysrq sysrq;
-  policy::Scope s;
-  ASSERT_TRUE(policy::ParseScope("cgroup:/lab.slice", &s));  // 48 MiB high, 8.6 MiB used
-  Engine engine(cfg, std::vector<policy::Scope>{s}, EngineOptions{.dry_run = true, .self = 1}, view,
-                clock, log, ops, sysrq);
+  OneScopeEngine one({}, view, "cgroup:/lab.slice");  // 48 MiB high, 8.6 MiB used
+  Engine& engine = *one.engine;
+  sys::FakeClock& clock = one.clock;
+  const config::Config& cfg = one.cfg;
   const auto& st = engine.status()[0];
   auto whole_reads = [&] { return view.rules()[0].seen; };
   auto polls = [&] { return view.rules()[1].seen; };
@@ -201,15 +207,9 @@ TEST(EngineUsagePoll, ABusyV2CgroupIsSampledWholeAtEveryTick) {
   view.AddRule({"lab.slice/memory.stat", sys::Fault::kEio, 1, UINT32_MAX});
   config::Config cfg;
   cfg.detector.warn_available_percent = 90;
-  sys::FakeClock clock;
-  NullSink sink;
-  Logger log(sink, LogLevel::kDebug);
-  kill::testing::FakeOps ops;
-  kill::testing::FakeSysrq sysrq;
-  policy::Scope s;
-  ASSERT_TRUE(policy::ParseScope("cgroup:/lab.slice", &s));
-  Engine engine(cfg, std::vector<policy::Scope>{s}, EngineOptions{.dry_run = true, .self = 1}, view,
-                clock, log, ops, sysrq);
+  OneScopeEngine one(cfg, view, "cgroup:/lab.slice");
+  Engine& engine = *one.engine;
+  sys::FakeClock& clock = one.clock;
   for (int i = 0; i < 4; ++i) {
     (void)engine.Tick();
     clock.Advance(cfg.detector.interval_fast_ms * sys::kMilli);
