@@ -70,6 +70,10 @@ struct ScopeStatus {
   std::int64_t exit_hold_since_ns = 0;
   // When a cgroup scope's top candidates were last handed to the sharer watch (0: never).
   std::int64_t sharers_watched_ns = 0;
+  // A cgroup scope's totalpages as its last scan that read them found them, and when (0:
+  // never): the kill's scan takes them from here while they are young (Engine::ScopeScan).
+  std::uint64_t total_pages = 0;
+  std::int64_t total_read_ns = 0;
   // A v1 cgroup scope's usage alarm (see Engine::UsageAlarmAt): the usage the loop wants a
   // threshold at (0: none), and the one the loop's event sources registered (0: none).
   std::uint64_t usage_alarm_wanted = 0;
@@ -115,6 +119,11 @@ constexpr std::int64_t kStandingDutyDivisor = 20;
 // processes and a ranking; the walk of /proc only when the watch no longer vouches).
 constexpr std::size_t kWatchedPerScope = 2;
 constexpr std::int64_t kSharerWatchPeriodNs = 1000 * 1000 * 1000;
+
+// How old a cgroup scope's totalpages (meminfo and the limits on its path) may be for its
+// kill's scan to use them instead of reading them. The sharer watch reads them again at half
+// this age, so that a scope at warn or above always has them young.
+constexpr std::int64_t kScopeTotalMaxAgeNs = 10LL * 1000 * 1000 * 1000;
 
 // How long a kill waits for a process of the scope that is already exiting (its memory is on
 // its way back) before choosing a victim anyway: an exit can get stuck.
@@ -278,6 +287,11 @@ class Engine {
   // Every kSharerWatchPeriodNs, for each cgroup scope at warn or above: scan and rank it and
   // hand its top kWatchedPerScope candidates to the victim builder's sharer watch.
   void WatchSharers(sys::Nanos now);
+  // The kill scan's options for scope i, with its totalpages when a scan read them less than
+  // max_age ago; NoteScopeTotal keeps what a scan with those options read.
+  scan::ScanOptions ScopeScan(std::size_t i, sys::Nanos now, sys::Nanos max_age) const noexcept;
+  void NoteScopeTotal(std::size_t i, const scan::ScanOptions& used,
+                      const policy::Snapshot& snap) noexcept;
   // True (and logged as cancelled) when the kernel's OOM killer killed in the scope since
   // oom_before, i.e. during the scan: its victim's memory is on its way back.
   bool CancelIfKernelKilled(std::size_t i, const Result<std::uint64_t>& oom_before);

@@ -51,13 +51,35 @@ bool Engine::HoldForExiting(std::size_t i, const policy::Snapshot& snap, sys::Na
   return true;
 }
 
+scan::ScanOptions Engine::ScopeScan(std::size_t i, sys::Nanos now,
+                                    sys::Nanos max_age) const noexcept {
+  scan::ScanOptions o = scan::KillScanOptions(cfg_.rank);
+  const ScopeStatus& st = status_[i];
+  if (st.scope.kind == policy::ScopeKind::kCgroup && st.total_read_ns != 0 &&
+      now - st.total_read_ns < max_age) {
+    o.known_total_pages = st.total_pages;
+  }
+  return o;
+}
+
+void Engine::NoteScopeTotal(std::size_t i, const scan::ScanOptions& used,
+                            const policy::Snapshot& snap) noexcept {
+  ScopeStatus& st = status_[i];
+  if (st.scope.kind != policy::ScopeKind::kCgroup || used.known_total_pages != 0) return;
+  st.total_pages = snap.total_pages;
+  st.total_read_ns = snap.taken_at_ns;
+}
+
 Result<policy::Snapshot*> Engine::ScanForKill(std::size_t i, sys::Nanos now, bool whole) {
   const policy::Scope& scope = status_[i].scope;
-  const scan::ScanOptions options = scan::KillScanOptions(cfg_.rank);
+  // A cgroup scope watched at warn has its total from the watch's scan: the kill reads no
+  // meminfo and no limits (a dozen files on a deep path) before the signal.
+  const scan::ScanOptions options = ScopeScan(i, now, kScopeTotalMaxAgeNs);
   policy::Snapshot& spare = snaps_[1 - standing_];
   stages_.read = KillRead::kWhole;
   if (scope.kind != policy::ScopeKind::kSystem) {
     if (auto r = scanner_.ScanInto(scope, options, spare); !r) return Fail(r.error());
+    NoteScopeTotal(i, options, spare);
     return &spare;
   }
   // The system scope: every process is listed, but only the new ones and the top candidates
@@ -99,7 +121,9 @@ void Engine::WatchSharers(sys::Nanos now) {
     }
     if (st.sharers_watched_ns != 0 && now - st.sharers_watched_ns < kSharerWatchPeriodNs) continue;
     st.sharers_watched_ns = now;
-    if (!scanner_.ScanInto(st.scope, scan::KillScanOptions(cfg_.rank), watch_snap_)) continue;
+    const scan::ScanOptions options = ScopeScan(i, now, kScopeTotalMaxAgeNs / 2);
+    if (!scanner_.ScanInto(st.scope, options, watch_snap_)) continue;
+    NoteScopeTotal(i, options, watch_snap_);
     growth_[i].Observe(watch_snap_, true);
     skip_.CopyTo(skipped_);
     ranker_->RankInto(watch_snap_, options_.self, skipped_, watch_ranking_, &growth_[i]);

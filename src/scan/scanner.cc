@@ -314,7 +314,7 @@ Result<policy::Snapshot> Scanner::Scan(const policy::Scope& scope, const ScanOpt
 }
 
 Result<void> Scanner::Begin(const policy::Scope& scope, policy::Snapshot& out,
-                            const policy::Snapshot* prev) {
+                            const policy::Snapshot* prev, std::uint64_t known_total_pages) {
   out.scope.kind = scope.kind;
   out.scope.cgroup.assign(scope.cgroup);
   out.page_size = page_size_;
@@ -338,6 +338,10 @@ Result<void> Scanner::Begin(const policy::Scope& scope, policy::Snapshot& out,
     out.total_pages = prev->total_pages;
     return {};
   }
+  if (scope.kind == policy::ScopeKind::kCgroup && known_total_pages > 0) {
+    out.total_pages = known_total_pages;
+    return {};
+  }
   auto total = TotalPages(scope);
   if (!total) return Fail(total.error());
   out.total_pages = *total;
@@ -352,7 +356,7 @@ Result<void> Scanner::ScanInto(const policy::Scope& scope, const ScanOptions& op
     prefs_.Clear();
     prefs_cleared_ns_ = now;
   }
-  if (auto r = Begin(scope, out); !r) return Fail(r.error());
+  if (auto r = Begin(scope, out, nullptr, options.known_total_pages); !r) return Fail(r.error());
   if (auto r = ListCandidatePids(scope, out); !r) return Fail(r.error());
   out.processes.reserve(pids_.size());
   // Slots are overwritten in order; one that was not kept (vanished, unreadable, outside

@@ -33,6 +33,10 @@ struct ScanOptions {
   std::uint32_t cmdline_max = 4096;
   bool read_exe = true;
   bool read_kernel_oom_score = true;
+  // A cgroup scope's totalpages as a recent scan of it read them (0: read them): the kill's
+  // scan then reads neither /proc/meminfo nor the limits on the cgroup's path. The limits
+  // change rarely, and the total only scales oom_score_adj (Snapshot::total_pages).
+  std::uint64_t known_total_pages = 0;
 };
 
 // The options for the scan the kill path runs. Reading /proc/PID/cmdline takes each
@@ -127,9 +131,10 @@ class Scanner {
   // census when it lists /proc.
   Result<void> ListCandidatePids(const policy::Scope& scope, policy::Snapshot& out);
   // Fills the snapshot's header (scope, page size, counters, total pages) for a new scan;
-  // a refresh passes the snapshot it refreshes (prev), whose total the system scope keeps.
+  // a refresh passes the snapshot it refreshes (prev), whose total the system scope keeps,
+  // and a cgroup scope's scan the total its caller knows (ScanOptions::known_total_pages).
   Result<void> Begin(const policy::Scope& scope, policy::Snapshot& out,
-                     const policy::Snapshot* prev = nullptr);
+                     const policy::Snapshot* prev = nullptr, std::uint64_t known_total_pages = 0);
   Result<proc::TaskCensus> Census() noexcept;
   bool InitialPidNamespace() noexcept;
   // RefreshInto's listing when prev's census vouches (see there): pids_ is prev's PIDs and

@@ -36,9 +36,11 @@ class ScanHookView final : public sys::SystemView {
  public:
   explicit ScanHookView(sys::SystemView& base) : base_(base) {}
   std::function<void()> during_scan;
+  std::function<void(std::string_view)> on_read;  // each file read by path, before it is read
 
   Result<sys::ReadResult> Read(sys::Root r, std::string_view p,
                                std::span<char> b) noexcept override {
+    if (on_read) on_read(p);
     return base_.Read(r, p, b);
   }
   Result<sys::UniqueFd> OpenDir(sys::Root r, std::string_view p) noexcept override {
@@ -238,6 +240,42 @@ TEST_F(EngineKillGuards, ACgroupScopeWatchedAtWarnKillsWithoutWalkingProc) {
   EXPECT_EQ(Count("scan_ms="), 1u);
   EXPECT_EQ(Count("rank_ms="), 1u);
   EXPECT_EQ(Count("build_ms="), 1u);
+  engine_->Stop();
+  std::filesystem::remove_all(cg);
+}
+
+// Issue 13: a cgroup scope's kill takes the scope's totalpages from the sharer watch's scan at
+// warn, young: between the decision and the signal it reads neither /proc/meminfo nor the
+// limits on the cgroup's path. The kill tick reads the limits only for its sample, as a tick
+// at ok does. Red on the old code: the kill's scan read meminfo once and every limit again.
+TEST_F(EngineKillGuards, ACgroupScopeWatchedAtWarnKillsWithoutReadingItsTotalAgain) {
+  const std::string cg = CaptureCopy();
+  const std::string leaf = cg + "/reaperd-capture";
+  sys_.Add("loadavg", "0.10 0.20 0.30 1/80 5000\n");
+  policy::Scope scope;
+  ASSERT_TRUE(policy::ParseScope("cgroup:/reaperd-capture", &scope));
+  const std::string usage = leaf + "/memory.usage_in_bytes";
+  StartEngine(scope, cg);  // 7 MiB of 128 used
+  ASSERT_TRUE(sys_.SetMeminfo(sys_.high));
+  std::size_t meminfo = 0, limits = 0;
+  view_->on_read = [&](std::string_view path) {
+    if (path == "meminfo") ++meminfo;
+    if (path.ends_with("memory.limit_in_bytes")) ++limits;
+  };
+  Tick();  // at ok: the sample alone
+  ASSERT_EQ(engine_->status()[0].decision.level, pressure::Level::kOk);
+  const std::size_t sample_limits = limits;
+  ASSERT_GT(sample_limits, 0u);
+  ASSERT_EQ(meminfo, 0u) << "a cgroup below MemTotal reads meminfo every 10 s only";
+  alloc_test::WriteFile(usage, std::to_string(116 * 1024 * 1024) + "\n");  // warn, slowly
+  Tick(60 * sys::kSecond);
+  ASSERT_EQ(engine_->status()[0].decision.level, pressure::Level::kWarn);
+  alloc_test::WriteFile(usage, std::to_string(127 * 1024 * 1024) + "\n");  // the kill level
+  meminfo = limits = 0;
+  Tick();
+  ASSERT_EQ(Kills(), 1);
+  EXPECT_EQ(meminfo, 0u) << "the kill read /proc/meminfo";
+  EXPECT_EQ(limits, sample_limits) << "the kill read the limits again";
   engine_->Stop();
   std::filesystem::remove_all(cg);
 }
