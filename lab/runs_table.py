@@ -4,7 +4,8 @@ into a results directory as SERIES/raw): two tables, one line per run.
   runs  CPU ms (the reapers' share), VmHWM and VmRSS at the end, the probe's longest gap,
         kernel OOM kills, the run's length, the kills' decision_to_signal_ms
   time  the daemon's CPU (samples.tsv's daemon_ticks, 10 ms each) before the first victim
-        died, over the kills (to 0.5 s after the last victim), and after
+        died, over the kills (to 0.5 s after the last victim), and after; with the daemon's
+        page faults over the same spans (minor/major) where samples.tsv has them (session 15 on)
 
 Usage: python3 lab/runs_table.py {runs|time} RESULTS_DIR SERIES...  (from the repository root)
 Since session 14 the harness counts the CPU from a settled daemon (guest/init.sh waits for its
@@ -47,9 +48,19 @@ def time(base, name):
 
         k0 = min(ends) if ends else t[-1]
         k1 = max(ends) + 500 if ends else t[-1]
-        print(f"{name:5} {res['scenario']:12} growth {10 * (at(k0) - at(start))} ms over "
-              f"{k0 - start} ms; kills {10 * (at(k1) - at(k0))} over {k1 - k0} ms; "
-              f"after {10 * (d[-1] - at(k1))} over {t[-1] - k1} ms")
+        line = (f"{name:5} {res['scenario']:12} growth {10 * (at(k0) - at(start))} ms over "
+                f"{k0 - start} ms; kills {10 * (at(k1) - at(k0))} over {k1 - k0} ms; "
+                f"after {10 * (d[-1] - at(k1))} over {t[-1] - k1} ms")
+        if len(rows[0]) >= 13:
+            flt = [[int(r[col]) for r in rows] for col in (11, 12)]
+
+            def fat(c, ms):
+                return next((flt[c][i] for i, x in enumerate(t) if x >= ms), flt[c][-1])
+
+            line += "; faults min/maj growth {}/{} kills {}/{} after {}/{}".format(
+                *[fat(c, b) - fat(c, a) if b is not None else flt[c][-1] - fat(c, a)
+                  for a, b in ((start, k0), (k0, k1), (k1, None)) for c in (0, 1)])
+        print(line)
 
 
 if __name__ == "__main__":

@@ -45,6 +45,7 @@ struct Sample {
   uint64_t some_us, full_us;
   uint32_t cg_kb[2];
   int32_t daemon_ticks, loop_ticks; /* the daemon's CPU (every thread, its loop thread), -1 unread */
+  int32_t daemon_minflt, daemon_majflt; /* the daemon's page faults (every thread), -1 unread */
 };
 
 static struct Proc procs[MAX_PROCS];
@@ -108,7 +109,7 @@ static void* Sampler(void* arg) {
       snprintf(path, sizeof path, "%s/%s/memory.current", cg_base, sampled_cg[i]);
       if (ReadSmallFile(path, buf, sizeof buf) > 0) s.cg_kb[i] = (uint32_t)(atol(buf) / 1024);
     }
-    s.daemon_ticks = s.loop_ticks = -1;
+    s.daemon_ticks = s.loop_ticks = s.daemon_minflt = s.daemon_majflt = -1;
     if (sampled_daemon > 0) {
       char path[64];
       for (int k = 0; k < 2; ++k) {
@@ -118,13 +119,17 @@ static void* Sampler(void* arg) {
           snprintf(path, sizeof path, "/proc/%d/task/%d/stat", sampled_daemon, sampled_daemon);
         if (ReadSmallFile(path, buf, sizeof buf) <= 0) continue;
         const char* rp = strrchr(buf, ')');
-        unsigned long ut = 0, st = 0;
-        if (rp && sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut,
-                         &st) == 2) {
-          if (k == 0)
+        unsigned long minflt = 0, majflt = 0, ut = 0, st = 0;
+        if (rp && sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %*u %lu %*u %lu %*u %lu %lu", &minflt,
+                         &majflt, &ut, &st) == 4) {
+          if (k == 0) {
             s.daemon_ticks = (int32_t)(ut + st);
-          else
+            /* A fault burst under pressure is code or data trimmed out and read back. */
+            s.daemon_minflt = (int32_t)minflt;
+            s.daemon_majflt = (int32_t)majflt;
+          } else {
             s.loop_ticks = (int32_t)(ut + st);
+          }
         }
       }
     }
