@@ -200,6 +200,7 @@ void Engine::Reload(config::Config& live, const config::Config& fresh) {
   builder_.SetProtection(ranker_->protection());  // widening spares what ranking spares
   reaper_->SetProtection(ranker_->protection());  // and so does a cgroup's last resort
   for (auto& d : detectors_) d.Reconfigure(cfg_.detector);
+  for (auto& st : status_) st.due_ns = 0;  // every scope looked at with the new settings
   if (reclaim_changed) {
     // A chain holds its own copy of the section: rebuild them (a running pass is cancelled;
     // a kill held for it is judged again on the next tick).
@@ -224,13 +225,21 @@ int Engine::Tick() {
   vanished_.clear();
   const sys::Nanos now = clock_.Now();
   for (std::size_t i = 0; i < samplers_.size(); ++i) {
+    if (!Due(i, now)) {
+      // Not yet: a scope with room is not sampled at a busier scope's pace.
+      const sys::Nanos left = status_[i].due_ns - now;
+      next = std::min(next, static_cast<int>(std::max<sys::Nanos>(left / sys::kMilli, 1)));
+      continue;
+    }
     if (std::uint64_t usage = 0; UsagePollCovers(i, now, &usage)) {
       // Looked at again as soon as a fast hog could have used up what the usage leaves.
       pressure::PressureSample polled = status_[i].sample;
       const std::uint64_t grown =
           usage > samplers_[i].own_usage() ? usage - samplers_[i].own_usage() : 0;
       polled.available_bytes -= std::min(grown, polled.available_bytes);
-      next = std::min(next, NextLook(status_[i].decision, polled));
+      const int look = NextLook(status_[i].decision, polled);
+      SetDue(i, now, look);
+      next = std::min(next, look);
       continue;
     }
     auto sample = samplers_[i].Sample();
@@ -247,7 +256,12 @@ int Engine::Tick() {
       continue;
     }
     pressure::Decision d = detectors_[i].Update(*sample);
+    // A kill this scope holds for its reclaim chain is looked at again on a fast tick.
+    const bool held_before = holding_;
+    holding_ = false;
     Decide(i, *sample, d);
+    const bool holds = holding_;
+    holding_ = held_before || holds;
     if (!samplers_[i].v1()) {
       // No threshold to arm: the tick polls the usage against it (UsagePollCovers).
       status_[i].usage_poll_at = d.busy ? 0 : UsageAlarmAt(i, false, status_[i].usage_poll_at);
@@ -258,7 +272,11 @@ int Engine::Tick() {
     }
     // Nothing going on and the kernel's alarm watching the headroom: no need to look again
     // before the fastest hog could use it up; the alarm wakes the loop first.
-    if (d.busy || !AlarmCovers(i, *sample)) next = std::min(next, NextLook(d, *sample));
+    int look = cfg_.detector.interval_slow_ms;
+    if (d.busy || !AlarmCovers(i, *sample)) look = std::min(look, NextLook(d, *sample));
+    if (holds) look = std::min(look, kHoldTickMs);
+    SetDue(i, now, look);
+    next = std::min(next, look);
   }
   sample_whole_ = false;
   for (auto it = vanished_.rbegin(); it != vanished_.rend(); ++it) RemoveAt(*it, "vanished");

@@ -84,6 +84,12 @@ struct ScopeStatus {
   std::uint64_t usage_poll_at = 0;
   // The kill-size ladder of this scope's episode (kill/step_ladder.h): forgotten at ok.
   kill::StepLadder ladder;
+  // When this scope is next due for a look (0: at the next tick), and the interval that due
+  // time came from. A tick looks at it from half that interval before it is due on, so the
+  // scopes share the fastest one's ticks and none is looked at faster than its own pace
+  // asks (Engine::Due).
+  std::int64_t due_ns = 0;
+  std::int64_t due_interval_ns = 0;
 };
 
 // The system scope's kill decides on a standing snapshot (see Engine::ScanForKill): how many
@@ -287,6 +293,9 @@ class Engine {
   // Every kSharerWatchPeriodNs, for each cgroup scope at warn or above: scan and rank it and
   // hand its top kWatchedPerScope candidates to the victim builder's sharer watch.
   void WatchSharers(sys::Nanos now);
+  // Whether scope i is looked at in this tick (see ScopeStatus::due_ns), and when next.
+  bool Due(std::size_t i, sys::Nanos now) const noexcept;
+  void SetDue(std::size_t i, sys::Nanos now, int in_ms) noexcept;
   // The kill scan's options for scope i, with its totalpages when a scan read them less than
   // max_age ago; NoteScopeTotal keeps what a scan with those options read.
   scan::ScanOptions ScopeScan(std::size_t i, sys::Nanos now, sys::Nanos max_age) const noexcept;

@@ -82,6 +82,20 @@ bool Engine::UsagePollCovers(std::size_t i, sys::Nanos now, std::uint64_t* usage
   return true;
 }
 
+bool Engine::Due(std::size_t i, sys::Nanos now) const noexcept {
+  const ScopeStatus& st = status_[i];
+  // An event (a PSI trigger, a pressure level, a usage alarm) may be any scope's; a kill
+  // waiting for its pre-kill hook is looked at on every tick.
+  if (sample_whole_ || st.due_ns == 0 || pending_[i].active) return true;
+  return now >= st.due_ns - st.due_interval_ns / 2;
+}
+
+void Engine::SetDue(std::size_t i, sys::Nanos now, int in_ms) noexcept {
+  ScopeStatus& st = status_[i];
+  st.due_interval_ns = static_cast<sys::Nanos>(in_ms) * sys::kMilli;
+  st.due_ns = now + st.due_interval_ns;
+}
+
 void Engine::SetUsageAlarmArmed(std::size_t i, std::uint64_t bytes) noexcept {
   if (i < status_.size()) status_[i].usage_alarm_armed = bytes;
 }

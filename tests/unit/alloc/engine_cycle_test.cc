@@ -127,7 +127,7 @@ TEST_F(EngineCycle, KillCyclesWithAGrowthBaselineAllocateNothing) {
     write_status(before);
     if (!sys_.SetMeminfo(warn)) return;
     clock_.Advance(1100 * sys::kMilli);  // the standing snapshot is due for a whole read
-    (void)engine_->Tick();
+    TickNow();
     write_status(after);
     (void)sys_.SetMeminfo(sys_.low);
     clock_.Advance(100 * sys::kMilli);
@@ -183,15 +183,15 @@ TEST_F(EngineCycle, PreKillHookKillIsCommittedFromItsOwnCopy) {
   cfg_.hooks.pre_kill.timeout_ms = 5000;
   ASSERT_TRUE(sys_.SetMeminfo(sys_.high));
   clock_.Advance(100 * sys::kMilli);
-  (void)engine_->Tick();
+  TickNow();
   ASSERT_TRUE(sys_.SetMeminfo(sys_.low));
   clock_.Advance(100 * sys::kMilli);
-  (void)engine_->Tick();
+  TickNow();
   EXPECT_EQ(sink_.kills.load(), 1);  // held for the hook: no kill line yet
   for (int i = 0; i < 250 && sink_.kills.load() == 1; ++i) {
     ::usleep(20 * 1000);
     clock_.Advance(20 * sys::kMilli);
-    (void)engine_->Tick();
+    TickNow();
   }
   ASSERT_EQ(sink_.kills.load(), 2);
   EXPECT_NE(sink_.LastKill().find(" pid=103 "), std::string_view::npos) << sink_.LastKill();

@@ -219,5 +219,51 @@ TEST(EngineUsagePoll, ABusyV2CgroupIsSampledWholeAtEveryTick) {
   EXPECT_EQ(view.rules()[0].seen, 1u + 4u) << "memory.stat: one open, a read per tick";
 }
 
+// Each scope is looked at at its own pace: the captured host (22 GiB available, a fast hog
+// needs over 10 s) is not sampled at the pace of the small cgroup beside it (128 MiB, sampled
+// every interval_fast_ms), with the loop ticking for the cgroup; a tick samples a scope from
+// half its interval before it is due. Red on the old code: every tick sampled every scope,
+// so the host's meminfo was read at each of the cgroup's ticks.
+TEST(EngineDue, AScopeWithRoomIsNotSampledAtABusierScopesPace) {
+  auto base = sys::RealSystemView::Open(kFx + "/proc/host-v1", kFx + "/cgroup/host-v1");
+  ASSERT_TRUE(base.has_value());
+  sys::FaultySystemView view(*base);
+  view.AddRule({"meminfo", sys::Fault::kEio, 1, UINT32_MAX});  // counts, never fires
+  OneScopeEngine one({}, view, "system");
+  Engine& engine = *one.engine;
+  sys::FakeClock& clock = one.clock;
+  const config::Config& cfg = one.cfg;
+  policy::Scope cg;
+  ASSERT_TRUE(policy::ParseScope("cgroup:/reaperd-capture", &cg));
+  ASSERT_TRUE(engine.AddScope(cg, false));
+  const auto& host = engine.status()[0];
+  const auto& small = engine.status()[1];
+
+  int next = engine.Tick();
+  const sys::Nanos host_at = host.sample.t_ns;
+  ASSERT_EQ(host_at, clock.Now());
+  ASSERT_GE(host.due_ns - clock.Now(), 10 * sys::kSecond) << "the premise: the host has room";
+  ASSERT_LE(next, cfg.detector.interval_fast_ms) << "the premise: the cgroup asks for fast ticks";
+  const std::uint32_t meminfo = view.rules()[0].seen;
+  for (int i = 0; i < 20; ++i) {
+    clock.Advance(next * sys::kMilli);
+    next = engine.Tick();
+    EXPECT_EQ(small.sample.t_ns, clock.Now()) << "tick " << i << ": the cgroup was not sampled";
+    EXPECT_LE(next, cfg.detector.interval_fast_ms);
+  }
+  EXPECT_EQ(host.sample.t_ns, host_at) << "the host was sampled at the cgroup's pace";
+  EXPECT_EQ(view.rules()[0].seen, meminfo) << "meminfo read at the cgroup's ticks";
+
+  // Its due time comes (at half its interval early, on one of the cgroup's ticks): sampled.
+  clock.Advance(host.due_ns - clock.Now());
+  (void)engine.Tick();
+  EXPECT_EQ(host.sample.t_ns, clock.Now());
+  // A PSI event: every scope is looked at, due or not.
+  clock.Advance(cfg.detector.interval_fast_ms * sys::kMilli);
+  engine.SampleWholeNextTick();
+  (void)engine.Tick();
+  EXPECT_EQ(host.sample.t_ns, clock.Now());
+}
+
 }  // namespace
 }  // namespace reaperd::daemon

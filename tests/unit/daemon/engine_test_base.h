@@ -46,8 +46,11 @@ class EngineTestBase : public ::testing::Test {
                                        clock_, log_, ops_, sysrq_);
     ASSERT_TRUE(engine_->Start());
   }
+  // A tick at the test's pace, not at the one the engine asked for: every scope is looked
+  // at, as on a tick a PSI event brings (a scope with room would wait for its own due time).
   void Tick(sys::Nanos advance = 100 * sys::kMilli) {
     clock_.Advance(advance);
+    engine_->SampleWholeNextTick();
     (void)engine_->Tick();
   }
   // Lines of the log that contain part.
