@@ -210,7 +210,8 @@ int RunDaemon(const config::Config& initial, const DaemonOptions& options, Logge
 
   std::string scopes;
   for (const auto& st : engine.status()) scopes += (scopes.empty() ? "" : ",") + st.scope.Name();
-  if (options.discover_under) scopes += ",auto:" + *options.discover_under;
+  if (options.discover_under)
+    scopes += (scopes.empty() ? "auto:" : ",auto:") + *options.discover_under;
   log.Log(LogLevel::kNotice, "start",
           "version={} pid={} scopes={} dry_run={} cgroup_root={} cgroup_ns_base={} "
           "cgroup_version={} sources={} cgroup_watches={} config={}",

@@ -45,6 +45,13 @@ TEST(AutoscopeLive, SandboxesCreatedAfterStartAreFoundAndTheirHogsKilledFirst) {
   ASSERT_TRUE(cfg.ok());
   Daemon d({}, 60000, {"--config", cfg.path(), "--scope", "auto:" + own});
   ASSERT_TRUE(d.WaitStarted()) << d.Log();
+  // The start line lists the cgroups found so far (another test's, running beside this one),
+  // then the discovery: ",auto:..." came first when none was found.
+  const auto start = d.Lines("start");
+  ASSERT_EQ(start.size(), 1u) << d.Log();
+  const std::string scopes = TextField(start[0], "scopes");
+  EXPECT_TRUE(scopes.ends_with("auto:" + own + "\"")) << start[0];
+  EXPECT_FALSE(scopes.starts_with("\",")) << start[0];
   auto a = Sandbox("autoscope-a", 256 * kMiB);
   auto b = Sandbox("autoscope-b", 256 * kMiB);
   ASSERT_TRUE(a && b);
