@@ -6,7 +6,6 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/timerfd.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -81,15 +80,15 @@ Result<void> Endpoints::ListenStatus(const std::string& path, Producer body) {
   ::umask(old);
   if (b != 0) return Fail(Error::Sys(bind_errno, "bind status socket"));
   if (::listen(fd.get(), 8) != 0) return Fail(Error::Sys(errno, "listen status socket"));
-  sys::UniqueFd timer(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
-  if (!timer) return Fail(Error::Sys(errno, "timerfd_create"));
+  auto timer = sys::Timer::Create();
+  if (!timer) return Fail(timer.error());
   epoll_event tev{};
   tev.events = EPOLLIN;
-  tev.data.fd = timer.get();
-  if (::epoll_ctl(ep_.get(), EPOLL_CTL_ADD, timer.get(), &tev) != 0) {
+  tev.data.fd = timer->fd();
+  if (::epoll_ctl(ep_.get(), EPOLL_CTL_ADD, timer->fd(), &tev) != 0) {
     return Fail(Error::Sys(errno, "epoll_ctl status timer"));
   }
-  request_timer_ = std::move(timer);
+  request_timer_ = std::move(*timer);
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.fd = fd.get();
@@ -147,7 +146,7 @@ void Endpoints::OnReady() noexcept {
     const int fd = events[i].data.fd;
     if (status_fd_ && fd == status_fd_.get()) {
       AcceptStatus();
-    } else if (request_timer_ && fd == request_timer_.get()) {
+    } else if (request_timer_ && fd == request_timer_->fd()) {
       OnRequestTimer();
     } else if (status_conns_.contains(fd)) {
       ReadStatusRequest(fd);
@@ -205,11 +204,7 @@ void Endpoints::AcceptStatus() noexcept {
     }
     // The request is usually there already (sent right after connect).
     ReadStatusRequest(fd);
-    if (status_conns_.contains(fd)) {
-      itimerspec its{};
-      its.it_value.tv_nsec = kRequestWaitMs * 1'000'000L;
-      ::timerfd_settime(request_timer_.get(), 0, &its, nullptr);
-    }
+    if (status_conns_.contains(fd)) (void)request_timer_->Set(kRequestWaitMs, 0);
   }
 }
 
@@ -240,8 +235,7 @@ void Endpoints::ReadStatusRequest(int fd) noexcept {
 }
 
 void Endpoints::OnRequestTimer() noexcept {
-  std::uint64_t expirations = 0;
-  (void)!::read(request_timer_.get(), &expirations, sizeof expirations);
+  (void)request_timer_->ReadExpirations();
   const std::int64_t now = NowNs();
   std::int64_t oldest_left = -1;
   for (auto it = status_conns_.begin(); it != status_conns_.end();) {
@@ -259,10 +253,8 @@ void Endpoints::OnRequestTimer() noexcept {
   }
   if (oldest_left >= 0) {
     const std::int64_t left = oldest_left + kRequestWaitMs * 1'000'000LL - now;
-    itimerspec its{};
-    its.it_value.tv_sec = left / 1'000'000'000LL;
-    its.it_value.tv_nsec = std::max<std::int64_t>(left % 1'000'000'000LL, 1);
-    ::timerfd_settime(request_timer_.get(), 0, &its, nullptr);
+    const auto ms = static_cast<int>(std::max<std::int64_t>((left + 999'999) / 1'000'000, 1));
+    (void)request_timer_->Set(ms, 0);
   }
 }
 

@@ -10,10 +10,12 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "base/error.h"
+#include "sys/event_loop.h"
 #include "sys/unique_fd.h"
 
 namespace reaperd::report {
@@ -96,7 +98,7 @@ class Endpoints {
     std::int64_t accepted_ns = 0;
   };
   std::map<int, StatusConn> status_conns_;  // waiting for their request line
-  sys::UniqueFd request_timer_;             // a timerfd: answers the ones that never send one
+  std::optional<sys::Timer> request_timer_;  // answers the ones that never send one
   std::function<void(sys::UniqueFd)> events_take_;
   std::function<std::string(std::string_view)> managed_oom_take_;
   std::uint64_t status_served_ = 0;
