@@ -29,7 +29,6 @@ namespace {
 
 enum Tag : std::uint64_t {
   kTagSignal = 1,
-  kTagTimer,
   kTagReaper,
   kTagPsi,
   kTagPressureLevel,
@@ -146,13 +145,11 @@ int RunDaemon(const config::Config& initial, const DaemonOptions& options, Logge
   }
 
   auto ep = sys::Epoll::Create();
-  auto timer = sys::Timer::Create();
-  if (!ep || !sig || !timer) {
-    log.Log(LogLevel::kError, "start", "error=\"cannot create epoll, signalfd or timerfd\"");
+  if (!ep || !sig) {
+    log.Log(LogLevel::kError, "start", "error=\"cannot create epoll or signalfd\"");
     return 1;
   }
   (void)ep->Add(sig->fd(), EPOLLIN, kTagSignal);
-  (void)ep->Add(timer->fd(), EPOLLIN, kTagTimer);
   (void)ep->Add(engine.reaper_fd(), EPOLLIN, kTagReaper);
   if (reporting.fd() >= 0) (void)ep->Add(reporting.fd(), EPOLLIN, kTagReport);
 
@@ -172,13 +169,13 @@ int RunDaemon(const config::Config& initial, const DaemonOptions& options, Logge
     }
     (void)autos->MaybeRescan(engine);
   }
-  // Event sources that wake us early; the timer alone would also do, only later.
+  // Event sources that wake us early; the tick's own due time alone would also do, only later.
   ScopeSources sources(*ep, *view, log, kTagPsi, kTagPressureLevel);
   sources.Sync(engine);
   std::uint64_t synced_generation = engine.scopes_generation();
   std::uint64_t synced_alarms = engine.alarms_generation();
 
-  // The timer also brings the next rescan; a rescan between ticks is never late by more
+  // The next tick also brings the next rescan; a rescan between ticks is never late by more
   // than one tick interval.
   auto tick = [&] {
     // Rescan first, so a scope found now is sampled in this very tick.
@@ -204,9 +201,9 @@ int RunDaemon(const config::Config& initial, const DaemonOptions& options, Logge
   };
   // The first sample of every scope is taken before the daemon says it has started (and
   // before READY=1): from then on it is watching, not still setting up.
-  int interval = tick();
-  (void)timer->Set(interval, interval);
-  int armed = interval;
+  // The next tick is due `next` ms after this one, whatever woke the loop in between: the
+  // loop's epoll_wait times out then (no timer file to read and re-arm at each tick).
+  sys::Nanos due = clock.Now() + tick() * sys::kMilli;
 
   std::string scopes;
   for (const auto& st : engine.status()) scopes += (scopes.empty() ? "" : ",") + st.scope.Name();
@@ -230,15 +227,17 @@ int RunDaemon(const config::Config& initial, const DaemonOptions& options, Logge
   std::array<epoll_event, 16> events;
   bool running = true;
   while (running) {
-    int wait_ms = -1;
+    const sys::Nanos to_due = due - clock.Now();
+    int wait_ms =
+        to_due <= 0 ? 0 : static_cast<int>((to_due + sys::kMilli - 1) / sys::kMilli);  // not early
     if (options.run_for_ms > 0) {
       sys::Nanos left = started + options.run_for_ms * sys::kMilli - clock.Now();
       if (left <= 0) break;
-      wait_ms = static_cast<int>(left / sys::kMilli) + 1;
+      wait_ms = std::min(wait_ms, static_cast<int>(left / sys::kMilli) + 1);
     }
     // systemd's watchdog is due at its own pace, whatever the sampling interval.
     if (const int sd = engine.SystemdWatchdogWaitMs(); sd >= 0) {
-      wait_ms = wait_ms < 0 ? sd : std::min(wait_ms, sd);
+      wait_ms = std::min(wait_ms, sd);
     }
     auto n = ep->Wait(events, wait_ms);
     engine.PingSystemdWatchdog();
@@ -287,10 +286,6 @@ int RunDaemon(const config::Config& initial, const DaemonOptions& options, Logge
           }
           break;
         }
-        case kTagTimer:
-          (void)timer->ReadExpirations();
-          tick_now = true;
-          break;
         case kTagReaper:
           engine.OnReaperEvent();
           break;
@@ -312,13 +307,8 @@ int RunDaemon(const config::Config& initial, const DaemonOptions& options, Logge
           break;
       }
     }
-    if (tick_now && running) {
-      int next = tick();
-      if (next != armed) {
-        (void)timer->Set(next, next);
-        armed = next;
-      }
-    }
+    if (clock.Now() >= due) tick_now = true;
+    if (tick_now && running) due = clock.Now() + tick() * sys::kMilli;
   }
   (void)sys::Notify("STOPPING=1");
   engine.Stop();

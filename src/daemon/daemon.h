@@ -1,8 +1,9 @@
 // `reaperd run`: the foreground daemon. One epoll loop over a signalfd (SIGTERM/SIGINT stop
 // cleanly, SIGHUP reloads the config and keeps the old one if the new one is invalid), a
-// timerfd whose interval the detectors adapt, PSI trigger fds (system /proc/pressure/memory
+// wait that times out when the next tick is due (the detectors adapt the interval), PSI
+// trigger fds (system /proc/pressure/memory
 // and memory.pressure of each v2 cgroup scope), v1 memory.pressure_level eventfds, and the
-// reaper's completion eventfd; optionally cgroup scopes discovered, rescanned on the timer and
+// reaper's completion eventfd; optionally cgroup scopes discovered, rescanned on the ticks and
 // at once on inotify events of the cgroup tree (an inotify fd). All decisions are in Engine;
 // this file only waits and wires.
 #pragma once
