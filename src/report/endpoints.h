@@ -97,7 +97,7 @@ class Endpoints {
     std::string request;
     std::int64_t accepted_ns = 0;
   };
-  std::map<int, StatusConn> status_conns_;  // waiting for their request line
+  std::map<int, StatusConn> status_conns_;   // waiting for their request line
   std::optional<sys::Timer> request_timer_;  // answers the ones that never send one
   std::function<void(sys::UniqueFd)> events_take_;
   std::function<std::string(std::string_view)> managed_oom_take_;
