@@ -7,7 +7,11 @@ into a results directory as SERIES/raw): two tables, one line per run.
         died, over the kills (to 0.5 s after the last victim), and after; with the daemon's
         page faults over the same spans (minor/major) where samples.tsv has them (session 15 on)
 
-Usage: python3 lab/runs_table.py {runs|time} RESULTS_DIR SERIES...  (from the repository root)
+  kills one line per kill decision of reaperd's: where its time went (the kill line's read=,
+        scan_ms, rank_ms, build_ms, decision_cpu_ms)
+
+Usage: python3 lab/runs_table.py {runs|time|kills} RESULTS_DIR SERIES...  (from the repository
+root)
 Since session 14 the harness counts the CPU from a settled daemon (guest/init.sh waits for its
 start-up to end; settle.txt has the wait and the start-up's CPU)."""
 import glob
@@ -63,7 +67,19 @@ def time(base, name):
         print(line)
 
 
+def kills(base, name):
+    keys = ("read", "scan_ms", "rank_ms", "build_ms", "decision_cpu_ms")
+    for f in sorted(glob.glob(f"{base}/{name}/raw/reaperd/*/*/daemon.log")):
+        scenario = f.split("/raw/reaperd/")[1].split("/")[0]
+        for line in open(f):
+            if "] kill seq=" not in line:
+                continue
+            fields = dict(w.split("=", 1) for w in line.split() if "=" in w)
+            print(f"{name:5} {scenario:12} seq {fields.get('seq')} " +
+                  " ".join(f"{k} {fields.get(k, '-')}" for k in keys))
+
+
 if __name__ == "__main__":
     what, base, names = sys.argv[1], sys.argv[2], sys.argv[3:]
     for n in names:
-        (runs if what == "runs" else time)(base, n)
+        {"runs": runs, "time": time, "kills": kills}[what](base, n)
