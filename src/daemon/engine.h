@@ -364,6 +364,10 @@ class Engine {
     KillRead read = KillRead::kWhole;
     std::size_t rivals_read = 0;   // kRefreshRivals: how many
     double unseen_growth_mib = 0;  // used memory no refreshed entry accounts for
+    // The victim's slowest member check (Victim::slowest_check_*), taken before Submit.
+    sys::Nanos slowest_check_ns = 0;
+    pid_t slowest_check_pid = 0;
+    bool slowest_check_held = false;
   };
   KillStages stages_;
 

@@ -222,6 +222,9 @@ void Engine::KillIn(std::size_t i, const pressure::Decision& d) {
                Q{st.name}, passed_over, Q{first_error.empty() ? "stale" : first_error});
     };
     stages_.build_ns = clock_.Now() - t_ranked;
+    stages_.slowest_check_ns = victim.slowest_check_ns;
+    stages_.slowest_check_pid = victim.slowest_check_pid;
+    stages_.slowest_check_held = victim.slowest_check_held;
     if (st.scope.kind != policy::ScopeKind::kSystem) {
       stages_.sharers = builder_.sharer_watch().vouched() != vouched_before ? "watched" : "walked";
     }
@@ -370,7 +373,8 @@ void Engine::LogKill(const ScopeStatus& st, std::uint64_t seq, const policy::Pro
            "unseen_growth_mib={:.1f} listed={} probed={} "
            "snapshot_age_ms={} "
            "largest_protected={} avoided={} scan_ms={:.2f} rank_ms={:.2f} build_ms={:.2f} "
-           "decision_cpu_ms={:.2f} sharers={} step={} step_reason={}",
+           "decision_cpu_ms={:.2f} slowest_check_ms={:.2f} slowest_check_pid={} "
+           "slowest_check_held={} sharers={} step={} step_reason={}",
            seq, Q{st.name}, options_.dry_run ? "dry_run=1 " : "", p.pid, Q{p.comm.view()}, p.uid,
            Q{p.cgroup}, Q{container.empty() ? std::string_view("none") : container},
            Q{pod != nullptr ? std::string_view(pod->ns) : std::string_view("none")},
@@ -385,7 +389,8 @@ void Engine::LogKill(const ScopeStatus& st, std::uint64_t seq, const policy::Pro
            std::max(snap.probed, 0), (snap.taken_at_ns - snap.full_at_ns) / sys::kMilli,
            Q{std::string_view(bigger_protected.data(), bigger_protected.size())},
            Q{policy::AvoidReasonName(score.avoid)}, Ms(stages_.scan_ns), Ms(stages_.rank_ns),
-           Ms(stages_.build_ns), Ms(stages_.cpu_ns), stages_.sharers,
+           Ms(stages_.build_ns), Ms(stages_.cpu_ns), Ms(stages_.slowest_check_ns),
+           stages_.slowest_check_pid, stages_.slowest_check_held ? 1 : 0, stages_.sharers,
            kill::StepName(kill_record_.step), kill::StepReasonName(kill_record_.step_reason));
 }
 

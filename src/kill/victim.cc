@@ -134,8 +134,18 @@ bool VictimBuilder::AddMember(Victim& v, const policy::Process& p, MemberRole ro
     ++v.members_dropped;
     return false;
   }
+  const sys::Nanos t_check = BuilderClock().Now();
+  const bool held = held_ != nullptr && held_->HeldFd(p.pid, scan::Scanner::HeldFile::kStat) >= 0;
+  auto checked = [&] {
+    const sys::Nanos took = BuilderClock().Now() - t_check;
+    if (took <= v.slowest_check_ns) return;
+    v.slowest_check_ns = took;
+    v.slowest_check_pid = p.pid;
+    v.slowest_check_held = held;
+  };
   auto fd = OpenChecked(p.pid, p.starttime, rss_pages);
   if (!fd) {
+    checked();
     if (fd.error().code == Errc::kStale) {
       ++v.members_stale;
     } else {
@@ -146,7 +156,9 @@ bool VictimBuilder::AddMember(Victim& v, const policy::Process& p, MemberRole ro
   // A process may have asked never to be killed (oom_score_adj -1000) since the scan; with
   // its pidfd open, this file is this process's. Mm sharers are not checked again: a write
   // is copied to every sharer, so the main process shows it too.
-  if (role != MemberRole::kMmSharer && MinAdjNow(p.pid)) {
+  const bool min_adj = role != MemberRole::kMmSharer && MinAdjNow(p.pid);
+  checked();
+  if (min_adj) {
     ++v.members_stale;
     return false;
   }
