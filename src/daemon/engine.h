@@ -366,6 +366,7 @@ class Engine {
     double unseen_growth_mib = 0;  // used memory no refreshed entry accounts for
     // The victim's slowest member check (Victim::slowest_check_*), taken before Submit.
     sys::Nanos slowest_check_ns = 0;
+    sys::Nanos slowest_check_open_ns = 0;
     pid_t slowest_check_pid = 0;
     bool slowest_check_held = false;
   };

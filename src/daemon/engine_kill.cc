@@ -223,6 +223,7 @@ void Engine::KillIn(std::size_t i, const pressure::Decision& d) {
     };
     stages_.build_ns = clock_.Now() - t_ranked;
     stages_.slowest_check_ns = victim.slowest_check_ns;
+    stages_.slowest_check_open_ns = victim.slowest_check_open_ns;
     stages_.slowest_check_pid = victim.slowest_check_pid;
     stages_.slowest_check_held = victim.slowest_check_held;
     if (st.scope.kind != policy::ScopeKind::kSystem) {
@@ -373,7 +374,8 @@ void Engine::LogKill(const ScopeStatus& st, std::uint64_t seq, const policy::Pro
            "unseen_growth_mib={:.1f} listed={} probed={} "
            "snapshot_age_ms={} "
            "largest_protected={} avoided={} scan_ms={:.2f} rank_ms={:.2f} build_ms={:.2f} "
-           "decision_cpu_ms={:.2f} slowest_check_ms={:.2f} slowest_check_pid={} "
+           "decision_cpu_ms={:.2f} slowest_check_ms={:.2f} slowest_check_open_ms={:.2f} "
+           "slowest_check_pid={} "
            "slowest_check_held={} sharers={} step={} step_reason={}",
            seq, Q{st.name}, options_.dry_run ? "dry_run=1 " : "", p.pid, Q{p.comm.view()}, p.uid,
            Q{p.cgroup}, Q{container.empty() ? std::string_view("none") : container},
@@ -390,8 +392,9 @@ void Engine::LogKill(const ScopeStatus& st, std::uint64_t seq, const policy::Pro
            Q{std::string_view(bigger_protected.data(), bigger_protected.size())},
            Q{policy::AvoidReasonName(score.avoid)}, Ms(stages_.scan_ns), Ms(stages_.rank_ns),
            Ms(stages_.build_ns), Ms(stages_.cpu_ns), Ms(stages_.slowest_check_ns),
-           stages_.slowest_check_pid, stages_.slowest_check_held ? 1 : 0, stages_.sharers,
-           kill::StepName(kill_record_.step), kill::StepReasonName(kill_record_.step_reason));
+           Ms(stages_.slowest_check_open_ns), stages_.slowest_check_pid,
+           stages_.slowest_check_held ? 1 : 0, stages_.sharers, kill::StepName(kill_record_.step),
+           kill::StepReasonName(kill_record_.step_reason));
 }
 
 }  // namespace reaperd::daemon

@@ -92,8 +92,11 @@ void VictimBuilder::SetProtection(std::shared_ptr<const policy::ProtectRules> pr
 }
 
 Result<sys::UniqueFd> VictimBuilder::OpenChecked(pid_t pid, std::uint64_t starttime,
-                                                 std::uint64_t* rss_pages) noexcept {
+                                                 std::uint64_t* rss_pages,
+                                                 sys::Nanos* open_ns) noexcept {
+  const sys::Nanos t_open = open_ns != nullptr ? BuilderClock().Now() : 0;
   auto fd = ops_.Open(pid);
+  if (open_ns != nullptr) *open_ns = BuilderClock().Now() - t_open;
   if (!fd) {
     if (fd.error().sys_errno == ESRCH) return Fail(Error::Of(Errc::kStale, "process gone"));
     return Fail(fd.error());
@@ -136,14 +139,16 @@ bool VictimBuilder::AddMember(Victim& v, const policy::Process& p, MemberRole ro
   }
   const sys::Nanos t_check = BuilderClock().Now();
   const bool held = held_ != nullptr && held_->HeldFd(p.pid, scan::Scanner::HeldFile::kStat) >= 0;
+  sys::Nanos open_ns = 0;
   auto checked = [&] {
     const sys::Nanos took = BuilderClock().Now() - t_check;
     if (took <= v.slowest_check_ns) return;
     v.slowest_check_ns = took;
+    v.slowest_check_open_ns = open_ns;
     v.slowest_check_pid = p.pid;
     v.slowest_check_held = held;
   };
-  auto fd = OpenChecked(p.pid, p.starttime, rss_pages);
+  auto fd = OpenChecked(p.pid, p.starttime, rss_pages, &open_ns);
   if (!fd) {
     checked();
     if (fd.error().code == Errc::kStale) {

@@ -82,6 +82,7 @@ struct Victim {
   // in wall time, and whether they were preads of held files or reads by path: what a long
   // build waited on (the kill line's slowest_check_*).
   sys::Nanos slowest_check_ns = 0;
+  sys::Nanos slowest_check_open_ns = 0;  // of which pidfd_open
   pid_t slowest_check_pid = 0;
   bool slowest_check_held = false;
   bool main_stale = false;   // the chosen process itself is stale: nothing is signalled
@@ -151,9 +152,10 @@ class VictimBuilder {
 
   // Opens a pidfd for pid and checks that the process still has this start time.
   // kStale when the PID now names another process (or is gone). *rss_pages (if given): the
-  // resident set in the same read of stat.
+  // resident set in the same read of stat. *open_ns (if given): how long pidfd_open took.
   Result<sys::UniqueFd> OpenChecked(pid_t pid, std::uint64_t starttime,
-                                    std::uint64_t* rss_pages = nullptr) noexcept;
+                                    std::uint64_t* rss_pages = nullptr,
+                                    sys::Nanos* open_ns = nullptr) noexcept;
 
   // The files the scanner holds open for its top candidates (Scanner::HeldFd): a member it
   // holds is checked through them, a pread each instead of an open, a read and a close by
