@@ -155,7 +155,7 @@ Result<void> Sampler::SampleCgroup(pressure::PressureSample& s) noexcept {
   // (memory.high or memory.max, whichever is lower): a cgroup without a limit of its own
   // under a limited parent lives within the parent's. Reclaimable page cache counts as
   // available: a scope full of cache is not in trouble.
-  auto limits = limits_->Read(view_, {.headroom = true}, buf_);
+  auto limits = limits_->Read(view_, {.headroom = true}, buf_, s.t_ns);
   if (!limits) return Fail(limits.error());
   own_ceiling_ = limits->own_ceiling;
   own_usage_ = limits->own_usage;

@@ -55,10 +55,13 @@ std::string_view FileName(LimitFile f, bool v1) noexcept {
 }
 
 // The walk, over a reader of one level's file: read(level, dir, file, buf), level 0 being the
-// cgroup itself and dir its path at that level.
-template <typename ReadFn>
+// cgroup itself and dir its path at that level. An ancestor for which known_unlimited(level)
+// is true is taken as unlimited without a read; unlimited(level, yes) tells what an
+// ancestor's limits read.
+template <typename ReadFn, typename KnownFn, typename NoteFn>
 Result<CgroupLimits> Walk(std::string_view cgroup, bool v1, const LimitWalk& walk,
-                          std::span<char> scratch, ReadFn&& read) noexcept {
+                          std::span<char> scratch, ReadFn&& read, KnownFn&& known_unlimited,
+                          NoteFn&& unlimited) noexcept {
   auto value = [&](std::size_t level, std::string_view dir, LimitFile f) -> Result<std::uint64_t> {
     std::array<char, 64> buf;
     auto r = read(level, dir, f, std::span<char>(buf));
@@ -83,14 +86,17 @@ Result<CgroupLimits> Walk(std::string_view cgroup, bool v1, const LimitWalk& wal
   std::size_t level = 0;
   // Views into `cgroup`: walking up the path builds no string.
   for (std::string_view dir = cgroup; !dir.empty() && dir != "/"; dir = Parent(dir), ++level) {
+    if (level > 0 && known_unlimited(level)) continue;
     auto max = value(level, dir, LimitFile::kMax);
     if (!max && level == 0) return Fail(max.error());  // the cgroup itself must exist
+    if (!max) unlimited(level, false);
     if (max) {
       std::uint64_t ceiling = *max;
       if (!v1) {
         // memory.high appeared with memory.max; unreadable means not set.
         if (auto high = value(level, dir, LimitFile::kHigh)) ceiling = std::min(ceiling, *high);
       }
+      if (level > 0) unlimited(level, ceiling == proc::kUnlimited && *max == proc::kUnlimited);
       if (level == 0) out.own_ceiling = ceiling;
       out.max = std::min(out.max, *max);
       out.ceiling = std::min(out.ceiling, ceiling);
@@ -124,10 +130,12 @@ Result<CgroupLimits> Walk(std::string_view cgroup, bool v1, const LimitWalk& wal
 Result<CgroupLimits> ReadCgroupLimits(sys::SystemView& view, std::string_view cgroup,
                                       const LimitWalk& walk, std::span<char> scratch) noexcept {
   const bool v1 = view.cgroup_version() == sys::CgroupVersion::kV1;
-  return Walk(cgroup, v1, walk, scratch,
-              [&](std::size_t, std::string_view dir, LimitFile f, std::span<char> buf) {
-                return ReadFile(view, dir, FileName(f, v1), buf);
-              });
+  return Walk(
+      cgroup, v1, walk, scratch,
+      [&](std::size_t, std::string_view dir, LimitFile f, std::span<char> buf) {
+        return ReadFile(view, dir, FileName(f, v1), buf);
+      },
+      [](std::size_t) { return false; }, [](std::size_t, bool) {});
 }
 
 HeldCgroupLimits::HeldCgroupLimits(std::string_view cgroup, sys::CgroupVersion version,
@@ -143,16 +151,23 @@ HeldCgroupLimits::HeldCgroupLimits(std::string_view cgroup, sys::CgroupVersion v
       }
       files_.emplace_back(sys::Root::kCgroup, std::string(rel), budget);
     }
+    unlimited_at_.push_back(kNotUnlimited);
   }
 }
 
 Result<CgroupLimits> HeldCgroupLimits::Read(sys::SystemView& view, const LimitWalk& walk,
-                                            std::span<char> scratch) noexcept {
+                                            std::span<char> scratch, sys::Nanos now) noexcept {
   if (files_.empty()) return ReadCgroupLimits(view, cgroup_, walk, scratch);
-  return Walk(cgroup_, v1_, walk, scratch,
-              [&](std::size_t level, std::string_view, LimitFile f, std::span<char> buf) {
-                return files_[level * kFiles + static_cast<std::size_t>(f)].Read(view, buf);
-              });
+  return Walk(
+      cgroup_, v1_, walk, scratch,
+      [&](std::size_t level, std::string_view, LimitFile f, std::span<char> buf) {
+        return files_[level * kFiles + static_cast<std::size_t>(f)].Read(view, buf);
+      },
+      [&](std::size_t level) {
+        const sys::Nanos at = unlimited_at_[level];
+        return at != kNotUnlimited && now >= at && now - at < kUnlimitedRecheckNs;
+      },
+      [&](std::size_t level, bool yes) { unlimited_at_[level] = yes ? now : kNotUnlimited; });
 }
 
 Result<std::uint64_t> HeldCgroupLimits::ReadOwnUsage(sys::SystemView& view) noexcept {

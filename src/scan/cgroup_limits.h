@@ -12,6 +12,7 @@
 
 #include "base/error.h"
 #include "proc/cgroup_memory.h"
+#include "sys/clock.h"
 #include "sys/held_file.h"
 #include "sys/system_view.h"
 
@@ -56,8 +57,13 @@ class HeldCgroupLimits {
  public:
   HeldCgroupLimits(std::string_view cgroup, sys::CgroupVersion version,
                    sys::HeldFile::Budget* budget);
-  Result<CgroupLimits> Read(sys::SystemView& view, const LimitWalk& walk,
-                            std::span<char> scratch) noexcept;
+  // An ancestor whose limits all read unlimited binds nothing, and a limit set on it is an
+  // administrator's change: its files are read again kUnlimitedRecheckNs after (now is the
+  // sample's time), not at every read. A limited ancestor and the cgroup's own limits are read
+  // every time: a limit raised to save a workload is seen at once.
+  static constexpr sys::Nanos kUnlimitedRecheckNs = sys::kSecond;
+  Result<CgroupLimits> Read(sys::SystemView& view, const LimitWalk& walk, std::span<char> scratch,
+                            sys::Nanos now) noexcept;
   // The cgroup's own usage alone (memory.current; v1: memory.usage_in_bytes): one pread.
   Result<std::uint64_t> ReadOwnUsage(sys::SystemView& view) noexcept;
 
@@ -67,6 +73,9 @@ class HeldCgroupLimits {
   std::string cgroup_;
   bool v1_;
   std::vector<sys::HeldFile> files_;  // kFiles per level, from the cgroup up to the root
+  // Per level: when its limits last read unlimited (kNotUnlimited: not so, or not read).
+  static constexpr sys::Nanos kNotUnlimited = -1;
+  std::vector<sys::Nanos> unlimited_at_;
 };
 
 }  // namespace reaperd::scan

@@ -276,6 +276,64 @@ TEST(Sampler, V1CgroupScopeHoldsItsFilesAtEveryLevelAcrossSamples) {
   CgroupScopeHoldsItsFiles(true);
 }
 
+// An ancestor without a limit (memory.max and memory.high "max"; v1's huge number) binds
+// nothing, and one that gets a limit is an administrator's change: its limit files are read
+// again once a second, not at every sample (issue 13: at a fast hog's pace, a scope three
+// levels down read six such files per sample under v2, more than half of its reads). A
+// limited ancestor is read at every sample, as are the scope's own limits. Red on the old
+// code: the ancestor's limit read at each of the three samples (one open and 3 reads).
+void UnlimitedAncestorReadOncePerSecond(bool v1) {
+  constexpr std::uint64_t kMiB = 1024 * 1024;
+  TempTree t("/tmp/reaperd-sampler-XXXXXX");
+  t.Put("proc/meminfo", "MemTotal: 4000000 kB\nMemFree: 100000 kB\nMemAvailable: 3000000 kB\n");
+  const std::string limit = v1 ? "memory.limit_in_bytes" : "memory.max";
+  const std::string usage = v1 ? "memory.usage_in_bytes" : "memory.current";
+  const std::string unlimited = v1 ? "9223372036854771712\n" : "max\n";
+  auto put_level = [&](const std::string& dir, const std::string& max, std::uint64_t used_mib) {
+    t.Put("cg/" + dir + "/" + limit, max);
+    t.Put("cg/" + dir + "/" + usage, std::to_string(used_mib * kMiB) + "\n");
+    t.Put("cg/" + dir + "/memory.stat", v1 ? "total_inactive_file 0\ntotal_active_file 0\n"
+                                           : "anon 0\nfile 0\ninactive_file 0\nactive_file 0\n");
+    if (!v1) t.Put("cg/" + dir + "/memory.high", "max\n");
+  };
+  put_level("parent", unlimited, 100);
+  put_level("parent/child", std::to_string(256 * kMiB) + "\n", 60);
+  t.Put(v1 ? "cg/memory.usage_in_bytes" : "cg/cgroup.controllers", v1 ? "0\n" : "memory\n");
+  auto base = sys::RealSystemView::Open(t.root + "/proc", t.root + "/cg");
+  ASSERT_TRUE(base.has_value());
+  sys::FaultySystemView view(*base);
+  view.AddRule({"parent/" + limit, sys::Fault::kEio, 1, UINT32_MAX});  // counts, never fires
+  view.AddRule({"parent/memory.high", sys::Fault::kEio, 1, UINT32_MAX});
+  view.AddRule({"child/" + limit, sys::Fault::kEio, 1, UINT32_MAX});
+  sys::FakeClock clock;
+  Sampler s(view, clock, Cgroup("/parent/child"));
+  for (int i = 0; i < 3; ++i) {
+    auto r = s.Sample();
+    ASSERT_TRUE(r.has_value()) << r.error().ToString();
+    EXPECT_EQ(r->total_bytes, 256 * kMiB);
+    EXPECT_EQ(r->available_bytes, 196 * kMiB);
+    clock.Advance(100 * sys::kMilli);
+  }
+  EXPECT_EQ(view.rules()[0].seen, 2u) << "the ancestor's limit: one open, one read";
+  EXPECT_EQ(view.rules()[1].seen, v1 ? 0u : 2u) << "its memory.high: one open, one read";
+  EXPECT_EQ(view.rules()[2].seen, 4u) << "the scope's own limit: one open, 3 reads";
+  // The parent gets a limit that binds (10 MiB left): seen within the second.
+  put_level("parent", std::to_string(128 * kMiB) + "\n", 118);
+  clock.Advance(700 * sys::kMilli);
+  auto r = s.Sample();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->total_bytes, 128 * kMiB);
+  EXPECT_EQ(r->available_bytes, 10 * kMiB);
+  // Limited now: read at every sample.
+  const std::uint32_t before = view.rules()[0].seen;
+  clock.Advance(100 * sys::kMilli);
+  ASSERT_TRUE(s.Sample().has_value());
+  EXPECT_EQ(view.rules()[0].seen, before + 1);
+}
+
+TEST(Sampler, V2UnlimitedAncestorIsReadOncePerSecond) { UnlimitedAncestorReadOncePerSecond(false); }
+TEST(Sampler, V1UnlimitedAncestorIsReadOncePerSecond) { UnlimitedAncestorReadOncePerSecond(true); }
+
 // A desktop with 4 GiB of RAM, 1 GiB available, and swap on zram of 4 GiB holding 1 GiB at
 // 4:1 (256 MiB of RAM) beside a 1 GiB swap file. Red on the old code: the zram device counted
 // as 4 GiB of swap with 3 GiB free, so headroom read (1 + 4) / (4 + 5) = 56 % where what is
