@@ -15,7 +15,8 @@
 # default: probe KVM, fall back to TCG), REPS (3), CONTENDERS, SCENARIOS, LAB_MEM (384, MiB),
 # REAPERD_DEB (systemd mode; default: the newest build/reaperd_*_amd64.deb), REAPERD_UPGRADE_DEB
 # (default: build/reaperd_*+rebuild1_amd64.deb), LAB_SD_OOMD=1 (systemd mode: systemd-oomd left
-# enabled, as Debian ships it).
+# enabled, as Debian ships it), LAB_APPEND (more of the guest kernel's command line, for an
+# experiment: e.g. sysctl.vm.compact_unevictable_allowed=0).
 set -euo pipefail
 
 LAB=$(cd "$(dirname "$0")" && pwd)
@@ -134,7 +135,7 @@ boot() {
     -kernel "$VMLINUZ" -initrd "$INITRD" \
     -drive file="$IMG",format=raw,if=virtio,snapshot=on \
     -drive file="$outimg",format=raw,if=virtio \
-    -append "console=ttyS0 quiet root=/dev/vda rw $init panic=-1 $extra" \
+    -append "console=ttyS0 quiet root=/dev/vda rw $init panic=-1 $extra ${LAB_APPEND:-}" \
     </dev/null >"$console" 2>&1
   local rc=$?
   set -e

@@ -5,7 +5,9 @@ into a results directory as SERIES/raw): two tables, one line per run.
         kernel OOM kills, the run's length, the kills' decision_to_signal_ms
   time  the daemon's CPU (samples.tsv's daemon_ticks, 10 ms each) before the first victim
         died, over the kills (to 0.5 s after the last victim), and after; with the daemon's
-        page faults over the same spans (minor/major) where samples.tsv has them (session 15 on)
+        page faults over the same spans (minor/major) where samples.tsv has them (session 15 on),
+        and its loop thread's wakeups (voluntary context switches; session 16 on). Every
+        contender in the series, earlyoom included.
 
   kills one line per kill decision of reaperd's: where its time went (the kill line's read=,
         scan_ms, rank_ms, build_ms, decision_cpu_ms)
@@ -37,7 +39,8 @@ def runs(base, name):
 
 
 def time(base, name):
-    for f in sorted(glob.glob(f"{base}/{name}/raw/reaperd/*/*/samples.tsv")):
+    for f in sorted(glob.glob(f"{base}/{name}/raw/*/*/*/samples.tsv")):
+        contender = f.split("/raw/")[1].split("/")[0]
         rows = [line.rstrip("\n").split("\t") for line in open(f)][1:]
         if not rows or len(rows[0]) < 11:
             continue
@@ -52,7 +55,7 @@ def time(base, name):
 
         k0 = min(ends) if ends else t[-1]
         k1 = max(ends) + 500 if ends else t[-1]
-        line = (f"{name:5} {res['scenario']:12} growth {10 * (at(k0) - at(start))} ms over "
+        line = (f"{name:5} {contender:9} {res['scenario']:12} growth {10 * (at(k0) - at(start))} ms over "
                 f"{k0 - start} ms; kills {10 * (at(k1) - at(k0))} over {k1 - k0} ms; "
                 f"after {10 * (d[-1] - at(k1))} over {t[-1] - k1} ms")
         if len(rows[0]) >= 13:
@@ -64,6 +67,14 @@ def time(base, name):
             line += "; faults min/maj growth {}/{} kills {}/{} after {}/{}".format(
                 *[fat(c, b) - fat(c, a) if b is not None else flt[c][-1] - fat(c, a)
                   for a, b in ((start, k0), (k0, k1), (k1, None)) for c in (0, 1)])
+        if len(rows[0]) >= 14:
+            w = [int(r[13]) for r in rows]
+
+            def wat(ms):
+                return next((w[i] for i, x in enumerate(t) if x >= ms), w[-1])
+
+            line += "; loop wakeups growth {} kills {} after {}".format(
+                wat(k0) - wat(start), wat(k1) - wat(k0), w[-1] - wat(k1))
         print(line)
 
 

@@ -46,6 +46,7 @@ struct Sample {
   uint32_t cg_kb[2];
   int32_t daemon_ticks, loop_ticks; /* the daemon's CPU (every thread, its loop thread), -1 unread */
   int32_t daemon_minflt, daemon_majflt; /* the daemon's page faults (every thread), -1 unread */
+  int32_t loop_wakeups; /* its loop thread's voluntary context switches (sleeps), -1 unread */
 };
 
 static struct Proc procs[MAX_PROCS];
@@ -109,7 +110,7 @@ static void* Sampler(void* arg) {
       snprintf(path, sizeof path, "%s/%s/memory.current", cg_base, sampled_cg[i]);
       if (ReadSmallFile(path, buf, sizeof buf) > 0) s.cg_kb[i] = (uint32_t)(atol(buf) / 1024);
     }
-    s.daemon_ticks = s.loop_ticks = s.daemon_minflt = s.daemon_majflt = -1;
+    s.daemon_ticks = s.loop_ticks = s.daemon_minflt = s.daemon_majflt = s.loop_wakeups = -1;
     if (sampled_daemon > 0) {
       char path[64];
       for (int k = 0; k < 2; ++k) {
@@ -131,6 +132,13 @@ static void* Sampler(void* arg) {
             s.loop_ticks = (int32_t)(ut + st);
           }
         }
+      }
+      /* Each sleep of the loop thread is a wakeup later: what a tick's fixed cost multiplies. */
+      snprintf(path, sizeof path, "/proc/%d/task/%d/status", sampled_daemon, sampled_daemon);
+      if (ReadSmallFile(path, buf, sizeof buf) > 0) {
+        const char* v = strstr(buf, "\nvoluntary_ctxt_switches:");
+        unsigned long n = 0;
+        if (v && sscanf(v + 1, "voluntary_ctxt_switches: %lu", &n) == 1) s.loop_wakeups = (int32_t)n;
       }
     }
     samples[nsamples] = s;
