@@ -127,6 +127,28 @@ Result<MemoryStatV1> ParseMemoryStatV1(std::string_view text) noexcept {
   return s;
 }
 
+Result<FileLru> ParseMemoryStatFileLru(std::string_view text, bool v1) noexcept {
+  const char* context = v1 ? "memory.stat (v1): total_inactive_file/total_active_file"
+                           : "memory.stat: inactive_file/active_file";
+  // One pass over the lines, a prefix compare each, until both are found.
+  const std::string_view keys[2] = {v1 ? "total_inactive_file " : "inactive_file ",
+                                    v1 ? "total_active_file " : "active_file "};
+  std::uint64_t values[2] = {};
+  bool found[2] = {};
+  std::string_view line;
+  while ((!found[0] || !found[1]) && NextLine(text, line)) {
+    for (int k = 0; k < 2; ++k) {
+      if (found[k] || !line.starts_with(keys[k])) continue;
+      auto v = ParseU64Checked(Trim(line.substr(keys[k].size())), context);
+      if (!v) return Fail(v.error());
+      values[k] = *v;
+      found[k] = true;
+    }
+  }
+  if (!found[0] || !found[1]) return Fail(Error::Missing(context));
+  return FileLru{values[0], values[1]};
+}
+
 Result<OomControl> ParseOomControl(std::string_view text) noexcept {
   struct Raw {
     std::uint64_t disable = 0, under = 0, kills = 0;

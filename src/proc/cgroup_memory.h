@@ -42,6 +42,16 @@ struct MemoryStatV1 {
 };
 Result<MemoryStatV1> ParseMemoryStatV1(std::string_view text) noexcept;
 
+// The file LRU's two counters of a memory.stat (v1: total_inactive_file and
+// total_active_file, which count the descendants as v2's do), found by their keys alone: no
+// other line is parsed (a sample's reclaimable cache reads these at each sample, and the
+// whole file's parse was most of the daemon's instructions), so a line in a format this
+// parser does not know cannot void them. Missing when a key is absent.
+struct FileLru {
+  std::uint64_t inactive = 0, active = 0;
+};
+Result<FileLru> ParseMemoryStatFileLru(std::string_view text, bool v1) noexcept;
+
 // v1 memory.oom_control.
 struct OomControl {
   bool oom_kill_disable = false;

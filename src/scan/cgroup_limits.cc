@@ -72,15 +72,11 @@ Result<CgroupLimits> Walk(std::string_view cgroup, bool v1, const LimitWalk& wal
   auto reclaimable = [&](std::size_t level, std::string_view dir) -> Result<std::uint64_t> {
     auto r = read(level, dir, LimitFile::kStat, scratch);
     if (!r) return Fail(r.error());
-    const std::string_view text{scratch.data(), r->size};
-    if (v1) {
-      auto st = proc::ParseMemoryStatV1(text);
-      if (!st) return Fail(st.error());
-      return st->total_inactive_file + st->total_active_file / 2;
-    }
-    auto st = proc::ParseMemoryStatV2(text);
-    if (!st) return Fail(st.error());
-    return st->inactive_file + st->active_file / 2;
+    // Cut short, a counter may be cut mid-number: none is taken.
+    if (r->truncated) return Fail(Error::Parse("memory.stat: cut short"));
+    auto lru = proc::ParseMemoryStatFileLru({scratch.data(), r->size}, v1);
+    if (!lru) return Fail(lru.error());
+    return lru->inactive + lru->active / 2;
   };
   CgroupLimits out;
   std::size_t level = 0;

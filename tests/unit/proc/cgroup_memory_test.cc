@@ -73,6 +73,49 @@ TEST(MemoryStatV1, Hostile) {
   EXPECT_EQ(ParseMemoryStatV1(Fixture("cgroup/hostile/garbage")).error().code, Errc::kParse);
 }
 
+// The sampler's two counters, found by key: the same figures as the whole parse, on every
+// capture, and nothing taken from a line whose key only ends like theirs.
+TEST(MemoryStatFileLru, AgreesWithTheWholeParse) {
+  for (const char* f :
+       {"cgroup/host-v1/memory.stat", "cgroup/host-v1/reaperd-capture/memory.stat"}) {
+    auto whole = ParseMemoryStatV1(Fixture(f));
+    auto lru = ParseMemoryStatFileLru(Fixture(f), true);
+    ASSERT_TRUE(whole && lru) << f;
+    EXPECT_EQ(lru->inactive, whole->total_inactive_file) << f;
+    EXPECT_EQ(lru->active, whole->total_active_file) << f;
+  }
+  for (const char* f :
+       {"cgroup/v2-guest/lab.slice/memory.stat", "cgroup/v2-docs/reaperd-capture/memory.stat"}) {
+    auto whole = ParseMemoryStatV2(Fixture(f));
+    auto lru = ParseMemoryStatFileLru(Fixture(f), false);
+    ASSERT_TRUE(whole && lru) << f;
+    EXPECT_EQ(lru->inactive, whole->inactive_file) << f;
+    EXPECT_EQ(lru->active, whole->active_file) << f;
+  }
+  // The key on the first line; "active_file" inside "inactive_file" is not it.
+  auto first = ParseMemoryStatFileLru("inactive_file 7\nactive_file 3\n", false);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->inactive, 7u);
+  EXPECT_EQ(first->active, 3u);
+  EXPECT_EQ(ParseMemoryStatFileLru("inactive_file 7\n", false).error().code, Errc::kMissing);
+  // v1: the cgroup's own counters are not the hierarchy's.
+  EXPECT_EQ(ParseMemoryStatFileLru("inactive_file 7\nactive_file 3\n", true).error().code,
+            Errc::kMissing);
+}
+
+TEST(MemoryStatFileLru, Hostile) {
+  EXPECT_EQ(ParseMemoryStatFileLru(Fixture("cgroup/hostile/empty"), true).error().code,
+            Errc::kMissing);
+  EXPECT_EQ(ParseMemoryStatFileLru(Fixture("cgroup/hostile/garbage"), false).error().code,
+            Errc::kMissing);
+  EXPECT_EQ(ParseMemoryStatFileLru("inactive_file 12x\nactive_file 3\n", false).error().code,
+            Errc::kParse);
+  EXPECT_EQ(ParseMemoryStatFileLru("inactive_file 99999999999999999999999\nactive_file 3\n", false)
+                .error()
+                .code,
+            Errc::kRange);
+}
+
 TEST(OomControl, Captured) {
   // The capture's hog was killed by the memcg OOM killer in the child, once.
   auto child = ParseOomControl(Fixture("cgroup/host-v1/reaperd-capture/memory.oom_control"));
