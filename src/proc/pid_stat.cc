@@ -83,4 +83,13 @@ Result<PidStat> ParsePidStat(std::string_view text) noexcept {
   return st;
 }
 
+Result<char> ParsePidStatState(std::string_view text) noexcept {
+  const std::size_t close = text.rfind(')');
+  if (close == std::string_view::npos || close + 3 >= text.size() || text[close + 1] != ' ' ||
+      text[close + 3] != ' ' || kStates.find(text[close + 2]) == std::string_view::npos) {
+    return Fail(Error::Parse("stat: state"));
+  }
+  return text[close + 2];
+}
+
 }  // namespace reaperd::proc

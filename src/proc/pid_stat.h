@@ -32,4 +32,8 @@ struct PidStat {
 // Needs at least fields 1..24; extra trailing fields are ignored.
 Result<PidStat> ParsePidStat(std::string_view text) noexcept;
 
+// The state alone (field 3, after the comm's last ')'), for a walk that looks for one state
+// (the watchdog's tasks in D) and parses a whole line only for the tasks in it.
+Result<char> ParsePidStatState(std::string_view text) noexcept;
+
 }  // namespace reaperd::proc

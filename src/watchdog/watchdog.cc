@@ -282,7 +282,10 @@ std::optional<StallReport> Watchdog::Check() {
       auto end = fmt::format_to_n(path, sizeof path - 1, "{}/stat", pid).out;
       auto r = view_.Read(sys::Root::kProc, std::string_view(path, end - path), buf_);
       if (!r) continue;
-      auto st = proc::ParsePidStat(std::string_view(buf_.data(), r->size));
+      const std::string_view text(buf_.data(), r->size);
+      // Nearly every task is not in D: its state alone is parsed.
+      if (auto state = proc::ParsePidStatState(text); !state || *state != 'D') continue;
+      auto st = proc::ParsePidStat(text);
       if (!st || st->state != 'D') continue;
       DState d{st->starttime, now};
       if (auto it = dstate_.find(pid);

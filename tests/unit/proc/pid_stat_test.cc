@@ -112,6 +112,25 @@ TEST(PidStat, HugeValuesFit) {
   EXPECT_EQ(s->rss_pages, std::numeric_limits<std::int64_t>::max());
 }
 
+// The state alone agrees with the whole parse on every capture, comms with ") " inside
+// included, and a line without a state is refused.
+TEST(PidStatState, AgreesWithTheWholeParse) {
+  for (const std::string& text :
+       {PidFile(kNormal, "stat"), PidFile(kKthreadd, "stat"), PidFile(kZombie, "stat"),
+        PidFile(kWeirdComm, "stat"), PidFile(kThreaded, "stat"),
+        Fixture("proc/hostile/stat_comm_invalid_utf8"), Fixture("proc/hostile/stat_comm_parens")}) {
+    auto whole = ParsePidStat(text);
+    auto state = ParsePidStatState(text);
+    ASSERT_TRUE(whole && state) << text;
+    EXPECT_EQ(*state, whole->state) << text;
+  }
+  EXPECT_EQ(ParsePidStatState(Fixture("proc/hostile/stat_bad_state")).error().code, Errc::kParse);
+  EXPECT_EQ(ParsePidStatState(Fixture("proc/hostile/stat_truncated_in_comm")).error().code,
+            Errc::kParse);
+  EXPECT_EQ(ParsePidStatState("1 (x) D").error().code, Errc::kParse);
+  EXPECT_EQ(*ParsePidStatState("1 (x) D 0"), 'D');
+}
+
 TEST(PidStat, Rejects) {
   auto code = [](const char* name) {
     return ParsePidStat(Fixture(std::string("proc/hostile/") + name)).error().code;
