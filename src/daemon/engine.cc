@@ -82,6 +82,7 @@ Engine::Engine(const config::Config& cfg, std::vector<policy::Scope> scopes, Eng
   BuildShared();
   for (const auto& s : scopes) {
     samplers_.emplace_back(view_, clock_, s);
+    samplers_.back().SetCacheReuse(cfg_.detector.warn_available_percent);
     detectors_.emplace_back(cfg_.detector);
     ScopeStatus st;
     st.scope = s;
@@ -100,6 +101,7 @@ bool Engine::AddScope(const policy::Scope& scope, bool automatic) {
     if (st.name == name) return false;
   }
   samplers_.emplace_back(view_, clock_, scope);
+  samplers_.back().SetCacheReuse(cfg_.detector.warn_available_percent);
   detectors_.emplace_back(cfg_.detector);
   ScopeStatus st;
   st.scope = scope;
@@ -200,6 +202,7 @@ void Engine::Reload(config::Config& live, const config::Config& fresh) {
   builder_.SetProtection(ranker_->protection());  // widening spares what ranking spares
   reaper_->SetProtection(ranker_->protection());  // and so does a cgroup's last resort
   for (auto& d : detectors_) d.Reconfigure(cfg_.detector);
+  for (auto& sm : samplers_) sm.SetCacheReuse(cfg_.detector.warn_available_percent);
   for (auto& st : status_) st.due_ns = 0;  // every scope looked at with the new settings
   if (reclaim_changed) {
     // A chain holds its own copy of the section: rebuild them (a running pass is cancelled;

@@ -150,12 +150,18 @@ void Sampler::CountZramAsItsWorth(pressure::PressureSample& s) noexcept {
   s.zram_swap_free_bytes = zram_free;
 }
 
+void Sampler::SetCacheReuse(double warn_available_percent) noexcept {
+  const double share = 3 * warn_available_percent / 100;
+  cache_reuse_free_share_ = share > 0 && share < 1 ? share : 0;
+}
+
 Result<void> Sampler::SampleCgroup(pressure::PressureSample& s) noexcept {
   // The headroom is the least any level up to the root has left before its ceiling
   // (memory.high or memory.max, whichever is lower): a cgroup without a limit of its own
   // under a limited parent lives within the parent's. Reclaimable page cache counts as
   // available: a scope full of cache is not in trouble.
-  auto limits = limits_->Read(view_, {.headroom = true}, buf_, s.t_ns);
+  auto limits = limits_->Read(
+      view_, {.headroom = true, .cache_reuse_free_share = cache_reuse_free_share_}, buf_, s.t_ns);
   if (!limits) return Fail(limits.error());
   own_ceiling_ = limits->own_ceiling;
   own_usage_ = limits->own_usage;

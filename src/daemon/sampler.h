@@ -29,6 +29,11 @@ class Sampler {
   Sampler(sys::SystemView& view, const sys::Clock& clock, policy::Scope scope);
 
   Result<pressure::PressureSample> Sample() noexcept;
+  // A cgroup scope's memory.stat (its reclaimable cache) is read at most once a second while
+  // free memory alone is at least three times warn_available_percent of the ceiling, and
+  // at every sample nearer (docs/architecture.md, "What a sample costs"). Not set, or a warn
+  // share of a third or more: at every sample.
+  void SetCacheReuse(double warn_available_percent) noexcept;
   // A cgroup scope's own usage alone, one pread (the engine's poll of a v2 scope, which has
   // no usage threshold to wake it).
   Result<std::uint64_t> PollUsage() noexcept;
@@ -59,6 +64,7 @@ class Sampler {
   bool v1_ = false;
   std::uint64_t own_ceiling_ = ~std::uint64_t{0};
   std::uint64_t own_usage_ = 0;
+  double cache_reuse_free_share_ = 0;  // LimitWalk::cache_reuse_free_share
   // A cgroup scope's MemTotal, as last read from meminfo, and when.
   static constexpr sys::Nanos kMemTotalMaxAgeNs = 10 * sys::kSecond;
   std::uint64_t mem_total_ = 0;

@@ -55,18 +55,20 @@ std::string_view FileName(LimitFile f, bool v1) noexcept {
 }
 
 // The walk, over a reader of one level's file: read(level, dir, file, buf), level 0 being the
-// cgroup itself and dir its path at that level. An ancestor for which known_unlimited(level)
-// is true is taken as unlimited without a read; unlimited(level, yes) tells what an
-// ancestor's limits read.
-template <typename ReadFn, typename KnownFn, typename NoteFn>
+// cgroup itself and dir its path at that level. memo (one per level, or empty: nothing
+// remembered) is what HeldCgroupLimits keeps between walks; now is the walk's time.
+template <typename ReadFn>
 Result<CgroupLimits> Walk(std::string_view cgroup, bool v1, const LimitWalk& walk,
-                          std::span<char> scratch, ReadFn&& read, KnownFn&& known_unlimited,
-                          NoteFn&& unlimited) noexcept {
+                          std::span<char> scratch, ReadFn&& read, std::span<LevelMemo> memo,
+                          sys::Nanos now) noexcept {
   auto value = [&](std::size_t level, std::string_view dir, LimitFile f) -> Result<std::uint64_t> {
     std::array<char, 64> buf;
     auto r = read(level, dir, f, std::span<char>(buf));
     if (!r) return Fail(r.error());
     return proc::ParseCgroupValue({buf.data(), r->size});
+  };
+  auto young = [&](sys::Nanos at, sys::Nanos max_age) {
+    return at >= 0 && now >= at && now - at < max_age;
   };
   // Reclaimable page cache of one level (descendants included), from its memory.stat.
   auto reclaimable = [&](std::size_t level, std::string_view dir) -> Result<std::uint64_t> {
@@ -82,17 +84,23 @@ Result<CgroupLimits> Walk(std::string_view cgroup, bool v1, const LimitWalk& wal
   std::size_t level = 0;
   // Views into `cgroup`: walking up the path builds no string.
   for (std::string_view dir = cgroup; !dir.empty() && dir != "/"; dir = Parent(dir), ++level) {
-    if (level > 0 && known_unlimited(level)) continue;
+    LevelMemo* m = level < memo.size() ? &memo[level] : nullptr;
+    if (level > 0 && m != nullptr &&
+        young(m->unlimited_at, HeldCgroupLimits::kUnlimitedRecheckNs)) {
+      continue;
+    }
     auto max = value(level, dir, LimitFile::kMax);
     if (!max && level == 0) return Fail(max.error());  // the cgroup itself must exist
-    if (!max) unlimited(level, false);
+    if (!max && m != nullptr) m->unlimited_at = -1;
     if (max) {
       std::uint64_t ceiling = *max;
       if (!v1) {
         // memory.high appeared with memory.max; unreadable means not set.
         if (auto high = value(level, dir, LimitFile::kHigh)) ceiling = std::min(ceiling, *high);
       }
-      if (level > 0) unlimited(level, ceiling == proc::kUnlimited && *max == proc::kUnlimited);
+      if (level > 0 && m != nullptr) {
+        m->unlimited_at = ceiling == proc::kUnlimited && *max == proc::kUnlimited ? now : -1;
+      }
       if (level == 0) out.own_ceiling = ceiling;
       out.max = std::min(out.max, *max);
       out.ceiling = std::min(out.ceiling, ceiling);
@@ -109,9 +117,23 @@ Result<CgroupLimits> Walk(std::string_view cgroup, bool v1, const LimitWalk& wal
         if (!usage && level == 0) return Fail(usage.error());
         if (usage) {
           if (level == 0) out.own_usage = *usage;
-          // A cut or unreadable memory.stat counts no cache: the headroom errs low.
-          auto cache = reclaimable(level, dir);
           const std::uint64_t free = *usage >= ceiling ? 0 : ceiling - *usage;
+          // Far enough from the ceiling that no level decision can hang on the cache, a
+          // young enough read of it serves; nearer, it is read at every walk.
+          const bool far = walk.cache_reuse_free_share > 0 &&
+                           static_cast<double>(free) >=
+                               walk.cache_reuse_free_share * static_cast<double>(ceiling);
+          Result<std::uint64_t> cache = Fail(Error::Of(Errc::kMissing, "memory.stat"));
+          if (far && m != nullptr && young(m->cache_at, HeldCgroupLimits::kCacheReuseNs)) {
+            cache = m->cache;
+          } else {
+            // A cut or unreadable memory.stat counts no cache: the headroom errs low.
+            cache = reclaimable(level, dir);
+            if (m != nullptr) {
+              m->cache_at = cache ? now : -1;
+              m->cache = cache.value_or(0);
+            }
+          }
           const std::uint64_t reclaimable_bytes = cache ? std::min(*cache, *usage) : 0;
           out.available = std::min(out.available, std::min(ceiling, free + reclaimable_bytes));
         }
@@ -131,7 +153,7 @@ Result<CgroupLimits> ReadCgroupLimits(sys::SystemView& view, std::string_view cg
       [&](std::size_t, std::string_view dir, LimitFile f, std::span<char> buf) {
         return ReadFile(view, dir, FileName(f, v1), buf);
       },
-      [](std::size_t) { return false; }, [](std::size_t, bool) {});
+      std::span<LevelMemo>(), 0);
 }
 
 HeldCgroupLimits::HeldCgroupLimits(std::string_view cgroup, sys::CgroupVersion version,
@@ -147,7 +169,7 @@ HeldCgroupLimits::HeldCgroupLimits(std::string_view cgroup, sys::CgroupVersion v
       }
       files_.emplace_back(sys::Root::kCgroup, std::string(rel), budget);
     }
-    unlimited_at_.push_back(kNotUnlimited);
+    memo_.emplace_back();
   }
 }
 
@@ -159,11 +181,7 @@ Result<CgroupLimits> HeldCgroupLimits::Read(sys::SystemView& view, const LimitWa
       [&](std::size_t level, std::string_view, LimitFile f, std::span<char> buf) {
         return files_[level * kFiles + static_cast<std::size_t>(f)].Read(view, buf);
       },
-      [&](std::size_t level) {
-        const sys::Nanos at = unlimited_at_[level];
-        return at != kNotUnlimited && now >= at && now - at < kUnlimitedRecheckNs;
-      },
-      [&](std::size_t level, bool yes) { unlimited_at_[level] = yes ? now : kNotUnlimited; });
+      std::span<LevelMemo>(memo_), now);
 }
 
 Result<std::uint64_t> HeldCgroupLimits::ReadOwnUsage(sys::SystemView& view) noexcept {

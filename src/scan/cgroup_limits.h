@@ -41,6 +41,17 @@ struct LimitWalk {
   bool swap = false;      // fill max_with_swap (reads memory.swap.max)
   bool headroom = false;  // fill available (reads usage and memory.stat of limited levels)
   std::uint64_t swap_total = 0;
+  // A level whose ceiling less its usage is at least this share of its ceiling takes its
+  // reclaimable cache from a read under HeldCgroupLimits::kCacheReuseNs old (HeldCgroupLimits
+  // only); 0: memory.stat is read at every walk.
+  double cache_reuse_free_share = 0;
+};
+
+// What HeldCgroupLimits remembers of one level between walks.
+struct LevelMemo {
+  sys::Nanos unlimited_at = -1;  // when its limits last read unlimited (-1: not so)
+  sys::Nanos cache_at = -1;      // when its reclaimable cache was last read (-1: not read)
+  std::uint64_t cache = 0;
 };
 
 // Walks from `cgroup` ("/a/b", relative to the hierarchy's root) up to, not including, the
@@ -62,6 +73,9 @@ class HeldCgroupLimits {
   // sample's time), not at every read. A limited ancestor and the cgroup's own limits are read
   // every time: a limit raised to save a workload is seen at once.
   static constexpr sys::Nanos kUnlimitedRecheckNs = sys::kSecond;
+  // A level far from its ceiling (LimitWalk::cache_reuse_free_share) reads memory.stat, the
+  // kernel's costliest file of a sample, at most this often.
+  static constexpr sys::Nanos kCacheReuseNs = sys::kSecond;
   Result<CgroupLimits> Read(sys::SystemView& view, const LimitWalk& walk, std::span<char> scratch,
                             sys::Nanos now) noexcept;
   // The cgroup's own usage alone (memory.current; v1: memory.usage_in_bytes): one pread.
@@ -73,9 +87,7 @@ class HeldCgroupLimits {
   std::string cgroup_;
   bool v1_;
   std::vector<sys::HeldFile> files_;  // kFiles per level, from the cgroup up to the root
-  // Per level: when its limits last read unlimited (kNotUnlimited: not so, or not read).
-  static constexpr sys::Nanos kNotUnlimited = -1;
-  std::vector<sys::Nanos> unlimited_at_;
+  std::vector<LevelMemo> memo_;       // one per level
 };
 
 }  // namespace reaperd::scan

@@ -187,15 +187,16 @@ TEST(EngineUsagePoll, AnIdleV2CgroupIsSampledWholeOnlyWhenItsUsageReachesTheAlar
   EXPECT_EQ(whole_reads(), whole + 1);
   EXPECT_EQ(st.sample.t_ns, clock.Now());
 
-  // Below it, but a PSI event came.
-  whole = whole_reads();
+  // Below it, but a PSI event came. The whole sample shows in its time: its memory.stat is
+  // the one read 100 ms before (far from the ceiling, a read serves for a second).
   clock.Advance(cfg.detector.interval_fast_ms * sys::kMilli);
   engine.SampleWholeNextTick();
   (void)engine.Tick();
-  EXPECT_EQ(whole_reads(), whole + 1);
+  EXPECT_EQ(st.sample.t_ns, clock.Now()) << "the event's whole sample";
+  const sys::Nanos event_at = st.sample.t_ns;
   clock.Advance(cfg.detector.interval_fast_ms * sys::kMilli);
   (void)engine.Tick();
-  EXPECT_EQ(whole_reads(), whole + 1) << "one event, one whole sample";
+  EXPECT_EQ(st.sample.t_ns, event_at) << "one event, one whole sample";
 }
 
 // A busy v2 scope (here: warn from 90% available, so the 84% left is warn) is sampled whole at

@@ -370,6 +370,64 @@ void FileCacheReadByItsKeys(bool v1) {
 TEST(Sampler, V2FileCacheIsReadByItsKeysAlone) { FileCacheReadByItsKeys(false); }
 TEST(Sampler, V1FileCacheIsReadByItsKeysAlone) { FileCacheReadByItsKeys(true); }
 
+// memory.stat is the costliest file of a cgroup sample for the kernel (its formatting; v2
+// flushes the memcg statistics first), and it counts only the reclaimable cache. Far from
+// the ceiling, where free memory alone is at least three times the warn share (so that no
+// level, and no trend the detector acts on, can hang on the cache), a read of it serves for a
+// second; nearer, it is read at every sample. Red on the old code: read at every sample
+// (one open and four reads before the second has passed).
+void StatReusedFarFromTheCeiling(bool v1) {
+  constexpr std::uint64_t kMiB = 1024 * 1024;
+  TempTree t("/tmp/reaperd-sampler-XXXXXX");
+  t.Put("proc/meminfo", "MemTotal: 4000000 kB\nMemFree: 100000 kB\nMemAvailable: 3000000 kB\n");
+  const std::string usage =
+      std::string("cg/child/") + (v1 ? "memory.usage_in_bytes" : "memory.current");
+  auto put_stat = [&](std::uint64_t inactive_mib) {
+    const std::string p = v1 ? "total_" : "";
+    t.Put("cg/child/memory.stat", p + "inactive_file " + std::to_string(inactive_mib * kMiB) +
+                                      "\n" + p + "active_file " + std::to_string(10 * kMiB) + "\n");
+  };
+  t.Put(std::string("cg/child/") + (v1 ? "memory.limit_in_bytes" : "memory.max"),
+        std::to_string(256 * kMiB) + "\n");
+  t.Put(usage, std::to_string(100 * kMiB) + "\n");
+  put_stat(30);
+  if (!v1) t.Put("cg/child/memory.high", "max\n");
+  t.Put(v1 ? "cg/memory.usage_in_bytes" : "cg/cgroup.controllers", v1 ? "0\n" : "memory\n");
+  auto base = sys::RealSystemView::Open(t.root + "/proc", t.root + "/cg");
+  ASSERT_TRUE(base.has_value());
+  sys::FaultySystemView view(*base);
+  view.AddRule({"child/memory.stat", sys::Fault::kEio, 1, UINT32_MAX});  // counts, never fires
+  sys::FakeClock clock;
+  Sampler s(view, clock, Cgroup("/child"));
+  s.SetCacheReuse(10.0);  // the default warn_available_percent: far is 30% free or more
+  auto sample = [&] {
+    auto r = s.Sample();
+    EXPECT_TRUE(r.has_value());
+    clock.Advance(100 * sys::kMilli);
+    return r.has_value() ? r->available_bytes / kMiB : 0;
+  };
+  // 156 MiB free (61%) and 30 + 10 / 2 MiB of cache.
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(sample(), 156u + 35u);
+  put_stat(50);  // the cache grew: not seen until the second is over
+  EXPECT_EQ(sample(), 156u + 35u);
+  EXPECT_EQ(view.rules()[0].seen, 2u) << "memory.stat: one open, one read";
+  clock.Advance(600 * sys::kMilli);
+  EXPECT_EQ(sample(), 156u + 55u);
+  EXPECT_EQ(view.rules()[0].seen, 3u);
+  // 60 MiB free (23%): near the ceiling, read at every sample.
+  t.Put(usage, std::to_string(196 * kMiB) + "\n");
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(sample(), 60u + 55u);
+  EXPECT_EQ(view.rules()[0].seen, 6u);
+  // A warn share so high that no free share is far: read at every sample.
+  s.SetCacheReuse(40.0);
+  t.Put(usage, std::to_string(100 * kMiB) + "\n");
+  for (int i = 0; i < 2; ++i) EXPECT_EQ(sample(), 156u + 55u);
+  EXPECT_EQ(view.rules()[0].seen, 8u);
+}
+
+TEST(Sampler, V2StatIsReusedForASecondFarFromTheCeiling) { StatReusedFarFromTheCeiling(false); }
+TEST(Sampler, V1StatIsReusedForASecondFarFromTheCeiling) { StatReusedFarFromTheCeiling(true); }
+
 // A desktop with 4 GiB of RAM, 1 GiB available, and swap on zram of 4 GiB holding 1 GiB at
 // 4:1 (256 MiB of RAM) beside a 1 GiB swap file. Red on the old code: the zram device counted
 // as 4 GiB of swap with 3 GiB free, so headroom read (1 + 4) / (4 + 5) = 56 % where what is
