@@ -276,6 +276,43 @@ TEST(Sampler, V1CgroupScopeHoldsItsFilesAtEveryLevelAcrossSamples) {
   CgroupScopeHoldsItsFiles(true);
 }
 
+// A cgroup tree of either version for the sampler, in a temporary directory: 4 GB of
+// MemTotal, the root's file that tells the version, and per level a limit, a usage, a
+// memory.stat of the file LRU alone (v1: its total_* forms) and, on v2, memory.high "max".
+struct CgroupTree {
+  static constexpr std::uint64_t kMiB = 1024 * 1024;
+  bool v1;
+  TempTree t{"/tmp/reaperd-sampler-XXXXXX"};
+  explicit CgroupTree(bool is_v1) : v1(is_v1) {
+    t.Put("proc/meminfo", "MemTotal: 4000000 kB\nMemFree: 100000 kB\nMemAvailable: 3000000 kB\n");
+    t.Put(v1 ? "cg/memory.usage_in_bytes" : "cg/cgroup.controllers", v1 ? "0\n" : "memory\n");
+  }
+  std::string Limit() const { return v1 ? "memory.limit_in_bytes" : "memory.max"; }
+  std::string Unlimited() const { return v1 ? "9223372036854771712\n" : "max\n"; }
+  static std::string Mib(std::uint64_t mib) { return std::to_string(mib * kMiB) + "\n"; }
+  void Put(const std::string& dir, const std::string& file, const std::string& text) {
+    t.Put("cg/" + dir + "/" + file, text);
+  }
+  void Usage(const std::string& dir, std::uint64_t mib) {
+    Put(dir, v1 ? "memory.usage_in_bytes" : "memory.current", Mib(mib));
+  }
+  std::string FileLru(std::uint64_t inactive_mib, std::uint64_t active_mib) const {
+    const std::string p = v1 ? "total_" : "";
+    return p + "inactive_file " + Mib(inactive_mib) + p + "active_file " + Mib(active_mib);
+  }
+  // A level: its limit (a figure, or Unlimited()), its usage and its file LRU.
+  void Level(const std::string& dir, const std::string& limit, std::uint64_t used_mib,
+             std::uint64_t inactive_mib = 0, std::uint64_t active_mib = 0) {
+    Put(dir, Limit(), limit);
+    Usage(dir, used_mib);
+    Put(dir, "memory.stat", FileLru(inactive_mib, active_mib));
+    if (!v1) Put(dir, "memory.high", "max\n");
+  }
+  Result<sys::RealSystemView> View() const {
+    return sys::RealSystemView::Open(t.root + "/proc", t.root + "/cg");
+  }
+};
+
 // An ancestor without a limit (memory.max and memory.high "max"; v1's huge number) binds
 // nothing, and one that gets a limit is an administrator's change: its limit files are read
 // again once a second, not at every sample (issue 13: at a fast hog's pace, a scope three
@@ -283,28 +320,16 @@ TEST(Sampler, V1CgroupScopeHoldsItsFilesAtEveryLevelAcrossSamples) {
 // limited ancestor is read at every sample, as are the scope's own limits. Red on the old
 // code: the ancestor's limit read at each of the three samples (one open and 3 reads).
 void UnlimitedAncestorReadOncePerSecond(bool v1) {
-  constexpr std::uint64_t kMiB = 1024 * 1024;
-  TempTree t("/tmp/reaperd-sampler-XXXXXX");
-  t.Put("proc/meminfo", "MemTotal: 4000000 kB\nMemFree: 100000 kB\nMemAvailable: 3000000 kB\n");
-  const std::string limit = v1 ? "memory.limit_in_bytes" : "memory.max";
-  const std::string usage = v1 ? "memory.usage_in_bytes" : "memory.current";
-  const std::string unlimited = v1 ? "9223372036854771712\n" : "max\n";
-  auto put_level = [&](const std::string& dir, const std::string& max, std::uint64_t used_mib) {
-    t.Put("cg/" + dir + "/" + limit, max);
-    t.Put("cg/" + dir + "/" + usage, std::to_string(used_mib * kMiB) + "\n");
-    t.Put("cg/" + dir + "/memory.stat", v1 ? "total_inactive_file 0\ntotal_active_file 0\n"
-                                           : "anon 0\nfile 0\ninactive_file 0\nactive_file 0\n");
-    if (!v1) t.Put("cg/" + dir + "/memory.high", "max\n");
-  };
-  put_level("parent", unlimited, 100);
-  put_level("parent/child", std::to_string(256 * kMiB) + "\n", 60);
-  t.Put(v1 ? "cg/memory.usage_in_bytes" : "cg/cgroup.controllers", v1 ? "0\n" : "memory\n");
-  auto base = sys::RealSystemView::Open(t.root + "/proc", t.root + "/cg");
+  constexpr std::uint64_t kMiB = CgroupTree::kMiB;
+  CgroupTree tree(v1);
+  tree.Level("parent", tree.Unlimited(), 100);
+  tree.Level("parent/child", CgroupTree::Mib(256), 60);
+  auto base = tree.View();
   ASSERT_TRUE(base.has_value());
   sys::FaultySystemView view(*base);
-  view.AddRule({"parent/" + limit, sys::Fault::kEio, 1, UINT32_MAX});  // counts, never fires
+  view.AddRule({"parent/" + tree.Limit(), sys::Fault::kEio, 1, UINT32_MAX});  // counts only
   view.AddRule({"parent/memory.high", sys::Fault::kEio, 1, UINT32_MAX});
-  view.AddRule({"child/" + limit, sys::Fault::kEio, 1, UINT32_MAX});
+  view.AddRule({"child/" + tree.Limit(), sys::Fault::kEio, 1, UINT32_MAX});
   sys::FakeClock clock;
   Sampler s(view, clock, Cgroup("/parent/child"));
   for (int i = 0; i < 3; ++i) {
@@ -318,7 +343,7 @@ void UnlimitedAncestorReadOncePerSecond(bool v1) {
   EXPECT_EQ(view.rules()[1].seen, v1 ? 0u : 2u) << "its memory.high: one open, one read";
   EXPECT_EQ(view.rules()[2].seen, 4u) << "the scope's own limit: one open, 3 reads";
   // The parent gets a limit that binds (10 MiB left): seen within the second.
-  put_level("parent", std::to_string(128 * kMiB) + "\n", 118);
+  tree.Level("parent", CgroupTree::Mib(128), 118);
   clock.Advance(700 * sys::kMilli);
   auto r = s.Sample();
   ASSERT_TRUE(r.has_value());
@@ -341,29 +366,20 @@ TEST(Sampler, V1UnlimitedAncestorIsReadOncePerSecond) { UnlimitedAncestorReadOnc
 // code: the unknown three-field line failed the whole parse and the cache counted for nothing
 // (available 196 MiB, not 196 + 30 + 10 / 2).
 void FileCacheReadByItsKeys(bool v1) {
-  constexpr std::uint64_t kMiB = 1024 * 1024;
-  TempTree t("/tmp/reaperd-sampler-XXXXXX");
-  t.Put("proc/meminfo", "MemTotal: 4000000 kB\nMemFree: 100000 kB\nMemAvailable: 3000000 kB\n");
-  const std::string p = v1 ? "total_" : "";
-  const std::string stat =
-      std::string(v1 ? "cache 1\nrss 2\ntotal_cache 3\ntotal_rss 4\n" : "anon 1\nfile 2\n") +
-      "future_counter 7 8\n" + (v1 ? "inactive_file 5\nactive_file 6\n" : "") + p +
-      "inactive_file " + std::to_string(30 * kMiB) + "\n" + p + "active_file " +
-      std::to_string(10 * kMiB) + "\n";
-  t.Put(std::string("cg/child/") + (v1 ? "memory.limit_in_bytes" : "memory.max"),
-        std::to_string(256 * kMiB) + "\n");
-  t.Put(std::string("cg/child/") + (v1 ? "memory.usage_in_bytes" : "memory.current"),
-        std::to_string(60 * kMiB) + "\n");
-  t.Put("cg/child/memory.stat", stat);
-  if (!v1) t.Put("cg/child/memory.high", "max\n");
-  t.Put(v1 ? "cg/memory.usage_in_bytes" : "cg/cgroup.controllers", v1 ? "0\n" : "memory\n");
-  auto view = sys::RealSystemView::Open(t.root + "/proc", t.root + "/cg");
+  constexpr std::uint64_t kMiB = CgroupTree::kMiB;
+  CgroupTree tree(v1);
+  tree.Level("child", CgroupTree::Mib(256), 60);
+  // v1: the cgroup's own inactive_file and active_file are not the hierarchy's.
+  tree.Put("child", "memory.stat",
+           std::string(v1 ? "cache 1\nrss 2\ntotal_cache 3\ntotal_rss 4\n" : "anon 1\nfile 2\n") +
+               "future_counter 7 8\n" + (v1 ? "inactive_file 5\nactive_file 6\n" : "") +
+               tree.FileLru(30, 10));
+  auto view = tree.View();
   ASSERT_TRUE(view.has_value());
   sys::FakeClock clock;
   Sampler s(*view, clock, Cgroup("/child"));
   auto r = s.Sample();
   ASSERT_TRUE(r.has_value()) << r.error().ToString();
-  // v1: the cgroup's own inactive_file and active_file are not the hierarchy's.
   EXPECT_EQ(r->available_bytes, 196 * kMiB + 30 * kMiB + 10 * kMiB / 2);
 }
 
@@ -377,23 +393,10 @@ TEST(Sampler, V1FileCacheIsReadByItsKeysAlone) { FileCacheReadByItsKeys(true); }
 // second; nearer, it is read at every sample. Red on the old code: read at every sample
 // (one open and four reads before the second has passed).
 void StatReusedFarFromTheCeiling(bool v1) {
-  constexpr std::uint64_t kMiB = 1024 * 1024;
-  TempTree t("/tmp/reaperd-sampler-XXXXXX");
-  t.Put("proc/meminfo", "MemTotal: 4000000 kB\nMemFree: 100000 kB\nMemAvailable: 3000000 kB\n");
-  const std::string usage =
-      std::string("cg/child/") + (v1 ? "memory.usage_in_bytes" : "memory.current");
-  auto put_stat = [&](std::uint64_t inactive_mib) {
-    const std::string p = v1 ? "total_" : "";
-    t.Put("cg/child/memory.stat", p + "inactive_file " + std::to_string(inactive_mib * kMiB) +
-                                      "\n" + p + "active_file " + std::to_string(10 * kMiB) + "\n");
-  };
-  t.Put(std::string("cg/child/") + (v1 ? "memory.limit_in_bytes" : "memory.max"),
-        std::to_string(256 * kMiB) + "\n");
-  t.Put(usage, std::to_string(100 * kMiB) + "\n");
-  put_stat(30);
-  if (!v1) t.Put("cg/child/memory.high", "max\n");
-  t.Put(v1 ? "cg/memory.usage_in_bytes" : "cg/cgroup.controllers", v1 ? "0\n" : "memory\n");
-  auto base = sys::RealSystemView::Open(t.root + "/proc", t.root + "/cg");
+  constexpr std::uint64_t kMiB = CgroupTree::kMiB;
+  CgroupTree tree(v1);
+  tree.Level("child", CgroupTree::Mib(256), 100, 30, 10);
+  auto base = tree.View();
   ASSERT_TRUE(base.has_value());
   sys::FaultySystemView view(*base);
   view.AddRule({"child/memory.stat", sys::Fault::kEio, 1, UINT32_MAX});  // counts, never fires
@@ -408,19 +411,19 @@ void StatReusedFarFromTheCeiling(bool v1) {
   };
   // 156 MiB free (61%) and 30 + 10 / 2 MiB of cache.
   for (int i = 0; i < 3; ++i) EXPECT_EQ(sample(), 156u + 35u);
-  put_stat(50);  // the cache grew: not seen until the second is over
+  tree.Put("child", "memory.stat", tree.FileLru(50, 10));  // grown: not seen within the second
   EXPECT_EQ(sample(), 156u + 35u);
   EXPECT_EQ(view.rules()[0].seen, 2u) << "memory.stat: one open, one read";
   clock.Advance(600 * sys::kMilli);
   EXPECT_EQ(sample(), 156u + 55u);
   EXPECT_EQ(view.rules()[0].seen, 3u);
   // 60 MiB free (23%): near the ceiling, read at every sample.
-  t.Put(usage, std::to_string(196 * kMiB) + "\n");
+  tree.Usage("child", 196);
   for (int i = 0; i < 3; ++i) EXPECT_EQ(sample(), 60u + 55u);
   EXPECT_EQ(view.rules()[0].seen, 6u);
   // A warn share so high that no free share is far: read at every sample.
   s.SetCacheReuse(40.0);
-  t.Put(usage, std::to_string(100 * kMiB) + "\n");
+  tree.Usage("child", 100);
   for (int i = 0; i < 2; ++i) EXPECT_EQ(sample(), 156u + 55u);
   EXPECT_EQ(view.rules()[0].seen, 8u);
 }
