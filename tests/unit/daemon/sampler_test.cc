@@ -342,8 +342,12 @@ void UnlimitedAncestorReadOncePerSecond(bool v1) {
   EXPECT_EQ(view.rules()[0].seen, 2u) << "the ancestor's limit: one open, one read";
   EXPECT_EQ(view.rules()[1].seen, v1 ? 0u : 2u) << "its memory.high: one open, one read";
   EXPECT_EQ(view.rules()[2].seen, 4u) << "the scope's own limit: one open, 3 reads";
-  // The parent gets a limit that binds (10 MiB left): seen within the second.
+  // The parent gets a limit that binds (10 MiB left): not seen 300 ms after its last read,
+  // seen a second after it.
   tree.Level("parent", CgroupTree::Mib(128), 118);
+  auto stale = s.Sample();
+  ASSERT_TRUE(stale.has_value());
+  EXPECT_EQ(stale->total_bytes, 256 * kMiB);
   clock.Advance(700 * sys::kMilli);
   auto r = s.Sample();
   ASSERT_TRUE(r.has_value());
