@@ -16,7 +16,7 @@
 # REAPERD_DEB (systemd mode; default: the newest build/reaperd_*_amd64.deb), REAPERD_UPGRADE_DEB
 # (default: build/reaperd_*+rebuild1_amd64.deb), LAB_SD_OOMD=1 (systemd mode: systemd-oomd left
 # enabled, as Debian ships it), LAB_APPEND (more of the guest kernel's command line, for an
-# experiment: e.g. sysctl.vm.compact_unevictable_allowed=0).
+# experiment: e.g. sysctl.vm.compact_unevictable_allowed=0), LAB_SMP (the guest's vCPUs, 2).
 set -euo pipefail
 
 LAB=$(cd "$(dirname "$0")" && pwd)
@@ -131,7 +131,7 @@ boot() {
   truncate -s 64M "$outimg"
   set +e
   local init=${BOOT_INIT-init=/opt/lab/init}
-  timeout -k 10 "$limit" qemu-system-x86_64 $accel -m "$MEM" -smp 2 -nographic -no-reboot \
+  timeout -k 10 "$limit" qemu-system-x86_64 $accel -m "$MEM" -smp ${LAB_SMP:-2} -nographic -no-reboot \
     -kernel "$VMLINUZ" -initrd "$INITRD" \
     -drive file="$IMG",format=raw,if=virtio,snapshot=on \
     -drive file="$outimg",format=raw,if=virtio \
@@ -221,7 +221,7 @@ suite() {
     done
   done
   log "suite took $((SECONDS - t0)) s with $ACCEL"
-  echo "accel=$ACCEL mem=${MEM}MiB smp=2 wall_s=$((SECONDS - t0)) reaperd_ok=$REAPERD_OK" >"$dest/META"
+  echo "accel=$ACCEL mem=${MEM}MiB smp=${LAB_SMP:-2} wall_s=$((SECONDS - t0)) reaperd_ok=$REAPERD_OK" >"$dest/META"
   report "$dest" "$LAB/results/$date"
 }
 
