@@ -222,10 +222,7 @@ void Engine::KillIn(std::size_t i, const pressure::Decision& d) {
                Q{st.name}, passed_over, Q{first_error.empty() ? "stale" : first_error});
     };
     stages_.build_ns = clock_.Now() - t_ranked;
-    stages_.slowest_check_ns = victim.slowest_check_ns;
-    stages_.slowest_check_open_ns = victim.slowest_check_open_ns;
-    stages_.slowest_check_pid = victim.slowest_check_pid;
-    stages_.slowest_check_held = victim.slowest_check_held;
+    stages_.slowest_check = victim.slowest_check;
     if (st.scope.kind != policy::ScopeKind::kSystem) {
       stages_.sharers = builder_.sharer_watch().vouched() != vouched_before ? "watched" : "walked";
     }
@@ -391,9 +388,9 @@ void Engine::LogKill(const ScopeStatus& st, std::uint64_t seq, const policy::Pro
            std::max(snap.probed, 0), (snap.taken_at_ns - snap.full_at_ns) / sys::kMilli,
            Q{std::string_view(bigger_protected.data(), bigger_protected.size())},
            Q{policy::AvoidReasonName(score.avoid)}, Ms(stages_.scan_ns), Ms(stages_.rank_ns),
-           Ms(stages_.build_ns), Ms(stages_.cpu_ns), Ms(stages_.slowest_check_ns),
-           Ms(stages_.slowest_check_open_ns), stages_.slowest_check_pid,
-           stages_.slowest_check_held ? 1 : 0, stages_.sharers, kill::StepName(kill_record_.step),
+           Ms(stages_.build_ns), Ms(stages_.cpu_ns), Ms(stages_.slowest_check.ns),
+           Ms(stages_.slowest_check.open_ns), stages_.slowest_check.pid,
+           stages_.slowest_check.held ? 1 : 0, stages_.sharers, kill::StepName(kill_record_.step),
            kill::StepReasonName(kill_record_.step_reason));
 }
 

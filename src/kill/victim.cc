@@ -142,11 +142,7 @@ bool VictimBuilder::AddMember(Victim& v, const policy::Process& p, MemberRole ro
   sys::Nanos open_ns = 0;
   auto checked = [&] {
     const sys::Nanos took = BuilderClock().Now() - t_check;
-    if (took <= v.slowest_check_ns) return;
-    v.slowest_check_ns = took;
-    v.slowest_check_open_ns = open_ns;
-    v.slowest_check_pid = p.pid;
-    v.slowest_check_held = held;
+    if (took > v.slowest_check.ns) v.slowest_check = {took, open_ns, p.pid, held};
   };
   auto fd = OpenChecked(p.pid, p.starttime, rss_pages, &open_ns);
   if (!fd) {

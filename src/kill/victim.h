@@ -68,6 +68,15 @@ struct ScopeKey {
   }
 };
 
+// One member's checks before the signal (its pidfd, start time and oom_score_adj), in wall
+// time, and whether they were preads of held files or reads by path.
+struct MemberCheck {
+  sys::Nanos ns = 0;
+  sys::Nanos open_ns = 0;  // of which pidfd_open
+  pid_t pid = 0;
+  bool held = false;
+};
+
 struct Victim {
   static constexpr std::size_t kMaxMembers = 64;
 
@@ -78,13 +87,9 @@ struct Victim {
   int members_dropped = 0;    // beyond kMaxMembers (process-group widening only)
   int members_stale = 0;      // PID reused or gone before the pidfd was opened
   int members_protected = 0;  // widened members left alone because they are protected
-  // The slowest member's checks before the signal (its pidfd, start time and oom_score_adj),
-  // in wall time, and whether they were preads of held files or reads by path: what a long
-  // build waited on (the kill line's slowest_check_*).
-  sys::Nanos slowest_check_ns = 0;
-  sys::Nanos slowest_check_open_ns = 0;  // of which pidfd_open
-  pid_t slowest_check_pid = 0;
-  bool slowest_check_held = false;
+  // The slowest member's checks before the signal: what a long build waited on (the kill
+  // line's slowest_check_*).
+  MemberCheck slowest_check;
   bool main_stale = false;   // the chosen process itself is stale: nothing is signalled
   pid_t mm_shared_with = 0;  // a protected process sharing the mm (Build then fails)
   Error first_error{};
