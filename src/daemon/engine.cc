@@ -80,19 +80,22 @@ Engine::Engine(const config::Config& cfg, std::vector<policy::Scope> scopes, Eng
                                            view_, ops_, clock_, skip_, ladder_);
   reaper_->SetProtection(ranker_->protection());
   BuildShared();
-  for (const auto& s : scopes) {
-    samplers_.emplace_back(view_, clock_, s);
-    samplers_.back().SetCacheReuse(cfg_.detector.warn_available_percent);
-    detectors_.emplace_back(cfg_.detector);
-    ScopeStatus st;
-    st.scope = s;
-    st.name = s.Name();
-    status_.push_back(st);
-    episodes_.emplace_back();
-    growth_.emplace_back();
-    pending_.emplace_back();
-    reclaimers_.push_back(MakeReclaimer(s));
-  }
+  for (const auto& s : scopes) AppendScope(s, s.Name(), false);
+}
+
+void Engine::AppendScope(const policy::Scope& scope, std::string name, bool automatic) {
+  samplers_.emplace_back(view_, clock_, scope);
+  samplers_.back().SetCacheReuse(cfg_.detector.warn_available_percent);
+  detectors_.emplace_back(cfg_.detector);
+  ScopeStatus st;
+  st.scope = scope;
+  st.name = std::move(name);
+  st.automatic = automatic;
+  status_.push_back(std::move(st));
+  episodes_.emplace_back();
+  growth_.emplace_back();
+  pending_.emplace_back();
+  reclaimers_.push_back(MakeReclaimer(scope));
 }
 
 bool Engine::AddScope(const policy::Scope& scope, bool automatic) {
@@ -100,18 +103,7 @@ bool Engine::AddScope(const policy::Scope& scope, bool automatic) {
   for (const auto& st : status_) {
     if (st.name == name) return false;
   }
-  samplers_.emplace_back(view_, clock_, scope);
-  samplers_.back().SetCacheReuse(cfg_.detector.warn_available_percent);
-  detectors_.emplace_back(cfg_.detector);
-  ScopeStatus st;
-  st.scope = scope;
-  st.name = name;
-  st.automatic = automatic;
-  status_.push_back(std::move(st));
-  episodes_.emplace_back();
-  growth_.emplace_back();
-  pending_.emplace_back();
-  reclaimers_.push_back(MakeReclaimer(scope));
+  AppendScope(scope, name, automatic);
   ++scopes_generation_;
   log_.Log(LogLevel::kNotice, "scope_added", "scope={} automatic={} scopes={}", Q{name},
            automatic ? 1 : 0, status_.size());

@@ -312,6 +312,9 @@ class Engine {
   // episode while the chain runs, within kill_budget_ms; the warn and kill hooks.
   void BuildShared();
   std::unique_ptr<reclaim::Worker> MakeReclaimer(const policy::Scope& scope);
+  // A scope's sampler, detector, status, episode, growth table and reclaim chain, appended
+  // in step (the constructor's scopes and AddScope's).
+  void AppendScope(const policy::Scope& scope, std::string name, bool automatic);
   void RemoveAt(std::size_t i, std::string_view reason);
   void NotifySystemdWatchdog(sys::Nanos now) noexcept;
   std::uint64_t ReclaimTarget(const pressure::PressureSample& s) const;
@@ -364,11 +367,8 @@ class Engine {
     KillRead read = KillRead::kWhole;
     std::size_t rivals_read = 0;   // kRefreshRivals: how many
     double unseen_growth_mib = 0;  // used memory no refreshed entry accounts for
-    // The victim's slowest member check (Victim::slowest_check_*), taken before Submit.
-    sys::Nanos slowest_check_ns = 0;
-    sys::Nanos slowest_check_open_ns = 0;
-    pid_t slowest_check_pid = 0;
-    bool slowest_check_held = false;
+    // The victim's slowest member check (Victim::slowest_check), taken before Submit.
+    kill::MemberCheck slowest_check;
   };
   KillStages stages_;
 
