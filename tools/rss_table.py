@@ -4,7 +4,11 @@
 One row per mapped file (or [heap], [stack], [anon], ...), summing every mapping of it:
 Size (virtual), Rss, Private (dirty+clean, what this process alone pays for), the mappings'
 count, and Mlocked: the resident pages the kernel has really locked (PG_mlocked, read from
-/proc/PID/pagemap and /proc/kpageflags; needs root, else shown as '-').
+/proc/PID/pagemap and /proc/kpageflags; needs root, else shown as '-'), and the pages of a large
+folio in a locked mapping (VmFlags "lo"): the kernel sets PG_mlocked on a large folio only when
+one locked mapping maps it whole, so a folio of the page cache across the boundary of two
+mappings (the executable's hot section and the rest, locked apart) is never PG_mlocked, but
+reclaim still leaves it mapped: mm/rmap.c's try_to_unmap_one gives up on a VM_LOCKED mapping.
 The totals line is printed beside /proc/PID/status (VmRSS, VmLck, VmHWM).
 Beware: smaps' own "Locked" is proportional (PSS) and VmLck counts the virtual size of locked
 mappings (with MCL_ONFAULT, nearly all of VmSize), so neither says which resident pages are
@@ -27,6 +31,7 @@ import struct
 FIELDS = ("Size", "Rss", "Locked", "Private_Clean", "Private_Dirty", "Anonymous")
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 KPF_MLOCKED = 1 << 33
+KPF_LARGE = (1 << 15) | (1 << 16)  # KPF_COMPOUND_HEAD, KPF_COMPOUND_TAIL
 PM_PRESENT = 1 << 63
 PFN_MASK = (1 << 55) - 1
 
@@ -45,7 +50,10 @@ def parse_smaps(text):
             current = rows.setdefault(name, {f: 0 for f in FIELDS} | {"maps": 0, "ranges": []})
             current["maps"] += 1
             start, end = (int(x, 16) for x in parts[0].split("-"))
-            current["ranges"].append((start, end))
+            current["ranges"].append([start, end, False])
+            continue
+        if parts[0] == "VmFlags:" and current is not None:
+            current["ranges"][-1][2] = "lo" in parts[1:]
             continue
         key = parts[0].rstrip(":")
         if current is not None and key in FIELDS and len(parts) >= 2:
@@ -54,12 +62,13 @@ def parse_smaps(text):
 
 
 def mlocked_kb(pid, ranges):
-    """kB of the pages in ranges that are resident and PG_mlocked; None without the rights."""
+    """kB of the pages in ranges that are resident and locked (PG_mlocked, or part of a large
+    folio in a locked mapping); None without the rights."""
     page = PAGE_KB * 1024
     count = 0
     try:
         with open(f"/proc/{pid}/pagemap", "rb") as pm, open("/proc/kpageflags", "rb") as kf:
-            for start, end in ranges:
+            for start, end, locked_vma in ranges:
                 if start >= 0x7FFFFFFFFFFF:  # [vsyscall]: not in pagemap
                     continue
                 pm.seek(start // page * 8)
@@ -72,7 +81,7 @@ def mlocked_kb(pid, ranges):
                         return None  # PFNs hidden: not root
                     kf.seek(pfn * 8)
                     (flags,) = struct.unpack("<Q", kf.read(8))
-                    if flags & KPF_MLOCKED:
+                    if flags & KPF_MLOCKED or (locked_vma and flags & KPF_LARGE):
                         count += 1
     except OSError:
         return None
