@@ -33,8 +33,19 @@ void Engine::WarmKillPath() {
   skip_.CopyTo(skipped_);
   ranker_->RankInto(standing, options_.self, skipped_, kill_ranking_);
   NoteTop(kill_ranking_, standing);
+  WarmGrowthTerms(standing);
   // The spare as large as the standing snapshot, strings included.
   snaps_[1 - standing_] = standing;
+}
+
+void Engine::WarmGrowthTerms(const policy::Snapshot& snap) {
+  if (cfg_.rank.growth_weight <= 0) return;
+  // As if every process had grown: a baseline whose episode began before any of them (an
+  // empty first sighting) counts each one's whole rss as growth.
+  policy::GrowthBaseline grown;
+  grown.Observe(policy::Snapshot{}, true);
+  grown.Observe(snap, true);
+  ranker_->RankInto(snap, options_.self, skipped_, watch_ranking_, &grown);
 }
 
 void Engine::RefreshStanding(sys::Nanos now) {
