@@ -252,10 +252,11 @@ class Engine {
   // Scans and ranks the whole system once into the kill path's members, so that the first
   // kill does not grow them (a system scan holds every process any scope can hold).
   void WarmKillPath();
-  // Ranks snap once with every process grown (into watch_ranking_, which it sizes), so that
-  // the growth terms' grouping (Ranker::AddGrowth: trees, cgroups, containers) has run
-  // before the first kill: no scan before a kill sees growth, and under the lab's emulator
-  // that first run cost 0.6 ms of a first kill's 0.7 ms rank. Nothing it ranks is kept.
+  // Ranks snap once with every process grown, so that the growth terms' grouping
+  // (Ranker::AddGrowth: trees, cgroups, containers) has run before the first kill: no scan
+  // before a kill sees growth, and under the lab's emulator that first run cost 0.6 ms of a
+  // first kill's 0.7 ms rank. Into kill_ranking_, before WarmKillPath's own rank there:
+  // nothing it ranks is kept, and it sizes nothing the kill path does not.
   void WarmGrowthTerms(const policy::Snapshot& snap);
   // The kill drill (engine_drill.cc): a forked child of reaperd's own goes through the system
   // scope's kill path up to the signal (the standing snapshot's refresh, the ranking, the

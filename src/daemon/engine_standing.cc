@@ -31,9 +31,9 @@ void Engine::WarmKillPath() {
   if (!scanner_.ScanInto(policy::Scope{}, scan::KillScanOptions(cfg_.rank), standing)) return;
   standing_scan_ns_ = clock_.Now() - started;
   skip_.CopyTo(skipped_);
+  WarmGrowthTerms(standing);
   ranker_->RankInto(standing, options_.self, skipped_, kill_ranking_);
   NoteTop(kill_ranking_, standing);
-  WarmGrowthTerms(standing);
   // The spare as large as the standing snapshot, strings included.
   snaps_[1 - standing_] = standing;
 }
@@ -45,7 +45,7 @@ void Engine::WarmGrowthTerms(const policy::Snapshot& snap) {
   policy::GrowthBaseline grown;
   grown.Observe(policy::Snapshot{}, true);
   grown.Observe(snap, true);
-  ranker_->RankInto(snap, options_.self, skipped_, watch_ranking_, &grown);
+  ranker_->RankInto(snap, options_.self, skipped_, kill_ranking_, &grown);
 }
 
 void Engine::RefreshStanding(sys::Nanos now) {
