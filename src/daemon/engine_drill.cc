@@ -56,7 +56,19 @@ void Engine::DrillKillPath() {
   }
   const sys::Nanos t_signal = clock_.Now();
   const int pidfd = victim.members[0].pidfd.get();
-  if (auto sent = ops_.Send(pidfd, SIGKILL); !sent) return fail("pidfd_send_signal", sent.error());
+  // Through the reaper's own steps before and at a kill's signal (its mm held, its pidfd
+  // polled, the killer's signal): the first real kill runs none of them for the first time.
+  bool mm_held = false;
+  const kill::KillResult sent = reaper_->DrillSignal(victim, &mm_held);
+  if (sent.members_signalled != 1) {
+    return fail("pidfd_send_signal",
+                sent.errors > 0 ? sent.first_error : Error::Of(Errc::kInvalid, "not signalled"));
+  }
+  // With a signal grace (kill.signal_grace_ms) that was SIGTERM; a kill's SIGKILL follows it
+  // on the reaper's thread.
+  if (sent.signal != SIGKILL) {
+    if (auto k = ops_.Send(pidfd, SIGKILL); !k) return fail("pidfd_send_signal", k.error());
+  }
   // Dying now: process_mrelease frees its memory, or finds it gone already (ESRCH).
   auto released = ops_.Mrelease(pidfd);
   if (!released && released.error().sys_errno != ESRCH) {
@@ -71,9 +83,10 @@ void Engine::DrillKillPath() {
   log_.Log(
       LogLevel::kInfo, "kill_drill",
       "outcome=ok pid={} scan_ms={:.2f} rank_ms={:.2f} build_ms={:.2f} signal_to_exit_ms={:.2f} "
-      "mrelease={} total_ms={:.2f}",
+      "mm={} mrelease={} total_ms={:.2f}",
       child->pid(), Ms(t_rank - t_scan), Ms(t_build - t_rank), Ms(t_signal - t_build),
-      Ms(t_end - t_signal), released ? "released" : "gone", Ms(t_end - t0));
+      Ms(t_end - t_signal), mm_held ? "held" : "none", released ? "released" : "gone",
+      Ms(t_end - t0));
 }
 
 }  // namespace reaperd::daemon

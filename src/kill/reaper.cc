@@ -180,6 +180,37 @@ std::uint64_t Reaper::results_dropped() const noexcept {
   return dropped_;
 }
 
+void Reaper::HoldMmAndSignal(Victim& v, sys::UniqueFd& mm_fd, KillResult& r) noexcept {
+  // Take the victim's mm before the signal: once it has run exit_mm, /proc/PID/mem no longer
+  // reaches the mm, and only the mm can say whether a user outside the group keeps it. The
+  // process still being alive behind its pidfd proves the PID was not reused.
+  mm_fd.Reset();
+  if (v.member_count > 0) {
+    if (auto mm = ops_.OpenMm(v.members[0].pid)) {
+      auto dead = ops_.WaitExit(v.members[0].pidfd.get(), 0);
+      if (dead && !*dead) mm_fd = std::move(*mm);
+    }
+  }
+  submit_killer_.Signal(v, r);
+}
+
+KillResult Reaper::DrillSignal(Victim& victim, bool* mm_held) noexcept {
+  // Its members alone: a widening (kill.widen, memory.oom.group) would reach past the drill's
+  // child, into the daemon's own process group or cgroup and whoever shares them.
+  victim.widen_pgrp = 0;
+  victim.widen_cgroup.Assign("");
+  KillResult r;
+  r.victim = victim.identity;
+  r.scope = victim.scope;
+  r.t_decision = victim.t_decision;
+  sys::UniqueFd mm;
+  HoldMmAndSignal(victim, mm, r);
+  if (mm_held != nullptr) *mm_held = mm.get() >= 0;
+  r.errors = victim.errors;
+  r.first_error = victim.first_error;
+  return r;
+}
+
 Result<std::uint64_t> Reaper::Submit(Victim&& victim) noexcept {
   Slot* slot = nullptr;
   std::uint64_t seq = 0;
@@ -217,17 +248,7 @@ Result<std::uint64_t> Reaper::Submit(Victim&& victim) noexcept {
     r.outcome = Outcome::kDryRun;
     r.signal = submit_killer_.first_signal();
   } else {
-    // Take the victim's mm before the signal: once it has run exit_mm, /proc/PID/mem no
-    // longer reaches the mm, and only the mm can say whether a user outside the group keeps
-    // it. The process still being alive behind its pidfd proves the PID was not reused.
-    job.mm_fd.Reset();
-    if (v.member_count > 0) {
-      if (auto mm = ops_.OpenMm(v.members[0].pid)) {
-        auto dead = ops_.WaitExit(v.members[0].pidfd.get(), 0);
-        if (dead && !*dead) job.mm_fd = std::move(*mm);
-      }
-    }
-    submit_killer_.Signal(v, r);
+    HoldMmAndSignal(v, job.mm_fd, r);
     bool any_alive = std::any_of(v.active().begin(), v.active().end(),
                                  [](const Member& m) { return !m.exited; });
     if (r.members_signalled == 0 && v.widen_cgroup.empty()) {

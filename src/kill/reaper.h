@@ -81,6 +81,13 @@ class Reaper {
     cgroup_end_.SetProtection(std::move(rules));
   }
   Result<std::uint64_t> Submit(Victim&& victim) noexcept;
+  // The kill drill's signal (Engine::DrillKillPath): what Submit does up to and at the signal
+  // (the victim's mm held through /proc/PID/mem, its pidfd polled, the submit killer's
+  // signal), for a child of the daemon's own that no slot, sequence number or result records.
+  // Its members alone are signalled: the victim's widening is cleared first.
+  // *mm_held: whether the mm was held (a sandbox that refuses /proc/PID/mem shows at start).
+  // Call from Submit's thread.
+  KillResult DrillSignal(Victim& victim, bool* mm_held) noexcept;
 
   // Readable while results wait in the queue.
   int event_fd() const noexcept { return event_fd_.get(); }
@@ -131,6 +138,9 @@ class Reaper {
   SkipList& skip_;
   LastResortLadder& ladder_;
   Killer submit_killer_;  // used by Submit, in the daemon's thread; workers own theirs
+  // Submit's steps before and at the signal: mm_fd receives the victim's mm while its main
+  // process is alive behind its pidfd.
+  void HoldMmAndSignal(Victim& v, sys::UniqueFd& mm_fd, KillResult& r) noexcept;
 
   mutable std::mutex mu_;
   std::condition_variable work_cv_;
