@@ -51,6 +51,10 @@ void CheckOrder(ParseContext& ctx, T low, const std::string& low_key, T high,
 }
 
 constexpr std::uint64_t kMaxRegexRepeat = 1000;
+// libstdc++'s std::regex compiles by recursion: a level per term, four more per group. A
+// 19 KB pattern of nested groups overflowed the stack (fuzz_config, session 17).
+constexpr std::size_t kMaxRegexLength = 1024;
+constexpr int kMaxRegexGroupDepth = 32;
 
 void CheckRegex(ParseContext& ctx, const TableReader& r, std::string_view key,
                 const std::optional<std::string>& pattern) {
@@ -60,6 +64,34 @@ void CheckRegex(ParseContext& ctx, const TableReader& r, std::string_view key,
   if (pattern->empty()) {
     ctx.Fail(where, dotted, "an empty regex matches everything; leave the key out instead");
     return;
+  }
+  if (pattern->size() > kMaxRegexLength) {
+    ctx.Fail(where, dotted,
+             fmt::format("invalid regex: longer than {} characters ({})", kMaxRegexLength,
+                         pattern->size()));
+    return;
+  }
+  {
+    // Groups opened and not closed, outside bracket expressions, past escapes.
+    int depth = 0;
+    bool in_brackets = false;
+    for (std::size_t k = 0; k < pattern->size(); ++k) {
+      const char c = (*pattern)[k];
+      if (c == '\\') {
+        ++k;
+      } else if (in_brackets) {
+        in_brackets = c != ']';
+      } else if (c == '[') {
+        in_brackets = true;  // ECMAScript: "[]" is an empty class, closed at once
+      } else if (c == '(' && ++depth > kMaxRegexGroupDepth) {
+        ctx.Fail(where, dotted,
+                 fmt::format("invalid regex \"{}\": groups nested deeper than {}", *pattern,
+                             kMaxRegexGroupDepth));
+        return;
+      } else if (c == ')' && depth > 0) {
+        --depth;
+      }
+    }
   }
   // A repeat count ({n}, {n,}, {n,m}) or a back-reference (\N) above kMaxRegexRepeat is
   // refused before std::regex sees it: libstdc++ parses either number into a long without a

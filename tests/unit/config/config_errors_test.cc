@@ -55,6 +55,7 @@ INSTANTIATE_TEST_SUITE_P(
                   "expected an integer, got a string"},
         ErrorCase{"out_of_range.toml", 3, 18, "kill.reaper_threads", "17 is out of range 1..16"},
         ErrorCase{"bad_regex.toml", 15, 8, "rule[2].comm", "invalid regex \"(unclosed\""},
+        ErrorCase{"regex_too_long.toml", 6, 8, "rule[0].comm", "longer than 1024 characters"},
         ErrorCase{"bad_enum.toml", 3, 9, "kill.widen",
                   "\"group\" is not one of \"none\", \"process_group\", \"cgroup\""},
         ErrorCase{"bad_order.toml", 3, 29, "detector.reclaim_available_percent",
@@ -77,6 +78,13 @@ struct InlineCase {
 };
 
 class InlineErrorTest : public testing::TestWithParam<InlineCase> {};
+
+std::string RuleWith(const char* key, const std::string& pattern) {
+  return std::string("[[rule]]\naction = \"protect\"\n") + key + " = \"" + pattern + "\"\n";
+}
+const std::string kLongComm = RuleWith("comm", std::string(1025, 'a'));
+const std::string kDeepCmdline =
+    RuleWith("cmdline", std::string(33, '(') + "a" + std::string(33, ')'));
 
 TEST_P(InlineErrorTest, FailsWithKey) {
   const InlineCase& c = GetParam();
@@ -173,6 +181,10 @@ INSTANTIATE_TEST_SUITE_P(
                    "repeat count above 1000"},
         InlineCase{"[[rule]]\naction = \"protect\"\ncomm = \"(a)\\\\4444444444444444444\"\n", 3,
                    "rule[0].comm", "back-reference above 1000"},
+        // std::regex compiles by recursion, a level per term and more per group: a long or
+        // deeply nested pattern overflowed the stack (fuzz_config, session 17: a 19 KB comm).
+        InlineCase{kLongComm.c_str(), 3, "rule[0].comm", "longer than 1024 characters"},
+        InlineCase{kDeepCmdline.c_str(), 3, "rule[0].cmdline", "groups nested deeper than 32"},
         InlineCase{"[[rule]]\naction = \"protect\"\nuid = -1\n", 3, "rule[0].uid", "out of range"},
         // Enums and lists.
         InlineCase{"[daemon]\nlog_level = \"verbose\"\n", 2, "daemon.log_level",
@@ -186,6 +198,15 @@ INSTANTIATE_TEST_SUITE_P(
                    "every process"},
         InlineCase{"[rank]\nprotect_cgroup = [\"/a/\"]\n", 2, "rank.protect_cgroup[0]",
                    "trailing /"}));
+
+TEST(ConfigErrorTest, ARegexAtTheBoundsIsAccepted) {
+  EXPECT_TRUE(ParseConfig(RuleWith("comm", std::string(1024, 'a')), "x").has_value());
+  // Brackets and escaped parentheses open no group.
+  EXPECT_TRUE(
+      ParseConfig(RuleWith("cmdline", std::string(32, '(') + "[((]\\\\(" + std::string(32, ')')),
+                  "x")
+          .has_value());
+}
 
 TEST(ConfigErrorTest, ToStringLeavesOutWhatIsUnknown) {
   EXPECT_EQ((ConfigError{"f.toml", 3, 7, "kill.x", "bad"}).ToString(), "f.toml:3:7: kill.x: bad");
