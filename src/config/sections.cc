@@ -71,32 +71,11 @@ void CheckRegex(ParseContext& ctx, const TableReader& r, std::string_view key,
                          pattern->size()));
     return;
   }
-  {
-    // Groups opened and not closed, outside bracket expressions, past escapes.
-    int depth = 0;
-    bool in_brackets = false;
-    for (std::size_t k = 0; k < pattern->size(); ++k) {
-      const char c = (*pattern)[k];
-      if (c == '\\') {
-        ++k;
-      } else if (in_brackets) {
-        in_brackets = c != ']';
-      } else if (c == '[') {
-        in_brackets = true;  // ECMAScript: "[]" is an empty class, closed at once
-      } else if (c == '(' && ++depth > kMaxRegexGroupDepth) {
-        ctx.Fail(where, dotted,
-                 fmt::format("invalid regex \"{}\": groups nested deeper than {}", *pattern,
-                             kMaxRegexGroupDepth));
-        return;
-      } else if (c == ')' && depth > 0) {
-        --depth;
-      }
-    }
-  }
-  // A repeat count ({n}, {n,}, {n,m}) or a back-reference (\N) above kMaxRegexRepeat is
-  // refused before std::regex sees it: libstdc++ parses either number into a long without a
-  // bound (undefined behaviour past LONG_MAX, found by fuzz_config) and unrolls every repeat
-  // into automaton states.
+  // One walk over the pattern, past its escapes, refuses before std::regex sees them:
+  // - groups nested deeper than kMaxRegexGroupDepth (counted outside bracket expressions);
+  // - a repeat count ({n}, {n,}, {n,m}) or a back-reference (\N) above kMaxRegexRepeat:
+  //   libstdc++ parses either number into a long without a bound (undefined behaviour past
+  //   LONG_MAX, found by fuzz_config) and unrolls every repeat into automaton states.
   const std::string_view text = *pattern;
   auto number_at = [&](std::size_t& k) {  // the digits from k on (saturated), k past them
     std::uint64_t n = 0;
@@ -106,6 +85,8 @@ void CheckRegex(ParseContext& ctx, const TableReader& r, std::string_view key,
     }
     return n;
   };
+  int depth = 0;  // groups opened and not closed
+  bool in_brackets = false;
   for (std::size_t k = 0; k < text.size(); ++k) {
     if (text[k] == '\\' && k + 1 < text.size()) {
       std::size_t d = k + 1;
@@ -118,7 +99,20 @@ void CheckRegex(ParseContext& ctx, const TableReader& r, std::string_view key,
       k = d > k + 1 ? d - 1 : k + 1;  // past the number, or the escaped character
       continue;
     }
-    if (text[k] != '{') continue;
+    const char c = text[k];
+    if (in_brackets) {
+      in_brackets = c != ']';
+    } else if (c == '[') {
+      in_brackets = true;  // ECMAScript: "[]" is an empty class, closed at once
+    } else if (c == '(' && ++depth > kMaxRegexGroupDepth) {
+      ctx.Fail(where, dotted,
+               fmt::format("invalid regex \"{}\": groups nested deeper than {}", *pattern,
+                           kMaxRegexGroupDepth));
+      return;
+    } else if (c == ')' && depth > 0) {
+      --depth;
+    }
+    if (c != '{') continue;
     for (++k; k < text.size() && text[k] != '}';) {
       if (number_at(k) > kMaxRegexRepeat) {
         ctx.Fail(where, dotted,
