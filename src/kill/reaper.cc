@@ -200,12 +200,9 @@ KillResult Reaper::DrillSignal(Victim& victim, bool* mm_held) noexcept {
   victim.widen_pgrp = 0;
   victim.widen_cgroup.Assign("");
   KillResult r;
-  r.victim = victim.identity;
-  r.scope = victim.scope;
-  r.t_decision = victim.t_decision;
   sys::UniqueFd mm;
   HoldMmAndSignal(victim, mm, r);
-  if (mm_held != nullptr) *mm_held = mm.get() >= 0;
+  if (mm_held != nullptr) *mm_held = mm.valid();
   r.errors = victim.errors;
   r.first_error = victim.first_error;
   return r;

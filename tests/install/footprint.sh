@@ -7,8 +7,8 @@
 #     >= 90% of its Rss. (VmLck is no measure here: with MCL_ONFAULT it is the size of every
 #     locked mapping, touched or not. A page-cache folio of the executable across the edge of
 #     two of its mappings (the hot section's, a segment's) is never PG_mlocked, though
-#     reclaim leaves it mapped: with PG_mlocked
-#     alone, a layout that put 104 such pages there failed, 1872 of 2296 kB, session 17.)
+#     reclaim leaves it mapped: with PG_mlocked alone, a layout that put 104 such pages
+#     there failed, 1872 of 2296 kB, session 17.)
 #   - its hot section (cmake/hot.ld: the kill path's own code, locked whole by LockExecutable,
 #     so the code of a kill path that never ran is in memory) is resident and locked whole:
 #     every page of .text.reaperd_hot is present in /proc/PID/pagemap, but the pages of the
