@@ -93,6 +93,19 @@ void Detector::EndPendingIfResolved(std::int64_t t_ns, double headroom) noexcept
   }
 }
 
+int Detector::ChaseMs(double headroom, double capacity, double pace) const noexcept {
+  // The next edge the fall has not crossed yet: the warn band's, then the kill floor.
+  const double warn_bytes = capacity * cfg_.warn_available_percent / 100.0;
+  const double floor_bytes = capacity * cfg_.kill_available_percent / 100.0;
+  const bool above_band = headroom >= warn_bytes;
+  const std::int64_t ms = MsUntil(headroom - (above_band ? warn_bytes : floor_bytes), pace);
+  if (ms < 0) return cfg_.interval_slow_ms;  // not falling
+  // Above the band, look as it is entered; inside it, twice more before the floor.
+  const std::int64_t chase = above_band ? ms : ms / 2;
+  return static_cast<int>(
+      std::clamp<std::int64_t>(chase, kChaseMinMs, std::max(cfg_.interval_fast_ms, 1)));
+}
+
 Decision Detector::Update(const PressureSample& s) noexcept {
   if (history_.size() > 0 && s.t_ns < history_.Back(0).t_ns) return last_;
 
@@ -191,6 +204,9 @@ Decision Detector::Update(const PressureSample& s) noexcept {
       busy ? cfg_.interval_fast_ms
            : static_cast<int>(std::clamp(cover_ms, static_cast<double>(cfg_.interval_fast_ms),
                                          static_cast<double>(cfg_.interval_slow_ms)));
+  if (level < Level::kKill) {
+    d.next_interval_ms = std::min(d.next_interval_ms, ChaseMs(headroom, capacity, pace));
+  }
   last_ = d;
   return d;
 }

@@ -28,7 +28,11 @@
 //   headroom under twice the warn threshold, a trend reaching the floor within ten horizons,
 //   PSI some above half its threshold, a victim pending), else the time a hog filling at
 //   kMaxFillBytesPerSecond needs to reach the kill floor, within [interval_fast_ms,
-//   interval_slow_ms].
+//   interval_slow_ms]. A fast fall is chased: when the latest pace reaches the warn edge
+//   sooner than that, the next look is then (inside the band, at half the time to the
+//   floor), at least kChaseMinMs: a fall that crosses the whole band between two fast
+//   samples is still met inside it, where the kill decision has room (issue 13's growers).
+//   Chasing only looks sooner; the levels are decided as above.
 #pragma once
 
 #include <cstdint>
@@ -42,6 +46,9 @@ namespace reaperd::pressure {
 // The fastest rate at which a process is expected to fill memory (page faults on
 // anonymous memory run at a few GiB/s on current machines; 2 GiB/s keeps the cost low).
 constexpr double kMaxFillBytesPerSecond = 2.0 * 1024 * 1024 * 1024;
+
+// The shortest interval a fast fall is chased at (see above): the loop's own floor.
+constexpr int kChaseMinMs = 10;
 
 // PSI full sustained kills only below this share of the scope's memory available (the lab's
 // oomd_test: a slice throttled at its own MemoryHigh kept the host's PSI full high at 72-78%
@@ -82,6 +89,8 @@ class Detector {
   };
 
   Level AvailableLevel(double pct) noexcept;
+  // How soon to look again to meet a fall at `pace` bytes/s at its next edge.
+  int ChaseMs(double headroom, double capacity, double pace) const noexcept;
   bool Sustained(bool above, std::int64_t t_ns, std::int64_t& since_ns) const noexcept;
   void EndPendingIfResolved(std::int64_t t_ns, double headroom) noexcept;
 

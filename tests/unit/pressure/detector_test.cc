@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "pressure/history.h"
 #include "pressure/trace.h"
 
@@ -239,6 +241,60 @@ TEST(Detector, IdleIntervalIsNoLongerThanAFastHogNeedsToReachTheFloor) {
   s.total_bytes = 1024 * 1024 * kMiB;  // 1 TiB, nearly all of it available
   s.available_bytes = s.total_bytes - kMiB;
   EXPECT_EQ(big.Update(s).next_interval_ms, cfg.interval_slow_ms);
+}
+
+// Issue 13's growers in the lab: eight processes together filled a 343 MiB guest at about
+// 600 MiB/s, crossing the whole warn band (10% to the 4% floor) in 35 ms, between two
+// samples 100 ms apart; the kill was decided at 7 MiB, where the guest already thrashed, and
+// its scan took 1.8 s. A fast fall is chased: the next look comes when the latest pace
+// reaches the warn edge, so the kill is decided inside the warn band, whatever the phase of
+// the samples against the fall.
+struct FallResult {
+  double kill_percent = -1;  // available at the kill decision; -1: none
+  int samples = 0;
+};
+
+// Feeds a fall from start_mib at mib_per_s to stop_mib (then flat), looking again exactly
+// when each decision asks, until a kill or 3 s.
+FallResult Fall(double start_mib, double mib_per_s, double stop_mib) {
+  Detector d(config::DetectorConfig{});
+  d.Update(At(0, static_cast<std::uint64_t>(start_mib)));  // idle before: no trend
+  FallResult r;
+  std::int64_t t_ns = 1000 * kMs;  // the fall starts at 1 s
+  const std::int64_t begin = t_ns;
+  while (t_ns < 4000 * kMs) {
+    const double avail =
+        std::max(stop_mib, start_mib - mib_per_s * static_cast<double>(t_ns - begin) / 1e9);
+    PressureSample s = At(0, 0);
+    s.t_ns = t_ns;
+    s.available_bytes = static_cast<std::uint64_t>(avail * kMiB);
+    const Decision dec = d.Update(s);
+    ++r.samples;
+    if (dec.level == Level::kKill) {
+      r.kill_percent = dec.available_percent;
+      return r;
+    }
+    t_ns += static_cast<std::int64_t>(dec.next_interval_ms) * kMs;
+  }
+  return r;
+}
+
+// 1750 MiB/s into this 1000 MiB scope is the guest's 600 MiB/s into 343 MiB: 175 MiB per
+// 100 ms against a 60 MiB warn band.
+TEST(Detector, AFastFallIsChasedIntoTheWarnBand) {
+  for (int phase = 0; phase < 175; phase += 7) {  // where the 100 ms samples fall on the way
+    const FallResult r = Fall(600 + phase, 1750, 0);
+    EXPECT_GE(r.kill_percent, 7.0) << "phase " << phase;
+    EXPECT_LE(r.samples, 8) << "phase " << phase;  // 100 ms apart until near the edge
+  }
+}
+
+// Chasing is looking sooner, not killing sooner: a fast fall that stops above the warn band
+// is never a kill.
+TEST(Detector, AFastFallThatStopsAboveTheWarnBandIsNoKill) {
+  for (int phase = 0; phase < 175; phase += 7) {
+    EXPECT_LT(Fall(600 + phase, 1750, 110).kill_percent, 0) << "phase " << phase;
+  }
 }
 
 TEST(Detector, SampleFromThePastIsIgnored) {

@@ -26,13 +26,18 @@ std::vector<PressureSample> LoadTrace(const std::string& name) {
 Replay ReplayTrace(const std::vector<PressureSample>& trace, Detector& d, const KillModel& model) {
   Replay r;
   std::int64_t due_ns = 0;
-  for (const PressureSample& s : trace) {
-    // The capture ran every ~50 ms with jitter; a sample within 10% of the due time counts
-    // as the one the daemon's timer would have taken.
-    if (!r.seen.empty() && s.t_ns < due_ns) continue;
+  for (std::size_t i = 0; i < trace.size(); ++i) {
+    const PressureSample& s = trace[i];
+    // The capture ran every ~50 ms with jitter: the capture nearest the due time counts as
+    // the one the daemon's timer would have taken (a chased fall asks for less than 50 ms).
+    if (!r.seen.empty() && s.t_ns < due_ns) {
+      const bool next_nearer =
+          i + 1 < trace.size() && trace[i + 1].t_ns - due_ns <= due_ns - s.t_ns;
+      if (i + 1 == trace.size() || trace[i + 1].t_ns < due_ns || next_nearer) continue;
+    }
     const Decision dec = d.Update(s);
     r.seen.push_back({s, dec});
-    due_ns = s.t_ns + static_cast<std::int64_t>(dec.next_interval_ms) * 900'000;
+    due_ns = s.t_ns + static_cast<std::int64_t>(dec.next_interval_ms) * 1'000'000;
     if (dec.level == Level::kKill) {
       r.kills.push_back({s, dec});
       if (model.note_kills) {
