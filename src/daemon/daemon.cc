@@ -287,7 +287,7 @@ int RunDaemon(const config::Config& initial, const DaemonOptions& options, Logge
           break;
         }
         case kTagReaper:
-          engine.OnReaperEvent();
+          if (engine.OnReaperEvent()) tick_now = true;
           break;
         case kTagReport:
           reporting.OnReady();
@@ -312,7 +312,7 @@ int RunDaemon(const config::Config& initial, const DaemonOptions& options, Logge
   }
   (void)sys::Notify("STOPPING=1");
   engine.Stop();
-  engine.OnReaperEvent();
+  (void)engine.OnReaperEvent();
   log.Log(LogLevel::kNotice, "stop", "victims_in_flight={}", engine.victims_in_flight());
   return 0;
 }

@@ -164,8 +164,9 @@ class Engine {
   // Samples and decides for every scope; kills where the detector says so. Returns the
   // interval until the next tick (the smallest any scope asks for).
   int Tick();
-  // Drains the reaper's results: logs them and tells the detectors.
-  void OnReaperEvent();
+  // Drains the reaper's results: logs them and tells the detectors. True when a victim's
+  // scope is to be sampled at once (its victim is done): the loop ticks now.
+  bool OnReaperEvent();
   int reaper_fd() const noexcept { return reaper_->event_fd(); }
 
   // Adds a scope with its own sampler, detector and reclaim chain. False (nothing changes)

@@ -6,7 +6,8 @@
 
 namespace reaperd::daemon {
 
-void Engine::OnReaperEvent() {
+bool Engine::OnReaperEvent() {
+  bool due = false;
   kill::KillResult r;
   while (reaper_->Pop(r)) {
     auto ms = [](sys::Nanos from, sys::Nanos to) -> double {
@@ -45,9 +46,15 @@ void Engine::OnReaperEvent() {
       const policy::Scope& sc = status_[i].scope;
       bool same = sc.kind == r.scope.kind &&
                   (sc.kind == policy::ScopeKind::kSystem || sc.cgroup == r.scope.cgroup.view());
-      if (same) detectors_[i].NoteVictimDone(clock_.Now());
+      if (!same) continue;
+      detectors_[i].NoteVictimDone(clock_.Now());
+      // Looked at again now: with other processes still growing, the next kill must not
+      // wait for the scope's next tick.
+      status_[i].due_ns = 0;
+      due = true;
     }
   }
+  return due;
 }
 
 }  // namespace reaperd::daemon

@@ -152,6 +152,22 @@ TEST_F(EngineLadder, ADifferentApplicationOnTopStartsFromTheProcess) {
   EXPECT_EQ(Killed(101) + Killed(100), 0);
 }
 
+// Issue 13's growers: when one victim is not enough, the next kill follows as soon as the
+// reaper says the first is done, not at the scope's next due tick (100 ms later, while the
+// other growers eat what the victim gave back). A tick 1 ms after the reaper's result
+// samples the scope and kills the next.
+TEST_F(EngineLadder, TheNextKillFollowsTheReapedVictimAtOnce) {
+  Place(100, 100, "/b.scope");
+  Place(101, 101, "/b.scope");
+  Place(102, 102, "/b.scope");
+  Place(103, 103, "/a.scope");
+  Start();
+  EXPECT_TRUE(Has(KillTick(), "pid=103"));
+  clock_.Advance(sys::kMilli);
+  (void)engine_->Tick();  // no SampleWholeNextTick: only what is due is looked at
+  EXPECT_EQ(Killed(102), 1) << "the scope waited for its next due tick";
+}
+
 TEST_F(EngineLadder, AReturnToOkStartsFromTheProcess) {
   for (pid_t pid = kFirstPid; pid < kFirstPid + kProcesses; ++pid) Place(pid, 101, "/app.scope");
   Start();
