@@ -19,6 +19,7 @@ enum class LastResort : unsigned char { kNone, kKernelOom, kPanic, kReboot };
 // A rule matches a process when every matcher it sets matches (AND); unset matchers are
 // ignored, and a valid rule sets at least one. Regexes are ECMAScript and may match anywhere
 // in the string (std::regex_search); anchor them with ^...$ for a whole match.
+// They are matched in linear time, without back-references (config/rule_regex.h).
 struct Rule {
   std::string name;  // for reports; defaults to "rule N", N being the 0-based index in rule[N]
   RuleAction action = RuleAction::kPrefer;

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "config/rule_regex.h"
 #include "config/toml_reader.h"
 
 namespace reaperd::config {
@@ -75,7 +76,8 @@ void CheckRegex(ParseContext& ctx, const TableReader& r, std::string_view key,
   // - groups nested deeper than kMaxRegexGroupDepth (counted outside bracket expressions);
   // - a repeat count ({n}, {n,}, {n,m}) or a back-reference (\N) above kMaxRegexRepeat:
   //   libstdc++ parses either number into a long without a bound (undefined behaviour past
-  //   LONG_MAX, found by fuzz_config) and unrolls every repeat into automaton states.
+  //   LONG_MAX, found by fuzz_config) and unrolls every repeat into automaton states. (Any
+  //   back-reference is refused by the compile below, but only after the parse.)
   const std::string_view text = *pattern;
   auto number_at = [&](std::size_t& k) {  // the digits from k on (saturated), k past them
     std::uint64_t n = 0;
@@ -126,10 +128,18 @@ void CheckRegex(ParseContext& ctx, const TableReader& r, std::string_view key,
     if (k < text.size() && text[k] != '}') --k;  // not a count: looked at again
   }
   // std::regex reports a bad pattern only by throwing; this is the one place it is compiled
-  // from user text, so the throw stops here and the Ranker may compile it without a try.
+  // from user text (as the ranker compiles it), so the throw stops here and the Ranker may
+  // compile it without a try.
   try {
-    std::regex compiled(*pattern, std::regex::ECMAScript);
+    (void)CompileRuleRegex(*pattern);
   } catch (const std::regex_error& e) {
+    if (e.code() == std::regex_constants::error_complexity) {
+      ctx.Fail(where, dotted,
+               fmt::format("invalid regex \"{}\": back-references are not supported (rules "
+                           "are matched in linear time)",
+                           *pattern));
+      return;
+    }
     ctx.Fail(where, dotted, fmt::format("invalid regex \"{}\": {}", *pattern, e.what()));
   }
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "config/rule_regex.h"
 #include "policy/container.h"
 
 namespace reaperd::policy {
@@ -42,15 +43,16 @@ const char* ProtectReasonName(ProtectReason r) noexcept {
 
 namespace {
 
-// The regexes are validated when the config is parsed; a rule whose regex still fails to
-// compile here matches nothing rather than throwing into the daemon.
+// The regexes are validated when the config is parsed (config::CompileRuleRegex, as here);
+// a rule whose regex still fails to compile here matches nothing rather than throwing into
+// the daemon.
 bool Compile(const std::optional<std::string>& src, std::regex& out) {
   if (!src) return false;
   try {
-    out = std::regex(*src, std::regex::ECMAScript | std::regex::optimize);
+    out = config::CompileRuleRegex(*src);
     return true;
   } catch (const std::regex_error&) {
-    out = std::regex("$^");
+    out = std::regex("[^\\s\\S]");  // one character of no kind: matches nothing
     return true;
   }
 }
@@ -100,7 +102,7 @@ bool RuleMatcher::Matches(const Process& p) const {
   auto check = [&](bool has, const std::regex& re, std::string_view text) {
     if (!has) return true;
     any = true;
-    return std::regex_search(text.begin(), text.end(), re);
+    return config::RuleRegexFinds(re, text);
   };
   if (!check(has_comm_, comm_, p.comm.view())) return false;
   if (!check(has_exe_, exe_, p.exe)) return false;

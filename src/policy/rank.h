@@ -2,7 +2,7 @@
 // tables, plus oom_score_adj scaled to the scope's total), then the configured rules.
 // Pure: no I/O. Compile once per config (regexes), rank per snapshot.
 // RankInto() refills a caller-owned Ranking without allocating once it is warm, as long as
-// no rule runs: matching a rule's std::regex allocates (std::regex_search's own state).
+// no rule runs: matching a rule's std::regex allocates (the executor's own state).
 // The default config has no rules; a config with rules allocates in the kill path.
 // Who may never be killed is decided by one predicate, ProtectRules::Check: the ranking asks
 // it of every candidate and the killer asks it again of every process a kill widens to
@@ -129,7 +129,7 @@ class ProtectRules {
 
   // Why p may never be killed, or nullopt. self is reaperd's own pid; a direct child of self
   // that leads its own process group is one of its hooks (sys::Spawn makes them so). Does not
-  // allocate unless a protect rule is configured (std::regex_search allocates).
+  // allocate unless a protect rule is configured (matching a std::regex allocates).
   std::optional<Protection> Check(const Process& p, pid_t self) const;
   // Why p is avoided (AvoidReasonOf with rank.avoid_comm, unavoid_comm and session_avoid), or
   // kNone: the ranking's Score::avoid, which the kill-size ladder never widens into.

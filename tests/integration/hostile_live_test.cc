@@ -136,6 +136,37 @@ TEST(HostileLive, RankPrintsNoRawControlBytesAndBoundsTheCmdline) {
   EXPECT_EQ(cmd, AsJsonShowsIt(Joined(huge_argv).substr(0, kCmdlineMax)));
 }
 
+// A command line is anyone's to write; a rule's pattern is the administrator's. libstdc++'s
+// default matcher backtracks: "(a+)+b" against 4000 a's takes 2^4000 steps, and a rank (the
+// daemon's, at a kill) never returned. Rules are matched in linear time since session 18.
+TEST(HostileLive, ACmdlineBuiltToBacktrackDoesNotStallTheRank) {
+  auto sb = Sandbox("hostile-regex", 256 * kMiB);
+  ASSERT_TRUE(sb);
+  const std::string as(4000, 'a');
+  Helper miss = SpawnHostile({.comm = "backtrack", .argv = {as}, .touch_mib = 2}, *sb);
+  Helper hit = SpawnHostile({.comm = "backtrack", .argv = {as + "b"}, .touch_mib = 2}, *sb);
+  ASSERT_GT(miss.pid(), 0);
+  ASSERT_GT(hit.pid(), 0);
+  TempConfig cfg(std::string(kSafe) +
+                 "[[rule]]\nname = \"evil\"\naction = \"prefer\"\nweight = 100\n"
+                 "cmdline = \"(a+)+b\"\n");
+  ASSERT_TRUE(cfg.ok());
+  int status = 0;
+  const std::string out =
+      RunCapture({"/usr/bin/timeout", "60", REAPERD_BINARY, "rank", "--scope",
+                  "cgroup:" + sb->cgroup(), "--top", "0", "--json", "--config", cfg.path()},
+                 &status);
+  ASSERT_EQ(status, 0) << "the rank did not return (124: timed out)";
+  auto j = nlohmann::json::parse(out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << out.substr(0, 4096);
+  const auto* m = Find(j["candidates"], miss.pid());
+  const auto* h = Find(j["candidates"], hit.pid());
+  ASSERT_TRUE(m && h) << j.dump(2).substr(0, 4096);
+  EXPECT_TRUE((*m)["score"]["rules"].empty());
+  ASSERT_EQ((*h)["score"]["rules"].size(), 1u);
+  EXPECT_EQ((*h)["score"]["rules"][0]["rule"], "evil");
+}
+
 TEST(HostileLive, DaemonKillsTheHostileBiggestAndLogsItEscaped) {
   auto sb = Sandbox("hostile-kill", 256 * kMiB);
   ASSERT_TRUE(sb);

@@ -181,6 +181,9 @@ INSTANTIATE_TEST_SUITE_P(
                    "repeat count above 1000"},
         InlineCase{"[[rule]]\naction = \"protect\"\ncomm = \"(a)\\\\4444444444444444444\"\n", 3,
                    "rule[0].comm", "back-reference above 1000"},
+        // Rules are matched in linear time, which takes no back-reference (session 18).
+        InlineCase{"[[rule]]\naction = \"protect\"\ncmdline = \"(a+)\\\\1\"\n", 3,
+                   "rule[0].cmdline", "back-references are not supported"},
         // std::regex compiles by recursion, a level per term and more per group: a long or
         // deeply nested pattern overflowed the stack (fuzz_config, session 17: a 19 KB comm).
         InlineCase{kLongComm.c_str(), 3, "rule[0].comm", "longer than 1024 characters"},
