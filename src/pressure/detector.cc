@@ -9,6 +9,9 @@ constexpr std::int64_t kNsPerMs = 1'000'000;
 // The latest pace is measured against a point at least this old, so two readings taken back
 // to back (a late tick) do not divide by almost nothing.
 constexpr std::int64_t kMinPaceSpanNs = 10 * kNsPerMs;
+// A rise of headroom by more than this share of the capacity starts a new fall for the trend
+// (History::FallSlope): a victim's memory came back, and the fall before it is another one.
+constexpr double kReboundPercent = 1.0;
 
 // Milliseconds until `left` bytes are gone at `rate` bytes/s; -1 when not falling.
 std::int64_t MsUntil(double left, double rate) {
@@ -125,7 +128,8 @@ Decision Detector::Update(const PressureSample& s) noexcept {
   if (level > Level::kOk) d.reasons |= kReasonAvailableLow;
 
   // The trend, and the pace of the latest interval.
-  d.slope_bytes_per_s = history_.Slope(static_cast<std::int64_t>(cfg_.trend_window_ms) * kNsPerMs);
+  d.slope_bytes_per_s = history_.FallSlope(
+      static_cast<std::int64_t>(cfg_.trend_window_ms) * kNsPerMs, capacity * kReboundPercent / 100);
   d.time_to_exhaustion_ms = MsUntil(headroom - floor_bytes, -d.slope_bytes_per_s);
   double pace = 0;  // bytes/s lost over the latest interval
   for (std::size_t i = 1; i < history_.size(); ++i) {
@@ -205,7 +209,8 @@ Decision Detector::Update(const PressureSample& s) noexcept {
            : static_cast<int>(std::clamp(cover_ms, static_cast<double>(cfg_.interval_fast_ms),
                                          static_cast<double>(cfg_.interval_slow_ms)));
   if (level < Level::kKill) {
-    d.next_interval_ms = std::min(d.next_interval_ms, ChaseMs(headroom, capacity, pace));
+    const double rate = std::max(pace, -d.slope_bytes_per_s);
+    d.next_interval_ms = std::min(d.next_interval_ms, ChaseMs(headroom, capacity, rate));
   }
   last_ = d;
   return d;

@@ -8,7 +8,9 @@
 //   warn/reclaim/kill_available_percent gives that level. warn and reclaim drop only once
 //   headroom exceeds their threshold by hysteresis_percent; kill is never held by hysteresis:
 //   every kill decision needs its own evidence.
-// - Time to exhaustion of the kill floor, from the least-squares trend over trend_window_ms.
+// - Time to exhaustion of the kill floor, from the least-squares trend over trend_window_ms,
+//   of the current fall only: from the top of the latest rebound (headroom rising by more
+//   than 1% of the capacity: a victim's memory came back) on (History::FallSlope).
 //   It is trusted only once headroom is below the warn threshold (above it, falling memory is
 //   just use), and only while the pace of the latest interval agrees (a spike that stopped
 //   has no pace). A kill needs tte_confirm_samples such samples in a row, or one sample whose
@@ -28,7 +30,8 @@
 //   headroom under twice the warn threshold, a trend reaching the floor within ten horizons,
 //   PSI some above half its threshold, a victim pending), else the time a hog filling at
 //   kMaxFillBytesPerSecond needs to reach the kill floor, within [interval_fast_ms,
-//   interval_slow_ms]. A fast fall is chased: when the latest pace reaches the warn edge
+//   interval_slow_ms]. A fast fall is chased: when the latest pace (or the trend, if faster)
+//   reaches the warn edge
 //   sooner than that, the next look is then (inside the band, at half the time to the
 //   floor), at least kChaseMinMs: a fall that crosses the whole band between two fast
 //   samples is still met inside it, where the kill decision has room (issue 13's growers).

@@ -1,5 +1,7 @@
 #include "pressure/history.h"
 
+#include <algorithm>
+
 namespace reaperd::pressure {
 
 void History::Push(const HistoryPoint& p) noexcept {
@@ -12,15 +14,43 @@ const HistoryPoint& History::Back(std::size_t i) const noexcept {
   return points_[(head_ + kCapacity - 1 - i) % kCapacity];
 }
 
+std::size_t History::InWindow(std::int64_t window_ns) const noexcept {
+  const std::int64_t t_end = Back(0).t_ns;
+  std::size_t n = std::min<std::size_t>(size_, 2);
+  // The previous point always counts: at the slow interval it is older than the window.
+  while (n < size_ && t_end - Back(n).t_ns <= window_ns) ++n;
+  return n;
+}
+
 double History::Slope(std::int64_t window_ns) const noexcept {
   if (size_ < 2) return 0;
+  return SlopeOver(InWindow(window_ns));
+}
+
+double History::FallSlope(std::int64_t window_ns, double min_rebound_bytes) const noexcept {
+  if (size_ < 2) return 0;
+  const std::size_t n = InWindow(window_ns);
+  // Back from the newest point the fall climbs to its top; a point more than
+  // min_rebound_bytes below that top is the trough before a rebound: the fall began at the top.
+  std::size_t top = 0;
+  std::size_t count = n;
+  for (std::size_t i = 1; i < n; ++i) {
+    if (Back(i).headroom_bytes > Back(top).headroom_bytes) {
+      top = i;
+    } else if (Back(i).headroom_bytes < Back(top).headroom_bytes - min_rebound_bytes) {
+      count = std::max<std::size_t>(top, 1) + 1;
+      break;
+    }
+  }
+  return SlopeOver(count);
+}
+
+double History::SlopeOver(std::size_t count) const noexcept {
   const std::int64_t t_end = Back(0).t_ns;
   // Times relative to the newest point keep the sums small and exact enough in doubles.
   double n = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
-  for (std::size_t i = 0; i < size_; ++i) {
+  for (std::size_t i = 0; i < count; ++i) {
     const HistoryPoint& p = Back(i);
-    // The previous point always counts: at the slow interval it is older than the window.
-    if (i >= 2 && t_end - p.t_ns > window_ns) break;
     const double x = static_cast<double>(p.t_ns - t_end) / 1e9;
     n += 1;
     sx += x;

@@ -48,6 +48,24 @@ TEST(History, SlopeAlwaysUsesThePreviousPoint) {
   EXPECT_DOUBLE_EQ(h.Slope(500 * kMs), -200.0);
 }
 
+// A victim's memory coming back is a rebound, and the fall after it is a fall of its own:
+// its slope starts at the rebound's top.
+TEST(History, FallSlopeStartsAtTheRebound) {
+  History h;
+  for (int i = 0; i < 4; ++i) h.Push({i * 100 * kMs, 1000.0 - 100.0 * i, 0, 0});  // to 700
+  h.Push({400 * kMs, 900, 0, 0});                                                 // rebound
+  h.Push({450 * kMs, 800, 0, 0});
+  h.Push({500 * kMs, 700, 0, 0});
+  EXPECT_NEAR(h.FallSlope(500 * kMs, 10), -2000.0, 1e-6);  // 100 per 50 ms since the top
+  EXPECT_GT(h.Slope(500 * kMs), -2000.0 / 2);              // the whole window hides it
+  // A plain fall: the same as Slope.
+  History plain;
+  for (int i = 0; i <= 10; ++i) plain.Push({i * 100 * kMs, 1000.0 - 50.0 * i, 0, 0});
+  EXPECT_DOUBLE_EQ(plain.FallSlope(500 * kMs, 10), plain.Slope(500 * kMs));
+  // A rebound smaller than the bound is noise, not a new fall.
+  EXPECT_DOUBLE_EQ(h.FallSlope(500 * kMs, 250), h.Slope(500 * kMs));
+}
+
 TEST(Detector, LevelsFollowHeadroomWithHysteresis) {
   Detector d(config::DetectorConfig{});  // warn 10%, reclaim 7%, hysteresis 2%
   // 100 s apart, so the trend is far too slow to matter here.
@@ -197,6 +215,20 @@ TEST(Detector, PendingVictimEndsAtItsDeadlineOrWhenReaped) {
   by_reaper.NoteVictimDone(100 * kMs);
   EXPECT_EQ(by_reaper.Update(At(200, 35)).level, Level::kReclaim);  // settling
   EXPECT_EQ(by_reaper.Update(At(100 + cfg.victim_settle_ms, 35)).level, Level::kKill);
+}
+
+// The lab's growers (session 18): after a victim's memory came back, the others' fall went
+// on at 950 MiB/s, and the trend over the whole window, rebound included, said -35 MiB/s:
+// no prediction until the floor. Judged from the rebound, the floor is 58 ms away.
+TEST(Detector, AFallAfterAReboundIsJudgedFromTheRebound) {
+  Detector d(config::DetectorConfig{});
+  d.Update(At(0, 130));
+  d.Update(At(100, 120));
+  d.Update(At(200, 190));  // a victim's memory came back
+  const Decision k = d.Update(At(300, 95));
+  EXPECT_EQ(k.level, Level::kKill);
+  EXPECT_TRUE(k.reasons & kReasonTimeToExhaustion);
+  EXPECT_NEAR(k.slope_bytes_per_s / kMiB, -950.0, 1.0);
 }
 
 // Issue 13: when other processes grow while the victim dies, its memory never shows as
