@@ -301,13 +301,25 @@ void Engine::LogLevelChange(std::size_t i, pressure::Level from, const pressure:
            d.psi_some_percent, d.psi_full_percent);
 }
 
+void Engine::EndEpisodeIfQuiet(std::size_t i, const pressure::Decision& d) {
+  ScopeStatus& st = status_[i];
+  if (d.level != pressure::Level::kOk) {
+    st.ok_since_ns = 0;
+    return;
+  }
+  const sys::Nanos now = clock_.Now();
+  if (st.ok_since_ns == 0) st.ok_since_ns = now;
+  if (now - st.ok_since_ns < kEpisodeEndNs) return;
+  if (growth_[i].started()) growth_[i].Reset();
+  st.ladder.Reset();
+}
+
 void Engine::Decide(std::size_t i, const pressure::PressureSample& s, const pressure::Decision& d) {
   pressure::Level before = status_[i].decision.level;
   status_[i].sample = s;
   status_[i].decision = d;
   if (d.level < pressure::Level::kReclaim) episodes_[i] = Episode{};
-  if (d.level == pressure::Level::kOk && growth_[i].started()) growth_[i].Reset();
-  if (d.level == pressure::Level::kOk) status_[i].ladder.Reset();
+  EndEpisodeIfQuiet(i, d);
   if (d.level >= pressure::Level::kReclaim) MaybeReclaim(i, s, d);
   // The first kill of an episode waits (briefly) for the chain; kill only if still at kKill.
   // The kill comes before the level's log line and the observers: a log line can block on

@@ -82,8 +82,11 @@ struct ScopeStatus {
   // memory.current, read alone at each tick while it is idle, asks for a whole sample (0: none;
   // every tick samples it whole).
   std::uint64_t usage_poll_at = 0;
-  // The kill-size ladder of this scope's episode (kill/step_ladder.h): forgotten at ok.
+  // The kill-size ladder of this scope's episode (kill/step_ladder.h): forgotten when the
+  // episode ends, once the scope has stayed at ok for kEpisodeEndNs since ok_since_ns (0: not
+  // at ok).
   kill::StepLadder ladder;
+  std::int64_t ok_since_ns = 0;
   // When this scope is next due for a look (0: at the next tick), and the interval that due
   // time came from. A tick looks at it from half that interval before it is due on, so the
   // scopes share the fastest one's ticks and none is looked at faster than its own pace
@@ -91,6 +94,12 @@ struct ScopeStatus {
   std::int64_t due_ns = 0;
   std::int64_t due_interval_ns = 0;
 };
+
+// An episode (the ladder, the growth baseline) ends once its scope has stayed at ok this long.
+// Not at the first ok: the sample right after a victim's memory came back sees the scope at
+// ok while others go on growing, and the next one sees it at kill again (the lab's growers,
+// session 18: the ladder started over at every kill of a burst).
+constexpr std::int64_t kEpisodeEndNs = 1'000'000'000;
 
 // The system scope's kill decides on a standing snapshot (see Engine::ScanForKill): how many
 // top candidates a refresh re-reads; how often the snapshot is refreshed and read whole at
@@ -248,6 +257,9 @@ class Engine {
   // (a v1 scope under its alarm ticks that often) and no PSI event asked for one. Then the
   // tick takes no whole sample of it; *usage is the usage polled.
   bool UsagePollCovers(std::size_t i, sys::Nanos now, std::uint64_t* usage) noexcept;
+  // Ends scope i's episode (its ladder and growth baseline) once it has stayed at ok for
+  // kEpisodeEndNs.
+  void EndEpisodeIfQuiet(std::size_t i, const pressure::Decision& d);
   void Decide(std::size_t i, const pressure::PressureSample& s, const pressure::Decision& d);
   void KillIn(std::size_t i, const pressure::Decision& d);
   // Scans and ranks the whole system once into the kill path's members, so that the first

@@ -4,7 +4,7 @@
 // next kill decision of the episode comes after that victim's outcome is in (reaped, or its
 // deadline passed) and the same application is on top, the kill steps up: the process group
 // first, then the cgroup, up to kill.step_up. Another application on top starts again from
-// the process; a return to ok forgets the ladder (Reset).
+// the process; a return to ok that lasts (the engine's kEpisodeEndNs) forgets the ladder (Reset).
 // A step never widens into a protected or an avoided process (the builder and the killer ask
 // policy::ProtectRules::Avoid as they ask Check), and never kills whole a cgroup that is the
 // scope's own, a slice, a user manager, a login's session scope, or one that holds an avoided

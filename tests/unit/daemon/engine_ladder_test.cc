@@ -1,9 +1,9 @@
 // The kill-size ladder (issue 15) through the engine, over a fixture /proc and fake process
 // ops: the first kill of an application is its largest process; when pressure stays after that
 // victim's memory is back and the same application is on top, the next kill is its process
-// group, then its cgroup. A different application on top, or a return to ok, starts again from
-// the process. Protected and avoided processes are never widened into, and a cgroup holding
-// what keeps a session together is never killed whole.
+// group, then its cgroup. A different application on top, or a return to ok that lasts, starts
+// again from the process. Protected and avoided processes are never widened into, and a cgroup
+// holding what keeps a session together is never killed whole.
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <unistd.h>
@@ -168,12 +168,30 @@ TEST_F(EngineLadder, TheNextKillFollowsTheReapedVictimAtOnce) {
   EXPECT_EQ(Killed(102), 1) << "the scope waited for its next due tick";
 }
 
+// The lab's growers (session 18): the sample right after a victim's memory came back saw
+// the scope at ok, the next one at kill again, and the ladder started over from the process
+// at every kill of the burst (7 kills of one process each, and the kernel's OOM killer).
+// An episode ends once the scope has stayed at ok for kEpisodeEndNs, not at one ok sample.
+TEST_F(EngineLadder, AMomentaryOkInABurstKeepsTheLadder) {
+  Place(100, 100, "/app.scope");
+  for (pid_t pid : {101, 102, 103}) Place(pid, 101, "/app.scope");
+  Start();
+  EXPECT_TRUE(Has(KillTick(), "step=process step_reason=first"));
+  ASSERT_TRUE(sys_.SetMeminfo(sys_.high));
+  Tick();
+  ASSERT_TRUE(sys_.SetMeminfo(sys_.low));
+  const std::string second = KillTick();
+  EXPECT_TRUE(Has(second, "step=process_group step_reason=pressure_stayed")) << second;
+}
+
+// A return to ok that lasts kEpisodeEndNs ends the episode: the next kill starts from the
+// process again.
 TEST_F(EngineLadder, AReturnToOkStartsFromTheProcess) {
   for (pid_t pid = kFirstPid; pid < kFirstPid + kProcesses; ++pid) Place(pid, 101, "/app.scope");
   Start();
   EXPECT_TRUE(Has(KillTick(), "step=process step_reason=first"));
   ASSERT_TRUE(sys_.SetMeminfo(sys_.high));
-  Tick();
+  for (sys::Nanos ok = 0; ok <= kEpisodeEndNs; ok += 100 * sys::kMilli) Tick();
   ASSERT_EQ(engine_->status()[0].decision.level, pressure::Level::kOk);
   ASSERT_TRUE(sys_.SetMeminfo(sys_.low));
   std::string second = KillTick();
