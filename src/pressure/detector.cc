@@ -103,10 +103,10 @@ int Detector::ChaseMs(double headroom, double capacity, double pace) const noexc
   const bool above_band = headroom >= warn_bytes;
   const std::int64_t ms = MsUntil(headroom - (above_band ? warn_bytes : floor_bytes), pace);
   if (ms < 0) return cfg_.interval_slow_ms;  // not falling
-  // Above the band, look as it is entered; inside it, twice more before the floor.
+  // Above the band, look as it is entered; inside it, twice more before the floor. Only
+  // ever sooner than the interval asked for otherwise (the caller takes the smaller).
   const std::int64_t chase = above_band ? ms : ms / 2;
-  return static_cast<int>(
-      std::clamp<std::int64_t>(chase, kChaseMinMs, std::max(cfg_.interval_fast_ms, 1)));
+  return static_cast<int>(std::clamp<std::int64_t>(chase, kChaseMinMs, cfg_.interval_slow_ms));
 }
 
 Decision Detector::Update(const PressureSample& s) noexcept {

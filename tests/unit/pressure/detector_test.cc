@@ -321,6 +321,21 @@ TEST(Detector, AFastFallIsChasedIntoTheWarnBand) {
   }
 }
 
+// Only a fall that reaches the warn edge before the next look is chased: idle, memory drifts
+// down a few KiB between looks, and a chase capped at interval_fast_ms made every such look
+// the next one 100 ms later (idle wakeups 0.20/s to 0.28/s on the build machine).
+TEST(Detector, ASlowDriftIsNotChased) {
+  config::DetectorConfig cfg;
+  cfg.interval_slow_ms = 60000;
+  Detector d(cfg);
+  d.Update(At(0, 800));
+  PressureSample s = At(10'000, 800);
+  s.available_bytes -= 4096;
+  const Decision dec = d.Update(s);
+  ASSERT_FALSE(dec.busy);
+  EXPECT_GT(dec.next_interval_ms, 300);  // the cover interval: 371 ms at 2 GiB/s
+}
+
 // Chasing is looking sooner, not killing sooner: a fast fall that stops above the warn band
 // is never a kill.
 TEST(Detector, AFastFallThatStopsAboveTheWarnBandIsNoKill) {
