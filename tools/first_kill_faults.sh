@@ -51,15 +51,18 @@ wait "$P"
 echo "major faults: $before before the drop, $(majflt) after the kill"
 grep -E ' kill seq=| reaped seq=' "$OUT/daemon.log" | cut -c1-120 || echo "(no kill)"
 echo "faults (thread, offset in the binary, section, instruction, bytes there):"
+# Each section's name, address and size (after readelf's [N] column).
+readelf -SW "$BIN" | sed -n 's/^ *\[ *[0-9]*\] //p' | awk '$1 ~ /^\./ {print $1, $3, $5}' > "$OUT/sections"
 perf script -i "$OUT/perf.data" -F tid,addr,ip,sym 2> /dev/null | while read -r tid addr ip sym; do
   off=$((0x$addr - 0x$load))
   if ((off < 0 || off > 0x10000000)); then
     printf '  %s 0x%s (not in the binary) %s %s\n' "$tid" "$addr" "$ip" "$sym"
     continue
   fi
-  sec=$(readelf -SW "$BIN" | awk -v o="$off" '$2 ~ /^\./ || $3 ~ /^\./ {
-      n = ($2 ~ /^\./) ? $2 : $3; a = ($2 ~ /^\./) ? $4 : $5; s = ($2 ~ /^\./) ? $6 : $7
-      if (o >= strtonum("0x" a) && o < strtonum("0x" a) + strtonum("0x" s)) print n}' | head -1)
+  sec=
+  while read -r name addr size; do
+    if ((off >= 0x$addr && off < 0x$addr + 0x$size)); then sec=$name; break; fi
+  done < "$OUT/sections"
   bytes=$(dd if="$BIN" bs=1 skip="$off" count=40 2> /dev/null | tr '\0\n' '|~' | tr -cd '[:print:]')
   printf '  %s +0x%x %s %s %s "%s"\n' "$tid" "$off" "${sec:-?}" "$ip" "$sym" "$bytes"
 done
