@@ -12,6 +12,9 @@ constexpr std::int64_t kMinPaceSpanNs = 10 * kNsPerMs;
 // A rise of headroom by more than this share of the capacity starts a new fall for the trend
 // (History::FallSlope): a victim's memory came back, and the fall before it is another one.
 constexpr double kReboundPercent = 1.0;
+// A fall this recent is chased even while headroom rises: a victim's memory came back, and
+// the rest of the burst that forced the kill goes on (History::FastestFall).
+constexpr std::int64_t kRecentFallNs = 2000 * kNsPerMs;
 
 // Milliseconds until `left` bytes are gone at `rate` bytes/s; -1 when not falling.
 std::int64_t MsUntil(double left, double rate) {
@@ -209,7 +212,8 @@ Decision Detector::Update(const PressureSample& s) noexcept {
            : static_cast<int>(std::clamp(cover_ms, static_cast<double>(cfg_.interval_fast_ms),
                                          static_cast<double>(cfg_.interval_slow_ms)));
   if (level < Level::kKill) {
-    const double rate = std::max(pace, -d.slope_bytes_per_s);
+    const double rate =
+        std::max({pace, -d.slope_bytes_per_s, history_.FastestFall(kRecentFallNs, kMinPaceSpanNs)});
     d.next_interval_ms = std::min(d.next_interval_ms, ChaseMs(headroom, capacity, rate));
   }
   last_ = d;

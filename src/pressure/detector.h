@@ -30,12 +30,11 @@
 //   headroom under twice the warn threshold, a trend reaching the floor within ten horizons,
 //   PSI some above half its threshold, a victim pending), else the time a hog filling at
 //   kMaxFillBytesPerSecond needs to reach the kill floor, within [interval_fast_ms,
-//   interval_slow_ms]. A fast fall is chased: when the latest pace (or the trend, if faster)
-//   reaches the warn edge
-//   sooner than that, the next look is then (inside the band, at half the time to the
-//   floor), at least kChaseMinMs: a fall that crosses the whole band between two fast
-//   samples is still met inside it, where the kill decision has room (issue 13's growers).
-//   Chasing only looks sooner; the levels are decided as above.
+//   interval_slow_ms]. A fast fall is chased: when the latest pace (or the trend, or the
+//   fastest fall of the last 2 s, if faster) reaches the warn edge sooner than that, the next look
+//   is then (inside the band, at half the time to the floor), at least kChaseMinMs: a fall that
+//   crosses the whole band between two fast samples is still met inside it, where the kill decision
+//   has room (issue 13's growers). Chasing only looks sooner; the levels are decided as above.
 #pragma once
 
 #include <cstdint>

@@ -45,6 +45,21 @@ double History::FallSlope(std::int64_t window_ns, double min_rebound_bytes) cons
   return SlopeOver(count);
 }
 
+double History::FastestFall(std::int64_t window_ns, std::int64_t min_span_ns) const noexcept {
+  double fastest = 0;
+  if (size_ < 2) return fastest;
+  const std::int64_t t_end = Back(0).t_ns;
+  for (std::size_t i = 1; i < size_ && t_end - Back(i).t_ns <= window_ns; ++i) {
+    const HistoryPoint& newer = Back(i - 1);
+    const HistoryPoint& older = Back(i);
+    const std::int64_t span = newer.t_ns - older.t_ns;
+    if (span < min_span_ns) continue;
+    fastest = std::max(
+        fastest, (older.headroom_bytes - newer.headroom_bytes) / (static_cast<double>(span) / 1e9));
+  }
+  return fastest;
+}
+
 double History::SlopeOver(std::size_t count) const noexcept {
   const std::int64_t t_end = Back(0).t_ns;
   // Times relative to the newest point keep the sums small and exact enough in doubles.

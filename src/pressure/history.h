@@ -34,6 +34,9 @@ class History {
   // min_rebound_bytes within the window (a victim's memory coming back: what came before
   // belongs to another fall) to the newest, and always the two newest.
   double FallSlope(std::int64_t window_ns, double min_rebound_bytes) const noexcept;
+  // The fastest fall (bytes/s, 0 if none) between two consecutive points within window_ns of
+  // the newest and at least min_span_ns apart.
+  double FastestFall(std::int64_t window_ns, std::int64_t min_span_ns) const noexcept;
 
   struct Shares {
     double some_percent = 0;

@@ -321,6 +321,45 @@ TEST(Detector, AFastFallIsChasedIntoTheWarnBand) {
   }
 }
 
+// A burst that one victim does not end (the lab's growers, session 18): the sample right
+// after the victim's memory came back sees headroom rising, with no pace to chase, and the
+// next one 100 ms later was below the floor. The fastest fall of the last 2 s is chased too.
+TEST(Detector, TheFallAfterAVictimIsChasedAtTheBurstsPace) {
+  for (int phase = 0; phase < 100; phase += 10) {
+    Detector d(config::DetectorConfig{});
+    std::int64_t t = 0;
+    double avail = 600 + phase;
+    d.Update(At(t, static_cast<std::uint64_t>(avail)));
+    Decision dec = d.Update(At(t += 100, static_cast<std::uint64_t>(avail -= 175)));
+    // The first kill, wherever it comes; its victim's memory is back at once.
+    int guard = 0;
+    while (dec.level != Level::kKill && ++guard < 100) {
+      avail = std::max(0.0, avail - 1.75 * dec.next_interval_ms);
+      PressureSample s = At(0, 0);
+      s.t_ns = (t += dec.next_interval_ms) * kMs;
+      s.available_bytes = static_cast<std::uint64_t>(avail * kMiB);
+      dec = d.Update(s);
+    }
+    ASSERT_EQ(dec.level, Level::kKill);
+    d.NoteKill(t * kMs, 100 * kMiB, (t + 5000) * kMs);
+    d.NoteVictimDone((t + 1) * kMs);
+    avail += 100;  // the victim's memory, and the others go on at 1750 MiB/s
+    PressureSample s = At(0, 0);
+    s.t_ns = (t += 2) * kMs;
+    s.available_bytes = static_cast<std::uint64_t>(avail * kMiB);
+    dec = d.Update(s);
+    ASSERT_NE(dec.level, Level::kKill) << "phase " << phase;
+    while (dec.level != Level::kKill && ++guard < 200) {
+      avail = std::max(0.0, avail - 1.75 * dec.next_interval_ms);
+      s.t_ns = (t += dec.next_interval_ms) * kMs;
+      s.available_bytes = static_cast<std::uint64_t>(avail * kMiB);
+      dec = d.Update(s);
+    }
+    EXPECT_EQ(dec.level, Level::kKill) << "phase " << phase;
+    EXPECT_GE(dec.available_percent, 7.0) << "phase " << phase;
+  }
+}
+
 // Only a fall that reaches the warn edge before the next look is chased: idle, memory drifts
 // down a few KiB between looks, and a chase capped at interval_fast_ms made every such look
 // the next one 100 ms later (idle wakeups 0.20/s to 0.28/s on the build machine).
