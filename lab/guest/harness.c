@@ -47,6 +47,8 @@ struct Sample {
   int32_t daemon_ticks, loop_ticks; /* the daemon's CPU (every thread, its loop thread), -1 unread */
   int32_t daemon_minflt, daemon_majflt; /* the daemon's page faults (every thread), -1 unread */
   int32_t loop_wakeups; /* its loop thread's voluntary context switches (sleeps), -1 unread */
+  uint64_t io_some_us, io_full_us; /* /proc/pressure/io's totals (session 18 on) */
+  int32_t probe_majflt; /* the probe's major faults: its file's pages read back, -1 unread */
 };
 
 static struct Proc procs[MAX_PROCS];
@@ -55,6 +57,7 @@ static struct Sample samples[MAX_SAMPLES];
 static volatile int nsamples;
 static volatile int stop_sampler;
 static int sampled_daemon; /* its CPU over the run, per sample: where a run's CPU went */
+static volatile int sampled_probe; /* its major faults, per sample: a stall that is I/O */
 static uint64_t t0_us;
 static const char* sampled_cg[2];
 static struct LabShared* shared;
@@ -103,6 +106,21 @@ static void* Sampler(void* arg) {
       const char* full = strstr(buf, "full");
       sscanf(buf, "some avg10=%f avg60=%*f avg300=%*f total=%lu", &s.some10, &s.some_us);
       if (full) sscanf(full, "full avg10=%f avg60=%*f avg300=%*f total=%lu", &s.full10, &s.full_us);
+    }
+    if (ReadSmallFile("/proc/pressure/io", buf, sizeof buf) > 0) {
+      const char* full = strstr(buf, "full");
+      sscanf(buf, "some avg10=%*f avg60=%*f avg300=%*f total=%lu", &s.io_some_us);
+      if (full) sscanf(full, "full avg10=%*f avg60=%*f avg300=%*f total=%lu", &s.io_full_us);
+    }
+    s.probe_majflt = -1;
+    if (sampled_probe > 0) {
+      char path[64];
+      snprintf(path, sizeof path, "/proc/%d/stat", sampled_probe);
+      const char* rp = ReadSmallFile(path, buf, sizeof buf) > 0 ? strrchr(buf, ')') : NULL;
+      unsigned long majflt = 0;
+      if (rp && sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %lu", &majflt) == 1) {
+        s.probe_majflt = (int32_t)majflt;
+      }
     }
     for (int i = 0; i < 2; ++i) {
       char path[224];
@@ -441,7 +459,8 @@ int HarnessMain(int argc, char** argv) {
   MakeCgroup("lab-probe.scope", 0);
   char fdarg[16];
   snprintf(fdarg, sizeof fdarg, "%d", shared_fd);
-  Spawn("lab-probe.scope", 0, (char*[]){"probe", "/opt/lab/data/probe.dat", fdarg, NULL});
+  sampled_probe =
+      Spawn("lab-probe.scope", 0, (char*[]){"probe", "/opt/lab/data/probe.dat", fdarg, NULL});
   SleepUs(1000000); /* baseline before the pressure starts */
   uint64_t start_us = NowUs();
   if (StartScenario(scenario, total_kb) < 0) fprintf(stderr, "labtool: spawn failed\n");
