@@ -10,7 +10,7 @@ constexpr std::int64_t kNsPerMs = 1'000'000;
 // to back (a late tick) do not divide by almost nothing.
 constexpr std::int64_t kMinPaceSpanNs = 10 * kNsPerMs;
 // A rise of headroom by more than this share of the capacity starts a new fall for the trend
-// (History::FallSlope): a victim's memory came back, and the fall before it is another one.
+// (History::Slope): a victim's memory came back, and the fall before it is another one.
 constexpr double kReboundPercent = 1.0;
 // A fall this recent is chased even while headroom rises: a victim's memory came back, and
 // the rest of the burst that forced the kill goes on (History::FastestFall).
@@ -131,8 +131,8 @@ Decision Detector::Update(const PressureSample& s) noexcept {
   if (level > Level::kOk) d.reasons |= kReasonAvailableLow;
 
   // The trend, and the pace of the latest interval.
-  d.slope_bytes_per_s = history_.FallSlope(
-      static_cast<std::int64_t>(cfg_.trend_window_ms) * kNsPerMs, capacity * kReboundPercent / 100);
+  d.slope_bytes_per_s = history_.Slope(static_cast<std::int64_t>(cfg_.trend_window_ms) * kNsPerMs,
+                                       capacity * kReboundPercent / 100);
   d.time_to_exhaustion_ms = MsUntil(headroom - floor_bytes, -d.slope_bytes_per_s);
   double pace = 0;  // bytes/s lost over the latest interval
   for (std::size_t i = 1; i < history_.size(); ++i) {

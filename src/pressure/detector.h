@@ -10,7 +10,7 @@
 //   every kill decision needs its own evidence.
 // - Time to exhaustion of the kill floor, from the least-squares trend over trend_window_ms,
 //   of the current fall only: from the top of the latest rebound (headroom rising by more
-//   than 1% of the capacity: a victim's memory came back) on (History::FallSlope).
+//   than 1% of the capacity: a victim's memory came back) on (History::Slope).
 //   It is trusted only once headroom is below the warn threshold (above it, falling memory is
 //   just use), and only while the pace of the latest interval agrees (a spike that stopped
 //   has no pace). A kill needs tte_confirm_samples such samples in a row, or one sample whose

@@ -14,27 +14,16 @@ const HistoryPoint& History::Back(std::size_t i) const noexcept {
   return points_[(head_ + kCapacity - 1 - i) % kCapacity];
 }
 
-std::size_t History::InWindow(std::int64_t window_ns) const noexcept {
+double History::Slope(std::int64_t window_ns, double min_rebound_bytes) const noexcept {
+  if (size_ < 2) return 0;
   const std::int64_t t_end = Back(0).t_ns;
-  std::size_t n = std::min<std::size_t>(size_, 2);
   // The previous point always counts: at the slow interval it is older than the window.
-  while (n < size_ && t_end - Back(n).t_ns <= window_ns) ++n;
-  return n;
-}
-
-double History::Slope(std::int64_t window_ns) const noexcept {
-  if (size_ < 2) return 0;
-  return SlopeOver(InWindow(window_ns));
-}
-
-double History::FallSlope(std::int64_t window_ns, double min_rebound_bytes) const noexcept {
-  if (size_ < 2) return 0;
-  const std::size_t n = InWindow(window_ns);
+  std::size_t count = 2;
+  while (count < size_ && t_end - Back(count).t_ns <= window_ns) ++count;
   // Back from the newest point the fall climbs to its top; a point more than
   // min_rebound_bytes below that top is the trough before a rebound: the fall began at the top.
   std::size_t top = 0;
-  std::size_t count = n;
-  for (std::size_t i = 1; i < n; ++i) {
+  for (std::size_t i = 1; i < count; ++i) {
     if (Back(i).headroom_bytes > Back(top).headroom_bytes) {
       top = i;
     } else if (Back(i).headroom_bytes < Back(top).headroom_bytes - min_rebound_bytes) {
@@ -42,7 +31,20 @@ double History::FallSlope(std::int64_t window_ns, double min_rebound_bytes) cons
       break;
     }
   }
-  return SlopeOver(count);
+  // Times relative to the newest point keep the sums small and exact enough in doubles.
+  double n = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    const HistoryPoint& p = Back(i);
+    const double x = static_cast<double>(p.t_ns - t_end) / 1e9;
+    n += 1;
+    sx += x;
+    sy += p.headroom_bytes;
+    sxx += x * x;
+    sxy += x * p.headroom_bytes;
+  }
+  const double denom = n * sxx - sx * sx;
+  if (n < 2 || denom <= 1e-12) return 0;
+  return (n * sxy - sx * sy) / denom;
 }
 
 double History::FastestFall(std::int64_t window_ns, std::int64_t min_span_ns) const noexcept {
@@ -58,24 +60,6 @@ double History::FastestFall(std::int64_t window_ns, std::int64_t min_span_ns) co
         fastest, (older.headroom_bytes - newer.headroom_bytes) / (static_cast<double>(span) / 1e9));
   }
   return fastest;
-}
-
-double History::SlopeOver(std::size_t count) const noexcept {
-  const std::int64_t t_end = Back(0).t_ns;
-  // Times relative to the newest point keep the sums small and exact enough in doubles.
-  double n = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
-  for (std::size_t i = 0; i < count; ++i) {
-    const HistoryPoint& p = Back(i);
-    const double x = static_cast<double>(p.t_ns - t_end) / 1e9;
-    n += 1;
-    sx += x;
-    sy += p.headroom_bytes;
-    sxx += x * x;
-    sxy += x * p.headroom_bytes;
-  }
-  const double denom = n * sxx - sx * sx;
-  if (n < 2 || denom <= 1e-12) return 0;
-  return (n * sxy - sx * sy) / denom;
 }
 
 History::Shares History::PsiShares(std::int64_t window_ns) const noexcept {

@@ -6,6 +6,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 
 namespace reaperd::pressure {
 
@@ -28,12 +29,12 @@ class History {
   const HistoryPoint& Back(std::size_t i) const noexcept;
 
   // Least-squares slope of headroom (bytes/s) over the points within window_ns of the newest
-  // one, and always the two newest; 0 with fewer than two points or no time spread.
-  double Slope(std::int64_t window_ns) const noexcept;
-  // The same over the current fall only: from the top of the latest rebound of more than
-  // min_rebound_bytes within the window (a victim's memory coming back: what came before
-  // belongs to another fall) to the newest, and always the two newest.
-  double FallSlope(std::int64_t window_ns, double min_rebound_bytes) const noexcept;
+  // one, and always the two newest; 0 with fewer than two points or no time spread. Given
+  // min_rebound_bytes, over the current fall only: from the top of the latest rebound of more
+  // than that within the window (a victim's memory coming back: what came before belongs to
+  // another fall) to the newest.
+  double Slope(std::int64_t window_ns,
+               double min_rebound_bytes = std::numeric_limits<double>::infinity()) const noexcept;
   // The fastest fall (bytes/s, 0 if none) between two consecutive points within window_ns of
   // the newest and at least min_span_ns apart.
   double FastestFall(std::int64_t window_ns, std::int64_t min_span_ns) const noexcept;
@@ -47,11 +48,6 @@ class History {
   Shares PsiShares(std::int64_t window_ns) const noexcept;
 
  private:
-  // How many of the newest points are within window_ns of the newest (at least two).
-  std::size_t InWindow(std::int64_t window_ns) const noexcept;
-  // Least-squares slope of the `count` newest points.
-  double SlopeOver(std::size_t count) const noexcept;
-
   std::array<HistoryPoint, kCapacity> points_{};
   std::size_t head_ = 0;  // index of the next write
   std::size_t size_ = 0;

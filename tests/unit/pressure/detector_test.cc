@@ -50,20 +50,20 @@ TEST(History, SlopeAlwaysUsesThePreviousPoint) {
 
 // A victim's memory coming back is a rebound, and the fall after it is a fall of its own:
 // its slope starts at the rebound's top.
-TEST(History, FallSlopeStartsAtTheRebound) {
+TEST(History, SlopeWithAReboundBoundStartsAtTheRebound) {
   History h;
   for (int i = 0; i < 4; ++i) h.Push({i * 100 * kMs, 1000.0 - 100.0 * i, 0, 0});  // to 700
   h.Push({400 * kMs, 900, 0, 0});                                                 // rebound
   h.Push({450 * kMs, 800, 0, 0});
   h.Push({500 * kMs, 700, 0, 0});
-  EXPECT_NEAR(h.FallSlope(500 * kMs, 10), -2000.0, 1e-6);  // 100 per 50 ms since the top
-  EXPECT_GT(h.Slope(500 * kMs), -2000.0 / 2);              // the whole window hides it
+  EXPECT_NEAR(h.Slope(500 * kMs, 10), -2000.0, 1e-6);  // 100 per 50 ms since the top
+  EXPECT_GT(h.Slope(500 * kMs), -2000.0 / 2);          // the whole window hides it
   // A plain fall: the same as Slope.
   History plain;
   for (int i = 0; i <= 10; ++i) plain.Push({i * 100 * kMs, 1000.0 - 50.0 * i, 0, 0});
-  EXPECT_DOUBLE_EQ(plain.FallSlope(500 * kMs, 10), plain.Slope(500 * kMs));
+  EXPECT_DOUBLE_EQ(plain.Slope(500 * kMs, 10), plain.Slope(500 * kMs));
   // A rebound smaller than the bound is noise, not a new fall.
-  EXPECT_DOUBLE_EQ(h.FallSlope(500 * kMs, 250), h.Slope(500 * kMs));
+  EXPECT_DOUBLE_EQ(h.Slope(500 * kMs, 250), h.Slope(500 * kMs));
 }
 
 TEST(Detector, LevelsFollowHeadroomWithHysteresis) {
