@@ -55,6 +55,14 @@ class EngineLadder : public testing::EngineTestBase {
     procs_[cgroup] += std::to_string(pid) + "\n";
     alloc_test::WriteFile(cg_ + cgroup + "/cgroup.procs", procs_[cgroup]);
   }
+  // Two applications: 103 alone in /a.scope (the first victim), and 100..102 in /b.scope,
+  // each in a process group of its own.
+  void PlaceTwoApplications() {
+    Place(100, 100, "/b.scope");
+    Place(101, 101, "/b.scope");
+    Place(102, 102, "/b.scope");
+    Place(103, 103, "/a.scope");
+  }
   void SetAdj(pid_t pid, int adj) {
     alloc_test::WriteFile(sys_.dir + "/" + std::to_string(pid) + "/oom_score_adj",
                           std::to_string(adj) + "\n");
@@ -140,10 +148,7 @@ TEST_F(EngineLadder, PressureThatStaysStepsUpFromProcessToGroupToCgroup) {
 }
 
 TEST_F(EngineLadder, ADifferentApplicationOnTopStartsFromTheProcess) {
-  Place(100, 100, "/b.scope");
-  Place(101, 101, "/b.scope");
-  Place(102, 102, "/b.scope");
-  Place(103, 103, "/a.scope");
+  PlaceTwoApplications();
   Start();
   EXPECT_TRUE(Has(KillTick(), "step=process step_reason=first"));
   std::string second = KillTick();
@@ -157,10 +162,7 @@ TEST_F(EngineLadder, ADifferentApplicationOnTopStartsFromTheProcess) {
 // other growers eat what the victim gave back). A tick 1 ms after the reaper's result
 // samples the scope and kills the next.
 TEST_F(EngineLadder, TheNextKillFollowsTheReapedVictimAtOnce) {
-  Place(100, 100, "/b.scope");
-  Place(101, 101, "/b.scope");
-  Place(102, 102, "/b.scope");
-  Place(103, 103, "/a.scope");
+  PlaceTwoApplications();
   Start();
   EXPECT_TRUE(Has(KillTick(), "pid=103"));
   clock_.Advance(sys::kMilli);
