@@ -9,13 +9,11 @@
 // are too many.
 
 #include <algorithm>
-#include <array>
 #include <cstdint>
 #include <span>
 
 #include "daemon/engine.h"
 #include "daemon/engine_internal.h"
-#include "kill/held_oom_groups.h"
 
 namespace reaperd::daemon {
 
@@ -118,25 +116,6 @@ void Engine::HoldTop() noexcept {
     }
   }
   scanner_.Hold(hold ? std::span<const pid_t>(top_.data(), top_count_) : std::span<const pid_t>());
-  // The memory.oom.group chains the kill's widening reads: those of the held candidates'
-  // cgroups, and each cgroup scope's own at warn or above (its victims live in it or below).
-  std::array<std::string_view, kill::HeldOomGroups::kMax> cgroups;
-  std::size_t n = 0;
-  if (hold) {
-    const policy::Snapshot& snap = snaps_[standing_];
-    for (std::size_t k = 0; k < top_count_ && n < cgroups.size(); ++k) {
-      const auto it = policy::FindByPid(snap.processes, top_[k]);
-      if (it != snap.processes.end()) cgroups[n++] = it->cgroup;
-    }
-  }
-  for (const auto& st : status_) {
-    if (n == cgroups.size()) break;
-    if (st.scope.kind == policy::ScopeKind::kCgroup &&
-        st.decision.level >= pressure::Level::kWarn) {
-      cgroups[n++] = st.scope.cgroup;
-    }
-  }
-  builder_.HoldOomGroups({cgroups.data(), n});
 }
 
 void Engine::NoteTop(const policy::Ranking& ranking, const policy::Snapshot& snap) noexcept {

@@ -172,11 +172,6 @@ bool VictimBuilder::AddMember(Victim& v, const policy::Process& p, MemberRole ro
   return true;
 }
 
-void VictimBuilder::HoldOomGroups(std::span<const std::string_view> cgroups) noexcept {
-  const bool read = config_.honour_oom_group && view_.cgroup_version() == sys::CgroupVersion::kV2;
-  oom_groups_.Hold(view_, read ? cgroups : std::span<const std::string_view>());
-}
-
 bool VictimBuilder::FindCgroupWidening(const policy::Snapshot& snapshot, const policy::Process& p,
                                        Victim& v) noexcept {
   bool oom_group = false;
@@ -198,11 +193,7 @@ bool VictimBuilder::FindCgroupWidening(const policy::Snapshot& snapshot, const p
       char buf[16];
       auto file = CgroupPath(c, "memory.oom.group", path);
       if (file.empty()) break;
-      // Held since the tick before (HoldOomGroups): a pread. A held read that fails (the
-      // cgroup removed, perhaps made again) falls back to the path.
-      const int held = oom_groups_.Fd(c);
-      auto r = held >= 0 ? view_.ReadFd(held, buf) : view_.Read(sys::Root::kCgroup, file, buf);
-      if (!r && held >= 0) r = view_.Read(sys::Root::kCgroup, file, buf);
+      auto r = view_.Read(sys::Root::kCgroup, file, buf);
       if (r && r->size > 0 && buf[0] == '1') {
         v.widen_cgroup.Assign(c);
         oom_group = true;

@@ -17,13 +17,11 @@
 #include <cstdint>
 #include <memory>
 #include <span>
-#include <string_view>
 #include <vector>
 
 #include "base/error.h"
 #include "base/small_string.h"
 #include "config/config.h"
-#include "kill/held_oom_groups.h"
 #include "kill/process_ops.h"
 #include "kill/sharer_watch.h"
 #include "kill/step_ladder.h"
@@ -169,11 +167,6 @@ class VictimBuilder {
   // path (issue 13: the build is on the way to the signal). Null (the default): by path.
   // The scanner must outlive the builder's use of it, on the same thread.
   void ReadThroughHeld(const scan::Scanner* held) noexcept { held_ = held; }
-  // Holds the memory.oom.group files of these cgroups and their ancestors open for the next
-  // kill's widening (HeldOomGroups), with kill.honour_oom_group on cgroup v2; lets go of the
-  // others (none given: of all). Not on the kill path: the engine calls it after its kills.
-  void HoldOomGroups(std::span<const std::string_view> cgroups) noexcept;
-  std::size_t oom_groups_held() const noexcept { return oom_groups_.held(); }
 
   // Build's error context when the victim's mm is shared with a protected process.
   static constexpr const char* kMmSharedError = "mm shared with a protected process";
@@ -209,7 +202,6 @@ class VictimBuilder {
   pid_t self_;
   scan::Scanner scanner_;                // reads a sharer found outside the snapshot
   const scan::Scanner* held_ = nullptr;  // ReadThroughHeld
-  HeldOomGroups oom_groups_;             // HoldOomGroups
   policy::Process scratch_;              // that sharer (strings reserved up front)
   std::vector<pid_t> pids_;              // /proc listing for the system-wide sharer walk, reserved
   SharerWatch watch_;  // a cgroup scope's candidates' sharers, found ahead of the kill

@@ -55,18 +55,6 @@ class ScanHookView final : public sys::SystemView {
   Result<void> Write(sys::Root r, std::string_view p, std::string_view d) noexcept override {
     return base_.Write(r, p, d);
   }
-  // With hold_files, files can be held (Scanner::Hold, HeldOomGroups, the samplers'): opened
-  // here and read with preads, which on_read does not see. Without, nothing is held and
-  // on_read sees every read.
-  bool hold_files = false;
-  Result<sys::UniqueFd> OpenAt(int d, std::string_view n) noexcept override {
-    if (!hold_files) return SystemView::OpenAt(d, n);
-    return base_.OpenAt(d, n);
-  }
-  Result<sys::ReadResult> ReadFd(int fd, std::span<char> b) noexcept override {
-    if (!hold_files) return SystemView::ReadFd(fd, b);
-    return base_.ReadFd(fd, b);
-  }
   Result<void> ListPids(std::vector<pid_t>& out) override {
     if (during_scan) during_scan();
     return base_.ListPids(out);
@@ -336,41 +324,6 @@ TEST_F(EngineKillGuards, ACgroupScopeKilledWithoutAWarnTickSaysItWalkedProc) {
   ASSERT_EQ(Kills(), 1);
   EXPECT_EQ(Count("sharers=walked"), 1u);
   engine_->Stop();
-  std::filesystem::remove_all(cg);
-}
-
-// The victim's memory.oom.group chain is read through files held open since the tick before,
-// as its /proc files are: opening a cgroup file at the kill allocates (a kernel file, a
-// seq_file buffer) and walks kernfs, and under the lab's growers that open took 13-76 ms in
-// half of the widened second kills (session 19). Here lab.slice has memory.oom.group=1 and
-// the processes live in lab.slice/app.scope: the kill widens to /lab.slice with no
-// memory.oom.group read by path. Red before: 2 reads by path (app.scope's and lab.slice's).
-TEST_F(EngineKillGuards, TheVictimsOomGroupChainIsReadThroughHeldFiles) {
-  const std::string cg = sys_.dir + "-cg2";
-  std::filesystem::copy(std::string(REAPERD_FIXTURES) + "/cgroup/v2-guest", cg,
-                        std::filesystem::copy_options::recursive);
-  std::filesystem::create_directory(cg + "/lab.slice/app.scope");
-  alloc_test::WriteFile(cg + "/lab.slice/app.scope/memory.oom.group", "0\n");
-  alloc_test::WriteFile(cg + "/lab.slice/memory.oom.group", "1\n");
-  for (pid_t pid = kFirstPid; pid < kFirstPid + kProcesses; ++pid) {
-    alloc_test::WriteFile(sys_.dir + "/" + std::to_string(pid) + "/cgroup",
-                          "0::/lab.slice/app.scope\n");
-  }
-  StartEngine(policy::Scope{}, cg);
-  view_->hold_files = true;
-  ASSERT_TRUE(sys_.SetMeminfo(FakeSystem::Meminfo(8 * 1024 * 1024 * 8 / 50)));  // 8%: warn
-  Tick(kStandingWholeNs + sys::kSecond);  // and long enough not to be a fast fall
-  ASSERT_GE(engine_->status()[0].decision.level, pressure::Level::kWarn);  // or reclaim
-  ASSERT_EQ(Kills(), 0);
-  int by_path = 0;
-  view_->on_read = [&](std::string_view path) {
-    if (path.ends_with("memory.oom.group")) ++by_path;
-  };
-  ASSERT_TRUE(sys_.SetMeminfo(sys_.low));
-  Tick();
-  EXPECT_GE(Kills(), 1);
-  EXPECT_EQ(Count("step=cgroup step_reason=memory_oom_group"), 1u);
-  EXPECT_EQ(by_path, 0);
   std::filesystem::remove_all(cg);
 }
 
