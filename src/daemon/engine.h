@@ -308,9 +308,6 @@ class Engine {
   void RefreshStanding(sys::Nanos now);
   // Holds the top candidates' files open for the system scope's next kill (see Scanner::Hold).
   void HoldTop() noexcept;
-  // At ok with the kill floor at most kStandingFallHorizonMs away at the detector's trend:
-  // the standing snapshot is kept young enough for a kill, and its top held.
-  static bool FallingAtOk(const pressure::Decision& d) noexcept;
   void NoteTop(const policy::Ranking& ranking, const policy::Snapshot& snap) noexcept;
   // Every kSharerWatchPeriodNs, for each cgroup scope at warn or above: scan and rank it and
   // hand its top kWatchedPerScope candidates to the victim builder's sharer watch.

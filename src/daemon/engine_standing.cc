@@ -55,7 +55,8 @@ void Engine::RefreshStanding(sys::Nanos now) {
     // At ok too while memory falls fast enough to reach the kill floor soon: a fast hog may
     // cross warn and reclaim between two samples, and its kill would read /proc whole.
     const pressure::Decision& d = st.decision;
-    const bool falling = FallingAtOk(d);
+    const bool falling = d.level == pressure::Level::kOk && d.time_to_exhaustion_ms >= 0 &&
+                         d.time_to_exhaustion_ms <= kStandingFallHorizonMs;
     if (d.level != pressure::Level::kWarn && d.level != pressure::Level::kReclaim && !falling) {
       return;
     }
@@ -99,23 +100,18 @@ void Engine::RefreshStanding(sys::Nanos now) {
   }
 }
 
-bool Engine::FallingAtOk(const pressure::Decision& d) noexcept {
-  return d.level == pressure::Level::kOk && d.time_to_exhaustion_ms >= 0 &&
-         d.time_to_exhaustion_ms <= kStandingFallHorizonMs;
-}
-
 void Engine::HoldTop() noexcept {
-  // While the system scope is at warn or above, or falling at ok as RefreshStanding reads for
-  // (a fast hog's kill comes straight from ok), its kill re-reads the top candidates of the
+  // While the system scope is at warn or above, its kill re-reads the top candidates of the
   // standing snapshot: their files are held open for it (scan::Scanner::Hold), here, after
-  // the tick's kills, never on the kill path itself. Idle at ok nothing is held.
-  bool hold = false;
+  // the tick's kills, never on the kill path itself. At ok nothing is held.
+  bool above_ok = false;
   for (const auto& st : status_) {
     if (st.scope.kind == policy::ScopeKind::kSystem) {
-      hold = st.decision.level >= pressure::Level::kWarn || FallingAtOk(st.decision);
+      above_ok = st.decision.level >= pressure::Level::kWarn;
     }
   }
-  scanner_.Hold(hold ? std::span<const pid_t>(top_.data(), top_count_) : std::span<const pid_t>());
+  scanner_.Hold(above_ok ? std::span<const pid_t>(top_.data(), top_count_)
+                         : std::span<const pid_t>());
 }
 
 void Engine::NoteTop(const policy::Ranking& ranking, const policy::Snapshot& snap) noexcept {

@@ -233,50 +233,6 @@ TEST_F(EngineStanding, AFastFallAtOkReadsTheStandingSnapshotBeforeTheKill) {
   EXPECT_LE(Field(KillLine(), "snapshot_age_ms"), 500) << KillLine();
 }
 
-// While a fall at ok puts the kill floor within kStandingFallHorizonMs, the top candidates'
-// files are held open as at warn: a kill straight from ok (a fast hog crosses warn and reclaim
-// between two samples) re-reads them and checks its victim with preads, not by path (under TCG
-// each open and close of a /proc file is a syscall of its own: ten a candidate). Red before:
-// slowest_check_held=0 (at ok nothing was held).
-TEST_F(EngineStanding, AFastFallAtOkHoldsTheTopCandidatesForTheKill) {
-  Start();
-  Tick(kStandingWholeNs + kStandingMaxAgeNs + sys::kSecond);
-  ASSERT_EQ(engine_->status()[0].decision.level, pressure::Level::kOk);
-  const int top = kBigFirst + kBig - 1;
-  long grew_kb = 0;
-  for (int pct : {45, 40, 35}) {
-    grew_kb = kTotalKb / 2 - kTotalKb * pct / 100;
-    SetAnonKb(top, 27 * 1024 + grew_kb);
-    SetAvailableKb(kTotalKb * pct / 100);
-    Tick();
-    ASSERT_EQ(engine_->status()[0].decision.level, pressure::Level::kOk) << pct;
-  }
-  grew_kb = kTotalKb / 2 - kTotalKb / 100;
-  SetAnonKb(top, 27 * 1024 + grew_kb);
-  SetAvailableKb(kTotalKb / 100);
-  Tick();
-  EXPECT_EQ(Killed(), std::vector<pid_t>{top}) << KillLine();
-  EXPECT_EQ(Field(KillLine(), "slowest_check_held"), 1) << KillLine();
-}
-
-// Idle at ok nothing is held: a fall whose floor is far away holds no file.
-TEST_F(EngineStanding, ASlowFallAtOkHoldsNothing) {
-  Start();
-  Tick(kStandingWholeNs + kStandingMaxAgeNs + sys::kSecond);
-  const int top = kBigFirst + kBig - 1;
-  for (int k = 1; k <= 3; ++k) {  // 0.1% of memory a second: the floor minutes away
-    SetAnonKb(top, 27 * 1024 + k * kTotalKb / 1000);
-    SetAvailableKb(kTotalKb / 2 - k * kTotalKb / 1000);
-    Tick(sys::kSecond);
-    ASSERT_EQ(engine_->status()[0].decision.level, pressure::Level::kOk) << k;
-  }
-  SetAnonKb(top, 27 * 1024 + kTotalKb / 2 - kTotalKb / 100);
-  SetAvailableKb(kTotalKb / 100);
-  Tick();
-  EXPECT_EQ(Killed(), std::vector<pid_t>{top}) << KillLine();
-  EXPECT_EQ(Field(KillLine(), "slowest_check_held"), 0) << KillLine();
-}
-
 // At ok the fall only keeps the snapshot young enough for a kill to refresh it, not at warn's
 // pace (a whole read every 10 s, a refresh every second: in the lab's growers, whose memory
 // falls at ok between kills, that cost 0.7 s of CPU under TCG): four seconds of falling at
