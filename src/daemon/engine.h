@@ -388,6 +388,11 @@ class Engine {
     double unseen_growth_mib = 0;  // used memory no refreshed entry accounts for
     // The victim's slowest member check (Victim::slowest_check), taken before Submit.
     kill::MemberCheck slowest_check;
+    sys::Nanos checks_ns = 0;     // Victim::checks_ns
+    sys::Nanos oom_group_ns = 0;  // Victim::oom_group_ns
+    // The two reads of the scope's kernel OOM kill count around the scan (/proc/vmstat for
+    // the system scope: an allocation in the kernel at each read), together.
+    sys::Nanos oom_count_ns = 0;
   };
   KillStages stages_;
 

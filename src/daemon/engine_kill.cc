@@ -16,9 +16,22 @@
 
 namespace reaperd::daemon {
 
+namespace {
+
+// The kernel OOM count's reads are timed in wall time (the kill line's oom_count_ms) whatever
+// the engine's clock is, like the builder's member checks.
+sys::Nanos WallMonotonicNow() noexcept {
+  static const sys::MonotonicClock clock;
+  return clock.Now();
+}
+
+}  // namespace
+
 bool Engine::CancelIfKernelKilled(std::size_t i, const Result<std::uint64_t>& oom_before) {
   ScopeStatus& st = status_[i];
+  const sys::Nanos t_count = WallMonotonicNow();
   auto oom_after = samplers_[i].KernelOomKills();
+  stages_.oom_count_ns += WallMonotonicNow() - t_count;
   if (oom_before && oom_after && *oom_after > *oom_before) {
     // The kernel killed in this scope while we scanned: its victim's memory is coming back,
     // and a second victim now would be overkill. The next tick judges afresh.
@@ -141,7 +154,9 @@ void Engine::KillIn(std::size_t i, const pressure::Decision& d) {
   stages_.cpu_at_decision = sys::ThreadCpuNow();
   // The scan can take a while under pressure, and its own reads can make the kernel's OOM
   // killer act meanwhile: note its count now and look again before choosing.
+  const sys::Nanos t_count = WallMonotonicNow();
   auto oom_before = samplers_[i].KernelOomKills();
+  stages_.oom_count_ns = WallMonotonicNow() - t_count;
   // Into the warm snapshot buffers: no allocation when they are as large as before.
   auto scanned = ScanForKill(i, t_decision);
   if (!scanned) {
@@ -223,6 +238,8 @@ void Engine::KillIn(std::size_t i, const pressure::Decision& d) {
     };
     stages_.build_ns = clock_.Now() - t_ranked;
     stages_.slowest_check = victim.slowest_check;
+    stages_.checks_ns = victim.checks_ns;
+    stages_.oom_group_ns = victim.oom_group_ns;
     if (st.scope.kind != policy::ScopeKind::kSystem) {
       stages_.sharers = builder_.sharer_watch().vouched() != vouched_before ? "watched" : "walked";
     }
@@ -373,7 +390,8 @@ void Engine::LogKill(const ScopeStatus& st, std::uint64_t seq, const policy::Pro
            "largest_protected={} avoided={} scan_ms={:.2f} rank_ms={:.2f} build_ms={:.2f} "
            "decision_cpu_ms={:.2f} slowest_check_ms={:.2f} slowest_check_open_ms={:.2f} "
            "slowest_check_pid={} "
-           "slowest_check_held={} sharers={} step={} step_reason={}",
+           "slowest_check_held={} sharers={} step={} step_reason={} checks_ms={:.2f} "
+           "oom_group_ms={:.2f} oom_count_ms={:.2f}",
            seq, Q{st.name}, options_.dry_run ? "dry_run=1 " : "", p.pid, Q{p.comm.view()}, p.uid,
            Q{p.cgroup}, Q{container.empty() ? std::string_view("none") : container},
            Q{pod != nullptr ? std::string_view(pod->ns) : std::string_view("none")},
@@ -391,7 +409,8 @@ void Engine::LogKill(const ScopeStatus& st, std::uint64_t seq, const policy::Pro
            Ms(stages_.build_ns), Ms(stages_.cpu_ns), Ms(stages_.slowest_check.ns),
            Ms(stages_.slowest_check.open_ns), stages_.slowest_check.pid,
            stages_.slowest_check.held ? 1 : 0, stages_.sharers, kill::StepName(kill_record_.step),
-           kill::StepReasonName(kill_record_.step_reason));
+           kill::StepReasonName(kill_record_.step_reason), Ms(stages_.checks_ns),
+           Ms(stages_.oom_group_ns), Ms(stages_.oom_count_ns));
 }
 
 }  // namespace reaperd::daemon

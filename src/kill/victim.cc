@@ -142,6 +142,7 @@ bool VictimBuilder::AddMember(Victim& v, const policy::Process& p, MemberRole ro
   sys::Nanos open_ns = 0;
   auto checked = [&] {
     const sys::Nanos took = BuilderClock().Now() - t_check;
+    v.checks_ns += took;
     if (took > v.slowest_check.ns) v.slowest_check = {took, open_ns, p.pid, held};
   };
   auto fd = OpenChecked(p.pid, p.starttime, rss_pages, &open_ns);
@@ -291,7 +292,9 @@ Result<void> VictimBuilder::Build(const policy::Snapshot& snapshot, std::size_t 
       return c == cg || (c.size() > cg.size() && c.starts_with(cg) && c[cg.size()] == '/');
     });
   }
+  const sys::Nanos t_oom_group = BuilderClock().Now();
   const bool oom_group = FindCgroupWidening(snapshot, p, out);
+  out.oom_group_ns = BuilderClock().Now() - t_oom_group;
   // The size the kill has when memory.oom.group or kill.widen asks for more than the ladder.
   if (oom_group) {
     out.step = Step::kCgroup;

@@ -90,6 +90,11 @@ struct Victim {
   // The slowest member's checks before the signal: what a long build waited on (the kill
   // line's slowest_check_*).
   MemberCheck slowest_check;
+  // Wall time of every member's checks together, and of the memory.oom.group walk (the kill
+  // line's checks_ms, oom_group_ms): session 19 found stalls of 15-130 ms under pressure
+  // that move between the build's kernel calls; these say where each one fell.
+  sys::Nanos checks_ns = 0;
+  sys::Nanos oom_group_ns = 0;
   bool main_stale = false;   // the chosen process itself is stale: nothing is signalled
   pid_t mm_shared_with = 0;  // a protected process sharing the mm (Build then fails)
   Error first_error{};
