@@ -104,6 +104,7 @@ bool Engine::AddScope(const policy::Scope& scope, bool automatic) {
     if (st.name == name) return false;
   }
   AppendScope(scope, name, automatic);
+  (void)samplers_.back().KernelOomKills();  // as WarmKillPath does for the scopes at start
   ++scopes_generation_;
   log_.Log(LogLevel::kNotice, "scope_added", "scope={} automatic={} scopes={}", Q{name},
            automatic ? 1 : 0, status_.size());

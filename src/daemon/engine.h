@@ -379,6 +379,10 @@ class Engine {
     // not measured (a kill that waited for its pre-kill hook).
     sys::Nanos cpu_at_decision = 0;
     sys::Nanos cpu_ns = -sys::kMilli;
+    // The loop thread's major page faults from the decision to the signal (-1: not measured):
+    // code or constants of the kill path read from disk before the signal (session 19).
+    long majflt_at_decision = 0;
+    long majflt = -1;
     // How the victim's mm sharers were found: "snapshot" (the system scope's snapshot holds
     // every process), "watched" (the sharer watch vouched), "walked" (a walk of /proc).
     const char* sharers = "snapshot";

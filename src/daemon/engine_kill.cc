@@ -19,11 +19,10 @@ namespace reaperd::daemon {
 namespace {
 
 // The kernel OOM count's reads are timed in wall time (the kill line's oom_count_ms) whatever
-// the engine's clock is, like the builder's member checks.
-sys::Nanos WallMonotonicNow() noexcept {
-  static const sys::MonotonicClock clock;
-  return clock.Now();
-}
+// the engine's clock is, like the builder's member checks. No function-local static: its
+// guard (__cxa_guard_acquire, outside the locked hot section) cost the first kill a major
+// fault before its signal.
+sys::Nanos WallMonotonicNow() noexcept { return sys::MonotonicClock{}.Now(); }
 
 }  // namespace
 
@@ -152,6 +151,7 @@ void Engine::KillIn(std::size_t i, const pressure::Decision& d) {
   const sys::Nanos t_decision = clock_.Now();
   stages_ = KillStages{};
   stages_.cpu_at_decision = sys::ThreadCpuNow();
+  stages_.majflt_at_decision = sys::ThreadMajorFaults();
   // The scan can take a while under pressure, and its own reads can make the kernel's OOM
   // killer act meanwhile: note its count now and look again before choosing.
   const sys::Nanos t_count = WallMonotonicNow();
@@ -282,7 +282,10 @@ void Engine::Commit(std::size_t i, kill::Victim& victim, const policy::Snapshot&
   record.step = victim.step;
   record.step_reason = victim.step_reason;
   auto seq = reaper_->Submit(std::move(victim));
-  if (stages_.cpu_at_decision != 0) stages_.cpu_ns = sys::ThreadCpuNow() - stages_.cpu_at_decision;
+  if (stages_.cpu_at_decision != 0) {
+    stages_.cpu_ns = sys::ThreadCpuNow() - stages_.cpu_at_decision;
+    stages_.majflt = sys::ThreadMajorFaults() - stages_.majflt_at_decision;
+  }
   if (!seq) {
     log_.Log(LogLevel::kError, "kill", "scope={} pid={} outcome=submit_failed error={}", Q{st.name},
              p.pid, Q{seq.error().ToString()});
@@ -391,7 +394,7 @@ void Engine::LogKill(const ScopeStatus& st, std::uint64_t seq, const policy::Pro
            "decision_cpu_ms={:.2f} slowest_check_ms={:.2f} slowest_check_open_ms={:.2f} "
            "slowest_check_pid={} "
            "slowest_check_held={} sharers={} step={} step_reason={} checks_ms={:.2f} "
-           "oom_group_ms={:.2f} oom_count_ms={:.2f}",
+           "oom_group_ms={:.2f} oom_count_ms={:.2f} decision_majflt={}",
            seq, Q{st.name}, options_.dry_run ? "dry_run=1 " : "", p.pid, Q{p.comm.view()}, p.uid,
            Q{p.cgroup}, Q{container.empty() ? std::string_view("none") : container},
            Q{pod != nullptr ? std::string_view(pod->ns) : std::string_view("none")},
@@ -410,7 +413,7 @@ void Engine::LogKill(const ScopeStatus& st, std::uint64_t seq, const policy::Pro
            Ms(stages_.slowest_check.open_ns), stages_.slowest_check.pid,
            stages_.slowest_check.held ? 1 : 0, stages_.sharers, kill::StepName(kill_record_.step),
            kill::StepReasonName(kill_record_.step_reason), Ms(stages_.checks_ns),
-           Ms(stages_.oom_group_ns), Ms(stages_.oom_count_ns));
+           Ms(stages_.oom_group_ns), Ms(stages_.oom_count_ns), stages_.majflt);
 }
 
 }  // namespace reaperd::daemon

@@ -18,6 +18,11 @@
 namespace reaperd::daemon {
 
 void Engine::WarmKillPath() {
+  // Every kill reads its scope's kernel OOM kill count before and after its scan: read once
+  // now, so that its file is open and held (the system scope's /proc/vmstat was opened by
+  // the first kill, before its signal) and the read's code and constants are touched, so
+  // locked, before the first kill needs them. A scope added later is read when added.
+  for (Sampler& s : samplers_) (void)s.KernelOomKills();
   policy::Snapshot& standing = snaps_[standing_];
   // The used memory this whole read goes with (a refresh at the kill counts from it), from a
   // sample before it: the loop has not sampled yet.

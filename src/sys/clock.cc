@@ -1,5 +1,6 @@
 #include "sys/clock.h"
 
+#include <sys/resource.h>
 #include <time.h>
 
 namespace reaperd::sys {
@@ -15,5 +16,11 @@ Nanos Read(clockid_t id) noexcept {
 Nanos MonotonicClock::Now() const noexcept { return Read(CLOCK_MONOTONIC); }
 Nanos WallNow() noexcept { return Read(CLOCK_REALTIME); }
 Nanos ThreadCpuNow() noexcept { return Read(CLOCK_THREAD_CPUTIME_ID); }
+
+long ThreadMajorFaults() noexcept {
+  rusage ru{};
+  if (::getrusage(RUSAGE_THREAD, &ru) != 0) return 0;
+  return ru.ru_majflt;
+}
 
 }  // namespace reaperd::sys

@@ -29,6 +29,10 @@ Nanos WallNow() noexcept;
 // much of a wall-clock span the thread itself ran. A system call, not the vDSO.
 Nanos ThreadCpuNow() noexcept;
 
+// The calling thread's major page faults so far (getrusage RUSAGE_THREAD): the faults it
+// waited on a read from disk for. A system call.
+long ThreadMajorFaults() noexcept;
+
 // A clock tests move by hand.
 class FakeClock final : public Clock {
  public:

@@ -3,7 +3,9 @@
 // rising between the look before and the look after) cancels that decision; a process of the
 // scope already exiting (PF_EXITING) holds the kill, for at most kExitHoldNs of the engine's
 // clock, and then the kill goes ahead.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/mman.h>
 
 #include <csignal>
 #include <filesystem>
@@ -362,6 +364,64 @@ TEST_F(EngineKillGuards, TheKillLineTimesTheOomCountReadsAndTheOomGroupWalk) {
   EXPECT_GE(field("oom_group_ms"), 20.0) << line;  // lab.slice's
   EXPECT_LT(field("oom_group_ms"), 5000.0) << line;
   std::filesystem::remove_all(cg);
+}
+
+// The kill reads the scope's kernel OOM kill count before and after its scan; the start-up
+// reads it once, for every scope (and a scope added later when it is added), so that its file
+// is held open and the read's code touched (so locked) before the first kill, which opened
+// /proc/vmstat before its signal. Red before: vmstat first read at the first kill.
+TEST_F(EngineKillGuards, StartReadsEachScopesKernelOomCountOnce) {
+  auto v = sys::RealSystemView::Open(sys_.dir, std::string(REAPERD_FIXTURES) + "/cgroup/host-v1");
+  ASSERT_TRUE(v.has_value()) << v.error().ToString();
+  real_.emplace(std::move(*v));
+  view_ = std::make_unique<ScanHookView>(*real_);
+  int vmstat = 0;
+  view_->on_read = [&](std::string_view path) { vmstat += path == "vmstat" ? 1 : 0; };
+  ASSERT_TRUE(sys_.SetMeminfo(sys_.high));
+  MakeEngine(*view_);
+  EXPECT_GE(vmstat, 1) << "start-up";
+  const int at_start = vmstat;
+  Tick();  // at ok: no kill, no count read
+  EXPECT_EQ(vmstat, at_start);
+}
+
+// The kill line counts the loop thread's major page faults from the decision to the signal:
+// the kill path's code or constants read from disk at the worst moment (session 19 found one
+// it had added itself: a function-local static's guard, __cxa_guard_acquire, outside the
+// locked code). Here the scan touches a file mapping whose pages were paged out just before.
+// Red before: no decision_majflt key.
+TEST_F(EngineKillGuards, TheKillLineCountsTheMajorFaultsBeforeTheSignal) {
+  // On the build tree's disk (not a tmpfs: its pages could not be paged out without swap).
+  const std::string path = std::filesystem::current_path().string() + "/majflt-probe-" +
+                           std::to_string(::getpid()) + ".bin";
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  ASSERT_GE(fd, 0);
+  ::unlink(path.c_str());
+  constexpr std::size_t kBytes = 16 * 4096;
+  std::vector<char> bytes(kBytes, 1);
+  ASSERT_EQ(::write(fd, bytes.data(), kBytes), static_cast<ssize_t>(kBytes));
+  ASSERT_EQ(::fsync(fd), 0);
+  auto* map = static_cast<const char*>(::mmap(nullptr, kBytes, PROT_READ, MAP_SHARED, fd, 0));
+  ASSERT_NE(map, MAP_FAILED);
+  StartEngine();
+  volatile char sink = 0;
+  view_->during_scan = [&] {
+    for (std::size_t at = 0; at < kBytes; at += 4096) sink = static_cast<char>(sink + map[at]);
+  };
+  for (std::size_t at = 0; at < kBytes; at += 4096) sink = static_cast<char>(sink + map[at]);
+  ASSERT_EQ(::madvise(const_cast<char*>(map), kBytes, MADV_PAGEOUT), 0);
+  (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+  Tick();
+  ASSERT_EQ(Kills(), 1);
+  std::string line;
+  for (const auto& l : sink_.Lines()) {
+    if (l.find(" rss_mib=") != std::string::npos) line = l;
+  }
+  const auto at = line.find(" decision_majflt=");
+  ASSERT_NE(at, std::string::npos) << line;
+  EXPECT_GE(std::stol(line.substr(at + 17)), 1) << line;
+  ::munmap(const_cast<char*>(map), kBytes);
+  ::close(fd);
 }
 
 }  // namespace
