@@ -323,6 +323,9 @@ class Engine {
   // True (and logged as cancelled) when the kernel's OOM killer killed in the scope since
   // oom_before, i.e. during the scan: its victim's memory is on its way back.
   bool CancelIfKernelKilled(std::size_t i, const Result<std::uint64_t>& oom_before);
+  // Scope i's kernel OOM kill count, read for a kill (before and after its scan), its read
+  // timed into stages_.oom_count_ns.
+  Result<std::uint64_t> KillCountForKill(std::size_t i) noexcept;
   // True (and logged as held) while a process of the scope is exiting, for at most
   // kExitHoldNs.
   bool HoldForExiting(std::size_t i, const policy::Snapshot& snap, sys::Nanos now);

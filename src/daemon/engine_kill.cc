@@ -26,11 +26,16 @@ sys::Nanos WallMonotonicNow() noexcept { return sys::MonotonicClock{}.Now(); }
 
 }  // namespace
 
+Result<std::uint64_t> Engine::KillCountForKill(std::size_t i) noexcept {
+  const sys::Nanos t_count = WallMonotonicNow();
+  auto count = samplers_[i].KernelOomKills();
+  stages_.oom_count_ns += WallMonotonicNow() - t_count;
+  return count;
+}
+
 bool Engine::CancelIfKernelKilled(std::size_t i, const Result<std::uint64_t>& oom_before) {
   ScopeStatus& st = status_[i];
-  const sys::Nanos t_count = WallMonotonicNow();
-  auto oom_after = samplers_[i].KernelOomKills();
-  stages_.oom_count_ns += WallMonotonicNow() - t_count;
+  auto oom_after = KillCountForKill(i);
   if (oom_before && oom_after && *oom_after > *oom_before) {
     // The kernel killed in this scope while we scanned: its victim's memory is coming back,
     // and a second victim now would be overkill. The next tick judges afresh.
@@ -154,9 +159,7 @@ void Engine::KillIn(std::size_t i, const pressure::Decision& d) {
   stages_.majflt_at_decision = sys::ThreadMajorFaults();
   // The scan can take a while under pressure, and its own reads can make the kernel's OOM
   // killer act meanwhile: note its count now and look again before choosing.
-  const sys::Nanos t_count = WallMonotonicNow();
-  auto oom_before = samplers_[i].KernelOomKills();
-  stages_.oom_count_ns = WallMonotonicNow() - t_count;
+  auto oom_before = KillCountForKill(i);
   // Into the warm snapshot buffers: no allocation when they are as large as before.
   auto scanned = ScanForKill(i, t_decision);
   if (!scanned) {
