@@ -107,6 +107,20 @@ class EngineKillGuards : public testing::EngineTestBase {
     return cg;
   }
   void TearDown() override { EngineTestBase::TearDown(); }
+  // The last kill line (the one with rss_mib=), or "".
+  std::string KillLine() const {
+    std::string line;
+    for (const auto& l : sink_.Lines()) {
+      if (l.find(" rss_mib=") != std::string::npos) line = l;
+    }
+    return line;
+  }
+  // The value of " key=" in line, "?" if absent.
+  static std::string Field(const std::string& line, const std::string& key) {
+    const auto at = line.find(" " + key + "=");
+    if (at == std::string::npos) return "?";
+    return line.substr(at + key.size() + 2, line.find(' ', at + 1) - at - key.size() - 2);
+  }
   int Kills() {
     std::lock_guard lock(ops_.mu);
     int n = 0;
@@ -146,13 +160,9 @@ TEST_F(EngineKillGuards, TheKillLineSaysTheDecisionsOwnCpuTime) {
   };
   Tick();
   ASSERT_EQ(Kills(), 1);
-  std::string line;
-  for (const auto& l : sink_.Lines()) {
-    if (l.find(" rss_mib=") != std::string::npos) line = l;
-  }
-  const auto at = line.find(" decision_cpu_ms=");
-  ASSERT_NE(at, std::string::npos) << line;
-  const double cpu_ms = std::stod(line.substr(at + 17));
+  const std::string line = KillLine();
+  ASSERT_NE(Field(line, "decision_cpu_ms"), "?") << line;
+  const double cpu_ms = std::stod(Field(line, "decision_cpu_ms"));
   EXPECT_GE(cpu_ms, 30.0) << line;
   EXPECT_LT(cpu_ms, 5000.0) << line;
 }
@@ -168,16 +178,8 @@ TEST_F(EngineKillGuards, TheKillLineNamesTheSlowestMemberCheck) {
   };
   Tick();
   ASSERT_EQ(Kills(), 1);
-  std::string line;
-  for (const auto& l : sink_.Lines()) {
-    if (l.find(" rss_mib=") != std::string::npos) line = l;
-  }
-  auto field = [&](const std::string& key) {
-    const auto at = line.find(" " + key + "=");
-    return at == std::string::npos
-               ? std::string("?")
-               : line.substr(at + key.size() + 2, line.find(' ', at + 1) - at - key.size() - 2);
-  };
+  const std::string line = KillLine();
+  auto field = [&](const std::string& key) { return Field(line, key); };
   ASSERT_NE(field("slowest_check_ms"), "?") << line;
   EXPECT_GE(std::stod(field("slowest_check_ms")), 25.0) << line;
   EXPECT_EQ(field("slowest_check_pid"), field("pid")) << line;
@@ -352,13 +354,10 @@ TEST_F(EngineKillGuards, TheKillLineTimesTheOomCountReadsAndTheOomGroupWalk) {
   };
   Tick();
   ASSERT_EQ(Kills(), 1);
-  std::string line;
-  for (const auto& l : sink_.Lines()) {
-    if (l.find(" rss_mib=") != std::string::npos) line = l;
-  }
+  const std::string line = KillLine();
   auto field = [&](const std::string& key) {
-    const auto at = line.find(" " + key + "=");
-    return at == std::string::npos ? -1.0 : std::stod(line.substr(at + key.size() + 2));
+    const std::string v = Field(line, key);
+    return v == "?" ? -1.0 : std::stod(v);
   };
   EXPECT_GE(field("oom_count_ms"), 30.0) << line;  // both reads
   EXPECT_GE(field("oom_group_ms"), 20.0) << line;  // lab.slice's
@@ -413,13 +412,9 @@ TEST_F(EngineKillGuards, TheKillLineCountsTheMajorFaultsBeforeTheSignal) {
   (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
   Tick();
   ASSERT_EQ(Kills(), 1);
-  std::string line;
-  for (const auto& l : sink_.Lines()) {
-    if (l.find(" rss_mib=") != std::string::npos) line = l;
-  }
-  const auto at = line.find(" decision_majflt=");
-  ASSERT_NE(at, std::string::npos) << line;
-  EXPECT_GE(std::stol(line.substr(at + 17)), 1) << line;
+  const std::string line = KillLine();
+  ASSERT_NE(Field(line, "decision_majflt"), "?") << line;
+  EXPECT_GE(std::stol(Field(line, "decision_majflt")), 1) << line;
   ::munmap(const_cast<char*>(map), kBytes);
   ::close(fd);
 }
