@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "base/log.h"
@@ -34,6 +35,10 @@ using alloc_test::kFlags;
 using alloc_test::kProcesses;
 
 // Forwards to a RealSystemView; runs during_scan when PIDs are listed (the scan's first step).
+// The hooks run on the test's thread only, the one that ticks the engine: the engine's stall
+// watchdog lists PIDs and reads files through the same view from its own thread (a kill wakes
+// it), and must neither run a hook after the test has freed what it touches nor race the
+// test's assignments to the hooks (CI's stop 31 failed on the first).
 class ScanHookView final : public sys::SystemView {
  public:
   explicit ScanHookView(sys::SystemView& base) : base_(base) {}
@@ -42,7 +47,7 @@ class ScanHookView final : public sys::SystemView {
 
   Result<sys::ReadResult> Read(sys::Root r, std::string_view p,
                                std::span<char> b) noexcept override {
-    if (on_read) on_read(p);
+    if (OnTestThread() && on_read) on_read(p);
     return base_.Read(r, p, b);
   }
   Result<sys::UniqueFd> OpenDir(sys::Root r, std::string_view p) noexcept override {
@@ -58,11 +63,11 @@ class ScanHookView final : public sys::SystemView {
     return base_.Write(r, p, d);
   }
   Result<void> ListPids(std::vector<pid_t>& out) override {
-    if (during_scan) during_scan();
+    if (OnTestThread() && during_scan) during_scan();
     return base_.ListPids(out);
   }
   Result<void> ListCgroupPids(std::string_view path, std::vector<pid_t>& out) override {
-    if (during_scan) during_scan();  // a cgroup scope's scan lists its members here
+    if (OnTestThread() && during_scan) during_scan();  // a cgroup scope's scan lists members
     return base_.ListCgroupPids(path, out);
   }
   Result<void> ListDirs(sys::Root r, std::string_view p, std::vector<std::string>& out) override {
@@ -72,7 +77,10 @@ class ScanHookView final : public sys::SystemView {
   std::string_view cgroup_root_path() const noexcept override { return base_.cgroup_root_path(); }
 
  private:
+  bool OnTestThread() const noexcept { return std::this_thread::get_id() == test_thread_; }
+
   sys::SystemView& base_;
+  const std::thread::id test_thread_ = std::this_thread::get_id();
 };
 
 class EngineKillGuards : public testing::EngineTestBase {
@@ -415,6 +423,7 @@ TEST_F(EngineKillGuards, TheKillLineCountsTheMajorFaultsBeforeTheSignal) {
   const std::string line = KillLine();
   ASSERT_NE(Field(line, "decision_majflt"), "?") << line;
   EXPECT_GE(std::stol(Field(line, "decision_majflt")), 1) << line;
+  view_->during_scan = nullptr;
   ::munmap(const_cast<char*>(map), kBytes);
   ::close(fd);
 }
