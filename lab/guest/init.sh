@@ -108,6 +108,32 @@ stop_contender() {
   wait $DPID 2>/dev/null
 }
 
+# lab.trace=1 (LAB_APPEND="lab.trace=1"): the contender's main thread's every switch off and
+# onto a CPU, with the kernel stack it left from, and every reclaim throttle
+# (vmscan:mm_vmscan_throttled, any task), into trace.txt beside the run's results: where the
+# loop thread waits during a kill. Not in the default runs (the stacks cost guest CPU).
+T=/sys/kernel/tracing
+trace_begin() {
+  [ "$(arg trace)" = 1 ] && [ "$DPID" -gt 0 ] || return 0
+  [ -d $T/events ] || mount -t tracefs nodev $T 2>/dev/null || return 0
+  echo 0 >$T/tracing_on
+  echo 4096 >$T/buffer_size_kb
+  : >$T/trace
+  echo "prev_pid == $DPID || next_pid == $DPID" >$T/events/sched/sched_switch/filter
+  echo 1 >$T/events/sched/sched_switch/enable
+  echo 1 >$T/events/vmscan/mm_vmscan_throttled/enable
+  echo 1 >$T/options/stacktrace
+  echo 1 >$T/tracing_on
+}
+trace_end() {
+  [ "$(arg trace)" = 1 ] && [ -d $T/events ] || return 0
+  echo 0 >$T/tracing_on
+  cat $T/trace >$1/trace.txt 2>/dev/null
+  echo 0 >$T/events/sched/sched_switch/enable
+  echo 0 >$T/events/vmscan/mm_vmscan_throttled/enable
+  echo 0 >$T/options/stacktrace
+}
+
 run_one() {
   c=$1 s=$2 r=$3
   dir=$OUT/$c/$s/$r
@@ -125,8 +151,10 @@ run_one() {
   if [ "$DPID" -gt 0 ] && ! kill -0 $DPID 2>/dev/null; then
     echo "LABERROR $c exited at startup: $(tail -c 600 $dir/daemon.log | tr '\n' ' ')"
   fi
+  trace_begin
   timeout -k 5 300 /opt/lab/labtool run $s $c $DPID $dir >$dir/harness.out 2>&1
   echo "harness exit $?" >>$dir/harness.out
+  trace_end $dir
   grep -h LABRESULT $dir/harness.out || echo "LABERROR no result: $(tail -c 400 $dir/harness.out)"
   stop_contender
   dmesg >$dir/dmesg.txt
