@@ -64,6 +64,12 @@ int RunDaemon(const config::Config& initial, const DaemonOptions& options, Logge
   if (!prot.mlock) {
     log.Log(LogLevel::kWarning, "self", "mlock=failed error={}", Q{prot.mlock.error().ToString()});
   }
+  if (prot.fd_table) {
+    log.Log(LogLevel::kInfo, "self", "fd_table_slots={}", *prot.fd_table);
+  } else {
+    log.Log(LogLevel::kWarning, "self", "fd_table=unchanged error={}",
+            Q{prot.fd_table.error().ToString()});
+  }
 
   auto view = sys::RealSystemView::Open();
   if (!view) {

@@ -290,8 +290,25 @@ Result<std::size_t> LockExecutable(HotVariants* left_out) noexcept {
   return st.bytes;
 }
 
+Result<int> ReserveFdTable() noexcept {
+  rlimit r{};
+  if (::getrlimit(RLIMIT_NOFILE, &r) != 0) return Fail(Error::Sys(errno, "getrlimit NOFILE"));
+  const int slots = r.rlim_cur == RLIM_INFINITY
+                        ? kFdTableSlots
+                        : static_cast<int>(std::min<rlim_t>(r.rlim_cur, kFdTableSlots));
+  const int base = ::open("/", O_PATH | O_CLOEXEC);
+  if (base < 0) return Fail(Error::Sys(errno, "open /"));
+  // A duplicate at the table's last slot makes the kernel grow the table to hold it.
+  const int top = ::fcntl(base, F_DUPFD_CLOEXEC, slots - 1);
+  const int err = errno;
+  ::close(base);
+  if (top < 0) return Fail(Error::Sys(err, "fcntl F_DUPFD"));
+  ::close(top);
+  return slots;
+}
+
 SelfProtection ProtectSelf(bool lock_memory) noexcept {
-  SelfProtection out{{}, {}};
+  SelfProtection out{{}, {}, ReserveFdTable()};
   int fd = ::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
   if (fd < 0) {
     out.oom_score_adj = Fail(Error::Sys(errno, "open /proc/self/oom_score_adj"));

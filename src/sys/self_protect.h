@@ -21,7 +21,21 @@ struct SelfProtection {
   Result<void> oom_score_adj;  // wrote -1000 to /proc/self/oom_score_adj
   Result<void> mlock;          // mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT); the
                                // daemon calls LockExecutable() once start-up is trimmed
+  Result<int> fd_table;        // ReserveFdTable's slots
 };
+
+// The most file descriptors the fd table is grown to at start (ReserveFdTable): the held
+// cgroup files' budget (at most 1024) and the rest (PSI triggers, pidfds, sockets) with room.
+inline constexpr int kFdTableSlots = 2048;
+
+// Grows the process's fd table to kFdTableSlots slots (fewer under a lower RLIMIT_NOFILE),
+// to be called before any thread starts. The kernel grows the table when an open needs a slot
+// past its size (64 at first, then doubling), and while threads share it, waits there for an
+// RCU grace period (expand_fdtable's synchronize_rcu): in the lab's guest the loop thread
+// waited 13-21 ms in one such open in every growers run (session 20), and any open on the kill
+// path could be the one. A table never shrinks, so growing it once, alone, ends those waits.
+// Returns the slots asked for (2048 slots cost 16 KiB of kernel memory).
+Result<int> ReserveFdTable() noexcept;
 
 // The string functions' variants in the hot section are grouped by CPU class (cmake/hot.ld):
 // the CPU picks one variant of each function at start (IFUNC: LockExecutable reads the picks

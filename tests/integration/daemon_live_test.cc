@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -159,6 +160,30 @@ TEST(DaemonLive, TheLoopThreadRunsBoosted) {
   }
   EXPECT_EQ(f, std::to_string(kill::kBoostNice)) << stat;
   d.Stop();
+}
+
+// The fd table is grown at start, while the main thread is alone: the kernel grows it when an
+// open needs a slot past its size, and in a process with threads it then waits for an RCU
+// grace period (expand_fdtable's synchronize_rcu), in whichever open crosses it. The lab's
+// trace (lab/results/2026-11-28-s20, t1) caught the loop thread there for 13-21 ms in every
+// growers run. Red before: FDSize 256 here, grown on the way.
+TEST(DaemonLive, TheFdTableIsGrownBeforeAnyThreadStarts) {
+  auto sb = Sandbox("fdtable", 64 * kMiB);
+  ASSERT_TRUE(sb);
+  Daemon d({sb->cgroup()}, 10000, {"--dry-run"});
+  ASSERT_TRUE(d.WaitStarted()) << d.Log();
+  std::ifstream in("/proc/" + std::to_string(d.pid()) + "/status");
+  std::string line;
+  long fd_size = -1;
+  while (std::getline(in, line)) {
+    if (line.rfind("FDSize:", 0) == 0) fd_size = std::stol(line.substr(7));
+  }
+  rlimit r{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &r), 0);
+  const long want = r.rlim_cur == RLIM_INFINITY ? 2048 : std::min<long>(r.rlim_cur, 2048);
+  EXPECT_GE(fd_size, want) << d.Log();
+  d.Stop();
+  EXPECT_NE(d.Log().find("fd_table_slots="), std::string::npos) << d.Log();
 }
 
 TEST(DaemonLive, DryRunSignalsNothing) {
