@@ -117,6 +117,7 @@ trace_begin() {
   [ "$(arg trace)" = 1 ] && [ "$DPID" -gt 0 ] || return 0
   [ -d $T/events ] || mount -t tracefs nodev $T 2>/dev/null || return 0
   echo 0 >$T/tracing_on
+  echo mono >$T/trace_clock  # the daemon's clock: a kill line's decided_mono_ms matches it
   echo 4096 >$T/buffer_size_kb
   : >$T/trace
   echo "prev_pid == $DPID || next_pid == $DPID" >$T/events/sched/sched_switch/filter

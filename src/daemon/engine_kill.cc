@@ -155,6 +155,7 @@ void Engine::KillIn(std::size_t i, const pressure::Decision& d) {
   ++st.kill_decisions;
   const sys::Nanos t_decision = clock_.Now();
   stages_ = KillStages{};
+  stages_.decided_ns = t_decision;
   stages_.cpu_at_decision = sys::ThreadCpuNow();
   stages_.majflt_at_decision = sys::ThreadMajorFaults();
   // The scan can take a while under pressure, and its own reads can make the kernel's OOM
@@ -397,7 +398,7 @@ void Engine::LogKill(const ScopeStatus& st, std::uint64_t seq, const policy::Pro
            "decision_cpu_ms={:.2f} slowest_check_ms={:.2f} slowest_check_open_ms={:.2f} "
            "slowest_check_pid={} "
            "slowest_check_held={} sharers={} step={} step_reason={} checks_ms={:.2f} "
-           "oom_group_ms={:.2f} oom_count_ms={:.2f} decision_majflt={}",
+           "oom_group_ms={:.2f} oom_count_ms={:.2f} decision_majflt={} decided_mono_ms={:.3f}",
            seq, Q{st.name}, options_.dry_run ? "dry_run=1 " : "", p.pid, Q{p.comm.view()}, p.uid,
            Q{p.cgroup}, Q{container.empty() ? std::string_view("none") : container},
            Q{pod != nullptr ? std::string_view(pod->ns) : std::string_view("none")},
@@ -416,7 +417,8 @@ void Engine::LogKill(const ScopeStatus& st, std::uint64_t seq, const policy::Pro
            Ms(stages_.slowest_check.open_ns), stages_.slowest_check.pid,
            stages_.slowest_check.held ? 1 : 0, stages_.sharers, kill::StepName(kill_record_.step),
            kill::StepReasonName(kill_record_.step_reason), Ms(stages_.checks_ns),
-           Ms(stages_.oom_group_ns), Ms(stages_.oom_count_ns), stages_.majflt);
+           Ms(stages_.oom_group_ns), Ms(stages_.oom_count_ns), stages_.majflt,
+           Ms(stages_.decided_ns));
 }
 
 }  // namespace reaperd::daemon

@@ -4,6 +4,7 @@
 // scope already exiting (PF_EXITING) holds the kill, for at most kExitHoldNs of the engine's
 // clock, and then the kill goes ahead.
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sys/mman.h>
 
@@ -173,6 +174,21 @@ TEST_F(EngineKillGuards, TheKillLineSaysTheDecisionsOwnCpuTime) {
   const double cpu_ms = std::stod(Field(line, "decision_cpu_ms"));
   EXPECT_GE(cpu_ms, 30.0) << line;
   EXPECT_LT(cpu_ms, 5000.0) << line;
+}
+
+// The kill line says when the kill was decided, on the engine's clock (CLOCK_MONOTONIC in the
+// daemon), so that a trace of the loop thread (the lab's lab.trace=1, on the same clock) can
+// tell which waits fell inside the kill. The clock does not move during this tick. Red
+// before: no decided_mono_ms key.
+TEST_F(EngineKillGuards, TheKillLineSaysWhenTheKillWasDecided) {
+  StartEngine();
+  Tick();
+  ASSERT_EQ(Kills(), 1);
+  const std::string line = KillLine();
+  ASSERT_NE(Field(line, "decided_mono_ms"), "?") << line;
+  EXPECT_EQ(Field(line, "decided_mono_ms"),
+            fmt::format("{:.3f}", static_cast<double>(clock_.Now()) / 1e6))
+      << line;
 }
 
 // A long build (session 14's and 15's 300 ms group kills in the lab) says which member's
