@@ -400,10 +400,6 @@ class Engine {
     // The two reads of the scope's kernel OOM kill count around the scan (/proc/vmstat for
     // the system scope: an allocation in the kernel at each read), together.
     sys::Nanos oom_count_ns = 0;
-    // When the kill was decided, on the engine's clock (CLOCK_MONOTONIC in the daemon): the
-    // kill line's decided_mono_ms, to match the kill with a trace (lab.trace=1 records on
-    // the same clock) or another program's monotonic stamps.
-    sys::Nanos decided_ns = 0;
   };
   KillStages stages_;
 

@@ -155,7 +155,6 @@ void Engine::KillIn(std::size_t i, const pressure::Decision& d) {
   ++st.kill_decisions;
   const sys::Nanos t_decision = clock_.Now();
   stages_ = KillStages{};
-  stages_.decided_ns = t_decision;
   stages_.cpu_at_decision = sys::ThreadCpuNow();
   stages_.majflt_at_decision = sys::ThreadMajorFaults();
   // The scan can take a while under pressure, and its own reads can make the kernel's OOM
@@ -384,6 +383,8 @@ void Engine::LogKill(const ScopeStatus& st, std::uint64_t seq, const policy::Pro
   const std::string_view container = policy::ContainerLabel(ci, container_buf);
   const policy::PodName* pod =
       pods_ != nullptr && !ci.pod_uid.empty() ? pods_->Find(ci.pod_uid) : nullptr;
+  // decided_mono_ms: the decision's time on the engine's clock (CLOCK_MONOTONIC in the
+  // daemon), to match the kill with a trace on the same clock (the lab's lab.trace=1).
   log_.Log(LogLevel::kWarning, "kill",
            "seq={} scope={} {}pid={} comm={} uid={} cgroup={} container={} pod_namespace={} pod={} "
            "members={} "
@@ -418,7 +419,7 @@ void Engine::LogKill(const ScopeStatus& st, std::uint64_t seq, const policy::Pro
            stages_.slowest_check.held ? 1 : 0, stages_.sharers, kill::StepName(kill_record_.step),
            kill::StepReasonName(kill_record_.step_reason), Ms(stages_.checks_ns),
            Ms(stages_.oom_group_ns), Ms(stages_.oom_count_ns), stages_.majflt,
-           Ms(stages_.decided_ns));
+           Ms(kill_record_.t_decision_ns));
 }
 
 }  // namespace reaperd::daemon

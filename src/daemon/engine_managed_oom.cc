@@ -239,7 +239,6 @@ void Engine::ManagedOomDue(ManagedOomEntry& e, sys::Nanos now) {
 bool Engine::ManagedOomKill(ManagedOomEntry& e, std::string_view child, sys::Nanos now) {
   ManagedOomState& m = *managed_;
   stages_ = KillStages{};
-  stages_.decided_ns = now;
   stages_.sharers = "walked";
   const policy::Scope scope{policy::ScopeKind::kCgroup, std::string(child)};
   policy::Snapshot& snap = snaps_[1 - standing_];
