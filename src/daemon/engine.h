@@ -308,6 +308,12 @@ class Engine {
   void RefreshStanding(sys::Nanos now);
   // Holds the top candidates' files open for the system scope's next kill (see Scanner::Hold).
   void HoldTop() noexcept;
+  // At ok, memory falls fast enough to reach the kill floor within kStandingFallHorizonMs:
+  // the standing snapshot is kept young and its top held, as at warn.
+  static bool FallingAtOk(const pressure::Decision& d) noexcept {
+    return d.level == pressure::Level::kOk && d.time_to_exhaustion_ms >= 0 &&
+           d.time_to_exhaustion_ms <= kStandingFallHorizonMs;
+  }
   void NoteTop(const policy::Ranking& ranking, const policy::Snapshot& snap) noexcept;
   // Every kSharerWatchPeriodNs, for each cgroup scope at warn or above: scan and rank it and
   // hand its top kWatchedPerScope candidates to the victim builder's sharer watch.

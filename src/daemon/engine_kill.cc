@@ -393,7 +393,7 @@ void Engine::LogKill(const ScopeStatus& st, std::uint64_t seq, const policy::Pro
            "growth_pages={} app_growth_pages={} growth_points={} app={} app_members={} "
            "reasons={} available_pct={:.1f} tte_ms={} psi_some_pct={:.1f} psi_full_pct={:.1f} "
            "candidates={} protected={} unreadable={} read={} read_unchanged={} rivals_read={} "
-           "unseen_growth_mib={:.1f} listed={} probed={} "
+           "read_held={} unseen_growth_mib={:.1f} listed={} probed={} "
            "snapshot_age_ms={} "
            "largest_protected={} avoided={} scan_ms={:.2f} rank_ms={:.2f} build_ms={:.2f} "
            "decision_cpu_ms={:.2f} slowest_check_ms={:.2f} slowest_check_open_ms={:.2f} "
@@ -410,8 +410,9 @@ void Engine::LogKill(const ScopeStatus& st, std::uint64_t seq, const policy::Pro
            ReasonsText(d.reasons).view(), d.available_percent, d.time_to_exhaustion_ms,
            d.psi_some_percent, d.psi_full_percent, ranking.candidates.size(),
            ranking.protected_processes.size(), snap.unreadable, ReadName(stages_.read), snap.reused,
-           stages_.rivals_read, stages_.unseen_growth_mib, snap.probed < 0 ? 1 : 0,
-           std::max(snap.probed, 0), (snap.taken_at_ns - snap.full_at_ns) / sys::kMilli,
+           stages_.rivals_read, snap.reread_held, stages_.unseen_growth_mib,
+           snap.probed < 0 ? 1 : 0, std::max(snap.probed, 0),
+           (snap.taken_at_ns - snap.full_at_ns) / sys::kMilli,
            Q{std::string_view(bigger_protected.data(), bigger_protected.size())},
            Q{policy::AvoidReasonName(score.avoid)}, Ms(stages_.scan_ns), Ms(stages_.rank_ns),
            Ms(stages_.build_ns), Ms(stages_.cpu_ns), Ms(stages_.slowest_check.ns),

@@ -60,8 +60,7 @@ void Engine::RefreshStanding(sys::Nanos now) {
     // At ok too while memory falls fast enough to reach the kill floor soon: a fast hog may
     // cross warn and reclaim between two samples, and its kill would read /proc whole.
     const pressure::Decision& d = st.decision;
-    const bool falling = d.level == pressure::Level::kOk && d.time_to_exhaustion_ms >= 0 &&
-                         d.time_to_exhaustion_ms <= kStandingFallHorizonMs;
+    const bool falling = FallingAtOk(d);
     if (d.level != pressure::Level::kWarn && d.level != pressure::Level::kReclaim && !falling) {
       return;
     }
@@ -106,17 +105,17 @@ void Engine::RefreshStanding(sys::Nanos now) {
 }
 
 void Engine::HoldTop() noexcept {
-  // While the system scope is at warn or above, its kill re-reads the top candidates of the
-  // standing snapshot: their files are held open for it (scan::Scanner::Hold), here, after
-  // the tick's kills, never on the kill path itself. At ok nothing is held.
-  bool above_ok = false;
+  // While the system scope is at warn or above, or falls fast at ok (a kill may come straight
+  // from ok, as in a burst of growers), its kill re-reads the top candidates of the standing
+  // snapshot: their files are held open for it (scan::Scanner::Hold), here, after the
+  // tick's kills, never on the kill path itself. At a flat ok nothing is held.
+  bool hold = false;
   for (const auto& st : status_) {
     if (st.scope.kind == policy::ScopeKind::kSystem) {
-      above_ok = st.decision.level >= pressure::Level::kWarn;
+      hold = st.decision.level >= pressure::Level::kWarn || FallingAtOk(st.decision);
     }
   }
-  scanner_.Hold(above_ok ? std::span<const pid_t>(top_.data(), top_count_)
-                         : std::span<const pid_t>());
+  scanner_.Hold(hold ? std::span<const pid_t>(top_.data(), top_count_) : std::span<const pid_t>());
 }
 
 void Engine::NoteTop(const policy::Ranking& ranking, const policy::Snapshot& snap) noexcept {

@@ -71,7 +71,8 @@ struct Snapshot {
   // When every entry was last read (a refresh re-reads only some: see Scanner::RefreshInto);
   // equal to taken_at_ns after a full scan.
   std::int64_t full_at_ns = 0;
-  int reused = 0;  // entries a refresh carried over unread
+  int reused = 0;       // entries a refresh carried over unread
+  int reread_held = 0;  // entries a refresh read again through held files (Scanner::Hold)
   // What the refreshes (and re-reads) since the whole read at full_at_ns saw change, in
   // charged() bytes: the new processes' all, the re-read ones' growth (negative: shrinking)
   // less what the processes gone since held. Used memory that grew beyond it grew in a

@@ -321,6 +321,7 @@ Result<void> Scanner::Begin(const policy::Scope& scope, policy::Snapshot& out,
   out.unreadable = 0;
   out.vanished = 0;
   out.reused = 0;
+  out.reread_held = 0;
   out.seen_growth_bytes = 0;
   out.census_pid = -1;
   out.census_tasks = 0;
@@ -425,6 +426,7 @@ Result<void> Scanner::RefreshInto(const policy::Scope& scope, const ScanOptions&
       bool again = false;
       if (RereadHeld(*h, options, p, &out.unreadable, &again)) {
         p.carried = false;
+        ++out.reread_held;
         if (scope.Contains(p.cgroup)) {
           out.seen_growth_bytes += charged(p) - before;
           ++kept;
