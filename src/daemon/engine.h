@@ -315,9 +315,8 @@ class Engine {
            d.time_to_exhaustion_ms <= kStandingFallHorizonMs;
   }
   void NoteTop(const policy::Ranking& ranking, const policy::Snapshot& snap) noexcept;
-  // Every kSharerWatchPeriodNs, for each cgroup scope at warn or above (every
-  // kScopeTotalMaxAgeNs / 2 at ok while FallingAtOk): scan and rank it and hand its top
-  // kWatchedPerScope candidates to the victim builder's sharer watch.
+  // Every kSharerWatchPeriodNs, for each cgroup scope at warn or above: scan and rank it and
+  // hand its top kWatchedPerScope candidates to the victim builder's sharer watch.
   void WatchSharers(sys::Nanos now);
   // Whether scope i is looked at in this tick (see ScopeStatus::due_ns), and when next.
   bool Due(std::size_t i, sys::Nanos now) const noexcept;

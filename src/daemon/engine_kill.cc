@@ -133,14 +133,10 @@ void Engine::RankForKill(std::size_t i, policy::Snapshot& snap, const pressure::
 void Engine::WatchSharers(sys::Nanos now) {
   for (std::size_t i = 0; i < status_.size(); ++i) {
     ScopeStatus& st = status_[i];
-    // At warn and above; at ok too while memory falls fast (a small cgroup's kill comes
-    // straight from ok), there only as often as keeps the scope's total young for the kill.
-    const bool above_ok = st.decision.level >= pressure::Level::kWarn;
-    if (st.scope.kind != policy::ScopeKind::kCgroup || (!above_ok && !FallingAtOk(st.decision))) {
+    if (st.scope.kind != policy::ScopeKind::kCgroup || st.decision.level < pressure::Level::kWarn) {
       continue;
     }
-    const sys::Nanos period = above_ok ? kSharerWatchPeriodNs : kScopeTotalMaxAgeNs / 2;
-    if (st.sharers_watched_ns != 0 && now - st.sharers_watched_ns < period) continue;
+    if (st.sharers_watched_ns != 0 && now - st.sharers_watched_ns < kSharerWatchPeriodNs) continue;
     st.sharers_watched_ns = now;
     const scan::ScanOptions options = ScopeScan(i, now, kScopeTotalMaxAgeNs / 2);
     if (!scanner_.ScanInto(st.scope, options, watch_snap_)) continue;
