@@ -123,6 +123,11 @@ constexpr std::int64_t kStandingFallHorizonMs = 10'000;
 // There, it is refreshed (read whole) when its refresh (whole read) is this much younger than
 // a kill accepts (StandingMaxAgeNs, StandingWholeMaxAgeNs), not at warn's pace.
 constexpr std::int64_t kStandingFallMarginNs = 2LL * 1000 * 1000 * 1000;
+// With the kill near (Engine::KillNear), at ok, warn or reclaim, it is refreshed this often (or
+// at a fifth of its period at warn, if longer): a burst of new processes that grew past the
+// old top within a second (the lab's growers) is then read, ranked and held before the kill,
+// which re-reads it through held files instead of reading it whole or as rivals by path.
+constexpr std::int64_t kStandingNearRefreshNs = 200 * 1000 * 1000;
 // A whole read of /proc may take the loop at most this share of its time at warn and reclaim:
 // on a host where it takes 200 ms (10,000 processes) the refresh comes every 4 s, not every
 // second, and the age a kill accepts grows with it.
@@ -318,6 +323,9 @@ class Engine {
   // Every kSharerWatchPeriodNs, for each cgroup scope at warn or above: scan and rank it and
   // hand its top kWatchedPerScope candidates to the victim builder's sharer watch.
   void WatchSharers(sys::Nanos now);
+  // The scope's trend puts the kill floor within twice the kill level's time to exhaustion,
+  // counted from its last sample: its kill may come at the next sample or two.
+  bool KillNear(const ScopeStatus& st, sys::Nanos now) const noexcept;
   // Whether scope i is looked at in this tick (see ScopeStatus::due_ns), and when next.
   bool Due(std::size_t i, sys::Nanos now) const noexcept;
   void SetDue(std::size_t i, sys::Nanos now, int in_ms) noexcept;

@@ -2,11 +2,11 @@
 // every kStandingWholeNs while the scope is at warn or reclaim (at ok with the kill floor less
 // than kStandingFallHorizonMs away at the current fall, only as often as keeps it young
 // enough for a kill's refresh), refreshed every
-// kStandingRefreshNs between (new processes and the top candidates read again, the rest
-// carried over), so that a kill re-reads a few processes instead of all of /proc. A refresh
-// vouches for its ranking through the used memory nobody read (Rivals), reading again the
-// carried-over candidates that could have grown past the first, or /proc whole when they
-// are too many.
+// kStandingRefreshNs (kStandingNearRefreshNs with the kill near) between (new processes and the top
+// candidates read again, the rest carried over), so that a kill re-reads a few processes instead of
+// all of /proc. A refresh vouches for its ranking through the used memory nobody read (Rivals),
+// reading again the carried-over candidates that could have grown past the first, or /proc whole
+// when they are too many.
 
 #include <algorithm>
 #include <cstdint>
@@ -70,8 +70,11 @@ void Engine::RefreshStanding(sys::Nanos now) {
     // kill accepts, less kStandingFallMarginNs), not at warn's pace.
     const sys::Nanos whole_period =
         falling ? StandingWholeMaxAgeNs() - kStandingFallMarginNs : StandingWholePeriodNs();
-    const sys::Nanos period =
-        falling ? StandingMaxAgeNs() - kStandingFallMarginNs : StandingPeriodNs();
+    // With the kill near, often enough that the kill finds its top read and held.
+    const sys::Nanos period = KillNear(st, now)
+                                  ? std::max(kStandingNearRefreshNs, StandingPeriodNs() / 5)
+                              : falling ? StandingMaxAgeNs() - kStandingFallMarginNs
+                                        : StandingPeriodNs();
     bool whole = snap->full_at_ns == 0 || now - snap->full_at_ns >= whole_period;
     if (!whole && now - snap->taken_at_ns < period) return;
     if (!whole) {
@@ -102,6 +105,14 @@ void Engine::RefreshStanding(sys::Nanos now) {
     NoteTop(kill_ranking_, *snap);
     return;
   }
+}
+
+bool Engine::KillNear(const ScopeStatus& st, sys::Nanos now) const noexcept {
+  if (st.decision.time_to_exhaustion_ms < 0) return false;
+  // The decision may be older than this tick (a polled usage stood in for the sample).
+  const std::int64_t left =
+      st.decision.time_to_exhaustion_ms - (now - st.sample.t_ns) / sys::kMilli;
+  return left <= 2LL * cfg_.detector.kill_time_to_exhaustion_ms;
 }
 
 void Engine::HoldTop() noexcept {

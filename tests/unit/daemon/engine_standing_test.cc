@@ -258,6 +258,45 @@ TEST_F(EngineStanding, AFastFallAtOkHoldsTheTopCandidatesFiles) {
   EXPECT_EQ(Field(KillLine(), "read_held"), static_cast<long>(kRereadTop)) << KillLine();
 }
 
+// A burst of new processes that grow together at ok, none large alone (the lab's growers):
+// with the kill near, the standing snapshot is refreshed every kStandingNearRefreshNs, so
+// the growers are read while small, ranked as they pass the old top, and held: the kill
+// straight from ok re-reads all eight through held files. Red before: the last refresh was
+// the first falling tick's whole read (growers of 9 MiB, below the old top), none after it
+// for 3 s, and the kill read the growers (and four more) again as rivals, by path
+// (rivals_read=12).
+TEST_F(EngineStanding, ABurstOfGrowersAtOkIsHeldBeforeTheKill) {
+  Start();
+  Tick(kStandingWholeNs + kStandingMaxAgeNs + sys::kSecond);  // idle at ok: the read ages
+  constexpr int kGrowerFirst = 120;
+  constexpr int kGrowers = 8;
+  for (int pid = kGrowerFirst; pid < kGrowerFirst + kGrowers; ++pid) AddProcess(pid, 1024);
+  // Every grower 8 MiB larger each 100 ms (640 MiB/s in all): past the old top (20-27 MiB)
+  // at the fourth tick; memory from 14% to 11% available, the floor 2-3 s away.
+  long each_kb = 1024;
+  long avail_kb = kTotalKb * 14 / 100;
+  auto grow = [&](long by_kb) {
+    each_kb += by_kb;
+    avail_kb -= kGrowers * by_kb;
+    for (int pid = kGrowerFirst; pid < kGrowerFirst + kGrowers; ++pid) {
+      SetAnonKb(pid, each_kb + (pid - kGrowerFirst) * 16);
+    }
+    SetAvailableKb(avail_kb);
+    Tick(100 * sys::kMilli);
+  };
+  for (int k = 0; k < 6; ++k) {
+    grow(8 * 1024);
+    ASSERT_EQ(Killed(), std::vector<pid_t>{}) << k << " " << KillLine();
+    ASSERT_EQ(engine_->status()[0].decision.level, pressure::Level::kOk) << k;
+  }
+  grow(180 * 1024);  // 1.4 GiB in one step: the kill level, straight from ok
+  ASSERT_EQ(Killed().size(), 1u) << KillLine();
+  EXPECT_GE(Killed()[0], kGrowerFirst) << KillLine();
+  EXPECT_NE(KillLine().find("read=refresh "), std::string::npos) << KillLine();
+  EXPECT_EQ(Field(KillLine(), "rivals_read"), 0) << KillLine();
+  EXPECT_EQ(Field(KillLine(), "read_held"), static_cast<long>(kRereadTop)) << KillLine();
+}
+
 // At warn the top candidates' files are held too (the kill re-reads all of the top through
 // them), and idle at ok nothing is: a kill straight from a flat ok reads its top by path.
 TEST_F(EngineStanding, TheTopIsHeldAtWarnAndNotAtAFlatOk) {
