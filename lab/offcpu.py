@@ -4,8 +4,9 @@ Usage: offcpu.py trace.txt PID [min_ms] [daemon.log]
 
 The trace is what the lab writes with LAB_APPEND="lab.trace=1" (lab/README.md): the
 contender's main thread's sched_switch events with stacks. Prints each interval the thread
-spent off a CPU for at least min_ms (2) outside epoll_wait, with the stack it left from, and
-the reclaim throttles. With reaperd's daemon.log (kill lines with decided_mono_ms, since
+spent off a CPU for at least min_ms (2) outside epoll_wait, with the stack it left from, its
+direct reclaims (since session 21: on a CPU, but the kernel's work, not the daemon's) and the
+reclaim throttles. With reaperd's daemon.log (kill lines with decided_mono_ms, since
 session 20; the trace on the mono clock), each kill's window from decision to signal too,
 and the intervals that overlap one are marked with its seq."""
 import re, sys
@@ -14,6 +15,7 @@ min_ms = float(sys.argv[3]) if len(sys.argv) > 3 else 2.0
 log = sys.argv[4] if len(sys.argv) > 4 else None
 ev = re.compile(r'\s(\d+\.\d+): (\w+): (.*)')
 out_t = None; out_state = None; stack = []; cur = None; res = []; throttles = []
+dr_t = None; dr_stack = []; reclaims = []  # direct reclaims: (ms, start, stack of the entry)
 for line in open(path, errors='replace').read().splitlines():
     m = ev.search(line)
     if m and '<stack trace>' not in line:
@@ -29,8 +31,16 @@ for line in open(path, errors='replace').read().splitlines():
                 out_t = None
         elif name == 'mm_vmscan_throttled':
             throttles.append((t, line.strip()))
+        elif name == 'mm_vmscan_direct_reclaim_begin' and f'-{pid} ' in line:
+            dr_t, dr_stack = t, []
+            cur = 'dr'
+        elif name == 'mm_vmscan_direct_reclaim_end' and f'-{pid} ' in line and dr_t is not None:
+            reclaims.append(((t - dr_t) * 1e3, dr_t, dr_stack))
+            dr_t = None
     elif line.strip().startswith('=>') and cur == 'out':
         stack.append(line.strip()[3:])
+    elif line.strip().startswith('=>') and cur == 'dr':
+        dr_stack.append(line.strip()[3:])
 
 # Kill windows [decided, decided + decision_to_signal], in seconds, by seq.
 windows = {}
@@ -50,8 +60,10 @@ if log:
     for s, (a, b) in sorted(windows.items()):
         inside = sum(min(t + d / 1e3, b) - max(t, a) for d, t, _, _ in res
                      if t < b and t + d / 1e3 > a) * 1e3
+        reclaiming = sum(min(t + d / 1e3, b) - max(t, a) for d, t, _ in reclaims
+                         if t < b and t + d / 1e3 > a) * 1e3
         print(f'kill seq={s} decided {a:.6f} signal {b:.6f} ({(b - a) * 1e3:.2f} ms): '
-              f'{inside:.2f} ms of it off a CPU')
+              f'{inside:.2f} ms of it off a CPU, {reclaiming:.2f} ms in direct reclaim')
 
 
 def in_kill(t, d):
@@ -66,6 +78,13 @@ for d, t, st, stk in res:
         frames = [f for f in stk if not f.startswith(skip)][:8]
         mark = ''.join(f' [in kill seq={s}]' for s in in_kill(t, d))
         print(f'  {t:.6f} {d:8.2f} ms state={st}{mark} ' + ' < '.join(frames))
+print(f'{len(reclaims)} direct reclaims by the thread, '
+      f'{sum(d for d, _, _ in reclaims):.2f} ms in all; over {min_ms / 4} ms:')
+for d, t, stk in reclaims:
+    if d >= min_ms / 4:
+        frames = [f for f in stk if not f.startswith(skip)][:10]
+        mark = ''.join(f' [in kill seq={s}]' for s in in_kill(t, d))
+        print(f'  {t:.6f} {d:8.2f} ms{mark} ' + ' < '.join(frames))
 print(f'{len(throttles)} reclaim throttles')
 for t, l in throttles[:40]:
     print('  ', l[:200])

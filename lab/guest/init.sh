@@ -109,9 +109,11 @@ stop_contender() {
 }
 
 # lab.trace=1 (LAB_APPEND="lab.trace=1"): the contender's main thread's every switch off and
-# onto a CPU, with the kernel stack it left from, and every reclaim throttle
+# onto a CPU, with the kernel stack it left from, its direct reclaims (begin, with the stack
+# of the allocation that entered it, and end), and every reclaim throttle
 # (vmscan:mm_vmscan_throttled, any task), into trace.txt beside the run's results: where the
-# loop thread waits during a kill. Not in the default runs (the stacks cost guest CPU).
+# loop thread waits, or reclaims on the kernel's behalf, during a kill. Not in the default
+# runs (the stacks cost guest CPU).
 T=/sys/kernel/tracing
 trace_begin() {
   [ "$(arg trace)" = 1 ] && [ "$DPID" -gt 0 ] || return 0
@@ -123,6 +125,10 @@ trace_begin() {
   echo "prev_pid == $DPID || next_pid == $DPID" >$T/events/sched/sched_switch/filter
   echo 1 >$T/events/sched/sched_switch/enable
   echo 1 >$T/events/vmscan/mm_vmscan_throttled/enable
+  for e in mm_vmscan_direct_reclaim_begin mm_vmscan_direct_reclaim_end; do
+    echo "common_pid == $DPID" >$T/events/vmscan/$e/filter
+    echo 1 >$T/events/vmscan/$e/enable
+  done
   echo 1 >$T/options/stacktrace
   echo 1 >$T/tracing_on
 }
@@ -132,6 +138,8 @@ trace_end() {
   cat $T/trace >$1/trace.txt 2>/dev/null
   echo 0 >$T/events/sched/sched_switch/enable
   echo 0 >$T/events/vmscan/mm_vmscan_throttled/enable
+  echo 0 >$T/events/vmscan/mm_vmscan_direct_reclaim_begin/enable
+  echo 0 >$T/events/vmscan/mm_vmscan_direct_reclaim_end/enable
   echo 0 >$T/options/stacktrace
 }
 
