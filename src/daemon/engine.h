@@ -320,12 +320,14 @@ class Engine {
            d.time_to_exhaustion_ms <= kStandingFallHorizonMs;
   }
   void NoteTop(const policy::Ranking& ranking, const policy::Snapshot& snap) noexcept;
-  // Every kSharerWatchPeriodNs, for each cgroup scope at warn or above: scan and rank it and
-  // hand its top kWatchedPerScope candidates to the victim builder's sharer watch.
+  // Every kSharerWatchPeriodNs, for each cgroup scope at warn or above (at ok, with the kill
+  // floor within the kill level's time to exhaustion): scan and rank it and hand its top
+  // kWatchedPerScope candidates to the victim builder's sharer watch.
   void WatchSharers(sys::Nanos now);
-  // The scope's trend puts the kill floor within twice the kill level's time to exhaustion,
-  // counted from its last sample: its kill may come at the next sample or two.
-  bool KillNear(const ScopeStatus& st, sys::Nanos now) const noexcept;
+  // The scope's trend puts the kill floor within within_ms, counted from its last sample:
+  // its kill may come at the next sample or two (the standing snapshot asks for twice the
+  // kill level's time to exhaustion, the sharer watch of a cgroup scope for once).
+  bool KillNear(const ScopeStatus& st, sys::Nanos now, std::int64_t within_ms) const noexcept;
   // Whether scope i is looked at in this tick (see ScopeStatus::due_ns), and when next.
   bool Due(std::size_t i, sys::Nanos now) const noexcept;
   void SetDue(std::size_t i, sys::Nanos now, int in_ms) noexcept;

@@ -133,7 +133,15 @@ void Engine::RankForKill(std::size_t i, policy::Snapshot& snap, const pressure::
 void Engine::WatchSharers(sys::Nanos now) {
   for (std::size_t i = 0; i < status_.size(); ++i) {
     ScopeStatus& st = status_[i];
-    if (st.scope.kind != policy::ScopeKind::kCgroup || st.decision.level < pressure::Level::kWarn) {
+    if (st.scope.kind != policy::ScopeKind::kCgroup) continue;
+    // At warn and above; at ok too when the trend puts the kill floor within the kill level's
+    // time to exhaustion: a small cgroup's kill comes straight from ok, a sample or two later,
+    // and without a watch it walks /proc and reads the scope's total before its signal. Not
+    // further out: each watch walks /proc again once its last walk is half as old as the
+    // watch vouches for (1 s with the kernel's default pid_max), and the lab's two_cgroups
+    // spent more CPU on watches from 3 s out than they took off its kills.
+    if (st.decision.level < pressure::Level::kWarn &&
+        !KillNear(st, now, cfg_.detector.kill_time_to_exhaustion_ms)) {
       continue;
     }
     if (st.sharers_watched_ns != 0 && now - st.sharers_watched_ns < kSharerWatchPeriodNs) continue;

@@ -71,8 +71,8 @@ void Engine::RefreshStanding(sys::Nanos now) {
     const sys::Nanos whole_period =
         falling ? StandingWholeMaxAgeNs() - kStandingFallMarginNs : StandingWholePeriodNs();
     // With the kill near, often enough that the kill finds its top read and held.
-    const sys::Nanos period = KillNear(st, now)
-                                  ? std::max(kStandingNearRefreshNs, StandingPeriodNs() / 5)
+    const bool near = KillNear(st, now, 2LL * cfg_.detector.kill_time_to_exhaustion_ms);
+    const sys::Nanos period = near      ? std::max(kStandingNearRefreshNs, StandingPeriodNs() / 5)
                               : falling ? StandingMaxAgeNs() - kStandingFallMarginNs
                                         : StandingPeriodNs();
     bool whole = snap->full_at_ns == 0 || now - snap->full_at_ns >= whole_period;
@@ -107,12 +107,13 @@ void Engine::RefreshStanding(sys::Nanos now) {
   }
 }
 
-bool Engine::KillNear(const ScopeStatus& st, sys::Nanos now) const noexcept {
+bool Engine::KillNear(const ScopeStatus& st, sys::Nanos now,
+                      std::int64_t within_ms) const noexcept {
   if (st.decision.time_to_exhaustion_ms < 0) return false;
   // The decision may be older than this tick (a polled usage stood in for the sample).
   const std::int64_t left =
       st.decision.time_to_exhaustion_ms - (now - st.sample.t_ns) / sys::kMilli;
-  return left <= 2LL * cfg_.detector.kill_time_to_exhaustion_ms;
+  return left <= within_ms;
 }
 
 void Engine::HoldTop() noexcept {

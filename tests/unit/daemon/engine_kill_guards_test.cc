@@ -342,6 +342,42 @@ TEST_F(EngineKillGuards, ACgroupScopeWatchedAtWarnKillsWithoutReadingItsTotalAga
   std::filesystem::remove_all(cg);
 }
 
+// A cgroup scope whose memory falls at ok fast enough to reach the kill floor within the kill
+// level's time to exhaustion is watched as at warn: its kill, straight from ok (the lab's
+// two_cgroups: every first kill, tte 220-250 ms at ok one sample before), walks no /proc for
+// mm sharers and reads no total before the signal. Red before: sharers=walked, and the kill
+// read meminfo (and the limits: 4.5-8 ms of scan and up to 8.7 of build under TCG).
+TEST_F(EngineKillGuards, ACgroupScopeFallingFastAtOkIsWatchedBeforeItsKill) {
+  const std::string cg = CaptureCopy();
+  const std::string leaf = cg + "/reaperd-capture";
+  sys_.Add("loadavg", "0.10 0.20 0.30 1/80 5000\n");
+  policy::Scope scope;
+  ASSERT_TRUE(policy::ParseScope("cgroup:/reaperd-capture", &scope));
+  const std::string usage = leaf + "/memory.usage_in_bytes";
+  StartEngine(scope, cg);  // 7 MiB of 128 used
+  ASSERT_TRUE(sys_.SetMeminfo(sys_.high));
+  for (int mib = 90; mib <= 110; mib += 5) {  // 50 MiB/s: still above warn's 10% left
+    alloc_test::WriteFile(usage, std::to_string(mib * 1024 * 1024) + "\n");
+    Tick(100 * sys::kMilli);
+    ASSERT_EQ(engine_->status()[0].decision.level, pressure::Level::kOk) << mib;
+  }
+  ASSERT_GE(engine_->status()[0].decision.time_to_exhaustion_ms, 0);
+  ASSERT_LE(engine_->status()[0].decision.time_to_exhaustion_ms, 1500);  // the kill level's
+  std::size_t meminfo = 0, limits = 0;
+  view_->on_read = [&](std::string_view path) {
+    if (Kills() > 0) return;  // before the signal only
+    if (path == "meminfo") ++meminfo;
+    if (path.ends_with("memory.limit_in_bytes")) ++limits;
+  };
+  alloc_test::WriteFile(usage, std::to_string(127 * 1024 * 1024) + "\n");  // the kill level
+  Tick(100 * sys::kMilli);
+  ASSERT_EQ(Kills(), 1);
+  EXPECT_EQ(Field(KillLine(), "sharers"), "watched") << KillLine();
+  EXPECT_EQ(meminfo, 0u) << "the kill read /proc/meminfo";
+  engine_->Stop();
+  std::filesystem::remove_all(cg);
+}
+
 TEST_F(EngineKillGuards, ACgroupScopeKilledWithoutAWarnTickSaysItWalkedProc) {
   const std::string cg = CaptureCopy();
   sys_.Add("loadavg", "0.10 0.20 0.30 1/80 5000\n");
