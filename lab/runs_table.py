@@ -81,7 +81,8 @@ def time(base, name):
 def kills(base, name):
     keys = ("read", "scan_ms", "rank_ms", "build_ms", "decision_cpu_ms", "slowest_check_held",
             "oom_count_ms", "checks_ms", "oom_group_ms",
-            "decision_majflt")  # the last four since session 19
+            "decision_majflt",  # the last four since session 19
+            "read_held", "submit_ms")  # since session 21
     for f in sorted(glob.glob(f"{base}/{name}/raw/reaperd/*/*/daemon.log")):
         scenario = f.split("/raw/reaperd/")[1].split("/")[0]
         for line in open(f):

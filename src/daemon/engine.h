@@ -416,6 +416,9 @@ class Engine {
     // The two reads of the scope's kernel OOM kill count around the scan (/proc/vmstat for
     // the system scope: an allocation in the kernel at each read), together.
     sys::Nanos oom_count_ns = 0;
+    // Reaper::Submit: the victim's mm taken (/proc/PID/mem opened), the signal sent, the
+    // reaper handed the job: the part of the window after the build.
+    sys::Nanos submit_ns = 0;
   };
   KillStages stages_;
 

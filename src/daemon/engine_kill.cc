@@ -292,7 +292,9 @@ void Engine::Commit(std::size_t i, kill::Victim& victim, const policy::Snapshot&
   for (const auto& m : victim.active()) record.members.push_back(m.pid);
   record.step = victim.step;
   record.step_reason = victim.step_reason;
+  const sys::Nanos t_submit = WallMonotonicNow();
   auto seq = reaper_->Submit(std::move(victim));
+  stages_.submit_ns = WallMonotonicNow() - t_submit;
   if (stages_.cpu_at_decision != 0) {
     stages_.cpu_ns = sys::ThreadCpuNow() - stages_.cpu_at_decision;
     stages_.majflt = sys::ThreadMajorFaults() - stages_.majflt_at_decision;
@@ -404,6 +406,7 @@ void Engine::LogKill(const ScopeStatus& st, std::uint64_t seq, const policy::Pro
            "read_held={} unseen_growth_mib={:.1f} listed={} probed={} "
            "snapshot_age_ms={} "
            "largest_protected={} avoided={} scan_ms={:.2f} rank_ms={:.2f} build_ms={:.2f} "
+           "submit_ms={:.2f} "
            "decision_cpu_ms={:.2f} slowest_check_ms={:.2f} slowest_check_open_ms={:.2f} "
            "slowest_check_pid={} "
            "slowest_check_held={} sharers={} step={} step_reason={} checks_ms={:.2f} "
@@ -423,12 +426,12 @@ void Engine::LogKill(const ScopeStatus& st, std::uint64_t seq, const policy::Pro
            (snap.taken_at_ns - snap.full_at_ns) / sys::kMilli,
            Q{std::string_view(bigger_protected.data(), bigger_protected.size())},
            Q{policy::AvoidReasonName(score.avoid)}, Ms(stages_.scan_ns), Ms(stages_.rank_ns),
-           Ms(stages_.build_ns), Ms(stages_.cpu_ns), Ms(stages_.slowest_check.ns),
-           Ms(stages_.slowest_check.open_ns), stages_.slowest_check.pid,
-           stages_.slowest_check.held ? 1 : 0, stages_.sharers, kill::StepName(kill_record_.step),
-           kill::StepReasonName(kill_record_.step_reason), Ms(stages_.checks_ns),
-           Ms(stages_.oom_group_ns), Ms(stages_.oom_count_ns), stages_.majflt,
-           Ms(kill_record_.t_decision_ns));
+           Ms(stages_.build_ns), Ms(stages_.submit_ns), Ms(stages_.cpu_ns),
+           Ms(stages_.slowest_check.ns), Ms(stages_.slowest_check.open_ns),
+           stages_.slowest_check.pid, stages_.slowest_check.held ? 1 : 0, stages_.sharers,
+           kill::StepName(kill_record_.step), kill::StepReasonName(kill_record_.step_reason),
+           Ms(stages_.checks_ns), Ms(stages_.oom_group_ns), Ms(stages_.oom_count_ns),
+           stages_.majflt, Ms(kill_record_.t_decision_ns));
 }
 
 }  // namespace reaperd::daemon

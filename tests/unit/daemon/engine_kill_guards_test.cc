@@ -395,6 +395,21 @@ TEST_F(EngineKillGuards, ACgroupScopeKilledWithoutAWarnTickSaysItWalkedProc) {
   std::filesystem::remove_all(cg);
 }
 
+// The kill line times the part of the decision's window after the build: Reaper::Submit,
+// which takes the victim's mm (/proc/PID/mem opened) and sends the signal. Session 21's lab
+// saw kills of 15-22 ms whose scan, rank and build took 5-6 ms of it. Here the mm's open
+// takes 25 ms. Red before: no submit_ms.
+TEST_F(EngineKillGuards, TheKillLineTimesTheMmHoldAndTheSignal) {
+  StartEngine();
+  ops_.open_mm_delay_ms = 25;
+  Tick();
+  ASSERT_EQ(Kills(), 1);
+  const std::string v = Field(KillLine(), "submit_ms");
+  ASSERT_NE(v, "?") << KillLine();
+  EXPECT_GE(std::stod(v), 25.0) << KillLine();
+  EXPECT_LT(std::stod(v), 5000.0) << KillLine();
+}
+
 // The kill line says how long the two reads of the kernel's OOM kill count around the scan
 // took (/proc/vmstat for the system scope: in session 19's lab one took 14-130 ms in a third
 // of the growers' first kills, the kernel allocating under pressure), and how long the

@@ -195,6 +195,7 @@ class FakeOps final : public ProcessOps {
   std::vector<pid_t> boosted, unfreeze_calls;
   int mrelease_calls = 0;
   bool frozen = false;
+  int open_mm_delay_ms = 0;  // OpenMm takes this long (set before the loop runs)
   mutable std::mutex mu;
 
   Result<sys::UniqueFd> Open(pid_t pid) noexcept override {
@@ -253,7 +254,10 @@ class FakeOps final : public ProcessOps {
     unfreeze_calls.push_back(pid);
     return std::exchange(frozen, false);
   }
-  Result<sys::UniqueFd> OpenMm(pid_t pid) noexcept override { return Open(pid); }
+  Result<sys::UniqueFd> OpenMm(pid_t pid) noexcept override {
+    if (open_mm_delay_ms > 0) ::usleep(static_cast<useconds_t>(open_mm_delay_ms) * 1000);
+    return Open(pid);
+  }
   // The mm is gone once its process exited, unless something outside keeps it.
   Result<bool> MmGone(int fd) noexcept override {
     std::lock_guard lock(mu);
