@@ -118,13 +118,16 @@ bool Engine::KillNear(const ScopeStatus& st, sys::Nanos now,
 
 void Engine::HoldTop() noexcept {
   // While the system scope is at warn or above, or falls fast at ok (a kill may come straight
-  // from ok, as in a burst of growers), its kill re-reads the top candidates of the standing
-  // snapshot: their files are held open for it (scan::Scanner::Hold), here, after the
-  // tick's kills, never on the kill path itself. At a flat ok nothing is held.
+  // from ok, as in a burst of growers), or its episode's ladder is active (a kill in it, and
+  // less than kEpisodeEndNs at ok since: the burst's next kill comes at the next fall's first
+  // tick, before a hold there could help), its kill re-reads the top candidates of the
+  // standing snapshot: their files are held open for it (scan::Scanner::Hold), here, after
+  // the tick's kills, never on the kill path itself. At a flat ok nothing is held.
   bool hold = false;
   for (const auto& st : status_) {
     if (st.scope.kind == policy::ScopeKind::kSystem) {
-      hold = st.decision.level >= pressure::Level::kWarn || FallingAtOk(st.decision);
+      hold = st.decision.level >= pressure::Level::kWarn || FallingAtOk(st.decision) ||
+             st.ladder.active();
     }
   }
   scanner_.Hold(hold ? std::span<const pid_t>(top_.data(), top_count_) : std::span<const pid_t>());
