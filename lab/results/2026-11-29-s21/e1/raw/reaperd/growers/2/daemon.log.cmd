@@ -1,0 +1,1 @@
+/opt/lab/reaperd run

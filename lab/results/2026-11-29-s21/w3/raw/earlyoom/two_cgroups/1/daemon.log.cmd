@@ -1,0 +1,1 @@
+/usr/bin/earlyoom -r 3600
