@@ -320,6 +320,9 @@ class Engine {
            d.time_to_exhaustion_ms <= kStandingFallHorizonMs;
   }
   void NoteTop(const policy::Ranking& ranking, const policy::Snapshot& snap) noexcept;
+  // Reaper::Submit (the victim's mm taken, the signal sent, the job handed over), timed in
+  // wall time into stages_.submit_ns; both kill paths submit through it.
+  Result<std::uint64_t> SubmitVictim(kill::Victim&& victim) noexcept;
   // Every kSharerWatchPeriodNs, for each cgroup scope at warn or above (at ok, with the kill
   // floor within the kill level's time to exhaustion): scan and rank it and hand its top
   // kWatchedPerScope candidates to the victim builder's sharer watch.

@@ -33,6 +33,13 @@ Result<std::uint64_t> Engine::KillCountForKill(std::size_t i) noexcept {
   return count;
 }
 
+Result<std::uint64_t> Engine::SubmitVictim(kill::Victim&& victim) noexcept {
+  const sys::Nanos t_submit = WallMonotonicNow();
+  auto seq = reaper_->Submit(std::move(victim));
+  stages_.submit_ns = WallMonotonicNow() - t_submit;
+  return seq;
+}
+
 bool Engine::CancelIfKernelKilled(std::size_t i, const Result<std::uint64_t>& oom_before) {
   ScopeStatus& st = status_[i];
   auto oom_after = KillCountForKill(i);
@@ -292,9 +299,7 @@ void Engine::Commit(std::size_t i, kill::Victim& victim, const policy::Snapshot&
   for (const auto& m : victim.active()) record.members.push_back(m.pid);
   record.step = victim.step;
   record.step_reason = victim.step_reason;
-  const sys::Nanos t_submit = WallMonotonicNow();
-  auto seq = reaper_->Submit(std::move(victim));
-  stages_.submit_ns = WallMonotonicNow() - t_submit;
+  auto seq = SubmitVictim(std::move(victim));
   if (stages_.cpu_at_decision != 0) {
     stages_.cpu_ns = sys::ThreadCpuNow() - stages_.cpu_at_decision;
     stages_.majflt = sys::ThreadMajorFaults() - stages_.majflt_at_decision;

@@ -279,9 +279,7 @@ bool Engine::ManagedOomKill(ManagedOomEntry& e, std::string_view child, sys::Nan
     record.members.clear();
     for (const auto& mem : victim.active()) record.members.push_back(mem.pid);
     const std::size_t members = victim.member_count;
-    const sys::Nanos t_submit = sys::MonotonicClock{}.Now();  // wall time, as the kill path's
-    auto seq = reaper_->Submit(std::move(victim));
-    stages_.submit_ns = sys::MonotonicClock{}.Now() - t_submit;
+    auto seq = SubmitVictim(std::move(victim));
     if (!seq) {
       log_.Log(LogLevel::kError, "kill", "scope={} pid={} outcome=submit_failed error={}",
                Q{e.status.name}, p.pid, Q{seq.error().ToString()});

@@ -2,11 +2,11 @@
 // every kStandingWholeNs while the scope is at warn or reclaim (at ok with the kill floor less
 // than kStandingFallHorizonMs away at the current fall, only as often as keeps it young
 // enough for a kill's refresh), refreshed every
-// kStandingRefreshNs (kStandingNearRefreshNs with the kill near) between (new processes and the top
-// candidates read again, the rest carried over), so that a kill re-reads a few processes instead of
-// all of /proc. A refresh vouches for its ranking through the used memory nobody read (Rivals),
-// reading again the carried-over candidates that could have grown past the first, or /proc whole
-// when they are too many.
+// kStandingRefreshNs (kStandingNearRefreshNs with the kill near) between (new processes and
+// the top candidates read again, the rest carried over), so that a kill re-reads a few
+// processes instead of all of /proc. A refresh vouches for its ranking through the used
+// memory nobody read (Rivals), reading again the carried-over candidates that could have
+// grown past the first, or /proc whole when they are too many.
 
 #include <algorithm>
 #include <cstdint>
