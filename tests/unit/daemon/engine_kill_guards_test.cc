@@ -115,6 +115,21 @@ class EngineKillGuards : public testing::EngineTestBase {
     alloc_test::WriteFile(cg + "/reaperd-capture/cgroup.procs", procs);  // the scope's scan
     return cg;
   }
+  // The engine guarding the capture copy's /reaperd-capture (128 MiB limit; 7 MiB used, or
+  // usage_mib when given), the host with plenty and a PID cursor; capture_ is the copy's root.
+  void StartOnCapture(long usage_mib = 0) {
+    capture_ = CaptureCopy();
+    sys_.Add("loadavg", "0.10 0.20 0.30 1/80 5000\n");
+    policy::Scope scope;
+    ASSERT_TRUE(policy::ParseScope("cgroup:/reaperd-capture", &scope));
+    if (usage_mib > 0) SetCaptureUsageMib(usage_mib);
+    StartEngine(scope, capture_);
+    ASSERT_TRUE(sys_.SetMeminfo(sys_.high));
+  }
+  void SetCaptureUsageMib(long mib) {
+    alloc_test::WriteFile(capture_ + "/reaperd-capture/memory.usage_in_bytes",
+                          std::to_string(mib * 1024 * 1024) + "\n");
+  }
   void TearDown() override { EngineTestBase::TearDown(); }
   // The last kill line (the one with rss_mib=), or "".
   std::string KillLine() const {
@@ -138,6 +153,7 @@ class EngineKillGuards : public testing::EngineTestBase {
   }
 
   std::optional<sys::RealSystemView> real_;
+  std::string capture_;  // StartOnCapture's copy of the v1 hierarchy
   std::unique_ptr<ScanHookView> view_;
 };
 
@@ -274,22 +290,15 @@ TEST_F(EngineKillGuards, InAV1CgroupScopeTheCgroupsOwnOomKillCountCancelsTheKill
 // watched, so its kill does not walk all of /proc (one kcmp per process on the host) before
 // the signal: the kill tick lists no PIDs. The warn tick's own walk is off the kill path.
 TEST_F(EngineKillGuards, ACgroupScopeWatchedAtWarnKillsWithoutWalkingProc) {
-  const std::string cg = CaptureCopy();
-  const std::string leaf = cg + "/reaperd-capture";
-  sys_.Add("loadavg", "0.10 0.20 0.30 1/80 5000\n");
-  policy::Scope scope;
-  ASSERT_TRUE(policy::ParseScope("cgroup:/reaperd-capture", &scope));
-  // 116 of 128 MiB from the start: below warn's 10% left, above reclaim's 7%.
-  const std::string usage = leaf + "/memory.usage_in_bytes";
-  alloc_test::WriteFile(usage, std::to_string(116 * 1024 * 1024) + "\n");
+  // 116 of 128 MiB from the start: below warn's 10% left, above reclaim's 7%; only the
+  // cgroup is short.
+  ASSERT_NO_FATAL_FAILURE(StartOnCapture(116));
   int listings = 0;
-  StartEngine(scope, cg);
-  ASSERT_TRUE(sys_.SetMeminfo(sys_.high));  // only the cgroup is short
   view_->during_scan = [&] { ++listings; };
   Tick(2 * sys::kSecond);
   ASSERT_EQ(engine_->status()[0].decision.level, pressure::Level::kWarn);
   EXPECT_GE(listings, 1) << "the warn tick did not watch the candidates";
-  alloc_test::WriteFile(usage, std::to_string(127 * 1024 * 1024) + "\n");
+  SetCaptureUsageMib(127);
   listings = 0;
   view_->during_scan = [&] { listings += Kills() == 0 ? 1 : 0; };  // before the signal only
   Tick();
@@ -303,7 +312,7 @@ TEST_F(EngineKillGuards, ACgroupScopeWatchedAtWarnKillsWithoutWalkingProc) {
   EXPECT_EQ(Count("rank_ms="), 1u);
   EXPECT_EQ(Count("build_ms="), 1u);
   engine_->Stop();
-  std::filesystem::remove_all(cg);
+  std::filesystem::remove_all(capture_);
 }
 
 // Issue 13: a cgroup scope's kill takes the scope's totalpages from the sharer watch's scan at
@@ -311,14 +320,7 @@ TEST_F(EngineKillGuards, ACgroupScopeWatchedAtWarnKillsWithoutWalkingProc) {
 // limits on the cgroup's path. The kill tick reads the limits only for its sample, as a tick
 // at ok does. Red on the old code: the kill's scan read meminfo once and every limit again.
 TEST_F(EngineKillGuards, ACgroupScopeWatchedAtWarnKillsWithoutReadingItsTotalAgain) {
-  const std::string cg = CaptureCopy();
-  const std::string leaf = cg + "/reaperd-capture";
-  sys_.Add("loadavg", "0.10 0.20 0.30 1/80 5000\n");
-  policy::Scope scope;
-  ASSERT_TRUE(policy::ParseScope("cgroup:/reaperd-capture", &scope));
-  const std::string usage = leaf + "/memory.usage_in_bytes";
-  StartEngine(scope, cg);  // 7 MiB of 128 used
-  ASSERT_TRUE(sys_.SetMeminfo(sys_.high));
+  ASSERT_NO_FATAL_FAILURE(StartOnCapture());  // 7 MiB of 128 used
   std::size_t meminfo = 0, limits = 0;
   view_->on_read = [&](std::string_view path) {
     if (path == "meminfo") ++meminfo;
@@ -329,17 +331,17 @@ TEST_F(EngineKillGuards, ACgroupScopeWatchedAtWarnKillsWithoutReadingItsTotalAga
   const std::size_t sample_limits = limits;
   ASSERT_GT(sample_limits, 0u);
   ASSERT_EQ(meminfo, 0u) << "a cgroup below MemTotal reads meminfo every 10 s only";
-  alloc_test::WriteFile(usage, std::to_string(116 * 1024 * 1024) + "\n");  // warn, slowly
+  SetCaptureUsageMib(116);  // warn, slowly
   Tick(60 * sys::kSecond);
   ASSERT_EQ(engine_->status()[0].decision.level, pressure::Level::kWarn);
-  alloc_test::WriteFile(usage, std::to_string(127 * 1024 * 1024) + "\n");  // the kill level
+  SetCaptureUsageMib(127);  // the kill level
   meminfo = limits = 0;
   Tick();
   ASSERT_EQ(Kills(), 1);
   EXPECT_EQ(meminfo, 0u) << "the kill read /proc/meminfo";
   EXPECT_EQ(limits, sample_limits) << "the kill read the limits again";
   engine_->Stop();
-  std::filesystem::remove_all(cg);
+  std::filesystem::remove_all(capture_);
 }
 
 // A cgroup scope whose memory falls at ok fast enough to reach the kill floor within the kill
@@ -348,16 +350,9 @@ TEST_F(EngineKillGuards, ACgroupScopeWatchedAtWarnKillsWithoutReadingItsTotalAga
 // mm sharers and reads no total before the signal. Red before: sharers=walked, and the kill
 // read meminfo (and the limits: 4.5-8 ms of scan and up to 8.7 of build under TCG).
 TEST_F(EngineKillGuards, ACgroupScopeFallingFastAtOkIsWatchedBeforeItsKill) {
-  const std::string cg = CaptureCopy();
-  const std::string leaf = cg + "/reaperd-capture";
-  sys_.Add("loadavg", "0.10 0.20 0.30 1/80 5000\n");
-  policy::Scope scope;
-  ASSERT_TRUE(policy::ParseScope("cgroup:/reaperd-capture", &scope));
-  const std::string usage = leaf + "/memory.usage_in_bytes";
-  StartEngine(scope, cg);  // 7 MiB of 128 used
-  ASSERT_TRUE(sys_.SetMeminfo(sys_.high));
+  ASSERT_NO_FATAL_FAILURE(StartOnCapture());  // 7 MiB of 128 used
   for (int mib = 90; mib <= 110; mib += 5) {  // 50 MiB/s: still above warn's 10% left
-    alloc_test::WriteFile(usage, std::to_string(mib * 1024 * 1024) + "\n");
+    SetCaptureUsageMib(mib);
     Tick(100 * sys::kMilli);
     ASSERT_EQ(engine_->status()[0].decision.level, pressure::Level::kOk) << mib;
   }
@@ -369,30 +364,24 @@ TEST_F(EngineKillGuards, ACgroupScopeFallingFastAtOkIsWatchedBeforeItsKill) {
     if (path == "meminfo") ++meminfo;
     if (path.ends_with("memory.limit_in_bytes")) ++limits;
   };
-  alloc_test::WriteFile(usage, std::to_string(127 * 1024 * 1024) + "\n");  // the kill level
+  SetCaptureUsageMib(127);  // the kill level
   Tick(100 * sys::kMilli);
   ASSERT_EQ(Kills(), 1);
   EXPECT_EQ(Field(KillLine(), "sharers"), "watched") << KillLine();
   EXPECT_EQ(meminfo, 0u) << "the kill read /proc/meminfo";
   engine_->Stop();
-  std::filesystem::remove_all(cg);
+  std::filesystem::remove_all(capture_);
 }
 
 TEST_F(EngineKillGuards, ACgroupScopeKilledWithoutAWarnTickSaysItWalkedProc) {
-  const std::string cg = CaptureCopy();
-  sys_.Add("loadavg", "0.10 0.20 0.30 1/80 5000\n");
-  policy::Scope scope;
-  ASSERT_TRUE(policy::ParseScope("cgroup:/reaperd-capture", &scope));
-  StartEngine(scope, cg);
-  ASSERT_TRUE(sys_.SetMeminfo(sys_.high));
+  ASSERT_NO_FATAL_FAILURE(StartOnCapture());
   // From plenty straight to the kill level: no warn tick watched the candidates.
-  alloc_test::WriteFile(cg + "/reaperd-capture/memory.usage_in_bytes",
-                        std::to_string(127 * 1024 * 1024) + "\n");
+  SetCaptureUsageMib(127);
   Tick();
   ASSERT_EQ(Kills(), 1);
   EXPECT_EQ(Count("sharers=walked"), 1u);
   engine_->Stop();
-  std::filesystem::remove_all(cg);
+  std::filesystem::remove_all(capture_);
 }
 
 // The kill line times the part of the decision's window after the build: Reaper::Submit,

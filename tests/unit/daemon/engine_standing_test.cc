@@ -60,6 +60,32 @@ class EngineStanding : public testing::EngineTestBase {
     alloc_test::WriteFile(d + "/status", FakeSystem::Status(pid, kb));
   }
   void SetAvailableKb(long kb) { ASSERT_TRUE(sys_.SetMeminfo(FakeSystem::Meminfo(kb))); }
+  // The largest of the big ones at the whole read (27 MiB).
+  static constexpr int kTop = kBigFirst + kBig - 1;
+  // From warn's 8% available (StartAtWarn), kTop grows 1200 MiB and the system comes to the
+  // kill level; more_used_kb is used elsewhere besides. The caller ticks.
+  void GrowTheTopToTheKillLevel(long more_used_kb = 0) {
+    const long used_then_kb = kTotalKb - kTotalKb * 8 / 100;
+    const long grew_kb = 1200 * 1024;
+    SetAnonKb(kTop, 27 * 1024 + grew_kb);
+    SetAvailableKb(kTotalKb - used_then_kb - more_used_kb - grew_kb);
+  }
+  // Started and idle at ok long enough for the start-up's read to age, then kTop grows 5% of
+  // memory a tick at ok (45% to 35% available, still above warn), then to 1% available: the
+  // kill level, straight from ok, ticked.
+  void KillTheTopAfterAFastFallAtOk() {
+    Start();
+    Tick(kStandingWholeNs + kStandingMaxAgeNs + sys::kSecond);
+    ASSERT_EQ(engine_->status()[0].decision.level, pressure::Level::kOk);
+    for (int pct : {45, 40, 35, 1}) {
+      SetAnonKb(kTop, 27 * 1024 + kTotalKb / 2 - kTotalKb * pct / 100);
+      SetAvailableKb(kTotalKb * pct / 100);
+      Tick();
+      if (pct > 1) {
+        ASSERT_EQ(engine_->status()[0].decision.level, pressure::Level::kOk) << pct;
+      }
+    }
+  }
   // The engine over the fixture /proc, guarding the system, started (its whole read at
   // start-up, with FakeSystem's meminfo: 50% available).
   void Start() {
@@ -151,13 +177,9 @@ TEST_F(EngineStanding, ARivalGoneByTheSecondLookIsDropped) {
 // used memory, so the carried-over entries stay unread (the fast path is kept).
 TEST_F(EngineStanding, GrowthTheRefreshReadsKeepsTheRefresh) {
   StartAtWarn();
-  const int top = kBigFirst + kBig - 1;
-  const long used_then_kb = kTotalKb - kTotalKb * 8 / 100;
-  const long grew_kb = 1200 * 1024;
-  SetAnonKb(top, 27 * 1024 + grew_kb);
-  SetAvailableKb(kTotalKb - used_then_kb - grew_kb);
+  GrowTheTopToTheKillLevel();
   Tick();
-  EXPECT_EQ(Killed(), std::vector<pid_t>{top}) << KillLine();
+  EXPECT_EQ(Killed(), std::vector<pid_t>{kTop}) << KillLine();
   EXPECT_NE(KillLine().find("read=refresh read_unchanged=4"), std::string::npos) << KillLine();
 }
 
@@ -168,13 +190,9 @@ TEST_F(EngineStanding, GrowthTheRefreshReadsKeepsTheRefresh) {
 TEST_F(EngineStanding, AtWarnTheStandingSnapshotIsRefreshedBetweenWholeReads) {
   StartAtWarn();
   for (int k = 0; k < 3; ++k) Tick(sys::kSecond + 10 * sys::kMilli);
-  const int top = kBigFirst + kBig - 1;
-  const long used_then_kb = kTotalKb - kTotalKb * 8 / 100;
-  const long grew_kb = 1200 * 1024;
-  SetAnonKb(top, 27 * 1024 + grew_kb);
-  SetAvailableKb(kTotalKb - used_then_kb - grew_kb);
+  GrowTheTopToTheKillLevel();
   Tick();
-  EXPECT_EQ(Killed(), std::vector<pid_t>{top}) << KillLine();
+  EXPECT_EQ(Killed(), std::vector<pid_t>{kTop}) << KillLine();
   EXPECT_NE(KillLine().find("read=refresh "), std::string::npos) << KillLine();
   EXPECT_GE(Field(KillLine(), "snapshot_age_ms"), 3000) << KillLine();
 }
@@ -193,13 +211,9 @@ TEST_F(EngineStanding, WhenTheTaskCensusVouchesNoRefreshListsProc) {
   AddProcess(113, 2048);
   sys_.Add("loadavg", "0.00 0.00 0.00 1/" + std::to_string(procs + 1) + " 113\n");
   Tick(sys::kSecond + 10 * sys::kMilli);  // the periodic refresh: probes 112 and 113
-  const int top = kBigFirst + kBig - 1;
-  const long used_then_kb = kTotalKb - kTotalKb * 8 / 100;
-  const long grew_kb = 1200 * 1024;
-  SetAnonKb(top, 27 * 1024 + grew_kb);
-  SetAvailableKb(kTotalKb - used_then_kb - 2048 - grew_kb);
+  GrowTheTopToTheKillLevel(2048);         // and 113's 2 MiB
   Tick();
-  EXPECT_EQ(Killed(), std::vector<pid_t>{top}) << KillLine();
+  EXPECT_EQ(Killed(), std::vector<pid_t>{kTop}) << KillLine();
   EXPECT_NE(KillLine().find("read=refresh "), std::string::npos) << KillLine();
   EXPECT_EQ(Field(KillLine(), "listed"), 0) << KillLine();
   EXPECT_EQ(Field(KillLine(), "probed"), 0) << KillLine();
@@ -212,23 +226,8 @@ TEST_F(EngineStanding, WhenTheTaskCensusVouchesNoRefreshListsProc) {
 // (at ok the start-up's read was left to age, and a kill straight from ok read /proc whole:
 // 165 ms under TCG in the lab's fast_hog).
 TEST_F(EngineStanding, AFastFallAtOkReadsTheStandingSnapshotBeforeTheKill) {
-  Start();
-  Tick(kStandingWholeNs + kStandingMaxAgeNs + sys::kSecond);  // idle at ok: the read ages
-  ASSERT_EQ(engine_->status()[0].decision.level, pressure::Level::kOk);
-  const int top = kBigFirst + kBig - 1;
-  long grew_kb = 0;
-  for (int pct : {45, 40, 35}) {  // 5% of memory per 100 ms, still above warn
-    grew_kb = kTotalKb / 2 - kTotalKb * pct / 100;
-    SetAnonKb(top, 27 * 1024 + grew_kb);
-    SetAvailableKb(kTotalKb * pct / 100);
-    Tick();
-    ASSERT_EQ(engine_->status()[0].decision.level, pressure::Level::kOk) << pct;
-  }
-  grew_kb = kTotalKb / 2 - kTotalKb / 100;
-  SetAnonKb(top, 27 * 1024 + grew_kb);
-  SetAvailableKb(kTotalKb / 100);
-  Tick();
-  EXPECT_EQ(Killed(), std::vector<pid_t>{top}) << KillLine();
+  ASSERT_NO_FATAL_FAILURE(KillTheTopAfterAFastFallAtOk());
+  EXPECT_EQ(Killed(), std::vector<pid_t>{kTop}) << KillLine();
   EXPECT_NE(KillLine().find("read=refresh "), std::string::npos) << KillLine();
   EXPECT_LE(Field(KillLine(), "snapshot_age_ms"), 500) << KillLine();
 }
@@ -238,22 +237,8 @@ TEST_F(EngineStanding, AFastFallAtOkReadsTheStandingSnapshotBeforeTheKill) {
 // (in the lab's growers, eight new growers read so cost 3-4 ms of the first kill under TCG).
 // Red before: read_held=0 (nothing was held below warn).
 TEST_F(EngineStanding, AFastFallAtOkHoldsTheTopCandidatesFiles) {
-  Start();
-  Tick(kStandingWholeNs + kStandingMaxAgeNs + sys::kSecond);  // idle at ok: nothing held
-  const int top = kBigFirst + kBig - 1;
-  long grew_kb = 0;
-  for (int pct : {45, 40, 35}) {
-    grew_kb = kTotalKb / 2 - kTotalKb * pct / 100;
-    SetAnonKb(top, 27 * 1024 + grew_kb);
-    SetAvailableKb(kTotalKb * pct / 100);
-    Tick();
-    ASSERT_EQ(engine_->status()[0].decision.level, pressure::Level::kOk) << pct;
-  }
-  grew_kb = kTotalKb / 2 - kTotalKb / 100;
-  SetAnonKb(top, 27 * 1024 + grew_kb);
-  SetAvailableKb(kTotalKb / 100);
-  Tick();
-  EXPECT_EQ(Killed(), std::vector<pid_t>{top}) << KillLine();
+  ASSERT_NO_FATAL_FAILURE(KillTheTopAfterAFastFallAtOk());  // nothing held while idle
+  EXPECT_EQ(Killed(), std::vector<pid_t>{kTop}) << KillLine();
   EXPECT_NE(KillLine().find("read=refresh "), std::string::npos) << KillLine();
   EXPECT_EQ(Field(KillLine(), "read_held"), static_cast<long>(kRereadTop)) << KillLine();
 }
@@ -303,17 +288,14 @@ TEST_F(EngineStanding, ABurstOfGrowersAtOkIsHeldBeforeTheKill) {
 // growers left by path). Red before: read_held=0 at the second kill.
 TEST_F(EngineStanding, AfterAKillTheTopStaysHeldThroughTheEpisode) {
   StartAtWarn();
-  const int top = kBigFirst + kBig - 1;
-  const long used_then_kb = kTotalKb - kTotalKb * 8 / 100;
-  SetAnonKb(top, 27 * 1024 + 1200 * 1024);
-  SetAvailableKb(kTotalKb - used_then_kb - 1200 * 1024);
+  GrowTheTopToTheKillLevel();
   Tick();
-  ASSERT_EQ(Killed(), std::vector<pid_t>{top}) << KillLine();
-  RemoveProcessFiles(top);              // it exited
+  ASSERT_EQ(Killed(), std::vector<pid_t>{kTop}) << KillLine();
+  RemoveProcessFiles(kTop);             // it exited
   SetAvailableKb(kTotalKb * 20 / 100);  // its memory back: ok, rising
   Tick(100 * sys::kMilli);
   ASSERT_EQ(engine_->status()[0].decision.level, pressure::Level::kOk);
-  const int next = top - 1;  // the next of the old top grows at once, by 17% of memory
+  const int next = kTop - 1;  // the next of the old top grows at once, by 17% of memory
   const long grew_kb = kTotalKb * 17 / 100;
   SetAnonKb(next, 26 * 1024 + grew_kb);
   SetAvailableKb(kTotalKb * 20 / 100 - grew_kb);
@@ -329,16 +311,13 @@ TEST_F(EngineStanding, AfterAKillTheTopStaysHeldThroughTheEpisode) {
 }
 
 // At warn the top candidates' files are held too (the kill re-reads all of the top through
-// them), and idle at ok nothing is: a kill straight from a flat ok reads its top by path.
-TEST_F(EngineStanding, TheTopIsHeldAtWarnAndNotAtAFlatOk) {
+// them); idle at ok nothing is (NothingIsHeldAtAFlatOk: a kill straight from a flat ok reads
+// its top by path).
+TEST_F(EngineStanding, TheTopIsHeldAtWarn) {
   StartAtWarn();
-  const int top = kBigFirst + kBig - 1;
-  const long used_then_kb = kTotalKb - kTotalKb * 8 / 100;
-  const long grew_kb = 1200 * 1024;
-  SetAnonKb(top, 27 * 1024 + grew_kb);
-  SetAvailableKb(kTotalKb - used_then_kb - grew_kb);
+  GrowTheTopToTheKillLevel();
   Tick();
-  EXPECT_EQ(Killed(), std::vector<pid_t>{top}) << KillLine();
+  EXPECT_EQ(Killed(), std::vector<pid_t>{kTop}) << KillLine();
   EXPECT_EQ(Field(KillLine(), "read_held"), static_cast<long>(kRereadTop)) << KillLine();
 }
 
@@ -346,12 +325,11 @@ TEST_F(EngineStanding, NothingIsHeldAtAFlatOk) {
   Start();
   Tick();
   Tick();
-  const int top = kBigFirst + kBig - 1;
   const long grew_kb = kTotalKb / 2 - kTotalKb / 100;
-  SetAnonKb(top, 27 * 1024 + grew_kb);
+  SetAnonKb(kTop, 27 * 1024 + grew_kb);
   SetAvailableKb(kTotalKb / 100);
   Tick();
-  EXPECT_EQ(Killed(), std::vector<pid_t>{top}) << KillLine();
+  EXPECT_EQ(Killed(), std::vector<pid_t>{kTop}) << KillLine();
   EXPECT_EQ(Field(KillLine(), "read_held"), 0) << KillLine();
 }
 
@@ -363,11 +341,10 @@ TEST_F(EngineStanding, NothingIsHeldAtAFlatOk) {
 TEST_F(EngineStanding, AFallAtOkKeepsTheSnapshotOnlyYoungEnoughForTheKill) {
   Start();
   Tick(kStandingWholeNs - 3 * sys::kSecond);  // the start-up's read, 7 s old: a kill accepts it
-  const int top = kBigFirst + kBig - 1;
   long grew_kb = 0;
   for (int k = 0; k < 40; ++k) {  // 5% of memory a second, 50% to 30%: the floor 5-9 s away
     grew_kb += kTotalKb / 200;
-    SetAnonKb(top, 27 * 1024 + grew_kb);
+    SetAnonKb(kTop, 27 * 1024 + grew_kb);
     SetAvailableKb(kTotalKb / 2 - grew_kb);
     Tick(100 * sys::kMilli);
     ASSERT_EQ(engine_->status()[0].decision.level, pressure::Level::kOk) << k;
@@ -376,10 +353,10 @@ TEST_F(EngineStanding, AFallAtOkKeepsTheSnapshotOnlyYoungEnoughForTheKill) {
     }
   }
   grew_kb = kTotalKb / 2 - kTotalKb / 100;
-  SetAnonKb(top, 27 * 1024 + grew_kb);
+  SetAnonKb(kTop, 27 * 1024 + grew_kb);
   SetAvailableKb(kTotalKb / 100);
   Tick(100 * sys::kMilli);
-  EXPECT_EQ(Killed(), std::vector<pid_t>{top}) << KillLine();
+  EXPECT_EQ(Killed(), std::vector<pid_t>{kTop}) << KillLine();
   EXPECT_NE(KillLine().find("read=refresh "), std::string::npos) << KillLine();
   EXPECT_GE(Field(KillLine(), "snapshot_age_ms"), 10000) << KillLine();
 }
@@ -409,12 +386,11 @@ TEST_F(EngineStanding, AGrowerAtWarnJoinsTheTopAtTheNextRefresh) {
 TEST_F(EngineStanding, AKillSoonAfterStartCountsFromTheStartUpRead) {
   Start();
   Tick();
-  const int top = kBigFirst + kBig - 1;
   const long grew_kb = kTotalKb / 2 - kTotalKb / 100;
-  SetAnonKb(top, 27 * 1024 + grew_kb);
+  SetAnonKb(kTop, 27 * 1024 + grew_kb);
   SetAvailableKb(kTotalKb / 100);
   Tick();
-  EXPECT_EQ(Killed(), std::vector<pid_t>{top}) << KillLine();
+  EXPECT_EQ(Killed(), std::vector<pid_t>{kTop}) << KillLine();
   EXPECT_NE(KillLine().find("read=refresh "), std::string::npos) << KillLine();
 }
 
